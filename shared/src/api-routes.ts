@@ -1,0 +1,18 @@
+/** Path constants of the daemon's HTTP API; every versioned route lives under one prefix. */
+export const API_PREFIX = '/v1';
+
+/** The daemon's routes, as express path patterns. */
+export const API_ROUTES = {
+  health: '/healthz',
+  integrations: `${API_PREFIX}/integrations`,
+  integration: `${API_PREFIX}/integrations/:id`,
+  tokens: `${API_PREFIX}/tokens`,
+  token: `${API_PREFIX}/tokens/:id`,
+  credentials: `${API_PREFIX}/credentials`,
+  credentialsGet: `${API_PREFIX}/credentials/get`,
+  credentialsStore: `${API_PREFIX}/credentials/store`,
+  credentialsErase: `${API_PREFIX}/credentials/erase`,
+} as const;
+
+/** The largest request body the daemon accepts, in bytes. */
+export const MAX_BODY_BYTES = 64 * 1024;

@@ -1,0 +1,21 @@
+/** Every stable error code the daemon's API answers with, and its HTTP status. */
+export const ERROR_STATUS = {
+  validation_failed: 400,
+  invalid_json: 400,
+  unauthenticated: 401,
+  forbidden: 403,
+  not_found: 404,
+  method_not_allowed: 405,
+  conflict: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  rate_limited: 429,
+  internal: 500,
+  unavailable: 503,
+} as const;
+
+/** A stable, machine-readable error code. */
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+/** The error codes as a list, for schemas and tests. */
+export const ERROR_CODES = Object.keys(ERROR_STATUS) as ErrorCode[];
