@@ -1,0 +1,53 @@
+import { API_PREFIX, MAX_BODY_BYTES } from '@dcs/shared';
+import express, { type Express } from 'express';
+import type { AuditLog } from './audit/audit-log.js';
+import { authenticate } from './http/authenticate.js';
+import { credentialRoutes } from './http/credential-routes.js';
+import { errorHandler, notFoundHandler } from './http/error-handler.js';
+import type { FailureLimiter } from './http/failure-limiter.js';
+import { healthRoutes } from './http/health-routes.js';
+import { integrationRoutes } from './http/integration-routes.js';
+import { requestId } from './http/request-id.js';
+import { tokenRoutes } from './http/token-routes.js';
+import type { Logger } from './logger.js';
+import type { CredentialService } from './services/credential-service.js';
+import type { IntegrationService } from './services/integration-service.js';
+import type { TokenService } from './services/token-service.js';
+
+/** Everything the HTTP app needs, assembled by main.ts or a test. */
+export interface AppDeps {
+  version: string;
+  logger: Logger;
+  audit: Pick<AuditLog, 'append'>;
+  limiter: FailureLimiter;
+  integrations: IntegrationService;
+  credentials: CredentialService;
+  tokens: TokenService;
+  isSealed: () => boolean;
+  /** Observes every finished request (metrics); optional. */
+  onRequest?: (info: { method: string; route: string; status: number; ms: number }) => void;
+}
+
+/** Builds the express app: middleware order, routers, error handler. Never listens, never reads env. */
+export function buildApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  // An ETag is a hash of the body: on a lookup response it would be a hash of the secret.
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+
+  app.use(requestId(deps.logger, deps.onRequest));
+  app.use(healthRoutes(deps.version, deps.isSealed));
+  app.use(API_PREFIX, (_req, res, next) => {
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
+  app.use(API_PREFIX, authenticate({ tokens: deps.tokens, audit: deps.audit, limiter: deps.limiter }));
+  app.use(API_PREFIX, express.json({ limit: MAX_BODY_BYTES, strict: true, type: 'application/json' }));
+  app.use(integrationRoutes(deps.integrations));
+  app.use(tokenRoutes(deps.tokens));
+  app.use(credentialRoutes(deps.credentials));
+  app.use(notFoundHandler);
+  app.use(errorHandler(deps.logger));
+  return app;
+}

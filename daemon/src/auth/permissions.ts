@@ -1,0 +1,52 @@
+import type { Role } from '@dcs/shared';
+
+/** Everything a token can be allowed to do. */
+export const ACTIONS = [
+  'integration.create',
+  'integration.read',
+  'integration.update',
+  'integration.delete',
+  'integration.test',
+  'token.create',
+  'token.read',
+  'token.revoke',
+  'credential.get',
+  'credential.list',
+  'credential.store',
+  'credential.erase',
+  'audit.read',
+] as const;
+export type Action = (typeof ACTIONS)[number];
+
+/**
+ * Role → allowed actions. Data only; `authorize.ts` applies it.
+ * admin: everything. manager: integrations, runner tokens, the helper's verbs.
+ * auditor: metadata and the audit log, never a secret. runner: credential lookup only.
+ */
+export const PERMISSIONS: Readonly<Record<Role, ReadonlySet<Action>>> = {
+  admin: new Set(ACTIONS),
+  manager: new Set<Action>([
+    'integration.create',
+    'integration.read',
+    'integration.update',
+    'integration.delete',
+    'integration.test',
+    'token.create',
+    'token.read',
+    'token.revoke',
+    'credential.get',
+    'credential.list',
+    'credential.store',
+    'credential.erase',
+  ]),
+  auditor: new Set<Action>(['integration.read', 'token.read', 'audit.read']),
+  runner: new Set<Action>(['credential.get', 'credential.list']),
+};
+
+/** Roles each role may mint or revoke tokens of: a manager only runner tokens. */
+export const MANAGEABLE_ROLES: Readonly<Record<Role, ReadonlySet<Role>>> = {
+  admin: new Set<Role>(['admin', 'manager', 'auditor', 'runner']),
+  manager: new Set<Role>(['runner']),
+  auditor: new Set<Role>(),
+  runner: new Set<Role>(),
+};

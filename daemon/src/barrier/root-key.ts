@@ -1,0 +1,77 @@
+import { closeSync, fstatSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { ConfigError, IntegrityError } from '../errors.js';
+import { KEY_BYTES, Keyring } from './keyring.js';
+import { openWithKey, sealWithKey } from './secretbox-barrier.js';
+
+const CHECK_CONTEXT = 'root-key-check';
+const CHECK_VALUE = 'scalr-credd root key check v1';
+
+/** Reads the root key file; refuses a file readable by group or others, or one that holds no 32-byte key. */
+export function loadRootKey(path: string): Uint8Array {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ConfigError(
+      code === 'ENOENT' ? `root key file ${path} is missing` : `cannot read root key file ${path} (${code ?? 'error'})`,
+    );
+  }
+  try {
+    const mode = fstatSync(fd).mode & 0o777;
+    if ((mode & 0o077) !== 0) {
+      throw new ConfigError(
+        `root key file ${path} is readable by group or others (mode ${mode.toString(8).padStart(4, '0')}); run: chmod 600 ${path}`,
+      );
+    }
+    const key = Buffer.from(readFileSync(fd, 'utf8').trim(), 'base64');
+    if (key.length !== KEY_BYTES) {
+      throw new ConfigError(`root key file ${path} does not hold a base64 ${KEY_BYTES}-byte key`);
+    }
+    return new Uint8Array(key);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Writes a new root key file with mode 0600; refuses to overwrite an existing file. */
+export function writeRootKey(path: string, key: Uint8Array): void {
+  const fd = openSync(path, 'wx', 0o600);
+  try {
+    writeSync(fd, `${Buffer.from(key).toString('base64')}\n`);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Returns the check value stored beside the keyring, which proves a root key matches the database. */
+export function buildRootKeyCheck(rootKey: Uint8Array): Uint8Array {
+  return sealWithKey(rootKey, 0, CHECK_CONTEXT, CHECK_VALUE);
+}
+
+/** Throws ConfigError unless `rootKey` opens the database's check value. */
+export function assertRootKeyMatches(rootKey: Uint8Array, check: Uint8Array, keyPath: string): void {
+  try {
+    if (openWithKey(rootKey, CHECK_CONTEXT, check) === CHECK_VALUE) return;
+  } catch (error) {
+    if (!(error instanceof IntegrityError)) throw error;
+  }
+  throw new ConfigError(
+    `root key file ${keyPath} does not match this database (its check value does not open); use the key the store was created with`,
+  );
+}
+
+/** Seals one data key of the keyring under the root key, bound to its term. */
+export function sealDataKey(rootKey: Uint8Array, term: number, key: Uint8Array): Uint8Array {
+  return sealWithKey(rootKey, 0, `keyring:${term}`, Buffer.from(key).toString('base64'));
+}
+
+/** Opens the sealed keyring rows into a Keyring; a row that fails to open is an IntegrityError. */
+export function openKeyring(rootKey: Uint8Array, rows: ReadonlyArray<{ term: number; sealedKey: Uint8Array }>): Keyring {
+  return Keyring.fromEntries(
+    rows.map(({ term, sealedKey }) => {
+      const key = new Uint8Array(Buffer.from(openWithKey(rootKey, `keyring:${term}`, sealedKey), 'base64'));
+      return [term, key] as const;
+    }),
+  );
+}

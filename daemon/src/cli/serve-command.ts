@@ -1,0 +1,91 @@
+import { parseArgs } from 'node:util';
+import { buildApp } from '../app.js';
+import { formatListenAddress, isLoopback, loadDaemonConfig } from '../daemon-config.js';
+import { createFailureLimiter } from '../http/failure-limiter.js';
+import { createLogger } from '../logger.js';
+import { listenAll } from '../server.js';
+import { initStore, isEmptyStore, openStore, ensureDataDir } from '../store-setup.js';
+import { VERSION } from '../version.js';
+import { initBanner } from './init-command.js';
+import type { CliIo } from './io.js';
+
+/** Help text of `scalr-credd serve`. */
+export const SERVE_HELP = `Usage: scalr-credd serve [--data-dir DIR] [--root-key-file FILE] [--listen ADDR]... [--log-level LEVEL]
+
+Serves the API. ADDR is HOST:PORT (e.g. 127.0.0.1:8700), [::1]:PORT or unix:PATH; the default is
+unix:DIR/credd.sock (created 0600). On an empty data dir the first serve creates the store and
+prints the admin token once. Logs are JSON lines on stderr. SIGTERM or SIGINT stops gracefully.
+
+Environment: SCALR_CREDD_DATA_DIR, SCALR_CREDD_ROOT_KEY_FILE, SCALR_CREDD_LISTEN (comma-separated),
+SCALR_CREDD_LOG_LEVEL.
+`;
+
+/** Runs `scalr-credd serve` until a shutdown signal; resolves with the exit code. */
+export async function runServe(args: string[], io: CliIo): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      'data-dir': { type: 'string' },
+      'root-key-file': { type: 'string' },
+      listen: { type: 'string', multiple: true },
+      'log-level': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) return (io.stdout(SERVE_HELP), 0);
+  const config = loadDaemonConfig(
+    { dataDir: values['data-dir'], rootKeyFile: values['root-key-file'], listen: values.listen, logLevel: values['log-level'] },
+    io.env,
+    io.homeDir,
+  );
+  const logger = createLogger(io.stderr, config.logLevel);
+
+  ensureDataDir(config.paths.dataDir, true);
+  const firstToken = isEmptyStore(config.paths) ? initStore(config.paths) : undefined;
+  const store = openStore(config.paths);
+  const app = buildApp({
+    version: VERSION,
+    logger,
+    audit: store.audit,
+    limiter: createFailureLimiter({ maxFailures: 30, windowMs: 60_000, now: Date.now }),
+    integrations: store.integrations,
+    credentials: store.credentials,
+    tokens: store.tokens,
+    isSealed: () => store.barrier.isSealed(),
+  });
+
+  let servers;
+  try {
+    servers = await listenAll(app, config.listen);
+  } catch (error) {
+    store.close();
+    throw error;
+  }
+  const urls = servers.addresses.map(formatListenAddress);
+  for (const address of servers.addresses) {
+    if (address.kind === 'tcp' && !isLoopback(address.host)) {
+      logger.warn('listening on a non-loopback address without TLS; put a TLS proxy in front', { address: formatListenAddress(address) });
+    }
+  }
+  if (firstToken) io.stdout(initBanner(config.paths, firstToken, urls[0]!));
+  logger.info('listening', { addresses: urls, dataDir: config.paths.dataDir, version: VERSION });
+  io.stdout(`scalr-credd ${VERSION} listening on ${urls.join(', ')}\n`);
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    io.onShutdownSignal((signal) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info('shutting down', { signal });
+      servers
+        .close()
+        .catch((error: unknown) => logger.error('error while closing listeners', { error }))
+        .finally(() => {
+          store.close();
+          logger.info('stopped');
+          resolve(0);
+        });
+    });
+  });
+}

@@ -1,0 +1,27 @@
+import { API_ROUTES, ServerUrlBodySchema, StoreCredentialBodySchema } from '@dcs/shared';
+import { Router } from 'express';
+import type { CredentialService } from '../services/credential-service.js';
+import { methodNotAllowed } from './error-handler.js';
+import { route } from './route.js';
+
+/** The helper's verbs: get and list (runner and up), store and erase (manager and up). */
+export function credentialRoutes(credentials: CredentialService): Router {
+  const router = Router();
+  router
+    .route(API_ROUTES.credentialsGet)
+    .post(route({ body: ServerUrlBodySchema }, ({ body }, ctx) => ({ status: 200, body: credentials.lookup(ctx, body.serverURL) })))
+    .all(methodNotAllowed);
+  router
+    .route(API_ROUTES.credentials)
+    .get(route({}, (_input, ctx) => ({ status: 200, body: credentials.list(ctx) })))
+    .all(methodNotAllowed);
+  router
+    .route(API_ROUTES.credentialsStore)
+    .post(route({ body: StoreCredentialBodySchema }, ({ body }, ctx) => (credentials.store(ctx, body), { status: 204 })))
+    .all(methodNotAllowed);
+  router
+    .route(API_ROUTES.credentialsErase)
+    .post(route({ body: ServerUrlBodySchema }, ({ body }, ctx) => (credentials.erase(ctx, body.serverURL), { status: 204 })))
+    .all(methodNotAllowed);
+  return router;
+}

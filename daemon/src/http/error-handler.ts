@@ -1,0 +1,73 @@
+import type { ErrorBody, ErrorCode } from '@dcs/shared';
+import { ERROR_STATUS } from '@dcs/shared';
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { ZodError } from 'zod';
+import { AppError, RateLimitedError, ValidationError } from '../errors.js';
+import type { Logger } from '../logger.js';
+
+const BODY_PARSER_ERRORS: Record<string, { code: ErrorCode; message: string }> = {
+  'entity.too.large': { code: 'payload_too_large', message: 'request body is too large' },
+  'entity.parse.failed': { code: 'invalid_json', message: 'request body is not valid JSON' },
+  'encoding.unsupported': { code: 'unsupported_media_type', message: 'unsupported content encoding' },
+  'charset.unsupported': { code: 'unsupported_media_type', message: 'unsupported charset; send UTF-8 JSON' },
+  'request.aborted': { code: 'validation_failed', message: 'request body was cut short' },
+  'request.size.invalid': { code: 'validation_failed', message: 'request body length does not match Content-Length' },
+};
+
+/** The only code that turns an error into a status and an ErrorBody. Never echoes a received value. */
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (error: unknown, _req, res, _next) => {
+    const requestId = res.locals['requestId'] as string | undefined;
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const { status, body } = toErrorBody(error, requestId);
+    if (status >= 500) {
+      logger.error('request failed', { requestId, error });
+    }
+    if (error instanceof RateLimitedError) res.setHeader('Retry-After', String(error.retryAfterSeconds));
+    res.status(status).json(body);
+  };
+}
+
+/** Answers 404 for routes that do not exist. */
+export const notFoundHandler: RequestHandler = (_req, res) => {
+  send(res, 'not_found', 'no such route');
+};
+
+/** Answers 405 for a known path with a method it does not take. */
+export const methodNotAllowed: RequestHandler = (_req, res) => {
+  send(res, 'method_not_allowed', 'method not allowed on this route');
+};
+
+function send(res: Parameters<RequestHandler>[1], code: ErrorCode, message: string): void {
+  const requestId = res.locals['requestId'] as string | undefined;
+  res.status(ERROR_STATUS[code]).json({ error: { code, message, ...(requestId ? { requestId } : {}) } } satisfies ErrorBody);
+}
+
+function toErrorBody(error: unknown, requestId: string | undefined): { status: number; body: ErrorBody } {
+  const withId = (e: ErrorBody['error']): ErrorBody => ({ error: { ...e, ...(requestId ? { requestId } : {}) } });
+
+  if (error instanceof ZodError) {
+    const issues = error.issues.map((issue) => ({ path: issue.path.map(String).join('.') || '(root)', message: issue.message }));
+    const message = issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ');
+    return { status: 400, body: withId({ code: 'validation_failed', message: `invalid request: ${message}`, issues }) };
+  }
+  if (error instanceof ValidationError) {
+    return {
+      status: 400,
+      body: withId({ code: 'validation_failed', message: error.message, ...(error.issues.length ? { issues: error.issues } : {}) }),
+    };
+  }
+  if (error instanceof AppError) {
+    const message = error.expose ? error.message : 'internal error; see the daemon log for this request id';
+    return { status: error.status, body: withId({ code: error.code, message }) };
+  }
+  const type = (error as { type?: unknown } | null)?.type;
+  const parserError = typeof type === 'string' ? BODY_PARSER_ERRORS[type] : undefined;
+  if (parserError) {
+    return { status: ERROR_STATUS[parserError.code], body: withId(parserError) };
+  }
+  return { status: 500, body: withId({ code: 'internal', message: 'internal error; see the daemon log for this request id' }) };
+}

@@ -1,0 +1,35 @@
+import { homedir } from 'node:os';
+import { createInterface } from 'node:readline';
+import { runCli } from './cli/run-cli.js';
+
+// Everything the daemon creates (database, WAL, key files, socket, backups) is private to its user.
+process.umask(0o077);
+
+const io = {
+  env: process.env,
+  homeDir: homedir(),
+  stdout: (text: string) => void process.stdout.write(text),
+  stderr: (text: string) => void process.stderr.write(text),
+  readStdin: async () => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString('utf8');
+  },
+  stdinIsTty: Boolean(process.stdin.isTTY),
+  promptSecret: (question: string) =>
+    new Promise<string>((resolve) => {
+      const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
+      (rl as unknown as { _writeToOutput: (s: string) => void })._writeToOutput = (s) => {
+        if (s.startsWith(question)) process.stderr.write(question);
+      };
+      rl.question(question, (answer) => (rl.close(), process.stderr.write('\n'), resolve(answer)));
+    }),
+  onShutdownSignal: (handler: (signal: string) => void) => {
+    process.on('SIGTERM', () => handler('SIGTERM'));
+    process.on('SIGINT', () => handler('SIGINT'));
+  },
+};
+
+runCli(process.argv.slice(2), io).then((code) => {
+  process.exitCode = code;
+});

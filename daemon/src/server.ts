@@ -1,0 +1,97 @@
+import { chmodSync, existsSync, unlinkSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { connect } from 'node:net';
+import type { RequestListener } from 'node:http';
+import type { ListenAddress } from './daemon-config.js';
+import { ConfigError } from './errors.js';
+
+/** The servers listening for one daemon, with the addresses they actually bound. */
+export interface RunningServers {
+  addresses: ListenAddress[];
+  close(graceMs?: number): Promise<void>;
+}
+
+/** Listens on every address; a Unix socket is created 0600 and a stale one is replaced. */
+export async function listenAll(handler: RequestListener, addresses: readonly ListenAddress[]): Promise<RunningServers> {
+  const servers: Array<{ server: Server; address: ListenAddress }> = [];
+  try {
+    for (const address of addresses) {
+      const server = createServer(handler);
+      server.headersTimeout = 10_000;
+      server.requestTimeout = 30_000;
+      server.keepAliveTimeout = 5_000;
+      servers.push({ server, address: await listenOne(server, address) });
+    }
+  } catch (error) {
+    await Promise.all(servers.map(({ server }) => new Promise((done) => server.close(done))));
+    throw error;
+  }
+  return {
+    addresses: servers.map(({ address }) => address),
+    async close(graceMs = 5_000) {
+      await Promise.all(
+        servers.map(({ server, address }) => {
+          const closed = new Promise<void>((done) => server.close(() => done()));
+          server.closeIdleConnections();
+          const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+          return closed.finally(() => {
+            clearTimeout(timer);
+            if (address.kind === 'unix') removeSocket(address.path);
+          });
+        }),
+      );
+    },
+  };
+}
+
+async function listenOne(server: Server, address: ListenAddress): Promise<ListenAddress> {
+  if (address.kind === 'unix') {
+    await removeStaleSocket(address.path);
+    // The umask makes the socket 0600 from its first moment; chmod confirms it.
+    const previous = process.umask(0o177);
+    try {
+      await listenOn(server, { path: address.path });
+    } finally {
+      process.umask(previous);
+    }
+    chmodSync(address.path, 0o600);
+    return address;
+  }
+  await listenOn(server, { host: address.host, port: address.port });
+  const bound = server.address();
+  return { kind: 'tcp', host: address.host, port: typeof bound === 'object' && bound ? bound.port : address.port };
+}
+
+function listenOn(server: Server, options: { path: string } | { host: string; port: number }): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException) => {
+      const where = 'path' in options ? `unix:${options.path}` : `${options.host}:${options.port}`;
+      reject(new ConfigError(`cannot listen on ${where} (${error.code ?? error.message})`));
+    };
+    server.once('error', onError);
+    server.listen(options, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}
+
+/** Removes a socket file left by a daemon that died; refuses when another daemon still answers on it. */
+async function removeStaleSocket(path: string): Promise<void> {
+  if (!existsSync(path)) return;
+  const alive = await new Promise<boolean>((resolve) => {
+    const socket = connect({ path });
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+  });
+  if (alive) throw new ConfigError(`another daemon is already listening on unix:${path}`);
+  unlinkSync(path);
+}
+
+function removeSocket(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // Already gone.
+  }
+}

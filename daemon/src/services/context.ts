@@ -1,0 +1,32 @@
+import type { AuditEvent, AuditLog } from '../audit/audit-log.js';
+import { assertCan, type Principal, type Resource } from '../auth/authorize.js';
+import type { Action } from '../auth/permissions.js';
+import { ForbiddenError } from '../errors.js';
+
+/** Who asks, and the request id that ties log lines and audit rows together. */
+export interface RequestContext {
+  principal: Principal;
+  requestId: string;
+}
+
+/** The audit fields that identify the caller. */
+export function auditActor(ctx: RequestContext): Pick<AuditEvent, 'requestId' | 'tokenId' | 'tokenName' | 'role'> {
+  return {
+    requestId: ctx.requestId,
+    tokenId: ctx.principal.tokenId,
+    tokenName: ctx.principal.name,
+    role: ctx.principal.role,
+  };
+}
+
+/** assertCan that also records a denial in the audit log before it throws. */
+export function authorize(audit: Pick<AuditLog, 'append'>, ctx: RequestContext, action: Action, resource: Resource = {}): void {
+  try {
+    assertCan(ctx.principal, action, resource);
+  } catch (error) {
+    if (error instanceof ForbiddenError) {
+      audit.append({ ...auditActor(ctx), action, host: resource.host, outcome: 'denied' });
+    }
+    throw error;
+  }
+}

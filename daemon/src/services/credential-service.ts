@@ -1,0 +1,159 @@
+import {
+  InvalidRegistryHostError,
+  dockerCliKey,
+  parseServerUrl,
+  type CredentialList,
+  type LookupResponse,
+  type ParsedServerUrl,
+  type StoreCredentialBody,
+} from '@dcs/shared';
+import type { AuditLog } from '../audit/audit-log.js';
+import { mayUseHost } from '../auth/authorize.js';
+import { secretContext, type Barrier } from '../barrier/barrier.js';
+import { IntegrityError, NotFoundError, ValidationError } from '../errors.js';
+import { newId } from '../ids.js';
+import { durably, type Db } from '../store/database.js';
+import type { IntegrationRepository } from '../store/integration-repository.js';
+import { auditActor, authorize, type RequestContext } from './context.js';
+
+/** Dependencies of the credential service. */
+export interface CredentialServiceDeps {
+  db: Db;
+  integrations: IntegrationRepository;
+  barrier: Pick<Barrier, 'seal' | 'open' | 'activeTerm'>;
+  audit: Pick<AuditLog, 'append'>;
+  now: () => Date;
+  /** Observes each lookup's outcome (metrics); optional. */
+  onLookup?: (outcome: 'hit' | 'not_found' | 'error') => void;
+}
+
+/** The helper's verbs: get, list, store, erase. */
+export interface CredentialService {
+  lookup(ctx: RequestContext, serverUrl: string): LookupResponse;
+  list(ctx: RequestContext): CredentialList;
+  store(ctx: RequestContext, body: StoreCredentialBody): void;
+  erase(ctx: RequestContext, serverUrl: string): void;
+}
+
+/**
+ * Builds the credential service. A lookup answers not-found, never forbidden, for hosts the token
+ * may not read or that are not exported, so that a runner cannot probe which hosts exist.
+ */
+export function createCredentialService(deps: CredentialServiceDeps): CredentialService {
+  const { db, integrations, barrier, audit, now, onLookup } = deps;
+
+  return {
+    lookup(ctx, serverUrl) {
+      authorize(audit, ctx, 'credential.get');
+      const key = parseKey(serverUrl);
+      const row = isSubKey(key) ? undefined : integrations.findByHost(key.host);
+      if (!row || !row.export || !mayUseHost(ctx.principal, row.host)) {
+        audit.append({ ...auditActor(ctx), action: 'credential.get', host: key.host, outcome: 'not_found' });
+        onLookup?.('not_found');
+        throw new NotFoundError('credentials not found');
+      }
+      let secret: string;
+      try {
+        secret = barrier.open(secretContext(row.host), row.envelope);
+      } catch (error) {
+        if (error instanceof IntegrityError) {
+          audit.append({ ...auditActor(ctx), action: 'credential.get', host: row.host, targetId: row.id, outcome: 'error' });
+          onLookup?.('error');
+        }
+        throw error;
+      }
+      // The audit row is written before the secret leaves: a lookup that cannot be audited is not served.
+      audit.append({ ...auditActor(ctx), action: 'credential.get', host: row.host, targetId: row.id, outcome: 'ok' });
+      onLookup?.('hit');
+      return { ServerURL: serverUrl.trim(), Username: row.username, Secret: secret };
+    },
+
+    list(ctx) {
+      authorize(audit, ctx, 'credential.list');
+      const result: CredentialList = {};
+      let count = 0;
+      for (const { host, username } of integrations.listExported()) {
+        if (!mayUseHost(ctx.principal, host)) continue;
+        result[dockerCliKey(host)] = username;
+        count++;
+      }
+      audit.append({ ...auditActor(ctx), action: 'credential.list', outcome: 'ok', detail: { count } });
+      return result;
+    },
+
+    store(ctx, body) {
+      authorize(audit, ctx, 'credential.store');
+      const key = parseKey(body.ServerURL);
+      if (key.path !== '') {
+        throw new ValidationError(`"${key.host}${key.path}" names a path; credentials are stored per registry host`, [
+          { path: 'ServerURL', message: 'must name a registry host without a path' },
+        ]);
+      }
+      const { host } = key;
+      authorize(audit, ctx, 'credential.store', { host });
+      const envelope = barrier.seal(secretContext(host), body.Secret);
+      const term = barrier.activeTerm();
+      const at = now().toISOString();
+      durably(db, () => {
+        const existing = integrations.findByHost(host);
+        if (existing) {
+          integrations.update({ ...existing, username: body.Username, envelope, term, updatedAt: at });
+        } else {
+          integrations.insert({
+            id: newId('int'),
+            host,
+            username: body.Username,
+            envelope,
+            term,
+            export: true,
+            description: null,
+            createdAt: at,
+            updatedAt: at,
+          });
+        }
+        const targetId = existing?.id ?? integrations.findByHost(host)?.id;
+        audit.append({ ...auditActor(ctx), action: 'credential.store', host, targetId, outcome: 'ok' });
+      });
+    },
+
+    erase(ctx, serverUrl) {
+      authorize(audit, ctx, 'credential.erase');
+      const key = parseKey(serverUrl);
+      // docker logout also erases sub-keys such as Docker Hub's .../access-token: nothing stored, nothing to do.
+      if (isSubKey(key)) {
+        audit.append({ ...auditActor(ctx), action: 'credential.erase', host: key.host, outcome: 'not_found' });
+        return;
+      }
+      authorize(audit, ctx, 'credential.erase', { host: key.host });
+      durably(db, () => {
+        const existing = integrations.findByHost(key.host);
+        const removed = existing ? integrations.remove(existing.id) : false;
+        audit.append({
+          ...auditActor(ctx),
+          action: 'credential.erase',
+          host: key.host,
+          targetId: existing?.id,
+          outcome: removed ? 'ok' : 'not_found',
+        });
+      });
+    },
+  };
+}
+
+function parseKey(serverUrl: string): ParsedServerUrl {
+  try {
+    return parseServerUrl(serverUrl);
+  } catch (error) {
+    if (!(error instanceof InvalidRegistryHostError)) throw error;
+    throw new ValidationError(error.message, [{ path: 'serverURL', message: error.message }]);
+  }
+}
+
+/**
+ * A path under /v1/ or /v2/ names a distinct key (Docker Hub's OAuth access-token and refresh-token
+ * entries), which is never stored here. Any other path is a repository (go-containerregistry asks
+ * `host/org/repo` first) and falls back to the host's credential.
+ */
+function isSubKey(key: ParsedServerUrl): boolean {
+  return /^\/v[12]\//.test(key.path);
+}

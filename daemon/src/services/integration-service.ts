@@ -1,0 +1,130 @@
+import type { CreateIntegrationBody, IntegrationSummary, UpdateIntegrationBody } from '@dcs/shared';
+import type { AuditLog } from '../audit/audit-log.js';
+import { mayUseHost } from '../auth/authorize.js';
+import { secretContext, type Barrier } from '../barrier/barrier.js';
+import { ConflictError, NotFoundError } from '../errors.js';
+import { newId } from '../ids.js';
+import { durably, type Db } from '../store/database.js';
+import type { IntegrationRepository, IntegrationRow } from '../store/integration-repository.js';
+import { auditActor, authorize, type RequestContext } from './context.js';
+
+/** Dependencies of the integration service. */
+export interface IntegrationServiceDeps {
+  db: Db;
+  integrations: IntegrationRepository;
+  barrier: Pick<Barrier, 'seal' | 'activeTerm'>;
+  audit: Pick<AuditLog, 'append'>;
+  now: () => Date;
+}
+
+/** Managing integrations: what admins and managers do through `/v1/integrations`. */
+export interface IntegrationService {
+  create(ctx: RequestContext, body: CreateIntegrationBody): IntegrationSummary;
+  list(ctx: RequestContext): IntegrationSummary[];
+  get(ctx: RequestContext, id: string): IntegrationSummary;
+  update(ctx: RequestContext, id: string, body: UpdateIntegrationBody): IntegrationSummary;
+  remove(ctx: RequestContext, id: string): void;
+}
+
+/** Builds the integration service. */
+export function createIntegrationService(deps: IntegrationServiceDeps): IntegrationService {
+  const { db, integrations, barrier, audit, now } = deps;
+
+  const findVisible = (ctx: RequestContext, id: string): IntegrationRow => {
+    const row = integrations.findById(id);
+    // A host-limited token must not learn that integrations outside its list exist.
+    if (!row || !mayUseHost(ctx.principal, row.host)) throw new NotFoundError(`integration ${id} not found`);
+    return row;
+  };
+
+  return {
+    create(ctx, body) {
+      authorize(audit, ctx, 'integration.create', { host: body.host });
+      const at = now().toISOString();
+      const row: IntegrationRow = {
+        id: newId('int'),
+        host: body.host,
+        username: body.username,
+        envelope: barrier.seal(secretContext(body.host), body.secret),
+        term: barrier.activeTerm(),
+        export: body.export,
+        description: body.description ?? null,
+        createdAt: at,
+        updatedAt: at,
+      };
+      durably(db, () => {
+        if (integrations.findByHost(row.host)) {
+          throw new ConflictError(`host ${row.host} already has an integration`);
+        }
+        integrations.insert(row);
+        audit.append({ ...auditActor(ctx), action: 'integration.create', host: row.host, targetId: row.id, outcome: 'ok' });
+      });
+      return toSummary(row);
+    },
+
+    list(ctx) {
+      authorize(audit, ctx, 'integration.read');
+      return integrations
+        .list()
+        .filter((row) => mayUseHost(ctx.principal, row.host))
+        .map(toSummary);
+    },
+
+    get(ctx, id) {
+      authorize(audit, ctx, 'integration.read');
+      return toSummary(findVisible(ctx, id));
+    },
+
+    update(ctx, id, body) {
+      const current = findVisible(ctx, id);
+      authorize(audit, ctx, 'integration.update', { host: current.host });
+      const next: IntegrationRow = {
+        ...current,
+        username: body.username ?? current.username,
+        export: body.export ?? current.export,
+        description: body.description === undefined ? current.description : body.description,
+        updatedAt: now().toISOString(),
+      };
+      if (body.secret !== undefined) {
+        next.envelope = barrier.seal(secretContext(current.host), body.secret);
+        next.term = barrier.activeTerm();
+      }
+      const changed = Object.keys(body).filter((key) => body[key as keyof UpdateIntegrationBody] !== undefined);
+      durably(db, () => {
+        if (!integrations.findById(id)) throw new NotFoundError(`integration ${id} not found`);
+        integrations.update(next);
+        audit.append({
+          ...auditActor(ctx),
+          action: 'integration.update',
+          host: current.host,
+          targetId: id,
+          outcome: 'ok',
+          detail: { fields: changed },
+        });
+      });
+      return toSummary(next);
+    },
+
+    remove(ctx, id) {
+      const current = findVisible(ctx, id);
+      authorize(audit, ctx, 'integration.delete', { host: current.host });
+      durably(db, () => {
+        if (!integrations.remove(id)) throw new NotFoundError(`integration ${id} not found`);
+        audit.append({ ...auditActor(ctx), action: 'integration.delete', host: current.host, targetId: id, outcome: 'ok' });
+      });
+    },
+  };
+}
+
+/** The public view of a stored integration: everything but the envelope. */
+export function toSummary(row: IntegrationRow): IntegrationSummary {
+  return {
+    id: row.id,
+    host: row.host,
+    username: row.username,
+    export: row.export,
+    description: row.description,
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
+}

@@ -1,0 +1,142 @@
+import type { CreateTokenBody, CreatedToken, Role, TokenSummary } from '@dcs/shared';
+import type { AuditLog } from '../audit/audit-log.js';
+import type { Principal } from '../auth/authorize.js';
+import { mintToken, parseToken, secretMatches } from '../auth/token-hash.js';
+import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError } from '../errors.js';
+import { durably, type Db } from '../store/database.js';
+import type { TokenRepository, TokenRow } from '../store/token-repository.js';
+import { auditActor, authorize, type RequestContext } from './context.js';
+
+/** Dependencies of the token service. */
+export interface TokenServiceDeps {
+  db: Db;
+  tokens: TokenRepository;
+  audit: Pick<AuditLog, 'append'>;
+  now: () => Date;
+}
+
+/** Why an authentication failed, for the audit log (the client only ever sees 401). */
+export type AuthFailure = 'malformed' | 'unknown' | 'mismatch' | 'revoked' | 'expired';
+
+/** Tokens: minting, listing, revoking, and turning a presented value into a Principal. */
+export interface TokenService {
+  create(ctx: RequestContext, body: CreateTokenBody): CreatedToken;
+  list(ctx: RequestContext): TokenSummary[];
+  revoke(ctx: RequestContext, id: string): void;
+  /** Returns the principal of a valid token; throws UnauthenticatedError (with `reason`) otherwise. */
+  authenticate(value: string): Principal;
+  /** Mints a token with no caller (the first admin token of a new store). */
+  bootstrap(name: string, role: Role): CreatedToken;
+}
+
+/** An authentication failure with its audit reason and the token id the caller claimed, if any. */
+export class AuthenticationFailure extends UnauthenticatedError {
+  constructor(
+    readonly reason: AuthFailure,
+    readonly claimedTokenId: string | undefined,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Builds the token service. */
+export function createTokenService(deps: TokenServiceDeps): TokenService {
+  const { db, tokens, audit, now } = deps;
+
+  const mint = (name: string, role: Role, hosts: string[] | null, expiresAt: string | null, onInsert: (row: TokenRow) => void): CreatedToken => {
+    const minted = mintToken();
+    const row: TokenRow = {
+      id: minted.id,
+      name,
+      role,
+      hash: minted.hash,
+      hosts,
+      createdAt: now().toISOString(),
+      expiresAt,
+      revokedAt: null,
+    };
+    durably(db, () => {
+      tokens.insert(row);
+      onInsert(row);
+    });
+    return { ...toSummary(row), token: minted.value };
+  };
+
+  return {
+    create(ctx, body) {
+      authorize(audit, ctx, 'token.create', { role: body.role });
+      const hosts = body.hosts ? [...new Set(body.hosts)].sort() : null;
+      const scope = ctx.principal.hosts;
+      if (scope !== null && (hosts === null || hosts.some((host) => !scope.includes(host)))) {
+        throw new ForbiddenError('a host-limited token may only mint tokens limited to its own hosts');
+      }
+      const expiresAt = body.ttlSeconds === undefined ? null : new Date(now().getTime() + body.ttlSeconds * 1000).toISOString();
+      return mint(body.name, body.role, hosts, expiresAt, (row) =>
+        audit.append({
+          ...auditActor(ctx),
+          action: 'token.create',
+          targetId: row.id,
+          outcome: 'ok',
+          detail: { role: row.role, hosts: row.hosts, expiresAt: row.expiresAt },
+        }),
+      );
+    },
+
+    list(ctx) {
+      authorize(audit, ctx, 'token.read');
+      return tokens.list().map(toSummary);
+    },
+
+    revoke(ctx, id) {
+      const row = tokens.findById(id);
+      if (!row) throw new NotFoundError(`token ${id} not found`);
+      authorize(audit, ctx, 'token.revoke', { role: row.role });
+      durably(db, () => {
+        const at = now().toISOString();
+        if (row.role === 'admin' && isActive(row, at) && tokens.countActive('admin', at) <= 1) {
+          throw new ConflictError('cannot revoke the last active admin token; mint another admin token first');
+        }
+        const revoked = tokens.revoke(id, at);
+        audit.append({ ...auditActor(ctx), action: 'token.revoke', targetId: id, outcome: revoked ? 'ok' : 'not_found' });
+      });
+    },
+
+    authenticate(value) {
+      const parsed = parseToken(value);
+      if (!parsed) throw new AuthenticationFailure('malformed', undefined, 'the bearer token is malformed');
+      const row = tokens.findById(parsed.id);
+      // Unknown and mismatching tokens get the same answer, and the hash comparison is constant-time.
+      if (!row) throw new AuthenticationFailure('unknown', parsed.id, 'the bearer token is not valid');
+      if (!secretMatches(parsed.secret, row.hash)) throw new AuthenticationFailure('mismatch', parsed.id, 'the bearer token is not valid');
+      if (row.revokedAt !== null) throw new AuthenticationFailure('revoked', row.id, 'the bearer token was revoked');
+      if (row.expiresAt !== null && row.expiresAt <= now().toISOString()) {
+        throw new AuthenticationFailure('expired', row.id, 'the bearer token has expired');
+      }
+      return { tokenId: row.id, name: row.name, role: row.role, hosts: row.hosts, expiresAt: row.expiresAt };
+    },
+
+    bootstrap(name, role) {
+      return mint(name, role, null, null, (row) =>
+        audit.append({ action: 'token.create', targetId: row.id, outcome: 'ok', detail: { role, bootstrap: true } }),
+      );
+    },
+  };
+}
+
+function isActive(row: TokenRow, at: string): boolean {
+  return row.revokedAt === null && (row.expiresAt === null || row.expiresAt > at);
+}
+
+/** The public view of a token: never its value or hash. */
+export function toSummary(row: TokenRow): TokenSummary {
+  return {
+    id: row.id,
+    name: row.name,
+    role: row.role,
+    hosts: row.hosts,
+    createdAt: row.createdAt,
+    expiresAt: row.expiresAt,
+    revokedAt: row.revokedAt,
+  };
+}

@@ -1,0 +1,133 @@
+import { chmodSync, existsSync, mkdirSync, statSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import type { CreatedToken } from '@dcs/shared';
+import { SOCKET_FILE_NAME } from '@dcs/shared';
+import { assembleServices, type Services } from './assemble.js';
+import { generateKey } from './barrier/secretbox-barrier.js';
+import { createSecretboxBarrier } from './barrier/secretbox-barrier.js';
+import { Keyring } from './barrier/keyring.js';
+import { assertRootKeyMatches, buildRootKeyCheck, loadRootKey, openKeyring, sealDataKey, writeRootKey } from './barrier/root-key.js';
+import { ConfigError } from './errors.js';
+import { openDatabase, durably } from './store/database.js';
+import { createKeyringRepository } from './store/keyring-repository.js';
+
+/** Where a store keeps its files. */
+export interface StorePaths {
+  dataDir: string;
+  dbPath: string;
+  rootKeyPath: string;
+  socketPath: string;
+}
+
+/** Returns the paths of a store in `dataDir`; the root key may live elsewhere. */
+export function storePaths(dataDir: string, rootKeyFile?: string): StorePaths {
+  return {
+    dataDir,
+    dbPath: join(dataDir, 'credd.sqlite'),
+    rootKeyPath: rootKeyFile ?? join(dataDir, 'root.key'),
+    socketPath: join(dataDir, SOCKET_FILE_NAME),
+  };
+}
+
+/** Whether the data dir holds nothing of ours yet (so a first `serve` may initialise it). */
+export function isEmptyStore(paths: StorePaths): boolean {
+  return !existsSync(paths.dbPath) && !existsSync(paths.rootKeyPath);
+}
+
+/** A store opened and unsealed: its services, and the root key (for rotate and rekey). */
+export interface OpenStore extends Services {
+  rootKey: Uint8Array;
+  close(): void;
+}
+
+/**
+ * Creates a new store: data dir (0700), root key file (0600), database with its check value,
+ * keyring term 1, and the first admin token, returned once. Refuses to touch an existing store.
+ */
+export function initStore(paths: StorePaths, now: () => Date = () => new Date()): CreatedToken {
+  ensureDataDir(paths.dataDir, true);
+  if (!isEmptyStore(paths)) {
+    throw new ConfigError(`a store already exists in ${paths.dataDir}; refusing to overwrite it`);
+  }
+  const rootKey = generateKey();
+  writeRootKey(paths.rootKeyPath, rootKey);
+  let created = false;
+  try {
+    const db = openDatabase(paths.dbPath);
+    try {
+      const dataKey = generateKey();
+      durably(db, () => {
+        const keyring = createKeyringRepository(db);
+        keyring.setRootKeyCheck(buildRootKeyCheck(rootKey));
+        keyring.insert({ term: 1, sealedKey: sealDataKey(rootKey, 1, dataKey), createdAt: now().toISOString() });
+      });
+      const barrier = createSecretboxBarrier(Keyring.fromEntries([[1, dataKey]]));
+      const token = assembleServices({ db, barrier, now }).tokens.bootstrap('initial admin', 'admin');
+      barrier.wipe();
+      created = true;
+      return token;
+    } finally {
+      db.close();
+      rootKey.fill(0);
+    }
+  } finally {
+    if (!created) removeQuietly(paths.rootKeyPath, paths.dbPath, `${paths.dbPath}-wal`, `${paths.dbPath}-shm`);
+  }
+}
+
+/** Opens and unseals a store; refuses a key file that is missing, too open, or does not match the database. */
+export function openStore(paths: StorePaths, options: { now?: () => Date; onLookup?: (o: 'hit' | 'not_found' | 'error') => void } = {}): OpenStore {
+  ensureDataDir(paths.dataDir, false);
+  const rootKey = loadRootKey(paths.rootKeyPath);
+  if (!existsSync(paths.dbPath)) {
+    throw new ConfigError(`database ${paths.dbPath} is missing but root key ${paths.rootKeyPath} exists; restore the database or run init in a new data dir`);
+  }
+  const db = openDatabase(paths.dbPath);
+  try {
+    const keyringRepository = createKeyringRepository(db);
+    const check = keyringRepository.findRootKeyCheck();
+    if (!check) throw new ConfigError(`database ${paths.dbPath} has no root key check value; it is not a scalr-credd store`);
+    assertRootKeyMatches(rootKey, check, paths.rootKeyPath);
+    const barrier = createSecretboxBarrier(openKeyring(rootKey, keyringRepository.list()));
+    const services = assembleServices({ db, barrier, ...options });
+    return {
+      ...services,
+      rootKey,
+      close() {
+        barrier.wipe();
+        rootKey.fill(0);
+        if (db.open) db.close();
+      },
+    };
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+/** Creates the data dir 0700 when asked, and refuses one that group or others can enter. */
+export function ensureDataDir(dataDir: string, create: boolean): void {
+  if (!existsSync(dataDir)) {
+    if (!create) throw new ConfigError(`data dir ${dataDir} does not exist; run: scalr-credd init --data-dir ${dataDir}`);
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    chmodSync(dataDir, 0o700);
+  }
+  const stat = statSync(dataDir);
+  if (!stat.isDirectory()) throw new ConfigError(`data dir ${dataDir} is not a directory`);
+  const mode = stat.mode & 0o777;
+  if ((mode & 0o077) !== 0) {
+    throw new ConfigError(
+      `data dir ${dataDir} is accessible by group or others (mode ${mode.toString(8).padStart(4, '0')}); run: chmod 700 ${dataDir}`,
+    );
+  }
+}
+
+function removeQuietly(...paths: string[]): void {
+  for (const path of paths) {
+    try {
+      unlinkSync(path);
+    } catch {
+      // Best effort cleanup of a half-created store.
+    }
+  }
+}

@@ -1,0 +1,44 @@
+import type { Db } from './database.js';
+
+/** One data key of the keyring, sealed under the root key. */
+export interface KeyringRow {
+  term: number;
+  sealedKey: Uint8Array;
+  createdAt: string;
+}
+
+/** SQL access to the keyring table and the root-key check value in `meta`. */
+export interface KeyringRepository {
+  list(): KeyringRow[];
+  insert(row: KeyringRow): void;
+  replaceSealedKey(term: number, sealedKey: Uint8Array): void;
+  findRootKeyCheck(): Uint8Array | undefined;
+  setRootKeyCheck(check: Uint8Array): void;
+}
+
+const ROOT_KEY_CHECK = 'root_key_check';
+
+/** Builds the repository with its statements compiled once. */
+export function createKeyringRepository(db: Db): KeyringRepository {
+  const list = db.prepare('SELECT term, sealed_key, created_at FROM keyring ORDER BY term');
+  const insert = db.prepare('INSERT INTO keyring (term, sealed_key, created_at) VALUES (?, ?, ?)');
+  const replace = db.prepare('UPDATE keyring SET sealed_key = ? WHERE term = ?');
+  const getMeta = db.prepare('SELECT value FROM meta WHERE key = ?').pluck();
+  const setMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
+
+  return {
+    list: () =>
+      (list.all() as Array<{ term: number; sealed_key: Buffer; created_at: string }>).map((row) => ({
+        term: row.term,
+        sealedKey: new Uint8Array(row.sealed_key),
+        createdAt: row.created_at,
+      })),
+    insert: (row) => void insert.run(row.term, Buffer.from(row.sealedKey), row.createdAt),
+    replaceSealedKey: (term, sealedKey) => void replace.run(Buffer.from(sealedKey), term),
+    findRootKeyCheck: () => {
+      const value = getMeta.get(ROOT_KEY_CHECK) as Buffer | undefined;
+      return value ? new Uint8Array(value) : undefined;
+    },
+    setRootKeyCheck: (check) => void setMeta.run(ROOT_KEY_CHECK, Buffer.from(check)),
+  };
+}
