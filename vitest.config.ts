@@ -1,0 +1,36 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const sharedSrc = fileURLToPath(new URL('./shared/src', import.meta.url));
+
+export default defineConfig({
+  resolve: {
+    // Tests run the TypeScript sources of @dcs/shared; the built packages use its dist/.
+    alias: [
+      { find: /^@dcs\/shared$/, replacement: `${sharedSrc}/index.ts` },
+      { find: /^@dcs\/shared\/(.*)$/, replacement: `${sharedSrc}/$1.ts` },
+    ],
+  },
+  test: {
+    projects: [
+      {
+        extends: true,
+        test: { name: 'unit', include: ['shared/src/**/*.test.ts', 'helper/src/**/*.test.ts', 'daemon/src/**/*.test.ts'] },
+      },
+      {
+        extends: true,
+        test: { name: 'api', include: ['test/api/**/*.api.test.ts'] },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.e2e.test.ts'],
+          fileParallelism: false,
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
+    ],
+  },
+});
