@@ -1,0 +1,29 @@
+#!/usr/bin/env node
+// Runs the test suites the way CI does: build (incremental), the helper's single-file binary for
+// this machine, then vitest; ends with one plain line "N passed, N failed" taken from vitest's
+// JSON report, so a run that executed no test is visible. Extra arguments go to vitest.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const run = (command, args) => spawnSync(command, args, { cwd: root, stdio: 'inherit' }).status ?? 1;
+
+if (run('npm', ['run', '--silent', 'build']) !== 0) process.exit(1);
+if (run('npm', ['run', '--silent', 'build:binary', '--', '--arch', process.arch]) !== 0) process.exit(1);
+
+const report = join(root, '.cache', 'vitest-report.json');
+mkdirSync(dirname(report), { recursive: true });
+rmSync(report, { force: true });
+const status = run('npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...process.argv.slice(2)]);
+
+if (!existsSync(report)) {
+  console.log('0 passed, 0 failed');
+  console.error('vitest wrote no report: no test ran');
+  process.exit(status === 0 ? 1 : status);
+}
+const { numPassedTests = 0, numFailedTests = 0, numPendingTests = 0, numTodoTests = 0, numTotalTests = 0 } = JSON.parse(readFileSync(report, 'utf8'));
+const skipped = numPendingTests + numTodoTests;
+console.log(`${numPassedTests} passed, ${numFailedTests} failed${skipped ? `, ${skipped} skipped` : ''}`);
+process.exit(status !== 0 ? status : numTotalTests === 0 ? 1 : 0);
