@@ -1,0 +1,142 @@
+/**
+ * CredentialBackend over scalr-credd's HTTP API. Every failure becomes a DaemonError whose one-line
+ * message says what to check; only the daemon's `404 not_found` on a lookup means "not found".
+ */
+import { API_ROUTES } from '@dcs/shared/api-routes';
+import { HttpClientError, httpErrorFromResponse, readErrorBody, requestJson } from '@dcs/shared/http-client';
+import type { JsonRequest, JsonResponse } from '@dcs/shared/http-client';
+import type { CredentialBackend, CredentialInput, CredentialList, StoredCredential } from './credential-backend.js';
+import { CredentialsNotFoundError, DaemonError, ReadOnlyTokenError } from './errors.js';
+
+/** What a DaemonBackend needs: the daemon URL, the bearer token, the per-request deadline; `request` is for tests. */
+export interface DaemonBackendOptions {
+  readonly daemonUrl: string;
+  readonly token: string;
+  readonly timeoutMs: number;
+  readonly request?: (request: JsonRequest) => Promise<JsonResponse>;
+}
+
+/** Creates a CredentialBackend that asks the daemon for every verb. */
+export function createDaemonBackend(options: DaemonBackendOptions): CredentialBackend {
+  const send = options.request ?? requestJson;
+  const { daemonUrl } = options;
+
+  async function call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<JsonResponse> {
+    try {
+      return await send({ url: daemonUrl, method, path, token: options.token, timeoutMs: options.timeoutMs, body });
+    } catch (error) {
+      throw toDaemonError(daemonUrl, options.timeoutMs, error);
+    }
+  }
+
+  return {
+    async get(serverUrl: string): Promise<StoredCredential> {
+      const response = await call('POST', API_ROUTES.credentialsGet, { serverURL: serverUrl });
+      if (response.status === 404 && errorCode(response) === 'not_found') throw new CredentialsNotFoundError();
+      if (response.status !== 200) throw failedStatus(daemonUrl, response);
+      const body = response.body;
+      if (!isRecord(body) || typeof body['Username'] !== 'string' || typeof body['Secret'] !== 'string') {
+        throw new DaemonError('protocol', `unexpected answer from scalr-credd at ${daemonUrl}: the lookup has no Username and Secret`, {
+          status: response.status,
+        });
+      }
+      return { username: body['Username'], secret: body['Secret'] };
+    },
+
+    async list(): Promise<CredentialList> {
+      const response = await call('GET', API_ROUTES.credentials);
+      if (response.status !== 200) throw failedStatus(daemonUrl, response);
+      const body = response.body;
+      if (!isRecord(body) || !Object.values(body).every((value) => typeof value === 'string')) {
+        throw new DaemonError('protocol', `unexpected answer from scalr-credd at ${daemonUrl}: the list is not a map of names`, {
+          status: response.status,
+        });
+      }
+      return body as CredentialList;
+    },
+
+    async store(input: CredentialInput): Promise<void> {
+      const response = await call('POST', API_ROUTES.credentialsStore, {
+        ServerURL: input.serverUrl,
+        Username: input.username,
+        Secret: input.secret,
+      });
+      if (response.status === 403) throw readOnly(response);
+      if (response.status !== 204 && response.status !== 200) throw failedStatus(daemonUrl, response);
+    },
+
+    async erase(serverUrl: string): Promise<void> {
+      const response = await call('POST', API_ROUTES.credentialsErase, { serverURL: serverUrl });
+      if (response.status === 403) throw readOnly(response);
+      // docker logout erases several variants of one key; an absent one is not an error.
+      if (response.status === 404 && errorCode(response) === 'not_found') return;
+      if (response.status !== 204 && response.status !== 200) throw failedStatus(daemonUrl, response);
+    },
+  };
+}
+
+const CHECK_URL = 'is the daemon running? check SCALR_CREDD_URL';
+const CHECK_TOKEN = 'check SCALR_CREDD_TOKEN or SCALR_CREDD_TOKEN_FILE';
+
+function toDaemonError(daemonUrl: string, timeoutMs: number, error: unknown): DaemonError {
+  if (!(error instanceof HttpClientError)) {
+    return new DaemonError('protocol', `request to scalr-credd at ${daemonUrl} failed`, { cause: error });
+  }
+  switch (error.kind) {
+    case 'unreachable':
+      return new DaemonError('unreachable', `cannot reach scalr-credd at ${daemonUrl} (${error.detail}); ${CHECK_URL}`, {
+        cause: error,
+      });
+    case 'timeout':
+      return new DaemonError(
+        'timeout',
+        `scalr-credd at ${daemonUrl} did not answer within ${timeoutMs} ms; is the daemon healthy? check SCALR_CREDD_URL or raise SCALR_CREDD_TIMEOUT_MS`,
+        { cause: error },
+      );
+    default:
+      return new DaemonError('protocol', `unexpected answer from scalr-credd at ${daemonUrl}: ${error.detail}`, {
+        ...(error.status === undefined ? {} : { status: error.status }),
+        cause: error,
+      });
+  }
+}
+
+function failedStatus(daemonUrl: string, response: JsonResponse): DaemonError {
+  const http = httpErrorFromResponse(daemonUrl, response);
+  const status = response.status;
+  const details = { status, ...(http.code === undefined ? {} : { code: http.code }) };
+  const said = http.serverMessage === undefined ? '' : `: ${http.serverMessage}`;
+  const requestId = http.requestId === undefined ? '' : ` (request id ${http.requestId})`;
+  if (status === 401) {
+    return new DaemonError('unauthenticated', `scalr-credd at ${daemonUrl} rejected the token (401${said}); ${CHECK_TOKEN}`, details);
+  }
+  if (status >= 500) {
+    return new DaemonError(
+      'server',
+      `scalr-credd at ${daemonUrl} failed (${http.detail})${requestId}; check the daemon's log`,
+      details,
+    );
+  }
+  if (status === 400 && http.serverMessage !== undefined) {
+    return new DaemonError('rejected', `scalr-credd refused the request: ${http.serverMessage}`, details);
+  }
+  if (status === 403) {
+    return new DaemonError('rejected', `scalr-credd at ${daemonUrl} refused access (403${said}); ${CHECK_TOKEN}`, details);
+  }
+  return new DaemonError('rejected', `unexpected answer from scalr-credd at ${daemonUrl} (${http.detail})${requestId}`, details);
+}
+
+function readOnly(response: JsonResponse): ReadOnlyTokenError {
+  // The daemon's 403 message may name the role; without it the error says which roles are read-only.
+  const { message } = readErrorBody(response.body);
+  const role = message === undefined ? undefined : /\brole\W{0,3}(runner|auditor)\b/i.exec(message)?.[1]?.toLowerCase();
+  return new ReadOnlyTokenError(role);
+}
+
+function errorCode(response: JsonResponse): string | undefined {
+  return readErrorBody(response.body).code;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
