@@ -1,8 +1,10 @@
 import { ConfigError } from '../errors.js';
 import { VERSION } from '../version.js';
 import { runInit } from './init-command.js';
+import { runIntegrationCommand } from './integration-command.js';
 import { type CliIo, UsageError } from './io.js';
 import { runServe } from './serve-command.js';
+import { runTokenCommand } from './token-command.js';
 
 /** Top-level help. */
 export const MAIN_HELP = `Usage: scalr-credd <command> [options]
@@ -13,7 +15,8 @@ Daemon:
 
 Admin (over the HTTP API; SCALR_CREDD_URL and SCALR_CREDD_TOKEN or SCALR_CREDD_TOKEN_FILE):
   integration add|list|show|update|rm
-  token create|list|revoke
+                            manage registry credentials (secrets are read from stdin)
+  token create|list|revoke  manage API tokens
 
   version                   print the version
 Run 'scalr-credd <command> --help' for a command's options.
@@ -24,6 +27,8 @@ type Command = (args: string[], io: CliIo) => number | Promise<number>;
 const COMMANDS: Record<string, Command> = {
   init: runInit,
   serve: runServe,
+  integration: runIntegrationCommand,
+  token: runTokenCommand,
   version: (_args, io) => (io.stdout(`scalr-credd ${VERSION}\n`), 0),
 };
 

@@ -1,0 +1,271 @@
+/**
+ * The admin CLI's view of the daemon's HTTP API: where it is and which token to send (flags, env,
+ * token file), typed calls that validate each answer, and the one place that turns a failed call
+ * into the line the operator reads.
+ */
+import { readFileSync } from 'node:fs';
+import type { ParseArgsConfig } from 'node:util';
+import {
+  API_ROUTES,
+  CreatedTokenSchema,
+  IntegrationSummarySchema,
+  TokenSummarySchema,
+  defaultDaemonUrl,
+  type CreatedToken,
+  type IntegrationSummary,
+  type Role,
+  type TokenSummary,
+} from '@dcs/shared';
+import { HttpClientError, httpErrorFromResponse, requestJson, type JsonRequest, type JsonResponse } from '@dcs/shared/http-client';
+import { z } from 'zod';
+import { ConfigError } from '../errors.js';
+import { UsageError, type CliIo } from './io.js';
+
+/** How long one admin request may take, connect to last byte. */
+export const ADMIN_TIMEOUT_MS = 15_000;
+
+/** Where the daemon is and the token to present. */
+export interface AdminConnection {
+  url: string;
+  token: string;
+}
+
+/** The flags every admin verb accepts for the connection. */
+export interface ConnectionFlags {
+  url?: string | undefined;
+  tokenFile?: string | undefined;
+}
+
+/**
+ * Resolves the daemon URL (--url, SCALR_CREDD_URL, else the default data dir's socket) and the token
+ * (--token-file, SCALR_CREDD_TOKEN, SCALR_CREDD_TOKEN_FILE). Throws ConfigError when there is no token.
+ */
+export function resolveConnection(
+  flags: ConnectionFlags,
+  io: Pick<CliIo, 'env' | 'homeDir'>,
+  readFile: (path: string) => string = (path) => readFileSync(path, 'utf8'),
+): AdminConnection {
+  const url = flags.url || io.env['SCALR_CREDD_URL'] || defaultDaemonUrl(io.env, io.homeDir);
+  const fromFile = (path: string, origin: string): string => {
+    let text: string;
+    try {
+      text = readFile(path);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? 'error';
+      throw new ConfigError(`cannot read the token file ${path} given by ${origin} (${code})`);
+    }
+    const token = text.trim();
+    if (!token) throw new ConfigError(`the token file ${path} given by ${origin} is empty`);
+    return token;
+  };
+  let token: string | undefined;
+  if (flags.tokenFile) token = fromFile(flags.tokenFile, '--token-file');
+  else if (io.env['SCALR_CREDD_TOKEN']?.trim()) token = io.env['SCALR_CREDD_TOKEN'].trim();
+  else if (io.env['SCALR_CREDD_TOKEN_FILE']) token = fromFile(io.env['SCALR_CREDD_TOKEN_FILE'], 'SCALR_CREDD_TOKEN_FILE');
+  if (token === undefined) {
+    throw new ConfigError('no API token: set SCALR_CREDD_TOKEN or SCALR_CREDD_TOKEN_FILE, or pass --token-file FILE');
+  }
+  if (/[\u0000-\u001f\u007f\s]/.test(token)) throw new ConfigError('the API token contains whitespace or control characters');
+  return { url, token };
+}
+
+/** Fields of `POST /v1/integrations` as the CLI sends them. */
+export interface NewIntegration {
+  host: string;
+  username: string;
+  secret: string;
+  export?: boolean;
+  description?: string;
+}
+
+/** Fields of `PATCH /v1/integrations/:id` as the CLI sends them. */
+export interface IntegrationChanges {
+  username?: string;
+  secret?: string;
+  export?: boolean;
+  description?: string | null;
+}
+
+/** Fields of `POST /v1/tokens` as the CLI sends them. */
+export interface NewToken {
+  name: string;
+  role: Role;
+  ttlSeconds?: number;
+  hosts?: string[];
+}
+
+/** The admin API calls. Every method throws HttpClientError on failure (kind `http` carries the API error code). */
+export interface AdminClient {
+  /** The daemon URL, for messages. */
+  readonly url: string;
+  listIntegrations(): Promise<IntegrationSummary[]>;
+  getIntegration(id: string): Promise<IntegrationSummary>;
+  createIntegration(body: NewIntegration): Promise<IntegrationSummary>;
+  updateIntegration(id: string, changes: IntegrationChanges): Promise<IntegrationSummary>;
+  removeIntegration(id: string): Promise<void>;
+  listTokens(): Promise<TokenSummary[]>;
+  createToken(body: NewToken): Promise<CreatedToken>;
+  revokeToken(id: string): Promise<void>;
+}
+
+/** Sends one request; requestJson in production, a fake in tests. */
+export type SendJson = (request: JsonRequest) => Promise<JsonResponse>;
+
+// Answers are checked against the shared schemas, but fields a newer daemon adds are kept, not refused.
+const IntegrationAnswer = IntegrationSummarySchema.loose();
+const IntegrationListAnswer = z.object({ integrations: z.array(IntegrationAnswer) });
+const TokenListAnswer = z.object({ tokens: z.array(TokenSummarySchema.loose()) });
+const CreatedTokenAnswer = CreatedTokenSchema.loose();
+
+/** Builds an AdminClient over `send` (requestJson by default). */
+export function createAdminClient(connection: AdminConnection, send: SendJson = requestJson, timeoutMs = ADMIN_TIMEOUT_MS): AdminClient {
+  const { url, token } = connection;
+  const call = async (method: JsonRequest['method'], path: string, expected: number, body?: unknown): Promise<unknown> => {
+    const response = await send({ url, token, method, path, timeoutMs, ...(body === undefined ? {} : { body }) });
+    if (response.status !== expected) throw httpErrorFromResponse(url, response);
+    return response.body;
+  };
+  const parse = <S extends z.ZodType>(schema: S, body: unknown): z.output<S> => {
+    const result = schema.safeParse(body);
+    if (result.success) return result.data;
+    const detail = 'the answer does not match the scalr-credd API (is the URL a scalr-credd daemon of the same version?)';
+    throw new HttpClientError('protocol', `${url}: ${detail}`, { target: url, detail });
+  };
+  const integrationPath = (id: string) => API_ROUTES.integration.replace(':id', encodeURIComponent(id));
+  const tokenPath = (id: string) => API_ROUTES.token.replace(':id', encodeURIComponent(id));
+
+  return {
+    url,
+    async listIntegrations() {
+      return parse(IntegrationListAnswer, await call('GET', API_ROUTES.integrations, 200)).integrations;
+    },
+    async getIntegration(id) {
+      return parse(IntegrationAnswer, await call('GET', integrationPath(id), 200));
+    },
+    async createIntegration(body) {
+      return parse(IntegrationAnswer, await call('POST', API_ROUTES.integrations, 201, body));
+    },
+    async updateIntegration(id, changes) {
+      return parse(IntegrationAnswer, await call('PATCH', integrationPath(id), 200, changes));
+    },
+    async removeIntegration(id) {
+      await call('DELETE', integrationPath(id), 204);
+    },
+    async listTokens() {
+      return parse(TokenListAnswer, await call('GET', API_ROUTES.tokens, 200)).tokens;
+    },
+    async createToken(body) {
+      return parse(CreatedTokenAnswer, await call('POST', API_ROUTES.tokens, 201, body));
+    },
+    async revokeToken(id) {
+      await call('DELETE', tokenPath(id), 204);
+    },
+  };
+}
+
+/** A failure the CLI finds itself (e.g. no integration for a host), reported like an API error. */
+export class AdminError extends Error {
+  override readonly name = 'AdminError';
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Builds the client an admin verb uses from its connection flags; injected by tests. */
+export type ConnectAdmin = (flags: ConnectionFlags, io: CliIo) => AdminClient;
+
+/** The production ConnectAdmin: resolves the connection and talks HTTP with requestJson. */
+export const connectAdmin: ConnectAdmin = (flags, io) => createAdminClient(resolveConnection(flags, io));
+
+/**
+ * Runs an admin verb and turns a failed API call into one line on stderr and exit code 1:
+ * `scalr-credd: <message> (<code>)` for an API error, what to check when the daemon is unreachable.
+ * Any other error is rethrown (usage errors exit 2 in runCli).
+ */
+export async function reportApiErrors(io: CliIo, run: () => Promise<number>): Promise<number> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof AdminError) {
+      io.stderr(`scalr-credd: ${oneLine(error.message)} (${error.code})\n`);
+      return 1;
+    }
+    if (!(error instanceof HttpClientError)) throw error;
+    io.stderr(`scalr-credd: ${describeApiError(error)}\n`);
+    return 1;
+  }
+}
+
+/** The one-line description of a failed API call. */
+export function describeApiError(error: HttpClientError): string {
+  const check = `check that 'scalr-credd serve' is running there and that SCALR_CREDD_URL (or --url) names its listen address`;
+  switch (error.kind) {
+    case 'http':
+      return `${oneLine(error.serverMessage ?? `the daemon answered HTTP ${error.status ?? '?'}`)} (${error.code ?? `http ${error.status ?? '?'}`})`;
+    case 'unreachable':
+      return `${oneLine(error.message)}; ${check}`;
+    case 'timeout':
+      return `${oneLine(error.message)}; ${check}, and that it is not overloaded`;
+    case 'protocol':
+      return `${oneLine(error.message)}; is SCALR_CREDD_URL a scalr-credd daemon?`;
+  }
+}
+
+function oneLine(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
+}
+
+/** The options every admin verb takes. */
+export const CONNECTION_OPTIONS = {
+  url: { type: 'string' },
+  'token-file': { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies ParseArgsConfig['options'];
+
+/**
+ * Runs an admin verb's parseArgs (strict, positionals allowed) with messages that never echo an
+ * argument's value (a secret typed by mistake must not be printed back), and refuses the flags that
+ * would carry a secret or a token, saying what to do instead.
+ */
+export function parseVerbArgs<T extends { positionals: string[] }>(args: string[], maxPositionals: number, parse: (args: string[]) => T): T {
+  for (const arg of args) {
+    if (arg === '--') break;
+    if (/^--(secret|password|passwd|pass|pat)(=|$)/i.test(arg)) {
+      throw new UsageError(
+        `${arg.split('=')[0]} is not accepted: a secret on the command line ends up in shell history and the process list; pipe it on stdin instead, e.g. printf '%s' "$REGISTRY_PAT" | scalr-credd integration add --host HOST --username USER`,
+      );
+    }
+    if (/^--token(=|$)/.test(arg)) {
+      throw new UsageError('--token is not accepted: a token on the command line ends up in shell history; set SCALR_CREDD_TOKEN or pass --token-file FILE');
+    }
+  }
+  const parsed = (() => {
+    try {
+      return parse(args);
+    } catch (error) {
+      throw parseError(error);
+    }
+  })();
+  if (parsed.positionals.length > maxPositionals) {
+    throw new UsageError(
+      maxPositionals === 0 ? 'this command takes no positional argument (secrets are read from stdin)' : 'too many arguments (secrets are read from stdin)',
+    );
+  }
+  return parsed;
+}
+
+function parseError(error: unknown): UsageError {
+  const code = (error as { code?: string }).code;
+  const message = error instanceof Error ? error.message : '';
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    const name = /'(-[^'=\s]*)/.exec(message)?.[1];
+    return new UsageError(name ? `unknown option ${name}` : 'unknown option');
+  }
+  // "Option '--host <value>' argument missing", "Option '--json' does not take an argument": no value inside.
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') return new UsageError(message.replace(/\.$/, ''));
+  return new UsageError('invalid arguments');
+}

@@ -1,0 +1,277 @@
+import { parseArgs } from 'node:util';
+import { InvalidRegistryHostError, normalizeRegistryHost, type IntegrationSummary } from '@dcs/shared';
+import {
+  AdminError,
+  CONNECTION_OPTIONS,
+  connectAdmin,
+  parseVerbArgs,
+  reportApiErrors,
+  type AdminClient,
+  type ConnectAdmin,
+  type IntegrationChanges,
+} from './admin-client.js';
+import { UsageError, type CliIo } from './io.js';
+import { formatFields, formatTable, jsonLine } from './output.js';
+
+const COMMON_HELP = `Connection (every verb):
+  --url URL          the daemon: http://HOST:PORT, https://HOST:PORT or unix:PATH
+                     (default $SCALR_CREDD_URL, else the socket in the default data dir)
+  --token-file FILE  read the API token from FILE (default $SCALR_CREDD_TOKEN, else the file
+                     named by $SCALR_CREDD_TOKEN_FILE); the token is never taken from an argument
+  --json             print JSON instead of text
+`;
+
+const SECRET_HELP = `The secret (password or personal access token) is read from stdin when it is piped, or
+prompted for without echo when stdin is a terminal; one trailing newline is dropped. It is never
+taken from a command-line argument, where it would land in shell history and the process list.`;
+
+/** Help text of `scalr-credd integration`. */
+export const INTEGRATION_HELP = `Usage: scalr-credd integration <verb> [options]
+
+Manages the registry credentials the daemon serves (needs an admin or manager token).
+
+  add --host HOST --username USER [--no-export] [--description TEXT]
+                     store a credential for a registry host; the secret comes from stdin
+  list               list integrations (never their secrets)
+  show ID|HOST       show one integration
+  update ID|HOST [--username USER] [--secret-stdin] [--export|--no-export] [--description TEXT]
+                     change an integration; the host never changes
+  rm ID|HOST         remove an integration
+
+${SECRET_HELP}
+
+${COMMON_HELP}
+Example:
+  printf '%s' "$REGISTRY_PAT" | scalr-credd integration add --host ghcr.io --username my-user
+
+Run 'scalr-credd integration <verb> --help' for a verb's options.
+`;
+
+const VERB_HELP: Record<string, string> = {
+  add: `Usage: scalr-credd integration add --host HOST --username USER [--no-export] [--description TEXT] [--json]
+
+Stores a credential for a registry host (any form a client uses: ghcr.io, https://ghcr.io/,
+host:5000). A host has one integration; use 'update' to change it.
+
+  --host HOST          the registry host
+  --username USER      the registry username (docker's <token> marker is kept as is)
+  --no-export          keep it out of the helper's lookups (admin use only)
+  --description TEXT   a note for people
+
+${SECRET_HELP}
+
+${COMMON_HELP}`,
+  list: `Usage: scalr-credd integration list [--json]
+
+Lists integrations: id, host, username, export flag, last update and description; never secrets.
+With --json prints {"integrations": [...]} as the API answers it.
+
+${COMMON_HELP}`,
+  show: `Usage: scalr-credd integration show ID|HOST [--json]
+
+Shows one integration, named by its id (int_...) or its registry host; never its secret.
+
+${COMMON_HELP}`,
+  update: `Usage: scalr-credd integration update ID|HOST [--username USER] [--secret-stdin] [--export|--no-export] [--description TEXT] [--json]
+
+Changes an integration named by its id (int_...) or its registry host. The host never changes
+(remove the integration and add a new one instead).
+
+  --username USER      a new username
+  --secret-stdin       replace the secret, read from stdin (or prompted for on a terminal)
+  --export             serve it to the helper again
+  --no-export          keep it out of the helper's lookups
+  --description TEXT   a new note; --description '' clears it
+
+${SECRET_HELP}
+
+${COMMON_HELP}`,
+  rm: `Usage: scalr-credd integration rm ID|HOST [--json]
+
+Removes an integration, named by its id (int_...) or its registry host, and its secret.
+
+${COMMON_HELP}`,
+};
+
+const INTEGRATION_ID = /^int_[0-9a-f]{16}$/;
+
+/** Runs `scalr-credd integration <verb>`; `connect` builds the API client (a fake in tests). */
+export async function runIntegrationCommand(args: string[], io: CliIo, connect: ConnectAdmin = connectAdmin): Promise<number> {
+  const [verb, ...rest] = args;
+  if (verb === undefined || verb === 'help' || verb === '--help' || verb === '-h') {
+    io.stdout(INTEGRATION_HELP);
+    return verb === undefined ? 2 : 0;
+  }
+  const run = VERBS[verb];
+  if (!run) throw new UsageError('unknown verb; use add, list, show, update or rm');
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.stdout(VERB_HELP[verb]!);
+    return 0;
+  }
+  return run(rest, io, connect);
+}
+
+type Verb = (args: string[], io: CliIo, connect: ConnectAdmin) => Promise<number>;
+
+const VERBS: Record<string, Verb> = {
+  async add(args, io, connect) {
+    const { values } = parseVerbArgs(args, 0, (a) =>
+      parseArgs({
+        args: a,
+        options: {
+          ...CONNECTION_OPTIONS,
+          host: { type: 'string' },
+          username: { type: 'string' },
+          'no-export': { type: 'boolean' },
+          description: { type: 'string' },
+        },
+        strict: true,
+        allowPositionals: true,
+      }),
+    );
+    if (values.host === undefined) throw new UsageError('--host is required');
+    if (values.username === undefined) throw new UsageError('--username is required');
+    const host = hostArgument(values.host);
+    const client = connect({ url: values.url, tokenFile: values['token-file'] }, io);
+    return reportApiErrors(io, async () => {
+      const secret = await readSecret(io, host, 'integration add');
+      const created = await client.createIntegration({
+        host,
+        username: values.username!,
+        secret,
+        export: !values['no-export'],
+        ...(values.description === undefined ? {} : { description: values.description }),
+      });
+      io.stdout(values.json ? jsonLine(created) : `added integration ${created.id} for ${created.host}\n${describe(created)}`);
+      return 0;
+    });
+  },
+
+  async list(args, io, connect) {
+    const { values } = parseVerbArgs(args, 0, (a) => parseArgs({ args: a, options: CONNECTION_OPTIONS, strict: true, allowPositionals: true }));
+    const client = connect({ url: values.url, tokenFile: values['token-file'] }, io);
+    return reportApiErrors(io, async () => {
+      const integrations = await client.listIntegrations();
+      if (values.json) {
+        io.stdout(jsonLine({ integrations }));
+        return 0;
+      }
+      const rows = integrations.map((i) => [i.id, i.host, i.username, i.export ? 'yes' : 'no', i.updatedAt, i.description ?? '']);
+      io.stdout(formatTable(['ID', 'HOST', 'USERNAME', 'EXPORT', 'UPDATED', 'DESCRIPTION'], rows, 'no integrations'));
+      return 0;
+    });
+  },
+
+  async show(args, io, connect) {
+    const { values, positionals } = parseVerbArgs(args, 1, (a) =>
+      parseArgs({ args: a, options: CONNECTION_OPTIONS, strict: true, allowPositionals: true }),
+    );
+    const ref = referenceArgument(positionals, 'show');
+    const client = connect({ url: values.url, tokenFile: values['token-file'] }, io);
+    return reportApiErrors(io, async () => {
+      const integration = 'host' in ref ? await findByHost(client, ref.host) : await client.getIntegration(ref.id);
+      io.stdout(values.json ? jsonLine(integration) : describe(integration));
+      return 0;
+    });
+  },
+
+  async update(args, io, connect) {
+    const { values, positionals } = parseVerbArgs(args, 1, (a) =>
+      parseArgs({
+        args: a,
+        options: {
+          ...CONNECTION_OPTIONS,
+          username: { type: 'string' },
+          'secret-stdin': { type: 'boolean' },
+          export: { type: 'boolean' },
+          'no-export': { type: 'boolean' },
+          description: { type: 'string' },
+        },
+        strict: true,
+        allowPositionals: true,
+      }),
+    );
+    const ref = referenceArgument(positionals, 'update');
+    if (values.export && values['no-export']) throw new UsageError('give --export or --no-export, not both');
+    const changes: IntegrationChanges = {};
+    if (values.username !== undefined) changes.username = values.username;
+    if (values.export) changes.export = true;
+    if (values['no-export']) changes.export = false;
+    if (values.description !== undefined) changes.description = values.description === '' ? null : values.description;
+    if (Object.keys(changes).length === 0 && !values['secret-stdin']) {
+      throw new UsageError('nothing to change; give --username, --secret-stdin, --export, --no-export or --description');
+    }
+    const client = connect({ url: values.url, tokenFile: values['token-file'] }, io);
+    return reportApiErrors(io, async () => {
+      const id = 'host' in ref ? (await findByHost(client, ref.host)).id : ref.id;
+      if (values['secret-stdin']) changes.secret = await readSecret(io, 'host' in ref ? ref.host : id, 'integration update ID|HOST --secret-stdin');
+      const updated = await client.updateIntegration(id, changes);
+      io.stdout(values.json ? jsonLine(updated) : `updated integration ${updated.id} for ${updated.host}\n${describe(updated)}`);
+      return 0;
+    });
+  },
+
+  async rm(args, io, connect) {
+    const { values, positionals } = parseVerbArgs(args, 1, (a) =>
+      parseArgs({ args: a, options: CONNECTION_OPTIONS, strict: true, allowPositionals: true }),
+    );
+    const ref = referenceArgument(positionals, 'rm');
+    const client = connect({ url: values.url, tokenFile: values['token-file'] }, io);
+    return reportApiErrors(io, async () => {
+      const target = 'host' in ref ? await findByHost(client, ref.host) : undefined;
+      const id = target?.id ?? ('id' in ref ? ref.id : '');
+      await client.removeIntegration(id);
+      io.stdout(values.json ? jsonLine({ id, removed: true }) : `removed integration ${id}${target ? ` for ${target.host}` : ''}\n`);
+      return 0;
+    });
+  },
+};
+
+/** Turns the ID|HOST argument into an id or a canonical host. */
+function referenceArgument(positionals: string[], verb: string): { id: string } | { host: string } {
+  const ref = positionals[0];
+  if (ref === undefined) throw new UsageError(`give the integration's id or host: scalr-credd integration ${verb} ID|HOST`);
+  if (INTEGRATION_ID.test(ref)) return { id: ref };
+  return { host: hostArgument(ref) };
+}
+
+function hostArgument(text: string): string {
+  try {
+    return normalizeRegistryHost(text);
+  } catch (error) {
+    if (error instanceof InvalidRegistryHostError) throw new UsageError(`not an integration id (int_...) or a registry host: ${error.message}`);
+    throw error;
+  }
+}
+
+async function findByHost(client: AdminClient, host: string): Promise<IntegrationSummary> {
+  const found = (await client.listIntegrations()).find((integration) => integration.host === host);
+  if (!found) throw new AdminError(`no integration for host ${host}`, 'not_found');
+  return found;
+}
+
+/** Reads the secret: the whole of a piped stdin, or a no-echo prompt on a terminal. */
+async function readSecret(io: CliIo, label: string, usage: string): Promise<string> {
+  const raw = io.stdinIsTty ? await io.promptSecret(`Secret for ${label}: `) : await io.readStdin();
+  const secret = raw.replace(/\r?\n$/, '');
+  if (secret === '') {
+    throw new UsageError(
+      io.stdinIsTty
+        ? 'the secret is empty'
+        : `no secret on stdin; pipe it, e.g. printf '%s' "$REGISTRY_PAT" | scalr-credd ${usage}`,
+    );
+  }
+  return secret;
+}
+
+function describe(integration: IntegrationSummary): string {
+  return formatFields([
+    ['id', integration.id],
+    ['host', integration.host],
+    ['username', integration.username],
+    ['export', integration.export ? 'yes' : 'no'],
+    ['description', integration.description ?? '-'],
+    ['created', integration.createdAt],
+    ['updated', integration.updatedAt],
+  ]);
+}
