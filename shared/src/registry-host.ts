@@ -109,6 +109,8 @@ function canonicalAuthority(authority: string): string {
     hostname = (colon < 0 ? authority : authority.slice(0, colon)).toLowerCase();
     portText = colon < 0 ? undefined : authority.slice(colon + 1);
     assertDnsName(hostname);
+    // `ghcr.io.` (fully qualified) names the same registry as `ghcr.io`: one key for both.
+    if (hostname.endsWith('.')) hostname = hostname.slice(0, -1);
   }
 
   const port = portText === undefined ? undefined : parsePort(portText);
