@@ -217,7 +217,8 @@ export function addTofuBlocks(text: string | undefined, hosts: readonly string[]
   } else if (section === '') {
     result = original;
   } else {
-    const separator = original === '' ? '' : original.endsWith('\n\n') ? '' : original.endsWith('\n') ? '\n' : '\n\n';
+    // One blank line before the section, which removeTofuBlocks takes away again.
+    const separator = original === '' ? '' : original.endsWith('\n') ? '\n' : '\n\n';
     result = original + separator + section;
   }
   return { result, added, unchanged, replaced: [], removed: [], skipped, warnings, changed: result !== original };

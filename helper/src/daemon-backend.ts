@@ -61,13 +61,13 @@ export function createDaemonBackend(options: DaemonBackendOptions): CredentialBa
         Username: input.username,
         Secret: input.secret,
       });
-      if (response.status === 403) throw readOnly(response);
+      if (response.status === 403) throw refusedWrite(daemonUrl, response);
       if (response.status !== 204 && response.status !== 200) throw failedStatus(daemonUrl, response);
     },
 
     async erase(serverUrl: string): Promise<void> {
       const response = await call('POST', API_ROUTES.credentialsErase, { serverURL: serverUrl });
-      if (response.status === 403) throw readOnly(response);
+      if (response.status === 403) throw refusedWrite(daemonUrl, response);
       // docker logout erases several variants of one key; an absent one is not an error.
       if (response.status === 404 && errorCode(response) === 'not_found') return;
       if (response.status !== 204 && response.status !== 200) throw failedStatus(daemonUrl, response);
@@ -126,10 +126,17 @@ function failedStatus(daemonUrl: string, response: JsonResponse): DaemonError {
   return new DaemonError('rejected', `unexpected answer from scalr-credd at ${daemonUrl} (${http.detail})${requestId}`, details);
 }
 
-function readOnly(response: JsonResponse): ReadOnlyTokenError {
-  // The daemon's 403 message may name the role; without it the error says which roles are read-only.
-  const { message } = readErrorBody(response.body);
-  const role = message === undefined ? undefined : /\brole\W{0,3}(runner|auditor)\b/i.exec(message)?.[1]?.toLowerCase();
+function refusedWrite(daemonUrl: string, response: JsonResponse): ReadOnlyTokenError | DaemonError {
+  // The daemon's 403 names the token's role ("a runner token may not ..."). A manager or admin can be
+  // refused a write only by a host limit on the token, which is not a read-only token: say what the daemon said.
+  const { code, message } = readErrorBody(response.body);
+  const role = message === undefined ? undefined : /\b(runner|auditor|manager|admin)\b/i.exec(message)?.[1]?.toLowerCase();
+  if (role === 'manager' || role === 'admin') {
+    return new DaemonError('rejected', `scalr-credd at ${daemonUrl} refused the write (403: ${message})`, {
+      status: 403,
+      ...(code === undefined ? {} : { code }),
+    });
+  }
   return new ReadOnlyTokenError(role);
 }
 

@@ -3,24 +3,50 @@
 const INPUT_ACTIONS: ReadonlySet<string> = new Set(['get', 'store', 'erase']);
 
 /**
- * Says whether to read stdin before answering. The verbs that take input always read it (a terminal
- * user types a host and Ctrl-D, as with the reference helpers). Every other invocation drains stdin too,
- * so a client writing to it never gets EPIPE, except from a terminal, where waiting for Ctrl-D
- * before printing a version or usage line would look like a hang.
+ * How long other invocations (list, version, usage) wait for the end of stdin. The Go client writes
+ * "unused" to `list` and closes stdin at once, so the end is normally there before the helper has
+ * started; a client that never closes stdin (a Node `execFile` without `stdin.end()`) must not hang it.
  */
-export function shouldReadStdin(args: readonly string[], stdinIsTerminal: boolean): boolean {
-  const action = args.length === 1 ? args[0]! : undefined;
-  return (action !== undefined && INPUT_ACTIONS.has(action)) || !stdinIsTerminal;
+export const NON_INPUT_STDIN_WAIT_MS = 100;
+
+/**
+ * Reads stdin as the invocation needs it:
+ * - get, store and erase read until EOF, as the reference helpers do (their input ends there), from a terminal too;
+ * - anything else drains stdin so that a writing client sees no EPIPE, waiting at most NON_INPUT_STDIN_WAIT_MS,
+ *   and does not touch a terminal at all (waiting for Ctrl-D before printing a version would look like a hang).
+ */
+export function readInput(
+  args: readonly string[],
+  stdinIsTerminal: boolean,
+  openStdin: () => NodeJS.ReadableStream,
+): Promise<string> {
+  const takesInput = args.length === 1 && INPUT_ACTIONS.has(args[0]!);
+  if (takesInput) return readStream(openStdin());
+  if (stdinIsTerminal) return Promise.resolve('');
+  return readStream(openStdin(), NON_INPUT_STDIN_WAIT_MS);
 }
 
-/** Resolves with everything the stream yields until it ends; an error or a closed stream yields what was read so far. */
-export function readStream(stream: NodeJS.ReadableStream): Promise<string> {
+/**
+ * Resolves with everything the stream yields until it ends, or until `waitLimitMs` has passed (the stream
+ * is then destroyed so that it keeps no process alive). An error or a closed stream yields what was read so far.
+ */
+export function readStream(stream: NodeJS.ReadableStream, waitLimitMs?: number): Promise<string> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
-    const done = () => resolve(Buffer.concat(chunks).toString('utf8'));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const done = () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks).toString('utf8'));
+    };
     stream.on('data', (chunk: Buffer | string) => chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk));
     stream.on('end', done);
     stream.on('close', done);
     stream.on('error', done);
+    if (waitLimitMs !== undefined) {
+      timer = setTimeout(() => {
+        (stream as NodeJS.ReadableStream & { destroy?: () => void }).destroy?.();
+        done();
+      }, waitLimitMs);
+    }
   });
 }

@@ -141,14 +141,14 @@ function joinLines(text: string): string {
 
 function describeFailure(error: unknown): string {
   if (error instanceof ProtocolError) return error.message;
-  if (error instanceof HelperError) return `${HELPER_NAME}: ${oneLine(error.message)}`;
+  if (error instanceof HelperError) return `${HELPER_NAME}: ${oneLine(error.message).trim()}`;
   // A bug, not an expected failure: still one line, still no stack trace.
   const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  return `${HELPER_NAME}: internal error: ${oneLine(detail)}`;
+  return `${HELPER_NAME}: internal error: ${oneLine(detail).trim()}`;
 }
 
 /** Collapses control characters so that a message stays on one line, and bounds its length. */
 function oneLine(text: string): string {
-  const flat = text.replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ').trim();
+  const flat = text.replace(/ *[\u0000-\u001f\u007f\u2028\u2029]+ */g, ' ');
   return flat.length > 512 ? `${flat.slice(0, 509)}...` : flat;
 }

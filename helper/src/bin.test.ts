@@ -1,0 +1,250 @@
+// The bundled helper as clients run it: a child process with argv, stdin and env, against a fake
+// scalr-credd on a Unix socket. The bundle is rebuilt first, so this tests the current sources.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HELPER_VERSION } from './version.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const bundle = join(root, 'helper/dist/docker-credential-scalr.cjs');
+const dir = mkdtempSync(join(tmpdir(), 'helper-bin-test-'));
+const socketPath = join(dir, 'credd.sock');
+const NOT_FOUND = 'credentials not found in native keychain\n';
+
+interface Run {
+  stdout: string;
+  stderr: string;
+  code: number | null;
+  elapsedMs: number;
+}
+
+/** Runs the bundled helper; `stdin` undefined leaves the pipe open (never ended), null gives no stdin at all. */
+function runHelper(args: string[], stdin: string | null | undefined, env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const child = spawn(process.execPath, [bundle, ...args], {
+      env: { PATH: process.env['PATH'] ?? '', HOME: dir, SCALR_CREDD_URL: `unix:${socketPath}`, SCALR_CREDD_TOKEN: 'tok_good', ...env },
+      stdio: [stdin === null ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    // A hung helper is a failure, not a hung test run.
+    const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(killer);
+      resolve({ stdout, stderr, code, elapsedMs: Date.now() - started });
+    });
+    if (typeof stdin === 'string') child.stdin!.end(stdin);
+  });
+}
+
+/** The fake daemon: tok_good may do everything, tok_runner only read; hosts name their behaviour. */
+function daemon(req: IncomingMessage, res: ServerResponse): void {
+  let raw = '';
+  req.on('data', (chunk: Buffer) => (raw += chunk.toString('utf8')));
+  req.on('end', () => {
+    const json = (status: number, body?: unknown) =>
+      res.writeHead(status, body === undefined ? {} : { 'content-type': 'application/json' }).end(body === undefined ? undefined : JSON.stringify(body));
+    const token = req.headers['authorization'];
+    if (token !== 'Bearer tok_good' && token !== 'Bearer tok_runner') {
+      json(401, { error: { code: 'unauthenticated', message: 'unknown or revoked token' } });
+      return;
+    }
+    const body = raw === '' ? {} : (JSON.parse(raw) as Record<string, string>);
+    const route = `${req.method} ${req.url}`;
+    if (route === 'POST /v1/credentials/get') {
+      const serverUrl = body['serverURL'] ?? '';
+      if (serverUrl.includes('hang.example.com')) return; // accept, never answer
+      if (serverUrl.includes('boom.example.com')) return json(500, { error: { code: 'internal', message: 'internal error', requestId: 'req_7' } });
+      if (/^(https:\/\/)?hit\.example\.com(:443)?$/.test(serverUrl)) {
+        return json(200, { ServerURL: serverUrl, Username: '<token>', Secret: 'identity "token"' });
+      }
+      return json(404, { error: { code: 'not_found', message: 'credentials not found' } });
+    }
+    if (route === 'GET /v1/credentials') return json(200, { 'hit.example.com': '<token>', 'https://index.docker.io/v1/': 'hub' });
+    if (route === 'POST /v1/credentials/store' || route === 'POST /v1/credentials/erase') {
+      if (token === 'Bearer tok_runner') {
+        return json(403, { error: { code: 'forbidden', message: `a runner token may not credential ${route.endsWith('store') ? 'store' : 'erase'}` } });
+      }
+      return json(204);
+    }
+    json(404, { error: { code: 'not_found', message: 'no such route' } });
+  });
+}
+
+const server = createServer(daemon);
+const sockets = new Set<Socket>();
+server.on('connection', (socket) => {
+  sockets.add(socket);
+  socket.on('close', () => sockets.delete(socket));
+});
+
+beforeAll(async () => {
+  const built = spawnSync(process.execPath, [join(root, 'scripts/bundle-helper.mjs')], { encoding: 'utf8' });
+  if (built.status !== 0) throw new Error(`bundling failed: ${built.stderr}`);
+  await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+}, 60_000);
+
+afterAll(async () => {
+  for (const socket of sockets) socket.destroy();
+  await new Promise((resolve) => server.close(resolve));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('docker-credential-scalr (bundled) get', () => {
+  it.each([
+    ['docker form without newline', 'hit.example.com'],
+    ['echo form with newline', 'hit.example.com\n'],
+    ['OpenTofu form', 'https://hit.example.com'],
+  ])('prints exactly one JSON line and nothing on stderr for the %s', async (_form, stdin) => {
+    const run = await runHelper(['get'], stdin);
+
+    expect(run.stdout).toBe(`${JSON.stringify({ ServerURL: stdin.trim(), Username: '<token>', Secret: 'identity "token"' })}\n`);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+  });
+
+  it('prints the not-found line for an unknown host, nothing on stderr', async () => {
+    expect(await runHelper(['get'], 'unknown.example.com')).toMatchObject({ stdout: NOT_FOUND, stderr: '', code: 1 });
+  });
+
+  it('answers not-found for an invalid address even without a daemon or a token', async () => {
+    const run = await runHelper(['get'], 'ftp://hit.example.com', { SCALR_CREDD_URL: `unix:${join(dir, 'absent.sock')}`, SCALR_CREDD_TOKEN: '' });
+
+    expect(run).toMatchObject({ stdout: NOT_FOUND, stderr: '', code: 1 });
+  });
+
+  it('fails with one clear line when the daemon is down, never not-found', async () => {
+    const absent = join(dir, 'absent.sock');
+
+    const run = await runHelper(['get'], 'hit.example.com', { SCALR_CREDD_URL: `unix:${absent}` });
+
+    expect(run.stdout).toBe(
+      `docker-credential-scalr: cannot reach scalr-credd at unix:${absent} (no socket file at that path); is the daemon running? check SCALR_CREDD_URL\n`,
+    );
+    expect(run).toMatchObject({ stderr: '', code: 1 });
+  });
+
+  it('gives up on a hung daemon within the timeout plus slack', async () => {
+    const timeoutMs = 600;
+
+    const run = await runHelper(['get'], 'hang.example.com', { SCALR_CREDD_TIMEOUT_MS: String(timeoutMs) });
+
+    expect(run.stdout).toMatch(/^docker-credential-scalr: scalr-credd at unix:.* did not answer within 600 ms; .*SCALR_CREDD_TIMEOUT_MS\n$/);
+    expect(run).toMatchObject({ stderr: '', code: 1 });
+    expect(run.elapsedMs).toBeLessThan(timeoutMs + 2500);
+  });
+
+  it('reports a rejected token on one line naming the token variables', async () => {
+    const run = await runHelper(['get'], 'hit.example.com', { SCALR_CREDD_TOKEN: 'tok_revoked' });
+
+    expect(run.stdout).toMatch(/^docker-credential-scalr: scalr-credd at unix:.* rejected the token \(401: unknown or revoked token\); check SCALR_CREDD_TOKEN or SCALR_CREDD_TOKEN_FILE\n$/);
+    expect(run).toMatchObject({ stderr: '', code: 1 });
+  });
+
+  it('reports a daemon failure with its request id', async () => {
+    const run = await runHelper(['get'], 'boom.example.com');
+
+    expect(run.stdout).toMatch(/^docker-credential-scalr: scalr-credd at .* failed \(status 500 internal: internal error\) \(request id req_7\); check the daemon's log\n$/);
+    expect(run.code).toBe(1);
+  });
+
+  it('reads the token from SCALR_CREDD_TOKEN_FILE', async () => {
+    const tokenFile = join(dir, 'token');
+    writeFileSync(tokenFile, 'tok_good\n', { mode: 0o600 });
+
+    const run = await runHelper(['get'], 'hit.example.com', { SCALR_CREDD_TOKEN: '', SCALR_CREDD_TOKEN_FILE: tokenFile });
+
+    expect(run.code).toBe(0);
+  });
+
+  it('names the token variables when no token is configured', async () => {
+    const run = await runHelper(['get'], 'hit.example.com', { SCALR_CREDD_TOKEN: '' });
+
+    expect(run.stdout).toMatch(/^docker-credential-scalr: .*SCALR_CREDD_TOKEN_FILE.*SCALR_CREDD_TOKEN\n$/);
+    expect(run).toMatchObject({ stderr: '', code: 1 });
+  });
+
+  it('answers no server URL when there is no stdin at all', async () => {
+    expect(await runHelper(['get'], null)).toMatchObject({ stdout: 'no credentials server URL\n', stderr: '', code: 1 });
+  });
+});
+
+describe('docker-credential-scalr (bundled) other verbs', () => {
+  it('lists keys and usernames as one JSON line', async () => {
+    expect(await runHelper(['list'], 'unused')).toMatchObject({
+      stdout: '{"hit.example.com":"<token>","https://index.docker.io/v1/":"hub"}\n',
+      stderr: '',
+      code: 0,
+    });
+  });
+
+  it('stores pretty-printed JSON with Go escapes, printing nothing', async () => {
+    const stdin = '{\n  "ServerURL": "hit.example.com",\n  "Username": "\\u003ctoken\\u003e",\n  "Secret": "x"\n}\n';
+
+    expect(await runHelper(['store'], stdin)).toMatchObject({ stdout: '', stderr: '', code: 0 });
+  });
+
+  it('refuses store and erase for a read-only token with one clear line', async () => {
+    for (const [verb, stdin] of [
+      ['store', '{"ServerURL":"hit.example.com","Username":"u","Secret":"hunter2"}'],
+      ['erase', 'hit.example.com'],
+    ] as const) {
+      const run = await runHelper([verb], stdin, { SCALR_CREDD_TOKEN: 'tok_runner' });
+
+      expect(run).toMatchObject({
+        stdout: 'docker-credential-scalr: the token is read-only (role runner); store and erase need a manager or admin token\n',
+        stderr: '',
+        code: 1,
+      });
+    }
+  });
+
+  it('rejects malformed store input with one line that does not echo it', async () => {
+    const run = await runHelper(['store'], '{"ServerURL":"hit.example.com","Secret":"hunter2"');
+
+    expect(run.stdout).toMatch(/^docker-credential-scalr: store expects .*not valid JSON\n$/);
+    expect(run.stdout).not.toContain('hunter2');
+    expect(run).toMatchObject({ stderr: '', code: 1 });
+  });
+
+  it('erases, succeeding for an entry that is not stored', async () => {
+    expect(await runHelper(['erase'], 'https://unknown.example.com')).toMatchObject({ stdout: '', stderr: '', code: 0 });
+  });
+
+  it.each([
+    { args: ['version'], stdout: `docker-credential-scalr (scalr-credd) ${HELPER_VERSION}\n`, code: 0 },
+    { args: ['--version'], stdout: `docker-credential-scalr (scalr-credd) ${HELPER_VERSION}\n`, code: 0 },
+    { args: ['-v'], stdout: `docker-credential-scalr (scalr-credd) ${HELPER_VERSION}\n`, code: 0 },
+    { args: ['--help'], stdout: 'Usage: docker-credential-scalr <store|get|erase|list|version>\n', code: 0 },
+    { args: [], stdout: 'Usage: docker-credential-scalr <store|get|erase|list|version>\n', code: 1 },
+    { args: ['get', 'extra'], stdout: 'Usage: docker-credential-scalr <store|get|erase|list|version>\n', code: 1 },
+    { args: ['fetch'], stdout: 'docker-credential-scalr: unknown action: fetch\n', code: 1 },
+  ])('answers $args with exit $code and nothing on stderr', async ({ args, stdout, code }) => {
+    expect(await runHelper(args, '')).toMatchObject({ stdout, stderr: '', code });
+  });
+
+  it('answers version even when the client never closes stdin', async () => {
+    const run = await runHelper(['version'], undefined);
+
+    expect(run).toMatchObject({ stdout: `docker-credential-scalr (scalr-credd) ${HELPER_VERSION}\n`, stderr: '', code: 0 });
+  });
+
+  it('configures a Docker config from the daemon list without writing a secret', async () => {
+    const config = join(dir, 'docker', 'config.json');
+
+    const run = await runHelper(['configure', '--config', config, '--json'], null);
+
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ hosts: ['docker.io', 'hit.example.com'] });
+    expect(JSON.parse(readFileSync(config, 'utf8'))).toEqual({ credHelpers: { 'https://index.docker.io/v1/': 'scalr', 'hit.example.com': 'scalr' } });
+  });
+});
