@@ -2,11 +2,11 @@
  * scalr-credd as operators run it: the real process, a real SQLite file, real HTTP over TCP and
  * over a Unix socket, driven by the real admin CLI.
  */
+import { randomBytes } from 'node:crypto';
 import { copyFileSync, chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { requestJson, type JsonResponse } from '@dcs/shared/http-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { distinctiveSecret } from '../support/factories.js';
 import { TOKEN_PATTERN, makeTempDir, runCli, startDaemon, type RunningDaemon } from '../support/processes.js';
 
 const mode = (path: string) => statSync(path).mode & 0o777;
@@ -17,8 +17,11 @@ function api(url: string, token: string | undefined, method: 'GET' | 'POST' | 'P
 
 const lookup = (url: string, token: string, serverURL: string) => api(url, token, 'POST', '/v1/credentials/get', { serverURL });
 
+/** A distinctive value nothing else would contain. */
+const distinctive = (label: string) => `E2E-CANARY-${label}-${randomBytes(8).toString('hex')}`;
+
 /** A secret with characters that change under base64, URL and JSON encoding. */
-const specialSecret = (label: string) => `${distinctiveSecret(label)}+/=?&% ü"~`;
+const specialSecret = (label: string) => `${distinctive(label)}+/=?&% ü"~`;
 
 /**
  * Every form a secret could take in a file or a log: raw UTF-8 and UTF-16, base64 and base64url at
@@ -249,7 +252,7 @@ describe('no secret in plaintext or encoded form in the database, its WAL and SH
     const { dataDir } = daemon;
     const adminToken = daemon.adminToken!;
     const env = { SCALR_CREDD_URL: daemon.socketUrl!, SCALR_CREDD_TOKEN: adminToken };
-    const username = `user-${distinctiveSecret('username')}`;
+    const username = `user-${distinctive('username')}`;
     const secrets = {
       apiCreate: specialSecret('api-create'),
       apiPatch: specialSecret('api-patch'),
