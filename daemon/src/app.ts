@@ -1,17 +1,23 @@
 import { API_PREFIX, MAX_BODY_BYTES } from '@dcs/shared';
 import express, { type Express } from 'express';
 import type { AuditLog } from './audit/audit-log.js';
+import { auditRoutes } from './http/audit-routes.js';
 import { authenticate } from './http/authenticate.js';
 import { credentialRoutes } from './http/credential-routes.js';
 import { errorHandler, notFoundHandler } from './http/error-handler.js';
 import type { FailureLimiter } from './http/failure-limiter.js';
 import { healthRoutes } from './http/health-routes.js';
 import { integrationRoutes } from './http/integration-routes.js';
+import { metricsRoutes } from './http/metrics-routes.js';
+import { openApiRoutes } from './http/openapi-routes.js';
+import { registryCheckRoutes } from './http/registry-check-routes.js';
 import { requestId } from './http/request-id.js';
 import { tokenRoutes } from './http/token-routes.js';
 import type { Logger } from './logger.js';
+import type { AuditService } from './services/audit-service.js';
 import type { CredentialService } from './services/credential-service.js';
 import type { IntegrationService } from './services/integration-service.js';
+import type { RegistryCheckService } from './services/registry-check-service.js';
 import type { TokenService } from './services/token-service.js';
 
 /** Everything the HTTP app needs, assembled by main.ts or a test. */
@@ -26,6 +32,12 @@ export interface AppDeps {
   isSealed: () => boolean;
   /** Observes every finished request (metrics); optional. */
   onRequest?: (info: { method: string; route: string; status: number; ms: number }) => void;
+  /** Serves `GET /v1/audit` when given. */
+  auditTrail?: AuditService;
+  /** Serves `POST /v1/integrations/:id/test` when given. */
+  registryChecks?: RegistryCheckService;
+  /** Serves `GET /metrics` (no auth, counts only) when given. */
+  metricsText?: () => string;
 }
 
 /** Builds the express app: middleware order, routers, error handler. Never listens, never reads env. */
@@ -38,6 +50,9 @@ export function buildApp(deps: AppDeps): Express {
 
   app.use(requestId(deps.logger, deps.onRequest));
   app.use(healthRoutes(deps.version, deps.isSealed));
+  // Public, before authentication: neither exposes a host, an id or a secret.
+  app.use(openApiRoutes(deps.version));
+  if (deps.metricsText) app.use(metricsRoutes(deps.metricsText));
   app.use(API_PREFIX, (_req, res, next) => {
     res.setHeader('Cache-Control', 'no-store');
     next();
@@ -47,6 +62,8 @@ export function buildApp(deps: AppDeps): Express {
   app.use(integrationRoutes(deps.integrations));
   app.use(tokenRoutes(deps.tokens));
   app.use(credentialRoutes(deps.credentials));
+  if (deps.auditTrail) app.use(auditRoutes(deps.auditTrail));
+  if (deps.registryChecks) app.use(registryCheckRoutes(deps.registryChecks));
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));
   return app;

@@ -1,11 +1,16 @@
 import { createAuditLog, type AuditLog } from './audit/audit-log.js';
+import { ROLES } from '@dcs/shared';
 import type { Barrier } from './barrier/barrier.js';
+import type { MetricGauges } from './metrics.js';
 import type { Db } from './store/database.js';
 import { createIntegrationRepository, type IntegrationRepository } from './store/integration-repository.js';
 import { createKeyringRepository, type KeyringRepository } from './store/keyring-repository.js';
 import { createTokenRepository, type TokenRepository } from './store/token-repository.js';
-import { createCredentialService, type CredentialService } from './services/credential-service.js';
+import { createRegistryProbe, type RegistryProbe } from './registry/registry-probe.js';
+import { createAuditService, type AuditService } from './services/audit-service.js';
+import { createCredentialService, type CredentialService, type ExpiryNotice } from './services/credential-service.js';
 import { createIntegrationService, type IntegrationService } from './services/integration-service.js';
+import { createRegistryCheckService, type RegistryCheckService } from './services/registry-check-service.js';
 import { createTokenService, type TokenService } from './services/token-service.js';
 
 /** Repositories and services wired over one database and barrier. */
@@ -19,15 +24,22 @@ export interface Services {
   integrations: IntegrationService;
   credentials: CredentialService;
   tokens: TokenService;
+  auditTrail: AuditService;
+  registryChecks: RegistryCheckService;
 }
 
-/** Wires repositories and services; `now` and `onLookup` are injected so tests and metrics can observe. */
-export function assembleServices(options: {
-  db: Db;
-  barrier: Barrier;
+/** What assembleServices takes besides the database and the barrier. */
+export interface AssembleOptions {
   now?: () => Date;
   onLookup?: (outcome: 'hit' | 'not_found' | 'error') => void;
-}): Services {
+  /** Told when a served credential expires within a week (the caller throttles and logs). */
+  onExpiring?: (notice: ExpiryNotice) => void;
+  /** Checks credentials against registries; default: node:http(s) with a 5 s deadline. */
+  probe?: RegistryProbe;
+}
+
+/** Wires repositories and services; `now`, the observers and the probe are injected so tests and metrics can observe. */
+export function assembleServices(options: { db: Db; barrier: Barrier } & AssembleOptions): Services {
   const { db, barrier } = options;
   const now = options.now ?? (() => new Date());
   const audit = createAuditLog(db, now);
@@ -48,7 +60,25 @@ export function assembleServices(options: {
       integrations: integrationRepository,
       barrier,
       ...(options.onLookup ? { onLookup: options.onLookup } : {}),
+      ...(options.onExpiring ? { onExpiring: options.onExpiring } : {}),
     }),
     tokens: createTokenService({ ...base, tokens: tokenRepository }),
+    auditTrail: createAuditService({ audit }),
+    registryChecks: createRegistryCheckService({
+      ...base,
+      integrations: integrationRepository,
+      barrier,
+      probe: options.probe ?? createRegistryProbe(),
+    }),
+  };
+}
+
+/** Reads the gauges `/metrics` reports from the store (counts only). */
+export function readMetricGauges(services: Pick<Services, 'integrationRepository' | 'tokenRepository' | 'barrier'>, now: Date): MetricGauges {
+  const at = now.toISOString();
+  return {
+    integrations: services.integrationRepository.count(),
+    activeTokens: Object.fromEntries(ROLES.map((role) => [role, services.tokenRepository.countActive(role, at)])) as MetricGauges['activeTokens'],
+    keyringActiveTerm: services.barrier.isSealed() ? 0 : services.barrier.activeTerm(),
   };
 }

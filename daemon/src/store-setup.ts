@@ -2,12 +2,24 @@ import { chmodSync, existsSync, mkdirSync, statSync, unlinkSync } from 'node:fs'
 import { join } from 'node:path';
 import type { CreatedToken } from '@dcs/shared';
 import { SOCKET_FILE_NAME } from '@dcs/shared';
-import { assembleServices, type Services } from './assemble.js';
+import { assembleServices, type AssembleOptions, type Services } from './assemble.js';
 import { generateKey } from './barrier/secretbox-barrier.js';
 import { createSecretboxBarrier } from './barrier/secretbox-barrier.js';
 import { Keyring } from './barrier/keyring.js';
-import { assertRootKeyMatches, buildRootKeyCheck, loadRootKey, openKeyring, sealDataKey, writeRootKey } from './barrier/root-key.js';
+import { withKeyringRefresh } from './barrier/keyring-refresh.js';
+import {
+  assertRootKeyMatches,
+  buildRootKeyCheck,
+  completePendingRekey,
+  loadRootKey,
+  openKeyring,
+  sealDataKey,
+  stagedRootKeyPath,
+  tryLoadRootKey,
+  writeRootKey,
+} from './barrier/root-key.js';
 import { ConfigError } from './errors.js';
+import { createKeyringSync, type KeyringSync, type KeyringSyncDeps } from './keyring-sync.js';
 import { openDatabase, durably } from './store/database.js';
 import { createKeyringRepository } from './store/keyring-repository.js';
 
@@ -34,10 +46,19 @@ export function isEmptyStore(paths: StorePaths): boolean {
   return !existsSync(paths.dbPath) && !existsSync(paths.rootKeyPath);
 }
 
-/** A store opened and unsealed: its services, and the root key (for rotate and rekey). */
+/** A store opened and unsealed: its services, kept in step with the offline key commands. */
 export interface OpenStore extends Services {
-  rootKey: Uint8Array;
+  /** Reloads the keyring after a rotate or rekey by another process (also done before every seal and open). */
+  keyringSync: KeyringSync;
+  /** Whether opening finished a rekey that was interrupted after its commit (the staged key was moved into place). */
+  recoveredRekey: boolean;
   close(): void;
+}
+
+/** What openStore takes besides the paths. */
+export interface OpenStoreOptions extends AssembleOptions {
+  onKeyringReload?: KeyringSyncDeps['onReload'];
+  onKeyringFailure?: KeyringSyncDeps['onFailure'];
 }
 
 /**
@@ -76,10 +97,10 @@ export function initStore(paths: StorePaths, now: () => Date = () => new Date())
 }
 
 /** Opens and unseals a store; refuses a key file that is missing, too open, or does not match the database. */
-export function openStore(paths: StorePaths, options: { now?: () => Date; onLookup?: (o: 'hit' | 'not_found' | 'error') => void } = {}): OpenStore {
+export function openStore(paths: StorePaths, options: OpenStoreOptions = {}): OpenStore {
   ensureDataDir(paths.dataDir, false);
-  const rootKey = loadRootKey(paths.rootKeyPath);
   if (!existsSync(paths.dbPath)) {
+    loadRootKey(paths.rootKeyPath).fill(0);
     throw new ConfigError(`database ${paths.dbPath} is missing but root key ${paths.rootKeyPath} exists; restore the database or run init in a new data dir`);
   }
   const db = openDatabase(paths.dbPath);
@@ -87,15 +108,38 @@ export function openStore(paths: StorePaths, options: { now?: () => Date; onLook
     const keyringRepository = createKeyringRepository(db);
     const check = keyringRepository.findRootKeyCheck();
     if (!check) throw new ConfigError(`database ${paths.dbPath} has no root key check value; it is not a scalr-credd store`);
-    assertRootKeyMatches(rootKey, check, paths.rootKeyPath);
-    const barrier = createSecretboxBarrier(openKeyring(rootKey, keyringRepository.list()));
-    const services = assembleServices({ db, barrier, ...options });
+    const recoveredRekey = completePendingRekey(paths.rootKeyPath, check);
+    const rootKey = loadRootKey(paths.rootKeyPath);
+    try {
+      assertRootKeyMatches(rootKey, check, paths.rootKeyPath);
+    } catch (error) {
+      rootKey.fill(0);
+      throw error;
+    }
+    const inner = createSecretboxBarrier(openKeyring(rootKey, keyringRepository.list()));
+    const { onKeyringReload, onKeyringFailure, ...assembleOptions } = options;
+    const keyringSync = createKeyringSync({
+      keyrings: keyringRepository,
+      barrier: inner,
+      rootKey,
+      loadRootKeys: () =>
+        [paths.rootKeyPath, stagedRootKeyPath(paths.rootKeyPath)]
+          .map(tryLoadRootKey)
+          .filter((key): key is Uint8Array => key !== undefined),
+      snapshot: (fn) => db.transaction(fn)(),
+      nowMs: Date.now,
+      ...(onKeyringReload ? { onReload: onKeyringReload } : {}),
+      ...(onKeyringFailure ? { onFailure: onKeyringFailure } : {}),
+    });
+    const barrier = withKeyringRefresh(inner, () => keyringSync.refresh());
+    const services = assembleServices({ db, barrier, ...assembleOptions });
     return {
       ...services,
-      rootKey,
+      keyringSync,
+      recoveredRekey,
       close() {
         barrier.wipe();
-        rootKey.fill(0);
+        keyringSync.wipe();
         if (db.open) db.close();
       },
     };

@@ -12,7 +12,14 @@ export const API_ROUTES = {
   credentialsGet: `${API_PREFIX}/credentials/get`,
   credentialsStore: `${API_PREFIX}/credentials/store`,
   credentialsErase: `${API_PREFIX}/credentials/erase`,
+  integrationTest: `${API_PREFIX}/integrations/:id/test`,
+  audit: `${API_PREFIX}/audit`,
+  openapi: `${API_PREFIX}/openapi.json`,
+  metrics: '/metrics',
 } as const;
+
+/** Response header the lookup adds when the served credential expires within a week or has expired. */
+export const CREDENTIAL_WARNING_HEADER = 'X-Scalr-Credd-Warning';
 
 /** The largest request body the daemon accepts, in bytes. */
 export const MAX_BODY_BYTES = 64 * 1024;

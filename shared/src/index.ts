@@ -7,3 +7,4 @@ export * from './schemas/integrations.js';
 export * from './schemas/tokens.js';
 export * from './schemas/lookup.js';
 export * from './schemas/errors.js';
+export * from './schemas/audit.js';

@@ -106,7 +106,8 @@ export function createAuditLog(db: Db, now: () => Date = () => new Date()): Audi
   });
 
   return {
-    append: (event) => appendInTransaction(event),
+    // IMMEDIATE: the tail read and the insert must see the same last row even when another process writes.
+    append: (event) => appendInTransaction.immediate(event),
 
     list(query) {
       const where: string[] = [];

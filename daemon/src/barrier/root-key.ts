@@ -1,4 +1,5 @@
-import { closeSync, fstatSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { ConfigError, IntegrityError } from '../errors.js';
 import { KEY_BYTES, Keyring } from './keyring.js';
 import { openWithKey, sealWithKey } from './secretbox-barrier.js';
@@ -49,13 +50,19 @@ export function buildRootKeyCheck(rootKey: Uint8Array): Uint8Array {
   return sealWithKey(rootKey, 0, CHECK_CONTEXT, CHECK_VALUE);
 }
 
+/** Whether `rootKey` opens the database's check value. */
+export function rootKeyMatches(rootKey: Uint8Array, check: Uint8Array): boolean {
+  try {
+    return openWithKey(rootKey, CHECK_CONTEXT, check) === CHECK_VALUE;
+  } catch (error) {
+    if (error instanceof IntegrityError) return false;
+    throw error;
+  }
+}
+
 /** Throws ConfigError unless `rootKey` opens the database's check value. */
 export function assertRootKeyMatches(rootKey: Uint8Array, check: Uint8Array, keyPath: string): void {
-  try {
-    if (openWithKey(rootKey, CHECK_CONTEXT, check) === CHECK_VALUE) return;
-  } catch (error) {
-    if (!(error instanceof IntegrityError)) throw error;
-  }
+  if (rootKeyMatches(rootKey, check)) return;
   throw new ConfigError(
     `root key file ${keyPath} does not match this database (its check value does not open); use the key the store was created with`,
   );
@@ -74,4 +81,62 @@ export function openKeyring(rootKey: Uint8Array, rows: ReadonlyArray<{ term: num
       return [term, key] as const;
     }),
   );
+}
+
+/** Where rekey stages the new root key beside the current one until the database commit is done. */
+export function stagedRootKeyPath(rootKeyPath: string): string {
+  return `${rootKeyPath}.new`;
+}
+
+/**
+ * Finishes a rekey that committed but was interrupted before it moved the new key into place: when the
+ * staged key opens the check value and the key file does not, the staged file replaces it. Returns
+ * whether it did. A staged file that does not match is left alone (a rekey may be running right now).
+ */
+export function completePendingRekey(rootKeyPath: string, check: Uint8Array): boolean {
+  const staged = stagedRootKeyPath(rootKeyPath);
+  if (!existsSync(staged)) return false;
+  const candidate = tryLoadRootKey(staged);
+  const current = tryLoadRootKey(rootKeyPath);
+  try {
+    if (!candidate || !rootKeyMatches(candidate, check)) return false;
+    if (current && rootKeyMatches(current, check)) return false;
+    moveIntoPlace(staged, rootKeyPath);
+    return true;
+  } finally {
+    candidate?.fill(0);
+    current?.fill(0);
+  }
+}
+
+/** Reads a root key file, or undefined when it is missing, too open or malformed. */
+export function tryLoadRootKey(path: string): Uint8Array | undefined {
+  try {
+    return loadRootKey(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Writes a key file 0600 and fsyncs it, replacing a file of that name. */
+export function writeKeyFileDurably(path: string, key: Uint8Array): void {
+  if (existsSync(path)) unlinkSync(path);
+  const fd = openSync(path, 'wx', 0o600);
+  try {
+    writeSync(fd, `${Buffer.from(key).toString('base64')}\n`);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Renames `from` over `to` and fsyncs the directory, so the move survives a crash. */
+export function moveIntoPlace(from: string, to: string): void {
+  renameSync(from, to);
+  const dir = openSync(dirname(to), 'r');
+  try {
+    fsyncSync(dir);
+  } finally {
+    closeSync(dir);
+  }
 }

@@ -1,8 +1,11 @@
 import { ConfigError } from '../errors.js';
 import { VERSION } from '../version.js';
+import { runAuditCommand } from './audit-command.js';
+import { runBackup, runRestore } from './backup-commands.js';
 import { runInit } from './init-command.js';
 import { runIntegrationCommand } from './integration-command.js';
 import { type CliIo, UsageError } from './io.js';
+import { runRekey, runReseal, runRotate } from './key-commands.js';
 import { runServe } from './serve-command.js';
 import { runTokenCommand } from './token-command.js';
 
@@ -12,6 +15,14 @@ export const MAIN_HELP = `Usage: scalr-credd <command> [options]
 Daemon:
   init                      create a new store and print the first admin token
   serve                     serve the API (creates the store on first run)
+
+Operations (offline, on the data dir; safe while serve runs, except restore):
+  audit verify              check the audit log's hash chain
+  rotate [--reseal]         add a data-key term (and re-seal older secrets)
+  reseal                    re-seal secrets of older terms with the active term
+  rekey --new-key-file F    replace the root key
+  backup --out FILE         consistent online copy of the database (ciphertext only)
+  restore --from FILE       replace the database with a backup (daemon stopped)
 
 Admin (over the HTTP API; SCALR_CREDD_URL and SCALR_CREDD_TOKEN or SCALR_CREDD_TOKEN_FILE):
   integration add|list|show|update|rm
@@ -30,6 +41,12 @@ const COMMANDS: Record<string, Command> = {
   integration: runIntegrationCommand,
   token: runTokenCommand,
   version: (_args, io) => (io.stdout(`scalr-credd ${VERSION}\n`), 0),
+  audit: runAuditCommand,
+  rotate: runRotate,
+  reseal: runReseal,
+  rekey: runRekey,
+  backup: runBackup,
+  restore: runRestore,
 };
 
 /** Registers another top-level command (the admin verbs live in their own modules). */

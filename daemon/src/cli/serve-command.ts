@@ -1,8 +1,11 @@
 import { parseArgs } from 'node:util';
 import { buildApp } from '../app.js';
+import { readMetricGauges } from '../assemble.js';
 import { formatListenAddress, isLoopback, loadDaemonConfig } from '../daemon-config.js';
+import { createExpiryWarner } from '../expiry-warner.js';
 import { createFailureLimiter } from '../http/failure-limiter.js';
 import { createLogger } from '../logger.js';
+import { createMetrics } from '../metrics.js';
 import { listenAll } from '../server.js';
 import { initStore, isEmptyStore, openStore, ensureDataDir } from '../store-setup.js';
 import { VERSION } from '../version.js';
@@ -43,7 +46,14 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
 
   ensureDataDir(config.paths.dataDir, true);
   const firstToken = isEmptyStore(config.paths) ? initStore(config.paths) : undefined;
-  const store = openStore(config.paths);
+  const metrics = createMetrics(VERSION);
+  const store = openStore(config.paths, {
+    onLookup: (outcome) => metrics.observeLookup(outcome),
+    onExpiring: createExpiryWarner(logger),
+    onKeyringReload: (info) => logger.info('keyring reloaded after a change by another process', info),
+    onKeyringFailure: (reason) => logger.warn('keyring reload failed; serving with the keys already in memory', { reason }),
+  });
+  if (store.recoveredRekey) logger.warn('finished an interrupted rekey: moved the staged root key into place', { rootKeyFile: config.paths.rootKeyPath });
   const app = buildApp({
     version: VERSION,
     logger,
@@ -53,6 +63,13 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
     credentials: store.credentials,
     tokens: store.tokens,
     isSealed: () => store.barrier.isSealed(),
+    onRequest: (info) => metrics.observeRequest(info),
+    auditTrail: store.auditTrail,
+    registryChecks: store.registryChecks,
+    metricsText: () => {
+      store.keyringSync.refresh();
+      return metrics.render(readMetricGauges(store, new Date()));
+    },
   });
 
   let servers;

@@ -1,4 +1,4 @@
-import { API_ROUTES, ServerUrlBodySchema, StoreCredentialBodySchema } from '@dcs/shared';
+import { API_ROUTES, CREDENTIAL_WARNING_HEADER, ServerUrlBodySchema, StoreCredentialBodySchema } from '@dcs/shared';
 import { Router } from 'express';
 import type { CredentialService } from '../services/credential-service.js';
 import { methodNotAllowed } from './error-handler.js';
@@ -9,7 +9,12 @@ export function credentialRoutes(credentials: CredentialService): Router {
   const router = Router();
   router
     .route(API_ROUTES.credentialsGet)
-    .post(route({ body: ServerUrlBodySchema }, ({ body }, ctx) => ({ status: 200, body: credentials.lookup(ctx, body.serverURL) })))
+    .post(
+      route({ body: ServerUrlBodySchema }, ({ body }, ctx) => {
+        const { credential, warning } = credentials.lookupWithNotice(ctx, body.serverURL);
+        return { status: 200, body: credential, ...(warning ? { headers: { [CREDENTIAL_WARNING_HEADER]: warning } } : {}) };
+      }),
+    )
     .all(methodNotAllowed);
   router
     .route(API_ROUTES.credentials)

@@ -8,6 +8,8 @@ import type { Principal } from '../auth/authorize.js';
 export interface Reply {
   status: number;
   body?: unknown;
+  /** Extra response headers (ASCII values). */
+  headers?: Record<string, string>;
 }
 
 /** The schemas a route parses its input with; absent parts must be empty. */
@@ -44,6 +46,7 @@ export function route<P extends z.ZodType = typeof EMPTY, Q extends z.ZodType = 
       body: schemas.body ? schemas.body.parse(req.body) : undefined,
     } as RouteInput<z.output<P>, z.output<Q>, z.output<B>>;
     const reply = await handler(input, requestContext(res));
+    for (const [name, value] of Object.entries(reply.headers ?? {})) res.setHeader(name, value);
     if (reply.body === undefined) {
       res.status(reply.status).end();
     } else {

@@ -25,11 +25,32 @@ export interface CredentialServiceDeps {
   now: () => Date;
   /** Observes each lookup's outcome (metrics); optional. */
   onLookup?: (outcome: 'hit' | 'not_found' | 'error') => void;
+  /** Told when a served credential expires within a week or has expired (logs, throttled by the callee). */
+  onExpiring?: (notice: ExpiryNotice) => void;
 }
+
+/** A served credential that expires soon or has expired. */
+export interface ExpiryNotice {
+  host: string;
+  expiresAt: string;
+  expired: boolean;
+}
+
+/** A lookup's answer, with a warning for the client when the credential expires soon. */
+export interface LookupResult {
+  credential: LookupResponse;
+  /** `credential for HOST expires at …` / `expired at …`; undefined when no expiry is near. */
+  warning: string | undefined;
+}
+
+/** How long before a credential's expiry lookups start to warn. */
+export const EXPIRY_WARNING_MS = 7 * 24 * 3600 * 1000;
 
 /** The helper's verbs: get, list, store, erase. */
 export interface CredentialService {
   lookup(ctx: RequestContext, serverUrl: string): LookupResponse;
+  /** The lookup with its expiry warning, for the HTTP route. */
+  lookupWithNotice(ctx: RequestContext, serverUrl: string): LookupResult;
   list(ctx: RequestContext): CredentialList;
   store(ctx: RequestContext, body: StoreCredentialBody): void;
   erase(ctx: RequestContext, serverUrl: string): void;
@@ -40,10 +61,14 @@ export interface CredentialService {
  * may not read or that are not exported, so that a runner cannot probe which hosts exist.
  */
 export function createCredentialService(deps: CredentialServiceDeps): CredentialService {
-  const { db, integrations, barrier, audit, now, onLookup } = deps;
+  const { db, integrations, barrier, audit, now, onLookup, onExpiring } = deps;
 
-  return {
+  const service: CredentialService = {
     lookup(ctx, serverUrl) {
+      return service.lookupWithNotice(ctx, serverUrl).credential;
+    },
+
+    lookupWithNotice(ctx, serverUrl) {
       authorize(audit, ctx, 'credential.get');
       const key = parseKey(serverUrl);
       const row = isSubKey(key) ? undefined : integrations.findByHost(key.host);
@@ -65,7 +90,8 @@ export function createCredentialService(deps: CredentialServiceDeps): Credential
       // The audit row is written before the secret leaves: a lookup that cannot be audited is not served.
       audit.append({ ...auditActor(ctx), action: 'credential.get', host: row.host, targetId: row.id, outcome: 'ok' });
       onLookup?.('hit');
-      return { ServerURL: serverUrl.trim(), Username: row.username, Secret: secret };
+      const credential = { ServerURL: serverUrl.trim(), Username: row.username, Secret: secret };
+      return { credential, warning: expiryWarning(row.host, row.expiresAt) };
     },
 
     list(ctx) {
@@ -83,7 +109,7 @@ export function createCredentialService(deps: CredentialServiceDeps): Credential
 
     store(ctx, body) {
       authorize(audit, ctx, 'credential.store');
-      const key = parseKey(body.ServerURL);
+      const key = parseKey(body.ServerURL, 'ServerURL');
       if (key.path !== '') {
         throw new ValidationError(`"${key.host}${key.path}" names a path; credentials are stored per registry host`, [
           { path: 'ServerURL', message: 'must name a registry host without a path' },
@@ -109,6 +135,11 @@ export function createCredentialService(deps: CredentialServiceDeps): Credential
             description: null,
             createdAt: at,
             updatedAt: at,
+            expiresAt: null,
+            caCert: null,
+            lastTestedAt: null,
+            lastTestResult: null,
+            lastTestDetail: null,
           });
         }
         const targetId = existing?.id ?? integrations.findByHost(host)?.id;
@@ -138,14 +169,26 @@ export function createCredentialService(deps: CredentialServiceDeps): Credential
       });
     },
   };
+
+  function expiryWarning(host: string, expiresAt: string | null | undefined): string | undefined {
+    if (!expiresAt) return undefined;
+    const left = Date.parse(expiresAt) - now().getTime();
+    if (left > EXPIRY_WARNING_MS) return undefined;
+    const expired = left <= 0;
+    onExpiring?.({ host, expiresAt, expired });
+    return `credential for ${host} ${expired ? 'expired' : 'expires'} at ${expiresAt}`;
+  }
+
+  return service;
 }
 
-function parseKey(serverUrl: string): ParsedServerUrl {
+/** `field` names the body field the issue points at: `serverURL` for get and erase, `ServerURL` for store. */
+function parseKey(serverUrl: string, field = 'serverURL'): ParsedServerUrl {
   try {
     return parseServerUrl(serverUrl);
   } catch (error) {
     if (!(error instanceof InvalidRegistryHostError)) throw error;
-    throw new ValidationError(error.message, [{ path: 'serverURL', message: error.message }]);
+    throw new ValidationError(error.message, [{ path: field, message: error.message }]);
   }
 }
 

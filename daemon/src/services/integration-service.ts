@@ -1,8 +1,9 @@
+import { X509Certificate } from 'node:crypto';
 import type { CreateIntegrationBody, IntegrationSummary, UpdateIntegrationBody } from '@dcs/shared';
 import type { AuditLog } from '../audit/audit-log.js';
 import { mayUseHost } from '../auth/authorize.js';
 import { secretContext, type Barrier } from '../barrier/barrier.js';
-import { ConflictError, NotFoundError } from '../errors.js';
+import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import { newId } from '../ids.js';
 import { durably, type Db } from '../store/database.js';
 import type { IntegrationRepository, IntegrationRow } from '../store/integration-repository.js';
@@ -51,6 +52,11 @@ export function createIntegrationService(deps: IntegrationServiceDeps): Integrat
         description: body.description ?? null,
         createdAt: at,
         updatedAt: at,
+        expiresAt: body.expiresAt ?? null,
+        caCert: body.caCert === undefined ? null : parseCaCert(body.caCert),
+        lastTestedAt: null,
+        lastTestResult: null,
+        lastTestDetail: null,
       };
       durably(db, () => {
         if (integrations.findByHost(row.host)) {
@@ -84,10 +90,16 @@ export function createIntegrationService(deps: IntegrationServiceDeps): Integrat
         export: body.export ?? current.export,
         description: body.description === undefined ? current.description : body.description,
         updatedAt: now().toISOString(),
+        expiresAt: body.expiresAt === undefined ? current.expiresAt : body.expiresAt,
+        caCert: body.caCert === undefined ? current.caCert : body.caCert === null ? null : parseCaCert(body.caCert),
       };
       if (body.secret !== undefined) {
         next.envelope = barrier.seal(secretContext(current.host), body.secret);
         next.term = barrier.activeTerm();
+      }
+      if (body.secret !== undefined || body.username !== undefined) {
+        // The last test said something about the old credential, not this one.
+        Object.assign(next, { lastTestedAt: null, lastTestResult: null, lastTestDetail: null });
       }
       const changed = Object.keys(body).filter((key) => body[key as keyof UpdateIntegrationBody] !== undefined);
       durably(db, () => {
@@ -126,5 +138,22 @@ export function toSummary(row: IntegrationRow): IntegrationSummary {
     description: row.description,
     createdAt: row.createdAt,
     updatedAt: row.updatedAt,
+    expiresAt: row.expiresAt ?? null,
+    caCert: row.caCert ?? null,
+    lastTestedAt: row.lastTestedAt ?? null,
+    lastTestResult: row.lastTestResult ?? null,
+    lastTestDetail: row.lastTestDetail ?? null,
   };
+}
+
+/** Returns the PEM text when every certificate in it parses; otherwise throws ValidationError. */
+export function parseCaCert(pem: string): string {
+  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  try {
+    if (blocks.length === 0) throw new Error('no certificate');
+    for (const block of blocks) new X509Certificate(block);
+  } catch {
+    throw new ValidationError('caCert does not hold valid PEM certificates', [{ path: 'caCert', message: 'not a parsable PEM certificate' }]);
+  }
+  return `${blocks.join('\n')}\n`;
 }

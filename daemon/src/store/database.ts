@@ -45,11 +45,15 @@ export function migrate(db: Db, migrations: readonly Migration[]): void {
   }
 }
 
-/** Runs `fn` in a transaction whose commit is fsynced, so an acknowledged change survives power loss too. */
+/**
+ * Runs `fn` in a transaction whose commit is fsynced, so an acknowledged change survives power loss too.
+ * BEGIN IMMEDIATE takes the write lock up front: the offline CLI (rotate, rekey) writes the same file,
+ * and a deferred transaction that reads and then writes would fail with SQLITE_BUSY_SNAPSHOT instead of waiting.
+ */
 export function durably<T>(db: Db, fn: () => T): T {
   db.pragma('synchronous = FULL');
   try {
-    return db.transaction(fn)();
+    return db.transaction(fn).immediate();
   } finally {
     db.pragma('synchronous = NORMAL');
   }

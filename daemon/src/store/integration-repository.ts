@@ -1,3 +1,4 @@
+import type { RegistryTestResult } from '@dcs/shared';
 import type { Db } from './database.js';
 
 /** An integration as stored: the secret only as an opaque envelope. */
@@ -11,6 +12,13 @@ export interface IntegrationRow {
   description: string | null;
   createdAt: string;
   updatedAt: string;
+  /** When the registry credential itself expires, if the operator said so. */
+  expiresAt: string | null;
+  /** PEM CA certificates trusted when testing the registry over TLS (not secret). */
+  caCert: string | null;
+  lastTestedAt: string | null;
+  lastTestResult: RegistryTestResult | null;
+  lastTestDetail: string | null;
 }
 
 interface SqlRow {
@@ -23,9 +31,15 @@ interface SqlRow {
   description: string | null;
   created_at: string;
   updated_at: string;
+  expires_at: string | null;
+  ca_cert: string | null;
+  last_tested_at: string | null;
+  last_test_result: RegistryTestResult | null;
+  last_test_detail: string | null;
 }
 
-const COLUMNS = 'id, host, username, envelope, term, export, description, created_at, updated_at';
+const COLUMNS =
+  'id, host, username, envelope, term, export, description, created_at, updated_at, expires_at, ca_cert, last_tested_at, last_test_result, last_test_detail';
 
 /** SQL access to the integrations table; knows nothing of HTTP, principals or crypto. */
 export interface IntegrationRepository {
@@ -37,19 +51,26 @@ export interface IntegrationRepository {
   list(): IntegrationRow[];
   listExported(): Array<Pick<IntegrationRow, 'host' | 'username'>>;
   count(): number;
-  /** Rows whose envelope uses a term below `term`, for the re-seal job. */
-  listSealedBefore(term: number): IntegrationRow[];
+  /** Rows whose envelope uses a term below `term`, for the re-seal job; at most `limit` (default all). */
+  listSealedBefore(term: number, limit?: number): IntegrationRow[];
   replaceEnvelope(id: string, envelope: Uint8Array, term: number): void;
+  /** Records the outcome of a credential test; false when the integration is gone. */
+  recordTest(id: string, test: { at: string; result: RegistryTestResult; detail: string }): boolean;
+  /** How many rows each key term seals (for rotate's report and metrics). */
+  countByTerm(): Array<{ term: number; count: number }>;
 }
 
 /** Builds the repository with its statements compiled once. */
 export function createIntegrationRepository(db: Db): IntegrationRepository {
   const insert = db.prepare(
-    `INSERT INTO integrations (${COLUMNS}) VALUES (@id, @host, @username, @envelope, @term, @export, @description, @created_at, @updated_at)`,
+    `INSERT INTO integrations (${COLUMNS}) VALUES (@id, @host, @username, @envelope, @term, @export, @description, @created_at, @updated_at,
+       @expires_at, @ca_cert, @last_tested_at, @last_test_result, @last_test_detail)`,
   );
   const update = db.prepare(
     `UPDATE integrations SET username = @username, envelope = @envelope, term = @term, export = @export,
-       description = @description, updated_at = @updated_at WHERE id = @id`,
+       description = @description, updated_at = @updated_at, expires_at = @expires_at, ca_cert = @ca_cert,
+       last_tested_at = @last_tested_at, last_test_result = @last_test_result, last_test_detail = @last_test_detail
+     WHERE id = @id`,
   );
   const remove = db.prepare('DELETE FROM integrations WHERE id = ?');
   const byId = db.prepare(`SELECT ${COLUMNS} FROM integrations WHERE id = ?`);
@@ -57,8 +78,12 @@ export function createIntegrationRepository(db: Db): IntegrationRepository {
   const all = db.prepare(`SELECT ${COLUMNS} FROM integrations ORDER BY host`);
   const exported = db.prepare('SELECT host, username FROM integrations WHERE export = 1 ORDER BY host');
   const count = db.prepare('SELECT COUNT(*) AS n FROM integrations').pluck();
-  const sealedBefore = db.prepare(`SELECT ${COLUMNS} FROM integrations WHERE term < ?`);
+  const sealedBefore = db.prepare(`SELECT ${COLUMNS} FROM integrations WHERE term < ? ORDER BY id LIMIT ?`);
   const replaceEnvelope = db.prepare('UPDATE integrations SET envelope = ?, term = ? WHERE id = ?');
+  const recordTest = db.prepare(
+    'UPDATE integrations SET last_tested_at = ?, last_test_result = ?, last_test_detail = ? WHERE id = ?',
+  );
+  const countByTerm = db.prepare('SELECT term, COUNT(*) AS count FROM integrations GROUP BY term ORDER BY term');
 
   return {
     insert: (row) => void insert.run(toSql(row)),
@@ -69,8 +94,11 @@ export function createIntegrationRepository(db: Db): IntegrationRepository {
     list: () => (all.all() as SqlRow[]).map((row) => fromSql(row)!),
     listExported: () => exported.all() as Array<{ host: string; username: string }>,
     count: () => count.get() as number,
-    listSealedBefore: (term) => (sealedBefore.all(term) as SqlRow[]).map((row) => fromSql(row)!),
+    // LIMIT -1 is SQLite for "no limit".
+    listSealedBefore: (term, limit = -1) => (sealedBefore.all(term, limit) as SqlRow[]).map((row) => fromSql(row)!),
     replaceEnvelope: (id, envelope, term) => void replaceEnvelope.run(Buffer.from(envelope), term, id),
+    recordTest: (id, test) => recordTest.run(test.at, test.result, test.detail, id).changes > 0,
+    countByTerm: () => countByTerm.all() as Array<{ term: number; count: number }>,
   };
 }
 
@@ -85,6 +113,12 @@ function toSql(row: IntegrationRow): SqlRow {
     description: row.description,
     created_at: row.createdAt,
     updated_at: row.updatedAt,
+    // `?? null`: rows built before these columns existed may lack the fields.
+    expires_at: row.expiresAt ?? null,
+    ca_cert: row.caCert ?? null,
+    last_tested_at: row.lastTestedAt ?? null,
+    last_test_result: row.lastTestResult ?? null,
+    last_test_detail: row.lastTestDetail ?? null,
   };
 }
 
@@ -100,5 +134,10 @@ function fromSql(row: SqlRow | undefined): IntegrationRow | undefined {
     description: row.description,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    expiresAt: row.expires_at,
+    caCert: row.ca_cert,
+    lastTestedAt: row.last_tested_at,
+    lastTestResult: row.last_test_result,
+    lastTestDetail: row.last_test_detail,
   };
 }

@@ -14,9 +14,14 @@ export interface KeyringRepository {
   replaceSealedKey(term: number, sealedKey: Uint8Array): void;
   findRootKeyCheck(): Uint8Array | undefined;
   setRootKeyCheck(check: Uint8Array): void;
+  /** A counter bumped by every change to the keyring or the root key, so a running daemon notices it. */
+  version(): number;
+  /** Increments the keyring version; call it in the transaction that changes the keyring. */
+  bumpVersion(): number;
 }
 
 const ROOT_KEY_CHECK = 'root_key_check';
+const KEYRING_VERSION = 'keyring_version';
 
 /** Builds the repository with its statements compiled once. */
 export function createKeyringRepository(db: Db): KeyringRepository {
@@ -40,5 +45,17 @@ export function createKeyringRepository(db: Db): KeyringRepository {
       return value ? new Uint8Array(value) : undefined;
     },
     setRootKeyCheck: (check) => void setMeta.run(ROOT_KEY_CHECK, Buffer.from(check)),
+    version: () => readVersion(),
+    bumpVersion: () => {
+      const next = readVersion() + 1;
+      setMeta.run(KEYRING_VERSION, Buffer.from(String(next)));
+      return next;
+    },
   };
+
+  function readVersion(): number {
+    // A store created before the counter existed has none: version 0.
+    const value = getMeta.get(KEYRING_VERSION) as Buffer | undefined;
+    return value ? Number(value.toString()) : 0;
+  }
 }

@@ -66,4 +66,19 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX audit_events_at ON audit_events (at);
     `,
   },
+  {
+    version: 2,
+    name: 'integration expiry, CA certificate and last credential test; audit filter indexes',
+    sql: `
+      ALTER TABLE integrations ADD COLUMN expires_at TEXT;
+      ALTER TABLE integrations ADD COLUMN ca_cert TEXT;
+      ALTER TABLE integrations ADD COLUMN last_tested_at TEXT;
+      ALTER TABLE integrations ADD COLUMN last_test_result TEXT
+        CHECK (last_test_result IN ('ok', 'unauthorized', 'unreachable', 'error'));
+      ALTER TABLE integrations ADD COLUMN last_test_detail TEXT;
+      CREATE INDEX audit_events_host ON audit_events (host, seq);
+      CREATE INDEX audit_events_action ON audit_events (action, seq);
+      CREATE INDEX audit_events_token ON audit_events (token_id, seq);
+    `,
+  },
 ];

@@ -1,0 +1,213 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, closeSync, copyFileSync, existsSync, fsyncSync, openSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import { connect } from 'node:net';
+import { basename, dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { createAuditLog } from './audit/audit-log.js';
+import { secretContext } from './barrier/barrier.js';
+import { loadRootKey, openKeyring, rootKeyMatches } from './barrier/root-key.js';
+import { createSecretboxBarrier } from './barrier/secretbox-barrier.js';
+import { ConfigError } from './errors.js';
+import { openDatabase } from './store/database.js';
+import { createIntegrationRepository } from './store/integration-repository.js';
+import { createKeyringRepository } from './store/keyring-repository.js';
+import { createTokenRepository } from './store/token-repository.js';
+import { ensureDataDir, type StorePaths } from './store-setup.js';
+
+/**
+ * Backup and restore of the store's database. A backup is a consistent SQLite copy taken online with
+ * the backup API while the daemon serves. It holds only ciphertext: the keyring inside it is sealed
+ * under the root key, which is not in the backup, so a backup is useless without that key (and a
+ * backup made before a rekey needs the old root key).
+ */
+
+/** What a backup wrote. */
+export interface BackupResult {
+  file: string;
+  bytes: number;
+}
+
+/** Copies the store's database to `outFile` (mode 0600, refuses to overwrite), as one self-contained file. */
+export async function backupStore(paths: StorePaths, outFile: string, now: () => Date = () => new Date()): Promise<BackupResult> {
+  ensureDataDir(paths.dataDir, false);
+  if (!existsSync(paths.dbPath)) throw new ConfigError(`database ${paths.dbPath} does not exist; nothing to back up`);
+  if (existsSync(outFile)) throw new ConfigError(`${outFile} already exists; choose a new file name`);
+  const partial = `${outFile}.partial-${randomBytes(4).toString('hex')}`;
+  const db = openDatabase(paths.dbPath);
+  try {
+    // Recorded before the copy, so the backup carries the row that says it was taken.
+    createAuditLog(db, now).append({ action: 'store.backup', outcome: 'ok', detail: { file: basename(outFile), via: 'cli' } });
+    // Created 0600 before SQLite writes a byte, whatever the umask.
+    closeSync(openSync(partial, 'wx', 0o600));
+    await db.backup(partial);
+  } catch (error) {
+    removeQuietly(partial);
+    throw error;
+  } finally {
+    db.close();
+  }
+  try {
+    const copy = new Database(partial);
+    try {
+      // A rollback journal instead of WAL: the backup is one file, with no -wal or -shm beside it.
+      copy.pragma('journal_mode = DELETE');
+      const check = copy.pragma('quick_check', { simple: true });
+      if (check !== 'ok') throw new ConfigError(`the backup copy failed SQLite's quick_check (${String(check)})`);
+    } finally {
+      copy.close();
+    }
+    chmodSync(partial, 0o600);
+    syncFile(partial);
+    renameSync(partial, outFile);
+    syncFile(dirname(outFile));
+  } catch (error) {
+    removeQuietly(partial);
+    throw error;
+  }
+  return { file: outFile, bytes: statSync(outFile).size };
+}
+
+/** What a restore found in the backup and did. */
+export interface RestoreResult {
+  integrations: number;
+  tokens: number;
+  auditRows: number;
+  /** Problem found by the audit chain check, if any (the restore goes on; the chain tells the tale). */
+  auditProblem: string | undefined;
+  /** Where the replaced database was kept, if there was one. */
+  previous: string | undefined;
+}
+
+/**
+ * Replaces the store's database with a backup, after proving the backup opens with the root key:
+ * its check value, every keyring term and every integration's secret must open. Refuses while a
+ * daemon answers on the data dir's socket, and over an existing database unless `force`.
+ */
+export async function restoreStore(
+  paths: StorePaths,
+  fromFile: string,
+  options: { force?: boolean; now?: () => Date } = {},
+): Promise<RestoreResult> {
+  if (!existsSync(fromFile)) throw new ConfigError(`backup file ${fromFile} does not exist`);
+  ensureDataDir(paths.dataDir, true);
+  if (await socketAnswers(paths.socketPath)) {
+    throw new ConfigError(`a daemon is answering on unix:${paths.socketPath}; stop it before restoring`);
+  }
+  if (existsSync(paths.dbPath) && !options.force) {
+    throw new ConfigError(`a store already exists in ${paths.dataDir}; pass --force to replace it (it is kept as ${basename(paths.dbPath)}.pre-restore)`);
+  }
+  const rootKey = loadRootKey(paths.rootKeyPath);
+  const staged = `${paths.dbPath}.restore-${randomBytes(4).toString('hex')}`;
+  let result: Omit<RestoreResult, 'previous'>;
+  try {
+    copyFileSync(fromFile, staged);
+    chmodSync(staged, 0o600);
+    result = verifyBackup(staged, rootKey, paths.rootKeyPath);
+  } catch (error) {
+    removeQuietly(staged, `${staged}-wal`, `${staged}-shm`);
+    throw error;
+  } finally {
+    rootKey.fill(0);
+  }
+
+  let previous: string | undefined;
+  if (existsSync(paths.dbPath)) {
+    previous = `${paths.dbPath}.pre-restore`;
+    checkpointQuietly(paths.dbPath);
+    renameSync(paths.dbPath, previous);
+    // A WAL left by a crashed daemon belongs to the old database and must never be applied to the new one.
+    for (const suffix of ['-wal', '-shm']) {
+      if (existsSync(`${paths.dbPath}${suffix}`)) renameSync(`${paths.dbPath}${suffix}`, `${previous}${suffix}`);
+    }
+  }
+  renameSync(staged, paths.dbPath);
+  syncFile(paths.dataDir);
+
+  const db = openDatabase(paths.dbPath);
+  try {
+    createAuditLog(db, options.now).append({ action: 'store.restore', outcome: 'ok', detail: { file: basename(fromFile), via: 'cli' } });
+  } finally {
+    db.close();
+  }
+  return { ...result, previous };
+}
+
+/** Whether something accepts connections on the Unix socket (a running daemon). */
+export function socketAnswers(path: string): Promise<boolean> {
+  if (!existsSync(path)) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const socket = connect({ path });
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+  });
+}
+
+function verifyBackup(file: string, rootKey: Uint8Array, rootKeyPath: string): Omit<RestoreResult, 'previous'> {
+  let db;
+  try {
+    // Migrations run here: a backup from an older version is brought up to date before it goes live.
+    db = openDatabase(file);
+  } catch (error) {
+    throw new ConfigError(`the backup is not a readable SQLite database (${(error as Error).message})`);
+  }
+  try {
+    const keyrings = createKeyringRepository(db);
+    const check = keyrings.findRootKeyCheck();
+    if (!check) throw new ConfigError('the backup has no root key check value; it is not a scalr-credd store');
+    if (!rootKeyMatches(rootKey, check)) {
+      throw new ConfigError(
+        `the backup does not open with root key file ${rootKeyPath}; a backup made before a rekey needs the old root key (--root-key-file)`,
+      );
+    }
+    const barrier = createSecretboxBarrier(openKeyring(rootKey, keyrings.list()));
+    try {
+      const integrations = createIntegrationRepository(db).list();
+      for (const row of integrations) {
+        try {
+          barrier.open(secretContext(row.host), row.envelope);
+        } catch {
+          throw new ConfigError(`the backup's integration ${row.id} (${row.host}) does not open; refusing to restore it`);
+        }
+      }
+      const audit = createAuditLog(db).verify();
+      return {
+        integrations: integrations.length,
+        tokens: createTokenRepository(db).count(),
+        auditRows: audit.rows,
+        auditProblem: audit.ok ? undefined : audit.problem,
+      };
+    } finally {
+      barrier.wipe();
+    }
+  } finally {
+    db.close();
+  }
+}
+
+function checkpointQuietly(dbPath: string): void {
+  try {
+    // Closing the last connection checkpoints the WAL into the file and removes it.
+    new Database(dbPath).close();
+  } catch {
+    // A damaged database is moved aside as it is.
+  }
+}
+
+function syncFile(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function removeQuietly(...paths: string[]): void {
+  for (const path of paths) {
+    try {
+      unlinkSync(path);
+    } catch {
+      // Already gone.
+    }
+  }
+}

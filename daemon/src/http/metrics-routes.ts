@@ -1,0 +1,16 @@
+import { API_ROUTES } from '@dcs/shared';
+import { Router } from 'express';
+import { methodNotAllowed } from './error-handler.js';
+
+/** `GET /metrics`: Prometheus text, without auth; it holds counts only, never a host, id or token. */
+export function metricsRoutes(render: () => string): Router {
+  const router = Router();
+  router
+    .route(API_ROUTES.metrics)
+    .get((_req, res) => {
+      res.setHeader('Cache-Control', 'no-store');
+      res.type('text/plain; version=0.0.4; charset=utf-8').send(render());
+    })
+    .all(methodNotAllowed);
+  return router;
+}
