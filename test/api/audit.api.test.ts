@@ -1,0 +1,283 @@
+import { AuditPageSchema, ErrorBodySchema, type AuditEvent, type Role } from '@dcs/shared';
+import request from 'supertest';
+import { describe, expect, it } from 'vitest';
+import { distinctiveSecret, SECRET_MARKER } from '../support/factories.js';
+import { buildOpsApp, seedOpsIntegration, type OpsApp } from '../support/ops-fixture.js';
+import { bearer } from '../support/test-app.js';
+
+function getAudit(ops: OpsApp, query: Record<string, string | number> = {}, role: Role = 'auditor') {
+  return request(ops.app).get('/v1/audit').query(query).set('Authorization', bearer(ops.tokens[role]));
+}
+
+async function readAll(ops: OpsApp, query: Record<string, string | number>): Promise<{ events: AuditEvent[]; pages: number }> {
+  const events: AuditEvent[] = [];
+  let cursor: string | null = null;
+  let pages = 0;
+  do {
+    const res = await getAudit(ops, { ...query, ...(cursor ? { cursor } : {}) });
+    expect(res.status).toBe(200);
+    const page = AuditPageSchema.parse(res.body);
+    events.push(...page.events);
+    cursor = page.nextCursor;
+    pages++;
+  } while (cursor !== null && pages < 100);
+  return { events, pages };
+}
+
+function rows(ops: OpsApp) {
+  return ops.services.audit.list({ limit: 10_000 });
+}
+
+async function lookup(ops: OpsApp, host: string, role: Role = 'runner') {
+  return request(ops.app).post('/v1/credentials/get').set('Authorization', bearer(ops.tokens[role])).send({ serverURL: host });
+}
+
+describe('GET /v1/audit', () => {
+  it.each([
+    ['admin', 200],
+    ['auditor', 200],
+    ['manager', 403],
+    ['runner', 403],
+  ] as const)('answers %s with %i', async (role, status) => {
+    const ops = buildOpsApp();
+
+    const res = await getAudit(ops, {}, role);
+
+    expect(res.status).toBe(status);
+    if (status === 200) AuditPageSchema.parse(res.body);
+    else expect(ErrorBodySchema.parse(res.body).error.code).toBe('forbidden');
+  });
+
+  it('answers 401 without a token and records the failed authentication', async () => {
+    const ops = buildOpsApp();
+
+    const res = await request(ops.app).get('/v1/audit');
+
+    expect(res.status).toBe(401);
+    const failed = rows(ops).filter((row) => row.action === 'auth.failed');
+    expect(failed).toHaveLength(1);
+    expect(failed[0]).toMatchObject({ outcome: 'denied', requestId: res.headers['x-request-id'] });
+  });
+
+  it('records a denied read of the log as audit.read denied', async () => {
+    const ops = buildOpsApp();
+
+    await getAudit(ops, {}, 'manager');
+
+    const denied = rows(ops).filter((row) => row.action === 'audit.read');
+    expect(denied).toEqual([expect.objectContaining({ outcome: 'denied', tokenId: ops.tokenIds.manager, role: 'manager' })]);
+  });
+
+  it('records every lookup with time, token id and name, role, action, host, outcome and request id', async () => {
+    const ops = buildOpsApp();
+    seedOpsIntegration(ops, { host: 'audit-a.example' });
+
+    const hit = await lookup(ops, 'audit-a.example');
+    const miss = await lookup(ops, 'nowhere.example');
+    const list = await request(ops.app).get('/v1/credentials').set('Authorization', bearer(ops.tokens.runner));
+
+    expect([hit.status, miss.status, list.status]).toEqual([200, 404, 200]);
+    const { events } = await readAll(ops, { token: ops.tokenIds.runner });
+    expect(events.map((e) => [e.action, e.host, e.outcome])).toEqual([
+      ['credential.get', 'audit-a.example', 'ok'],
+      ['credential.get', 'nowhere.example', 'not_found'],
+      ['credential.list', null, 'ok'],
+    ]);
+    expect(events[0]).toMatchObject({ tokenName: 'ops runner', role: 'runner', requestId: hit.headers['x-request-id'] });
+    expect(events[1]!.requestId).toBe(miss.headers['x-request-id']);
+    for (const event of events) expect(Date.parse(event.at)).not.toBeNaN();
+  });
+
+  it('records changes to integrations and tokens', async () => {
+    const ops = buildOpsApp();
+    const admin = bearer(ops.tokens.admin);
+
+    const created = await request(ops.app).post('/v1/integrations').set('Authorization', admin).send({ host: 'chg.example', username: 'u', secret: distinctiveSecret() });
+    await request(ops.app).patch(`/v1/integrations/${created.body.id}`).set('Authorization', admin).send({ secret: distinctiveSecret() });
+    await request(ops.app).delete(`/v1/integrations/${created.body.id}`).set('Authorization', admin);
+    const token = await request(ops.app).post('/v1/tokens').set('Authorization', admin).send({ name: 'ci', role: 'runner' });
+    await request(ops.app).delete(`/v1/tokens/${token.body.id}`).set('Authorization', admin);
+
+    const { events: all } = await readAll(ops, { token: ops.tokenIds.admin });
+    const events = all.filter((e) => e.requestId !== 'seed');
+    expect(events.map((e) => `${e.action}:${e.outcome}`)).toEqual([
+      'integration.create:ok',
+      'integration.update:ok',
+      'integration.delete:ok',
+      'token.create:ok',
+      'token.revoke:ok',
+    ]);
+    expect(events[1]!.detail).toEqual({ fields: ['secret'] });
+  });
+
+  it('never holds a secret or a token value', async () => {
+    const ops = buildOpsApp();
+    const secret = distinctiveSecret();
+    seedOpsIntegration(ops, { host: 'leak.example', secret });
+    await lookup(ops, 'leak.example');
+    await request(ops.app).get('/v1/audit').set('Authorization', `Bearer ${ops.tokens.runner}x`);
+    await request(ops.app).post('/v1/tokens').set('Authorization', bearer(ops.tokens.admin)).send({ name: 'n', role: 'runner' });
+
+    const res = await getAudit(ops, { limit: 500 });
+
+    expect(res.text).not.toContain(SECRET_MARKER);
+    expect(res.text).not.toMatch(/scd_tok_[0-9a-f]{16}_/);
+  });
+
+  it('filters by host, action, token and since', async () => {
+    const ops = buildOpsApp();
+    seedOpsIntegration(ops, { host: 'f-one.example' });
+    seedOpsIntegration(ops, { host: 'f-two.example' });
+    await lookup(ops, 'f-one.example');
+    ops.clock.advance(60_000);
+    const since = ops.clock.now().toISOString();
+    await lookup(ops, 'f-two.example');
+    await lookup(ops, 'f-one.example', 'manager');
+
+    const byHost = await readAll(ops, { host: 'F-ONE.example' });
+    const byAction = await readAll(ops, { action: 'credential.get' });
+    const byToken = await readAll(ops, { token: ops.tokenIds.manager });
+    const bySince = await readAll(ops, { since, action: 'credential.get' });
+    const combined = await readAll(ops, { host: 'f-one.example', action: 'credential.get', token: ops.tokenIds.runner });
+
+    expect(byHost.events.map((e) => e.action)).toEqual(['integration.create', 'credential.get', 'credential.get']);
+    expect(byAction.events.map((e) => e.host)).toEqual(['f-one.example', 'f-two.example', 'f-one.example']);
+    expect(byToken.events.map((e) => [e.action, e.host])).toEqual([['credential.get', 'f-one.example']]);
+    expect(bySince.events.map((e) => e.host)).toEqual(['f-two.example', 'f-one.example']);
+    expect(combined.events).toHaveLength(1);
+  });
+
+  it('accepts since with an offset and compares it as UTC', async () => {
+    const ops = buildOpsApp();
+    ops.clock.advance(3_600_000);
+    const cut = ops.clock.now();
+    seedOpsIntegration(ops, { host: 'tz.example' });
+    const local = new Date(cut.getTime() + 2 * 3_600_000).toISOString().replace('Z', '+02:00');
+
+    const { events } = await readAll(ops, { since: local, action: 'integration.create' });
+
+    expect(events.map((e) => e.host)).toEqual(['tz.example']);
+  });
+
+  it('pages with an opaque cursor until nextCursor is null, in log order without gaps or repeats', async () => {
+    const ops = buildOpsApp();
+    for (let i = 0; i < 7; i++) seedOpsIntegration(ops, { host: `page-${i}.example` });
+
+    const paged = await readAll(ops, { action: 'integration.create', limit: 3 });
+
+    expect(paged.pages).toBe(3);
+    expect(paged.events.map((e) => e.host)).toEqual([0, 1, 2, 3, 4, 5, 6].map((i) => `page-${i}.example`));
+    const seqs = paged.events.map((e) => e.seq);
+    expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
+  });
+
+  it('answers nextCursor null when the last page is exactly full', async () => {
+    const ops = buildOpsApp();
+    for (let i = 0; i < 4; i++) seedOpsIntegration(ops, { host: `exact-${i}.example` });
+
+    const first = AuditPageSchema.parse((await getAudit(ops, { action: 'integration.create', limit: 2 })).body);
+    const second = AuditPageSchema.parse((await getAudit(ops, { action: 'integration.create', limit: 2, cursor: first.nextCursor! })).body);
+
+    expect(first.nextCursor).not.toBeNull();
+    expect(second.events).toHaveLength(2);
+    expect(second.nextCursor).toBeNull();
+  });
+
+  it('defaults to 100 events and allows up to 500', async () => {
+    const ops = buildOpsApp();
+    for (let i = 0; i < 120; i++) ops.services.audit.append({ action: 'test.fill', outcome: 'ok' });
+
+    const byDefault = AuditPageSchema.parse((await getAudit(ops, { action: 'test.fill' })).body);
+    const large = AuditPageSchema.parse((await getAudit(ops, { action: 'test.fill', limit: 500 })).body);
+
+    expect(byDefault.events).toHaveLength(100);
+    expect(byDefault.nextCursor).not.toBeNull();
+    expect(large.events).toHaveLength(120);
+    expect(large.nextCursor).toBeNull();
+  });
+
+  it.each([
+    ['limit 0', { limit: 0 }],
+    ['limit 501', { limit: 501 }],
+    ['a non-numeric limit', { limit: 'ten' }],
+    ['a malformed cursor', { cursor: 'abc' }],
+    ['a negative cursor', { cursor: '-4' }],
+    ['a malformed since', { since: 'yesterday' }],
+    ['a malformed token id', { token: 'admin' }],
+    ['an invalid host', { host: 'not a host' }],
+    ['an unknown parameter', { verbose: 1 }],
+  ])('answers 400 for %s', async (_name, query) => {
+    const ops = buildOpsApp();
+
+    const res = await getAudit(ops, query as Record<string, string | number>);
+
+    expect(res.status).toBe(400);
+    expect(ErrorBodySchema.parse(res.body).error.code).toBe('validation_failed');
+  });
+
+  it('answers 400 for a repeated parameter', async () => {
+    const ops = buildOpsApp();
+
+    const res = await request(ops.app).get('/v1/audit?action=a.b&action=c.d').set('Authorization', bearer(ops.tokens.admin));
+
+    expect(res.status).toBe(400);
+  });
+
+  it('records each read of the log with the page size', async () => {
+    const ops = buildOpsApp();
+    seedOpsIntegration(ops, { host: 'read.example' });
+
+    await getAudit(ops, { action: 'integration.create' });
+
+    const reads = rows(ops).filter((row) => row.action === 'audit.read');
+    expect(reads).toEqual([expect.objectContaining({ outcome: 'ok', tokenId: ops.tokenIds.auditor, detail: { count: 1 } })]);
+  });
+
+  it('answers 405 to other methods', async () => {
+    const ops = buildOpsApp();
+
+    const res = await request(ops.app).delete('/v1/audit').set('Authorization', bearer(ops.tokens.admin));
+
+    expect(res.status).toBe(405);
+  });
+});
+
+describe('audit write failure', () => {
+  function breakAuditWrites(ops: OpsApp): void {
+    ops.services.db.exec(`CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'audit disk full'); END`);
+  }
+
+  it('fails a create and stores nothing when its audit row cannot be written', async () => {
+    const ops = buildOpsApp();
+    breakAuditWrites(ops);
+
+    const res = await request(ops.app)
+      .post('/v1/integrations')
+      .set('Authorization', bearer(ops.tokens.admin))
+      .send({ host: 'no-audit.example', username: 'u', secret: distinctiveSecret() });
+
+    expect(res.status).toBe(500);
+    expect(ops.services.integrationRepository.findByHost('no-audit.example')).toBeUndefined();
+  });
+
+  it('fails a token revoke and keeps the token when its audit row cannot be written', async () => {
+    const ops = buildOpsApp();
+    breakAuditWrites(ops);
+
+    const res = await request(ops.app).delete(`/v1/tokens/${ops.tokenIds.runner}`).set('Authorization', bearer(ops.tokens.admin));
+
+    expect(res.status).toBe(500);
+    expect(ops.services.tokenRepository.findById(ops.tokenIds.runner)!.revokedAt).toBeNull();
+  });
+
+  it('does not serve a secret when the lookup cannot be audited', async () => {
+    const ops = buildOpsApp();
+    seedOpsIntegration(ops, { host: 'quiet.example', secret: distinctiveSecret() });
+    breakAuditWrites(ops);
+
+    const res = await lookup(ops, 'quiet.example');
+
+    expect(res.status).toBe(500);
+    expect(res.text).not.toContain(SECRET_MARKER);
+  });
+});

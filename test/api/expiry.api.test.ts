@@ -1,0 +1,118 @@
+import { CREDENTIAL_WARNING_HEADER, IntegrationListSchema, IntegrationSummarySchema, LookupResponseSchema } from '@dcs/shared';
+import request from 'supertest';
+import { describe, expect, it } from 'vitest';
+import { buildOpsApp, seedOpsIntegration, type OpsApp } from '../support/ops-fixture.js';
+import { bearer } from '../support/test-app.js';
+
+const DAY = 24 * 3600 * 1000;
+const HEADER = CREDENTIAL_WARNING_HEADER.toLowerCase();
+
+function inDays(ops: OpsApp, days: number): string {
+  return new Date(ops.clock.now().getTime() + days * DAY).toISOString();
+}
+
+async function lookup(ops: OpsApp, host: string) {
+  const res = await request(ops.app).post('/v1/credentials/get').set('Authorization', bearer(ops.tokens.runner)).send({ serverURL: host });
+  expect(res.status).toBe(200);
+  LookupResponseSchema.parse(res.body);
+  return res;
+}
+
+function expiryWarnings(ops: OpsApp): Array<{ msg: string; host: string }> {
+  return ops.logs.map((line) => JSON.parse(line) as { level: string; msg: string; host: string }).filter((line) => line.level === 'warn' && /expire/.test(line.msg));
+}
+
+describe('integration expiresAt', () => {
+  it('is stored, normalised to UTC, and shown in list and show', async () => {
+    const ops = buildOpsApp();
+
+    const created = await request(ops.app)
+      .post('/v1/integrations')
+      .set('Authorization', bearer(ops.tokens.admin))
+      .send({ host: 'exp.example', username: 'u', secret: 's', expiresAt: '2026-04-01T12:00:00+02:00' });
+    const list = await request(ops.app).get('/v1/integrations').set('Authorization', bearer(ops.tokens.auditor));
+
+    expect(created.status).toBe(201);
+    expect(IntegrationSummarySchema.parse(created.body).expiresAt).toBe('2026-04-01T10:00:00.000Z');
+    expect(IntegrationListSchema.parse(list.body).integrations[0]!.expiresAt).toBe('2026-04-01T10:00:00.000Z');
+  });
+
+  it('is changed and cleared by PATCH', async () => {
+    const ops = buildOpsApp();
+    const integration = seedOpsIntegration(ops, { host: 'patch-exp.example', expiresAt: inDays(ops, 30) });
+    const patch = (body: object) =>
+      request(ops.app).patch(`/v1/integrations/${integration.id}`).set('Authorization', bearer(ops.tokens.admin)).send(body);
+
+    const changed = await patch({ expiresAt: '2027-01-01T00:00:00Z' });
+    const cleared = await patch({ expiresAt: null });
+
+    expect(IntegrationSummarySchema.parse(changed.body).expiresAt).toBe('2027-01-01T00:00:00.000Z');
+    expect(IntegrationSummarySchema.parse(cleared.body).expiresAt).toBeNull();
+  });
+
+  it('answers 400 for a date without a time or zone', async () => {
+    const ops = buildOpsApp();
+
+    const res = await request(ops.app)
+      .post('/v1/integrations')
+      .set('Authorization', bearer(ops.tokens.admin))
+      .send({ host: 'bad-exp.example', username: 'u', secret: 's', expiresAt: '2026-04-01' });
+
+    expect(res.status).toBe(400);
+  });
+});
+
+describe('POST /v1/credentials/get with an expiring credential', () => {
+  it('adds no warning when the expiry is more than 7 days away or unknown', async () => {
+    const ops = buildOpsApp();
+    seedOpsIntegration(ops, { host: 'far.example', expiresAt: inDays(ops, 8) });
+    seedOpsIntegration(ops, { host: 'never.example' });
+
+    const far = await lookup(ops, 'far.example');
+    const never = await lookup(ops, 'never.example');
+
+    expect(far.headers[HEADER]).toBeUndefined();
+    expect(never.headers[HEADER]).toBeUndefined();
+    expect(expiryWarnings(ops)).toEqual([]);
+  });
+
+  it('adds the warning header when the credential expires within 7 days', async () => {
+    const ops = buildOpsApp();
+    const expiresAt = inDays(ops, 3);
+    seedOpsIntegration(ops, { host: 'soon.example', expiresAt });
+
+    const res = await lookup(ops, 'soon.example');
+
+    expect(res.headers[HEADER]).toBe(`credential for soon.example expires at ${expiresAt}`);
+  });
+
+  it('says expired when the expiry has passed, and still serves the credential', async () => {
+    const ops = buildOpsApp();
+    const expiresAt = inDays(ops, -1);
+    seedOpsIntegration(ops, { host: 'past.example', expiresAt, secret: 'still-served' });
+
+    const res = await lookup(ops, 'past.example');
+
+    expect(res.headers[HEADER]).toBe(`credential for past.example expired at ${expiresAt}`);
+    expect(res.body.Secret).toBe('still-served');
+  });
+
+  it('logs the warning once per hour per host', async () => {
+    const ops = buildOpsApp();
+    seedOpsIntegration(ops, { host: 'w1.example', expiresAt: inDays(ops, 2) });
+    seedOpsIntegration(ops, { host: 'w2.example', expiresAt: inDays(ops, 2) });
+
+    await lookup(ops, 'w1.example');
+    await lookup(ops, 'w1.example');
+    await lookup(ops, 'w2.example');
+    ops.clock.advance(59 * 60 * 1000);
+    await lookup(ops, 'w1.example');
+    const withinHour = expiryWarnings(ops).map((line) => line.host);
+    ops.clock.advance(60 * 1000);
+    const again = await lookup(ops, 'w1.example');
+
+    expect(withinHour).toEqual(['w1.example', 'w2.example']);
+    expect(expiryWarnings(ops).map((line) => line.host)).toEqual(['w1.example', 'w2.example', 'w1.example']);
+    expect(again.headers[HEADER]).toMatch(/^credential for w1\.example expires at /);
+  });
+});

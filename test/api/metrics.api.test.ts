@@ -1,0 +1,114 @@
+import request from 'supertest';
+import { describe, expect, it } from 'vitest';
+import { buildOpsApp, seedOpsIntegration, type OpsApp } from '../support/ops-fixture.js';
+import { bearer } from '../support/test-app.js';
+
+/** Parses Prometheus text into `name{labels}` → value. */
+function parseMetrics(text: string): Map<string, number> {
+  const values = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const match = /^([a-z_]+(?:\{[^}]*\})?) (\S+)$/.exec(line);
+    if (!match) throw new Error(`not a sample line: ${line}`);
+    values.set(match[1]!, Number(match[2]));
+  }
+  return values;
+}
+
+async function scrape(ops: OpsApp): Promise<Map<string, number>> {
+  const res = await request(ops.app).get('/metrics');
+  expect(res.status).toBe(200);
+  return parseMetrics(res.text);
+}
+
+async function lookup(ops: OpsApp, host: string) {
+  return request(ops.app).post('/v1/credentials/get').set('Authorization', bearer(ops.tokens.runner)).send({ serverURL: host });
+}
+
+const LOOKUP_OK = 'scalr_credd_http_requests_total{method="POST",route="/v1/credentials/get",status="200"}';
+const LOOKUP_404 = 'scalr_credd_http_requests_total{method="POST",route="/v1/credentials/get",status="404"}';
+
+describe('GET /metrics', () => {
+  it('answers Prometheus text without a token', async () => {
+    const ops = buildOpsApp();
+
+    const res = await request(ops.app).get('/metrics');
+
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
+    expect(res.text).toContain('# TYPE scalr_credd_lookup_duration_seconds histogram');
+    expect(parseMetrics(res.text).get('scalr_credd_build_info{version="0.0.0-ops"}')).toBe(1);
+  });
+
+  it('moves the request, lookup and histogram counters when lookups happen', async () => {
+    const ops = buildOpsApp();
+    seedOpsIntegration(ops, { host: 'metrics.example' });
+    const before = await scrape(ops);
+
+    await lookup(ops, 'metrics.example');
+    await lookup(ops, 'metrics.example');
+    await lookup(ops, 'absent.example');
+    const after = await scrape(ops);
+
+    const delta = (name: string) => (after.get(name) ?? 0) - (before.get(name) ?? 0);
+    expect(delta(LOOKUP_OK)).toBe(2);
+    expect(delta(LOOKUP_404)).toBe(1);
+    expect(delta('scalr_credd_lookups_total{outcome="hit"}')).toBe(2);
+    expect(delta('scalr_credd_lookups_total{outcome="not_found"}')).toBe(1);
+    expect(delta('scalr_credd_lookup_duration_seconds_count')).toBe(3);
+    expect(delta('scalr_credd_lookup_duration_seconds_bucket{le="+Inf"}')).toBe(3);
+    expect(delta('scalr_credd_http_requests_total{method="GET",route="/metrics",status="200"}')).toBe(1);
+  });
+
+  it('keeps histogram buckets cumulative', async () => {
+    const ops = buildOpsApp();
+    for (let i = 0; i < 5; i++) await lookup(ops, 'absent.example');
+
+    const values = await scrape(ops);
+
+    const buckets = [...values].filter(([name]) => name.startsWith('scalr_credd_lookup_duration_seconds_bucket')).map(([, value]) => value);
+    expect(buckets.at(-1)).toBe(5);
+    expect(buckets.every((value, i) => i === 0 || value >= buckets[i - 1]!)).toBe(true);
+  });
+
+  it('reports integrations and active tokens by role as gauges', async () => {
+    const ops = buildOpsApp();
+    const before = await scrape(ops);
+
+    seedOpsIntegration(ops, { host: 'g1.example' });
+    seedOpsIntegration(ops, { host: 'g2.example' });
+    await request(ops.app).post('/v1/tokens').set('Authorization', bearer(ops.tokens.admin)).send({ name: 'r2', role: 'runner' });
+    await request(ops.app).delete(`/v1/tokens/${ops.tokenIds.auditor}`).set('Authorization', bearer(ops.tokens.admin));
+    const after = await scrape(ops);
+
+    expect(before.get('scalr_credd_integrations')).toBe(0);
+    expect(after.get('scalr_credd_integrations')).toBe(2);
+    expect(after.get('scalr_credd_tokens{role="runner"}')).toBe((before.get('scalr_credd_tokens{role="runner"}') ?? 0) + 1);
+    expect(after.get('scalr_credd_tokens{role="auditor"}')).toBe(0);
+    expect(after.get('scalr_credd_keyring_active_term')).toBe(1);
+  });
+
+  it('labels requests by route pattern, never by id or host', async () => {
+    const ops = buildOpsApp();
+    const created = seedOpsIntegration(ops, { host: 'secret-host-name.example' });
+    await request(ops.app).get(`/v1/integrations/${created.id}`).set('Authorization', bearer(ops.tokens.admin));
+    await lookup(ops, 'secret-host-name.example');
+    await request(ops.app).get('/v1/no-such-route/int_0123456789abcdef').set('Authorization', bearer(ops.tokens.admin));
+
+    const res = await request(ops.app).get('/metrics');
+
+    expect(res.text).toContain('route="/v1/integrations/:id"');
+    expect(res.text).toContain('route="unmatched"');
+    expect(res.text).not.toContain(created.id);
+    expect(res.text).not.toContain('secret-host-name');
+    expect(res.text).not.toContain('int_0123456789abcdef');
+  });
+
+  it('answers 405 to other methods', async () => {
+    const ops = buildOpsApp();
+
+    const res = await request(ops.app).post('/metrics');
+
+    expect(res.status).toBe(405);
+  });
+});

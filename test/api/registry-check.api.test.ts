@@ -1,0 +1,243 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ErrorBodySchema, IntegrationSummarySchema, IntegrationTestReportSchema, type Role } from '@dcs/shared';
+import request from 'supertest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createRegistryProbe } from '../../daemon/src/registry/registry-probe.js';
+import { distinctiveSecret, SECRET_MARKER } from '../support/factories.js';
+import { startFakeRegistry } from '../support/fake-registry.js';
+import { buildOpsApp, seedOpsIntegration, type OpsApp } from '../support/ops-fixture.js';
+import { bearer } from '../support/test-app.js';
+import { requireTool } from '../support/tools.js';
+
+function testIntegration(ops: OpsApp, id: string, role: Role = 'admin') {
+  return request(ops.app).post(`/v1/integrations/${id}/test`).set('Authorization', bearer(ops.tokens[role]));
+}
+
+async function check(ops: OpsApp, id: string) {
+  const res = await testIntegration(ops, id);
+  expect(res.status).toBe(200);
+  return IntegrationTestReportSchema.parse(res.body);
+}
+
+describe('POST /v1/integrations/:id/test', () => {
+  it.each([
+    ['admin', 200],
+    ['manager', 200],
+    ['auditor', 403],
+    ['runner', 403],
+  ] as const)('answers %s with %i', async (role, status) => {
+    const registry = await startFakeRegistry({ kind: 'open' });
+    const ops = buildOpsApp();
+    const integration = seedOpsIntegration(ops, { host: registry.host });
+
+    const res = await testIntegration(ops, integration.id, role);
+
+    expect(res.status).toBe(status);
+    if (status === 403) expect(registry.seen).toEqual([]);
+  });
+
+  it('answers 404 for an unknown integration and 401 without a token', async () => {
+    const ops = buildOpsApp();
+
+    const unknown = await testIntegration(ops, 'int_0123456789abcdef');
+    const anonymous = await request(ops.app).post('/v1/integrations/int_0123456789abcdef/test');
+
+    expect(unknown.status).toBe(404);
+    expect(ErrorBodySchema.parse(unknown.body).error.code).toBe('not_found');
+    expect(anonymous.status).toBe(401);
+  });
+
+  it('answers ok for the right password and unauthorized for a wrong one (basic auth)', async () => {
+    const registry = await startFakeRegistry({ kind: 'basic', user: 'alice', pass: 'right-pass' });
+    const ops = buildOpsApp();
+    const good = seedOpsIntegration(ops, { host: registry.host, username: 'alice', secret: 'right-pass' });
+
+    const ok = await check(ops, good.id);
+    ops.services.integrations.update({ principal: ops.services.tokens.authenticate(ops.tokens.admin), requestId: 'arrange' }, good.id, {
+      secret: 'wrong-pass',
+    });
+    const bad = await check(ops, good.id);
+
+    expect(ok).toMatchObject({ id: good.id, host: registry.host, result: 'ok' });
+    expect(bad.result).toBe('unauthorized');
+    expect(registry.seen[0]!.authorization).toBeUndefined();
+  });
+
+  it('follows the bearer token flow: realm with service and account, then /v2/ with the token', async () => {
+    const registry = await startFakeRegistry({ kind: 'bearer', user: 'bob', pass: 'token-pass' });
+    const ops = buildOpsApp();
+    const integration = seedOpsIntegration(ops, { host: registry.host, username: 'bob', secret: 'token-pass' });
+
+    const report = await check(ops, integration.id);
+
+    expect(report.result).toBe('ok');
+    const tokenRequest = registry.seen.find((seen) => seen.url.startsWith('/token'))!;
+    const query = new URL(tokenRequest.url, 'http://x').searchParams;
+    expect([query.get('service'), query.get('account')]).toEqual(['fake-service', 'bob']);
+    expect(registry.seen.at(-1)!.authorization).toBe('Bearer fake-registry-issued-token');
+  });
+
+  it('answers unauthorized when the token endpoint rejects the credential', async () => {
+    const registry = await startFakeRegistry({ kind: 'bearer', user: 'bob', pass: 'token-pass' });
+    const ops = buildOpsApp();
+    const integration = seedOpsIntegration(ops, { host: registry.host, username: 'bob', secret: 'not-the-pass' });
+
+    const report = await check(ops, integration.id);
+
+    expect(report.result).toBe('unauthorized');
+    expect(report.detail).toContain('token endpoint');
+  });
+
+  it('answers unauthorized when the registry rejects the issued token', async () => {
+    const registry = await startFakeRegistry({ kind: 'bearer', user: 'bob', pass: 'p', rejectToken: true });
+    const ops = buildOpsApp();
+    const integration = seedOpsIntegration(ops, { host: registry.host, username: 'bob', secret: 'p' });
+
+    expect((await check(ops, integration.id)).result).toBe('unauthorized');
+  });
+
+  it('uses the OAuth2 refresh-token post for an identity token (username <token>)', async () => {
+    const registry = await startFakeRegistry({ kind: 'bearer', user: 'x', pass: 'y', refreshToken: 'identity-token-value' });
+    const ops = buildOpsApp();
+    const integration = seedOpsIntegration(ops, { host: registry.host, username: '<token>', secret: 'identity-token-value' });
+
+    const report = await check(ops, integration.id);
+
+    expect(report.result).toBe('ok');
+    expect(registry.seen.find((seen) => seen.url.startsWith('/token'))!.method).toBe('POST');
+  });
+
+  it('does not send the credential to a plain-HTTP realm on another host', async () => {
+    const registry = await startFakeRegistry({ kind: 'bearer', user: 'bob', pass: 'p', realm: 'http://auth.registry.invalid/token' });
+    const ops = buildOpsApp();
+    const integration = seedOpsIntegration(ops, { host: registry.host, username: 'bob', secret: 'p' });
+
+    const report = await check(ops, integration.id);
+
+    expect(report.result).toBe('error');
+    expect(report.detail).toContain('not HTTPS');
+    expect(registry.seen.every((seen) => seen.authorization === undefined)).toBe(true);
+  });
+
+  it.each([
+    ['an unexpected status', { kind: 'status', status: 500 } as const, 'error'],
+    ['no challenge on 401', { kind: 'status', status: 401 } as const, 'error'],
+    ['no auth at all', { kind: 'open' } as const, 'ok'],
+  ])('answers %s as %s', async (_name, mode, result) => {
+    const registry = await startFakeRegistry(mode);
+    const ops = buildOpsApp();
+    const integration = seedOpsIntegration(ops, { host: registry.host });
+
+    expect((await check(ops, integration.id)).result).toBe(result);
+  });
+
+  it('answers unreachable when nothing listens on the port', async () => {
+    const registry = await startFakeRegistry({ kind: 'open' });
+    const host = registry.host;
+    await registry.close();
+    const ops = buildOpsApp();
+    const integration = seedOpsIntegration(ops, { host });
+
+    const report = await check(ops, integration.id);
+
+    expect(report.result).toBe('unreachable');
+    expect(report.detail).toContain('connection refused');
+  });
+
+  it('answers unreachable when the registry never answers within the deadline', async () => {
+    const registry = await startFakeRegistry({ kind: 'hang' });
+    const ops = buildOpsApp({ probe: createRegistryProbe({ timeoutMs: 200 }) });
+    const integration = seedOpsIntegration(ops, { host: registry.host });
+
+    const report = await check(ops, integration.id);
+
+    expect(report.result).toBe('unreachable');
+    expect(report.detail).toContain('no answer within');
+  });
+
+  it('records the result on the integration and in the audit log, never the secret', async () => {
+    const registry = await startFakeRegistry({ kind: 'basic', user: 'carol', pass: 'nope' });
+    const ops = buildOpsApp();
+    const secret = distinctiveSecret();
+    const integration = seedOpsIntegration(ops, { host: registry.host, username: 'carol', secret });
+
+    const res = await testIntegration(ops, integration.id, 'manager');
+    const shown = await request(ops.app).get(`/v1/integrations/${integration.id}`).set('Authorization', bearer(ops.tokens.auditor));
+    const audit = ops.services.audit.list({ action: 'integration.test', limit: 10 });
+
+    const summary = IntegrationSummarySchema.parse(shown.body);
+    expect(summary).toMatchObject({ lastTestResult: 'unauthorized', lastTestedAt: res.body.testedAt, lastTestDetail: res.body.detail });
+    expect(audit).toEqual([
+      expect.objectContaining({ host: registry.host, targetId: integration.id, tokenId: ops.tokenIds.manager, outcome: 'ok', detail: { result: 'unauthorized' } }),
+    ]);
+    for (const text of [res.text, shown.text, JSON.stringify(audit), ops.logs.join('\n')]) expect(text).not.toContain(SECRET_MARKER);
+  });
+
+  it('answers 400 for a caCert that is not a parsable certificate', async () => {
+    const ops = buildOpsApp();
+
+    const res = await request(ops.app)
+      .post('/v1/integrations')
+      .set('Authorization', bearer(ops.tokens.admin))
+      .send({ host: 'ca.example', username: 'u', secret: 's', caCert: '-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----' });
+
+    expect(res.status).toBe(400);
+    expect(ErrorBodySchema.parse(res.body).error.code).toBe('validation_failed');
+  });
+
+  it('clears the last result when the secret changes', async () => {
+    const registry = await startFakeRegistry({ kind: 'open' });
+    const ops = buildOpsApp();
+    const integration = seedOpsIntegration(ops, { host: registry.host });
+    await check(ops, integration.id);
+
+    const res = await request(ops.app)
+      .patch(`/v1/integrations/${integration.id}`)
+      .set('Authorization', bearer(ops.tokens.admin))
+      .send({ secret: 'rotated' });
+
+    expect(IntegrationSummarySchema.parse(res.body)).toMatchObject({ lastTestResult: null, lastTestedAt: null, lastTestDetail: null });
+  });
+});
+
+const hasOpenssl = requireTool('openssl');
+
+describe.skipIf(!hasOpenssl)('POST /v1/integrations/:id/test over TLS', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'scalr-tls-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  function makeCert(name: string): { key: string; cert: string } {
+    execFileSync('openssl', [
+      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=localhost',
+      '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      '-keyout', join(dir, `${name}.key`), '-out', join(dir, `${name}.crt`),
+    ], { stdio: 'ignore' });
+    return { key: readFileSync(join(dir, `${name}.key`), 'utf8'), cert: readFileSync(join(dir, `${name}.crt`), 'utf8') };
+  }
+
+  it('verifies the registry with the integration caCert and uses https for it', async () => {
+    const tls = makeCert('registry');
+    const registry = await startFakeRegistry({ kind: 'basic', user: 'dave', pass: 'tls-pass' }, tls);
+    const ops = buildOpsApp();
+    const integration = seedOpsIntegration(ops, { host: registry.host, username: 'dave', secret: 'tls-pass', caCert: tls.cert });
+
+    expect((await check(ops, integration.id)).result).toBe('ok');
+  });
+
+  it('refuses a certificate the caCert does not vouch for', async () => {
+    const tls = makeCert('server');
+    const other = makeCert('other');
+    const registry = await startFakeRegistry({ kind: 'basic', user: 'dave', pass: 'tls-pass' }, tls);
+    const ops = buildOpsApp();
+    const integration = seedOpsIntegration(ops, { host: registry.host, username: 'dave', secret: 'tls-pass', caCert: other.cert });
+
+    const report = await check(ops, integration.id);
+
+    expect(report.result).toBe('error');
+    expect(report.detail).toContain('not trusted');
+    expect(registry.seen).toEqual([]);
+  });
+});

@@ -1,0 +1,98 @@
+/**
+ * An in-process app with the operational surface wired as `serve` wires it: GET /v1/audit,
+ * POST /v1/integrations/:id/test, GET /metrics, the expiry warner and the lookup metrics. The
+ * registry probe can be replaced; everything else is the real code over `:memory:` SQLite.
+ */
+import { CreateIntegrationBodySchema, type CreateIntegrationBody, type IntegrationSummary, type Role } from '@dcs/shared';
+import type { Express } from 'express';
+import { buildApp } from '../../daemon/src/app.js';
+import { assembleServices, readMetricGauges, type Services } from '../../daemon/src/assemble.js';
+import { buildRootKeyCheck, openKeyring, sealDataKey } from '../../daemon/src/barrier/root-key.js';
+import { createSecretboxBarrier, generateKey } from '../../daemon/src/barrier/secretbox-barrier.js';
+import { createExpiryWarner } from '../../daemon/src/expiry-warner.js';
+import { createFailureLimiter } from '../../daemon/src/http/failure-limiter.js';
+import { createLogger } from '../../daemon/src/logger.js';
+import { createMetrics, type Metrics } from '../../daemon/src/metrics.js';
+import type { RegistryProbe } from '../../daemon/src/registry/registry-probe.js';
+import type { RequestContext } from '../../daemon/src/services/context.js';
+import { openDatabase } from '../../daemon/src/store/database.js';
+import { createKeyringRepository } from '../../daemon/src/store/keyring-repository.js';
+import { createTestClock, type TestClock } from './test-app.js';
+
+/** The version the ops app reports. */
+export const OPS_VERSION = '0.0.0-ops';
+
+/** The app, its seeded tokens (one per role) and what a test inspects. */
+export interface OpsApp {
+  app: Express;
+  tokens: Record<Role, string>;
+  tokenIds: Record<Role, string>;
+  services: Services;
+  metrics: Metrics;
+  logs: string[];
+  clock: TestClock;
+}
+
+/** Builds the app; `probe` replaces the node:http(s) registry probe (default: the real one). */
+export function buildOpsApp(options: { probe?: RegistryProbe; maxFailures?: number } = {}): OpsApp {
+  const clock = createTestClock();
+  const logs: string[] = [];
+  const logger = createLogger((line) => void logs.push(line), 'debug', clock.now);
+  const metrics = createMetrics(OPS_VERSION);
+
+  const db = openDatabase(':memory:');
+  const rootKey = generateKey();
+  const keyrings = createKeyringRepository(db);
+  keyrings.setRootKeyCheck(buildRootKeyCheck(rootKey));
+  keyrings.insert({ term: 1, sealedKey: sealDataKey(rootKey, 1, generateKey()), createdAt: clock.now().toISOString() });
+  const barrier = createSecretboxBarrier(openKeyring(rootKey, keyrings.list()));
+  rootKey.fill(0);
+  const services = assembleServices({
+    db,
+    barrier,
+    now: clock.now,
+    onLookup: (outcome) => metrics.observeLookup(outcome),
+    onExpiring: createExpiryWarner(logger, () => clock.now().getTime()),
+    ...(options.probe ? { probe: options.probe } : {}),
+  });
+
+  const admin = services.tokens.bootstrap('ops admin', 'admin');
+  const ctx: RequestContext = { principal: services.tokens.authenticate(admin.token), requestId: 'seed' };
+  const minted = {
+    admin,
+    manager: services.tokens.create(ctx, { name: 'ops manager', role: 'manager' }),
+    auditor: services.tokens.create(ctx, { name: 'ops auditor', role: 'auditor' }),
+    runner: services.tokens.create(ctx, { name: 'ops runner', role: 'runner' }),
+  };
+
+  const app = buildApp({
+    version: OPS_VERSION,
+    logger,
+    audit: services.audit,
+    limiter: createFailureLimiter({ maxFailures: options.maxFailures ?? 10_000, windowMs: 60_000, now: () => clock.now().getTime() }),
+    integrations: services.integrations,
+    credentials: services.credentials,
+    tokens: services.tokens,
+    isSealed: () => services.barrier.isSealed(),
+    onRequest: (info) => metrics.observeRequest(info),
+    auditTrail: services.auditTrail,
+    registryChecks: services.registryChecks,
+    metricsText: () => metrics.render(readMetricGauges(services, clock.now())),
+  });
+  const roles: Role[] = ['admin', 'manager', 'auditor', 'runner'];
+  return {
+    app,
+    tokens: Object.fromEntries(roles.map((role) => [role, minted[role].token])) as Record<Role, string>,
+    tokenIds: Object.fromEntries(roles.map((role) => [role, minted[role].id])) as Record<Role, string>,
+    services,
+    metrics,
+    logs,
+    clock,
+  };
+}
+
+/** Creates an integration through the service as the seeded admin (an arrange step, no HTTP, audited as `seed`). */
+export function seedOpsIntegration(ops: OpsApp, body: Partial<CreateIntegrationBody> & { host: string }): IntegrationSummary {
+  const ctx: RequestContext = { principal: ops.services.tokens.authenticate(ops.tokens.admin), requestId: 'seed' };
+  return ops.services.integrations.create(ctx, CreateIntegrationBodySchema.parse({ username: 'ops-user', secret: 'ops-secret', ...body }));
+}
