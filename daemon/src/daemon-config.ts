@@ -36,21 +36,25 @@ export function loadDaemonConfig(flags: DaemonFlags, env: Readonly<Record<string
   if (!parsedEnv.success) {
     for (const issue of parsedEnv.error.issues) problems.push(`${issue.path.join('.')}: ${issue.message}`);
   }
-  const e = parsedEnv.success ? parsedEnv.data : {};
+  // The valid variables still count, so that one bad variable does not hide problems in the others.
+  const badKeys = new Set(parsedEnv.success ? [] : parsedEnv.error.issues.map((issue) => String(issue.path[0])));
+  const e = parsedEnv.success ? parsedEnv.data : EnvSchema.parse(Object.fromEntries(Object.entries(env).filter(([key]) => !badKeys.has(key))));
 
   const dataDir = resolve(flags.dataDir ?? e.SCALR_CREDD_DATA_DIR ?? defaultDataDir(env, homeDir));
   const keyFile = flags.rootKeyFile ?? e.SCALR_CREDD_ROOT_KEY_FILE;
   const paths = storePaths(dataDir, keyFile ? resolve(keyFile) : undefined);
 
   const listenTexts = flags.listen?.length ? flags.listen : e.SCALR_CREDD_LISTEN ? e.SCALR_CREDD_LISTEN.split(',') : [`unix:${paths.socketPath}`];
+  const listenSource = flags.listen?.length ? '--listen' : 'SCALR_CREDD_LISTEN';
   const listen: ListenAddress[] = [];
-  for (const text of listenTexts) {
+  listenTexts.forEach((text, index) => {
     try {
       listen.push(parseListenAddress(text.trim()));
     } catch (error) {
-      problems.push(`--listen: ${(error as Error).message}`);
+      // Named by position: the loader never echoes a value.
+      problems.push(`${listenSource} entry ${index + 1}: ${(error as Error).message}`);
     }
-  }
+  });
 
   const logLevel = flags.logLevel ?? e.SCALR_CREDD_LOG_LEVEL ?? 'info';
   if (!['debug', 'info', 'warn', 'error'].includes(logLevel)) problems.push('--log-level: use debug, info, warn or error');
@@ -67,9 +71,9 @@ export function parseListenAddress(text: string): ListenAddress {
     return { kind: 'unix', path: isAbsolute(path) ? path : resolve(path) };
   }
   const match = /^(?:\[([0-9a-fA-F:.]+)\]|([A-Za-z0-9.-]+)):([0-9]{1,5})$/.exec(text);
-  if (!match) throw new Error(`"${text.length > 80 ? `${text.slice(0, 77)}...` : text}" is not HOST:PORT, [IPv6]:PORT or unix:PATH`);
+  if (!match) throw new Error('not HOST:PORT, [IPv6]:PORT or unix:PATH');
   const port = Number(match[3]);
-  if (port > 65535) throw new Error(`port ${port} is out of range`);
+  if (port > 65535) throw new Error('port is out of range 0-65535');
   return { kind: 'tcp', host: match[1] ?? match[2]!, port };
 }
 
