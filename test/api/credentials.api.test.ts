@@ -1,0 +1,435 @@
+import { API_ROUTES, CredentialListSchema, ErrorBodySchema, LookupResponseSchema, type Role } from '@dcs/shared';
+import request from 'supertest';
+import { describe, expect, it } from 'vitest';
+import { buildStoreBody, distinctiveSecret } from '../support/factories.js';
+import { bearer, buildTestApp, seedIntegration, type TestApp } from '../support/test-app.js';
+
+function errorOf(res: request.Response) {
+  return ErrorBodySchema.parse(res.body).error;
+}
+
+function auditRows(t: TestApp) {
+  return t.services.audit.list({ limit: 10_000 });
+}
+
+function lookup(t: TestApp, token: string, serverURL: string) {
+  return request(t.app).post('/v1/credentials/get').set('Authorization', bearer(token)).send({ serverURL });
+}
+
+function store(t: TestApp, token: string, body: object) {
+  return request(t.app).post('/v1/credentials/store').set('Authorization', bearer(token)).send(body);
+}
+
+function erase(t: TestApp, token: string, serverURL: string) {
+  return request(t.app).post('/v1/credentials/erase').set('Authorization', bearer(token)).send({ serverURL });
+}
+
+/** Seeds the registries most cases use; returns their secrets by canonical host. */
+function seedRegistries(t: TestApp) {
+  const secrets = {
+    'ghcr.io': distinctiveSecret('ghcr'),
+    'docker.io': distinctiveSecret('hub'),
+    'registry.example.com:5000': distinctiveSecret('port'),
+    'quay.io': distinctiveSecret('quay'),
+    'private.example.com': distinctiveSecret('private'),
+  };
+  seedIntegration(t, { host: 'ghcr.io', username: 'ghcr-bot', secret: secrets['ghcr.io'] });
+  seedIntegration(t, { host: 'docker.io', username: 'hub-bot', secret: secrets['docker.io'] });
+  seedIntegration(t, { host: 'registry.example.com:5000', username: 'port-bot', secret: secrets['registry.example.com:5000'] });
+  seedIntegration(t, { host: 'quay.io', username: 'quay-bot', secret: secrets['quay.io'] });
+  seedIntegration(t, { host: 'private.example.com', username: 'hidden-bot', secret: secrets['private.example.com'], export: false });
+  return secrets;
+}
+
+type RouteKey = 'POST /v1/credentials/get' | 'GET /v1/credentials' | 'POST /v1/credentials/store' | 'POST /v1/credentials/erase';
+
+/** Every credential route × every role, written out as data. */
+const EXPECTED: Record<RouteKey, Record<Role, number>> = {
+  'POST /v1/credentials/get':   { admin: 200, manager: 200, auditor: 403, runner: 200 },
+  'GET /v1/credentials':        { admin: 200, manager: 200, auditor: 403, runner: 200 },
+  'POST /v1/credentials/store': { admin: 204, manager: 204, auditor: 403, runner: 403 },
+  'POST /v1/credentials/erase': { admin: 204, manager: 204, auditor: 403, runner: 403 },
+};
+
+describe('credential routes × roles', () => {
+  it('covers every credential route of API_ROUTES when the matrix is read', () => {
+    const paths = new Set(Object.keys(EXPECTED).map((key) => key.split(' ')[1]));
+
+    const missing = [API_ROUTES.credentials, API_ROUTES.credentialsGet, API_ROUTES.credentialsStore, API_ROUTES.credentialsErase].filter(
+      (path) => !paths.has(path),
+    );
+
+    expect(missing).toEqual([]);
+  });
+
+  const cases = Object.entries(EXPECTED).flatMap(([key, byRole]) =>
+    Object.entries(byRole).map(([role, status]) => ({ key: key as RouteKey, role: role as Role, status })),
+  );
+
+  it.each(cases)('answers $status to $key when the token is a $role', async ({ key, role, status }) => {
+    const t = buildTestApp();
+    seedRegistries(t);
+    const token = t.tokens[role];
+    const send = {
+      'POST /v1/credentials/get': () => lookup(t, token, 'ghcr.io'),
+      'GET /v1/credentials': () => request(t.app).get('/v1/credentials').set('Authorization', bearer(token)),
+      'POST /v1/credentials/store': () => store(t, token, buildStoreBody({ ServerURL: 'ghcr.io' })),
+      'POST /v1/credentials/erase': () => erase(t, token, 'ghcr.io'),
+    }[key];
+
+    const res = await send();
+
+    expect(res.status).toBe(status);
+    if (status === 403) expect(errorOf(res).code).toBe('forbidden');
+    if (key === 'POST /v1/credentials/get' && status === 200) LookupResponseSchema.parse(res.body);
+    if (key === 'GET /v1/credentials' && status === 200) CredentialListSchema.parse(res.body);
+  });
+});
+
+describe('POST /v1/credentials/get', () => {
+  // serverURL as each client sends it → the canonical host whose credential answers, or null for 404.
+  const CLIENT_FORMS: Array<[client: string, serverURL: string, host: string | null]> = [
+    ['docker', 'ghcr.io', 'ghcr.io'],
+    ['OpenTofu', 'https://ghcr.io', 'ghcr.io'],
+    ['nerdctl', 'ghcr.io:443', 'ghcr.io'],
+    ['a client in upper case', 'HTTPS://GHCR.IO/', 'ghcr.io'],
+    ['a client with the API path', 'https://ghcr.io/v2/', 'ghcr.io'],
+    ['go-containerregistry (host/org/repo falls back to host)', 'ghcr.io/acme/app', 'ghcr.io'],
+    ['skopeo', 'docker.io', 'docker.io'],
+    ['docker for Docker Hub', 'https://index.docker.io/v1/', 'docker.io'],
+    ['a Docker Hub alias', 'registry-1.docker.io', 'docker.io'],
+    ['docker for the Hub access-token sub-key', 'https://index.docker.io/v1/access-token', null],
+    ['docker for the Hub refresh-token sub-key', 'https://index.docker.io/v1/refresh-token', null],
+    ['docker with a port', 'registry.example.com:5000', 'registry.example.com:5000'],
+    ['http with a port', 'http://registry.example.com:5000', 'registry.example.com:5000'],
+    ['the same host without its port', 'registry.example.com', null],
+    ['an export:false host', 'private.example.com', null],
+    ['an unknown host', 'unknown.example.com', null],
+  ];
+
+  it.each(CLIENT_FORMS)('answers as %s expects when it sends %s', async (_client, serverURL, host) => {
+    const t = buildTestApp();
+    const secrets = seedRegistries(t);
+
+    const res = await lookup(t, t.tokens.runner, serverURL);
+
+    if (host === null) {
+      expect(res.status).toBe(404);
+      expect(errorOf(res).code).toBe('not_found');
+      for (const secret of Object.values(secrets)) expect(res.text).not.toContain(secret);
+    } else {
+      expect(res.status).toBe(200);
+      expect(LookupResponseSchema.parse(res.body)).toEqual({
+        ServerURL: serverURL,
+        Username: t.services.integrationRepository.findByHost(host)?.username,
+        Secret: secrets[host as keyof typeof secrets],
+      });
+    }
+  });
+
+  it('answers 404 for export:false even when an admin asks', async () => {
+    const t = buildTestApp();
+    seedRegistries(t);
+
+    const res = await lookup(t, t.tokens.admin, 'private.example.com');
+
+    expect(res.status).toBe(404);
+  });
+
+  it('answers 404, not 403, when the host is outside a host-limited runner', async () => {
+    const t = buildTestApp();
+    const secrets = seedRegistries(t);
+
+    const outside = await lookup(t, t.tokens.scopedRunner, 'quay.io');
+    const inside = await lookup(t, t.tokens.scopedRunner, 'https://ghcr.io');
+
+    expect(outside.status).toBe(404);
+    expect(errorOf(outside).code).toBe('not_found');
+    expect(LookupResponseSchema.parse(inside.body).Secret).toBe(secrets['ghcr.io']);
+  });
+
+  it('answers the same 404 body for an unknown host and an out-of-scope host', async () => {
+    const t = buildTestApp();
+    seedRegistries(t);
+
+    const outside = await lookup(t, t.tokens.scopedRunner, 'quay.io');
+    const unknown = await lookup(t, t.tokens.scopedRunner, 'unknown.example.com');
+
+    expect({ ...errorOf(outside), requestId: undefined }).toEqual({ ...errorOf(unknown), requestId: undefined });
+  });
+
+  it('keeps a username of <token> verbatim when the secret is an identity token', async () => {
+    const t = buildTestApp();
+    const identity = distinctiveSecret('identity');
+    seedIntegration(t, { host: 'acr.example.com', username: '<token>', secret: identity });
+
+    const res = await lookup(t, t.tokens.runner, 'acr.example.com');
+
+    expect(LookupResponseSchema.parse(res.body)).toMatchObject({ Username: '<token>', Secret: identity });
+  });
+
+  it('writes an ok audit row for a hit and a not_found row for a miss', async () => {
+    const t = buildTestApp();
+    seedRegistries(t);
+    const ghcr = t.services.integrationRepository.findByHost('ghcr.io');
+
+    await request(t.app).post('/v1/credentials/get').set('Authorization', bearer(t.tokens.runner)).set('X-Request-Id', 'hit-1').send({ serverURL: 'https://ghcr.io' });
+    await request(t.app).post('/v1/credentials/get').set('Authorization', bearer(t.tokens.runner)).set('X-Request-Id', 'miss-1').send({ serverURL: 'nope.example.com' });
+
+    const rows = auditRows(t);
+    expect(rows.find((r) => r.requestId === 'hit-1')).toMatchObject({
+      action: 'credential.get',
+      outcome: 'ok',
+      host: 'ghcr.io',
+      targetId: ghcr?.id,
+      tokenId: t.tokenIds.runner,
+    });
+    expect(rows.find((r) => r.requestId === 'miss-1')).toMatchObject({ action: 'credential.get', outcome: 'not_found', host: 'nope.example.com' });
+  });
+
+  it.each([
+    ['an unsupported scheme', { serverURL: 'ftp://ghcr.io' }, 'serverURL'],
+    ['an empty serverURL', { serverURL: '' }, 'serverURL'],
+    ['a serverURL that is a number', { serverURL: 443 }, 'serverURL'],
+    ['docker casing of the field', { ServerURL: 'ghcr.io' }, undefined],
+  ])('answers 400 when the body has %s', async (_label, body, path) => {
+    const t = buildTestApp();
+
+    const res = await request(t.app).post('/v1/credentials/get').set('Authorization', bearer(t.tokens.runner)).send(body);
+
+    expect(res.status).toBe(400);
+    expect(errorOf(res).code).toBe('validation_failed');
+    if (path) expect(errorOf(res).issues?.map((issue) => issue.path)).toContain(path);
+  });
+
+  it('answers 500 internal without detail, audits an error and logs it when the envelope was moved from another host', async () => {
+    const t = buildTestApp();
+    seedRegistries(t);
+    const ghcr = t.services.integrationRepository.findByHost('ghcr.io')!;
+    const quay = t.services.integrationRepository.findByHost('quay.io')!;
+    t.services.integrationRepository.update({ ...quay, envelope: ghcr.envelope });
+
+    const res = await request(t.app).post('/v1/credentials/get').set('Authorization', bearer(t.tokens.runner)).set('X-Request-Id', 'moved-1').send({ serverURL: 'quay.io' });
+
+    expect(res.status).toBe(500);
+    const error = errorOf(res);
+    expect(error.code).toBe('internal');
+    expect(error.message).not.toMatch(/integrity|context/i);
+    expect(auditRows(t).find((r) => r.requestId === 'moved-1')).toMatchObject({ action: 'credential.get', outcome: 'error', host: 'quay.io' });
+    const logged = t.logs.map((line) => JSON.parse(line) as Record<string, unknown>).find((line) => line['level'] === 'error');
+    expect(logged).toMatchObject({ requestId: 'moved-1', error: { name: 'IntegrityError' } });
+  });
+
+  it('answers 500 internal when a byte of the stored envelope was changed', async () => {
+    const t = buildTestApp();
+    seedRegistries(t);
+    const quay = t.services.integrationRepository.findByHost('quay.io')!;
+    const tampered = Uint8Array.from(quay.envelope);
+    tampered[tampered.length - 1]! ^= 0x01;
+    t.services.integrationRepository.update({ ...quay, envelope: tampered });
+
+    const res = await lookup(t, t.tokens.runner, 'quay.io');
+
+    expect(res.status).toBe(500);
+    expect(errorOf(res).code).toBe('internal');
+  });
+});
+
+describe('GET /v1/credentials', () => {
+  it('lists Docker-CLI keys and usernames of exported hosts only when a runner asks', async () => {
+    const t = buildTestApp();
+    const secrets = seedRegistries(t);
+
+    const res = await request(t.app).get('/v1/credentials').set('Authorization', bearer(t.tokens.runner));
+
+    expect(res.status).toBe(200);
+    expect(CredentialListSchema.parse(res.body)).toEqual({
+      'https://index.docker.io/v1/': 'hub-bot',
+      'ghcr.io': 'ghcr-bot',
+      'quay.io': 'quay-bot',
+      'registry.example.com:5000': 'port-bot',
+    });
+    for (const secret of Object.values(secrets)) expect(res.text).not.toContain(secret);
+  });
+
+  it('lists only in-scope hosts when the runner is host-limited', async () => {
+    const t = buildTestApp();
+    seedRegistries(t);
+
+    const res = await request(t.app).get('/v1/credentials').set('Authorization', bearer(t.tokens.scopedRunner));
+
+    expect(CredentialListSchema.parse(res.body)).toEqual({ 'ghcr.io': 'ghcr-bot' });
+  });
+
+  it('writes a credential.list audit row with the count when it answers', async () => {
+    const t = buildTestApp();
+    seedRegistries(t);
+
+    await request(t.app).get('/v1/credentials').set('Authorization', bearer(t.tokens.scopedRunner)).set('X-Request-Id', 'list-1');
+
+    expect(auditRows(t).find((r) => r.requestId === 'list-1')).toMatchObject({ action: 'credential.list', outcome: 'ok', detail: { count: 1 } });
+  });
+
+  it('answers 400 when an unknown query parameter is given', async () => {
+    const t = buildTestApp();
+
+    const res = await request(t.app).get('/v1/credentials?all=1').set('Authorization', bearer(t.tokens.runner));
+
+    expect(res.status).toBe(400);
+    expect(errorOf(res).code).toBe('validation_failed');
+  });
+});
+
+describe('POST /v1/credentials/store', () => {
+  it('creates an exported integration that lookups then answer when a manager stores', async () => {
+    const t = buildTestApp();
+    const body = buildStoreBody({ ServerURL: 'https://index.docker.io/v1/' });
+
+    const res = await store(t, t.tokens.manager, body);
+    const got = await lookup(t, t.tokens.runner, 'docker.io');
+
+    expect(res.status).toBe(204);
+    expect(res.text).toBe('');
+    expect(t.services.integrationRepository.findByHost('docker.io')).toMatchObject({ username: body.Username, export: true });
+    expect(LookupResponseSchema.parse(got.body)).toEqual({ ServerURL: 'docker.io', Username: body.Username, Secret: body.Secret });
+  });
+
+  it('replaces username and secret in place when the host is stored again in another form', async () => {
+    const t = buildTestApp();
+    await store(t, t.tokens.admin, buildStoreBody({ ServerURL: 'ghcr.io' }));
+    const id = t.services.integrationRepository.findByHost('ghcr.io')?.id;
+    const second = buildStoreBody({ ServerURL: 'https://ghcr.io', Username: 'second-user' });
+
+    const res = await store(t, t.tokens.admin, second);
+    const got = await lookup(t, t.tokens.runner, 'ghcr.io');
+
+    expect(res.status).toBe(204);
+    expect(t.services.integrationRepository.count()).toBe(1);
+    expect(t.services.integrationRepository.findByHost('ghcr.io')?.id).toBe(id);
+    expect(LookupResponseSchema.parse(got.body)).toMatchObject({ Username: 'second-user', Secret: second.Secret });
+  });
+
+  it('keeps export:false when an existing hidden integration is stored again', async () => {
+    const t = buildTestApp();
+    seedRegistries(t);
+
+    await store(t, t.tokens.manager, buildStoreBody({ ServerURL: 'private.example.com' }));
+
+    expect(t.services.integrationRepository.findByHost('private.example.com')?.export).toBe(false);
+  });
+
+  it('writes a credential.store audit row when it stores', async () => {
+    const t = buildTestApp();
+
+    await request(t.app).post('/v1/credentials/store').set('Authorization', bearer(t.tokens.manager)).set('X-Request-Id', 'store-1').send(buildStoreBody({ ServerURL: 'quay.io' }));
+
+    expect(auditRows(t).find((r) => r.requestId === 'store-1')).toMatchObject({
+      action: 'credential.store',
+      outcome: 'ok',
+      host: 'quay.io',
+      targetId: t.services.integrationRepository.findByHost('quay.io')?.id,
+    });
+  });
+
+  it('answers 403 forbidden and stores nothing when a runner stores', async () => {
+    const t = buildTestApp();
+
+    const res = await store(t, t.tokens.runner, buildStoreBody({ ServerURL: 'quay.io' }));
+
+    expect(res.status).toBe(403);
+    expect(errorOf(res).code).toBe('forbidden');
+    expect(t.services.integrationRepository.count()).toBe(0);
+  });
+
+  it('answers 403 when a host-limited manager stores outside its hosts', async () => {
+    const t = buildTestApp();
+    const ctx = { principal: t.services.tokens.authenticate(t.tokens.admin), requestId: 'arrange' };
+    const scoped = t.services.tokens.create(ctx, { name: 'scoped manager', role: 'manager', hosts: ['ghcr.io'] });
+
+    const outside = await store(t, scoped.token, buildStoreBody({ ServerURL: 'quay.io' }));
+    const inside = await store(t, scoped.token, buildStoreBody({ ServerURL: 'ghcr.io' }));
+
+    expect(outside.status).toBe(403);
+    expect(inside.status).toBe(204);
+  });
+
+  it.each([
+    ['a repository path', { ServerURL: 'ghcr.io/acme/app' }, 'ServerURL'],
+    ['an invalid host', { ServerURL: 'https://user:pw@ghcr.io' }, 'ServerURL'],
+    ['a missing Username', { Username: undefined }, 'Username'],
+    ['a Secret that is not a string', { Secret: 12345 }, 'Secret'],
+  ])('answers 400 and stores nothing when the body has %s', async (_label, override, path) => {
+    const t = buildTestApp();
+
+    const res = await store(t, t.tokens.admin, { ...buildStoreBody(), ...override });
+
+    expect(res.status).toBe(400);
+    expect(errorOf(res).issues?.map((issue) => issue.path)).toEqual([path]);
+    expect(t.services.integrationRepository.count()).toBe(0);
+  });
+});
+
+describe('POST /v1/credentials/erase', () => {
+  it('removes the integration, after which lookups answer 404, when a manager erases it', async () => {
+    const t = buildTestApp();
+    seedRegistries(t);
+
+    const res = await erase(t, t.tokens.manager, 'https://ghcr.io');
+    const got = await lookup(t, t.tokens.runner, 'ghcr.io');
+
+    expect(res.status).toBe(204);
+    expect(got.status).toBe(404);
+    expect(t.services.integrationRepository.findByHost('ghcr.io')).toBeUndefined();
+  });
+
+  it('answers 204 and writes a not_found audit row when nothing is stored for the host', async () => {
+    const t = buildTestApp();
+
+    const res = await request(t.app).post('/v1/credentials/erase').set('Authorization', bearer(t.tokens.admin)).set('X-Request-Id', 'erase-1').send({ serverURL: 'quay.io' });
+
+    expect(res.status).toBe(204);
+    expect(auditRows(t).find((r) => r.requestId === 'erase-1')).toMatchObject({ action: 'credential.erase', outcome: 'not_found', host: 'quay.io' });
+  });
+
+  it('answers 204 twice and keeps the Hub credential when docker logout erases the access-token sub-key and the host', async () => {
+    const t = buildTestApp();
+    seedRegistries(t);
+
+    const subKey = await erase(t, t.tokens.admin, 'https://index.docker.io/v1/access-token');
+    const stillThere = t.services.integrationRepository.findByHost('docker.io');
+    const host = await erase(t, t.tokens.admin, 'https://index.docker.io/v1/');
+
+    expect(subKey.status).toBe(204);
+    expect(stillThere).toBeDefined();
+    expect(host.status).toBe(204);
+    expect(t.services.integrationRepository.findByHost('docker.io')).toBeUndefined();
+  });
+
+  it('answers 403 forbidden and keeps the integration when a runner erases', async () => {
+    const t = buildTestApp();
+    seedRegistries(t);
+
+    const res = await erase(t, t.tokens.runner, 'ghcr.io');
+
+    expect(res.status).toBe(403);
+    expect(errorOf(res).code).toBe('forbidden');
+    expect(t.services.integrationRepository.findByHost('ghcr.io')).toBeDefined();
+  });
+});
+
+describe('/v1/credentials with an unsupported method', () => {
+  it.each([
+    ['get', '/v1/credentials/get'],
+    ['post', '/v1/credentials'],
+    ['delete', '/v1/credentials'],
+    ['get', '/v1/credentials/store'],
+    ['put', '/v1/credentials/erase'],
+  ] as const)('answers 405 when %s %s is called', async (method, path) => {
+    const t = buildTestApp();
+
+    const res = await request(t.app)[method](path).set('Authorization', bearer(t.tokens.admin));
+
+    expect(res.status).toBe(405);
+    expect(errorOf(res).code).toBe('method_not_allowed');
+  });
+});

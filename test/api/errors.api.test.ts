@@ -1,0 +1,337 @@
+import { ErrorBodySchema, MAX_BODY_BYTES } from '@dcs/shared';
+import request from 'supertest';
+import { describe, expect, it } from 'vitest';
+import { buildIntegrationBody, buildStoreBody, buildTokenBody } from '../support/factories.js';
+import { bearer, buildTestApp, seedIntegration, type TestApp } from '../support/test-app.js';
+
+function errorOf(res: request.Response) {
+  return ErrorBodySchema.parse(res.body).error;
+}
+
+function auditRows(t: TestApp) {
+  return t.services.audit.list({ limit: 10_000 });
+}
+
+type Method = 'get' | 'post' | 'patch' | 'delete';
+
+/** Every /v1 route with a valid request for an admin (ids filled in per app). */
+function validRequests(t: TestApp): Array<{ name: string; method: Method; path: string; body?: object }> {
+  const integration = seedIntegration(t, { host: 'quay.io' });
+  const victim = t.tokenIds.runner;
+  return [
+    { name: 'POST /v1/integrations', method: 'post', path: '/v1/integrations', body: buildIntegrationBody({ host: 'ghcr.io' }) },
+    { name: 'GET /v1/integrations', method: 'get', path: '/v1/integrations' },
+    { name: 'GET /v1/integrations/:id', method: 'get', path: `/v1/integrations/${integration.id}` },
+    { name: 'PATCH /v1/integrations/:id', method: 'patch', path: `/v1/integrations/${integration.id}`, body: { export: false } },
+    { name: 'DELETE /v1/integrations/:id', method: 'delete', path: `/v1/integrations/${integration.id}` },
+    { name: 'POST /v1/integrations/:id/test', method: 'post', path: `/v1/integrations/${integration.id}/test` },
+    { name: 'POST /v1/tokens', method: 'post', path: '/v1/tokens', body: buildTokenBody() },
+    { name: 'GET /v1/tokens', method: 'get', path: '/v1/tokens' },
+    { name: 'DELETE /v1/tokens/:id', method: 'delete', path: `/v1/tokens/${victim}` },
+    { name: 'POST /v1/credentials/get', method: 'post', path: '/v1/credentials/get', body: { serverURL: 'quay.io' } },
+    { name: 'GET /v1/credentials', method: 'get', path: '/v1/credentials' },
+    { name: 'POST /v1/credentials/store', method: 'post', path: '/v1/credentials/store', body: buildStoreBody() },
+    { name: 'POST /v1/credentials/erase', method: 'post', path: '/v1/credentials/erase', body: { serverURL: 'quay.io' } },
+    { name: 'GET /v1/audit', method: 'get', path: '/v1/audit' },
+  ];
+}
+
+const ROUTE_NAMES = validRequests(buildTestApp()).map((r) => r.name);
+const BODY_ROUTE_NAMES = validRequests(buildTestApp())
+  .filter((r) => r.body)
+  .map((r) => r.name);
+
+function send(t: TestApp, name: string, token: string | undefined, tweak: (r: { method: Method; path: string; body?: object }) => void = () => {}) {
+  const r = validRequests(t).find((candidate) => candidate.name === name)!;
+  tweak(r);
+  let req = request(t.app)[r.method](r.path);
+  if (token !== undefined) req = req.set('Authorization', bearer(token));
+  return r.body ? req.send(r.body) : req;
+}
+
+describe('authentication on every /v1 route', () => {
+  const FAILURES: Array<[label: string, header: (t: TestApp) => string | undefined, reason: string]> = [
+    ['no Authorization header', () => undefined, 'missing'],
+    ['a Basic scheme', (t) => `Basic ${Buffer.from(`x:${t.tokens.admin}`).toString('base64')}`, 'malformed'],
+    ['a bearer value that is not a token', () => 'Bearer not-a-token', 'malformed'],
+    ['a token with a cut secret', (t) => bearer(t.tokens.admin.slice(0, -1)), 'malformed'],
+    ['an unknown token id', (t) => bearer(t.tokens.admin.replace(/tok_[0-9a-f]{16}/, 'tok_ffffffffffffffff')), 'unknown'],
+    ['a known id with the wrong secret', (t) => bearer(`${t.tokens.admin.slice(0, -1)}${t.tokens.admin.endsWith('A') ? 'B' : 'A'}`), 'mismatch'],
+    ['a revoked token', (t) => bearer(t.tokens.revoked), 'revoked'],
+    ['an expired token', (t) => bearer(t.tokens.expired), 'expired'],
+  ];
+
+  it.each(FAILURES)('answers 401 unauthenticated and audits the reason when the request has %s', async (_label, header, reason) => {
+    const t = buildTestApp();
+    const value = header(t);
+
+    let req = request(t.app).get('/v1/credentials').set('X-Request-Id', 'auth-1');
+    if (value !== undefined) req = req.set('Authorization', value);
+    const res = await req;
+
+    expect(res.status).toBe(401);
+    expect(errorOf(res)).toMatchObject({ code: 'unauthenticated', requestId: 'auth-1' });
+    expect(auditRows(t).find((r) => r.requestId === 'auth-1')).toMatchObject({
+      action: 'auth.failed',
+      outcome: 'denied',
+      detail: { reason },
+    });
+  });
+
+  it.each(ROUTE_NAMES)('answers 401 to %s when no token is sent', async (name) => {
+    const t = buildTestApp();
+
+    const res = await send(t, name, undefined);
+
+    expect(res.status).toBe(401);
+    expect(errorOf(res).code).toBe('unauthenticated');
+  });
+
+  it('records the claimed token id when a revoked token is presented', async () => {
+    const t = buildTestApp();
+
+    await request(t.app).get('/v1/credentials').set('Authorization', bearer(t.tokens.revoked)).set('X-Request-Id', 'auth-2');
+
+    expect(auditRows(t).find((r) => r.requestId === 'auth-2')?.tokenId).toBe(t.tokenIds.revoked);
+  });
+
+  it('answers 401 rather than 404 when an unknown /v1 route is called without a token', async () => {
+    const t = buildTestApp();
+
+    const res = await request(t.app).get('/v1/secrets');
+
+    expect(res.status).toBe(401);
+  });
+
+  it('answers 429 with Retry-After, even for a valid token, once a source failed too often, and lets it in after the window', async () => {
+    const t = buildTestApp({ maxFailures: 3, windowMs: 60_000 });
+    for (let i = 0; i < 3; i++) await request(t.app).get('/v1/credentials').set('Authorization', 'Bearer wrong');
+
+    const blocked = await request(t.app).get('/v1/credentials').set('Authorization', bearer(t.tokens.runner));
+    t.clock.advance(60_000);
+    const later = await request(t.app).get('/v1/credentials').set('Authorization', bearer(t.tokens.runner));
+
+    expect(blocked.status).toBe(429);
+    expect(errorOf(blocked).code).toBe('rate_limited');
+    expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
+    expect(later.status).toBe(200);
+  });
+});
+
+describe('request bodies on every body route', () => {
+  it.each(BODY_ROUTE_NAMES)('answers 400 invalid_json when %s gets malformed JSON', async (name) => {
+    const t = buildTestApp();
+    const r = validRequests(t).find((candidate) => candidate.name === name)!;
+
+    const res = await request(t.app)[r.method](r.path).set('Authorization', bearer(t.tokens.admin)).set('Content-Type', 'application/json').send('{"serverURL": "quay.io",');
+
+    expect(res.status).toBe(400);
+    expect(errorOf(res).code).toBe('invalid_json');
+  });
+
+  it.each(BODY_ROUTE_NAMES)('answers 400 invalid_json when %s gets a bare JSON string', async (name) => {
+    const t = buildTestApp();
+    const r = validRequests(t).find((candidate) => candidate.name === name)!;
+
+    const res = await request(t.app)[r.method](r.path).set('Authorization', bearer(t.tokens.admin)).set('Content-Type', 'application/json').send('"quay.io"');
+
+    expect(res.status).toBe(400);
+    expect(errorOf(res).code).toBe('invalid_json');
+  });
+
+  it.each(BODY_ROUTE_NAMES)('answers 413 payload_too_large when %s gets more than 64 KiB', async (name) => {
+    const t = buildTestApp();
+    const r = validRequests(t).find((candidate) => candidate.name === name)!;
+    const body = JSON.stringify({ padding: 'x'.repeat(MAX_BODY_BYTES) });
+
+    const res = await request(t.app)[r.method](r.path).set('Authorization', bearer(t.tokens.admin)).set('Content-Type', 'application/json').send(body);
+
+    expect(res.status).toBe(413);
+    expect(errorOf(res).code).toBe('payload_too_large');
+  });
+
+  it.each(BODY_ROUTE_NAMES)('answers 415 unsupported_media_type when %s gets a form body', async (name) => {
+    const t = buildTestApp();
+    const r = validRequests(t).find((candidate) => candidate.name === name)!;
+
+    const res = await request(t.app)[r.method](r.path).set('Authorization', bearer(t.tokens.admin)).type('form').send('serverURL=quay.io');
+
+    expect(res.status).toBe(415);
+    expect(errorOf(res).code).toBe('unsupported_media_type');
+  });
+
+  it('answers 415 when the body is JSON text sent as text/plain', async () => {
+    const t = buildTestApp();
+
+    const res = await request(t.app)
+      .post('/v1/credentials/get')
+      .set('Authorization', bearer(t.tokens.runner))
+      .set('Content-Type', 'text/plain')
+      .send(JSON.stringify({ serverURL: 'quay.io' }));
+
+    expect(res.status).toBe(415);
+    expect(errorOf(res).code).toBe('unsupported_media_type');
+  });
+
+  it('accepts a body whose content type names the UTF-8 charset', async () => {
+    const t = buildTestApp();
+    seedIntegration(t, { host: 'quay.io' });
+
+    const res = await request(t.app)
+      .post('/v1/credentials/get')
+      .set('Authorization', bearer(t.tokens.runner))
+      .set('Content-Type', 'application/json; charset=utf-8')
+      .send(JSON.stringify({ serverURL: 'quay.io' }));
+
+    expect(res.status).toBe(200);
+  });
+
+  it('answers 415 when the JSON charset is not UTF-8', async () => {
+    const t = buildTestApp();
+
+    const res = await request(t.app)
+      .post('/v1/credentials/get')
+      .set('Authorization', bearer(t.tokens.runner))
+      .set('Content-Type', 'application/json; charset=koi8-r')
+      .send(JSON.stringify({ serverURL: 'quay.io' }));
+
+    expect(res.status).toBe(415);
+    expect(errorOf(res).code).toBe('unsupported_media_type');
+  });
+});
+
+describe('query strings on every /v1 route', () => {
+  it.each(ROUTE_NAMES)('answers 400 validation_failed when %s gets an unknown query parameter', async (name) => {
+    const t = buildTestApp();
+
+    const res = await send(t, name, t.tokens.admin, (r) => void (r.path += '?verbose=1'));
+
+    expect(res.status).toBe(400);
+    expect(errorOf(res).code).toBe('validation_failed');
+  });
+});
+
+describe('unknown routes', () => {
+  it('answers 404 not_found when an unknown /v1 route is called with a valid token', async () => {
+    const t = buildTestApp();
+
+    const res = await request(t.app).get('/v1/secrets').set('Authorization', bearer(t.tokens.admin));
+
+    expect(res.status).toBe(404);
+    expect(errorOf(res).code).toBe('not_found');
+  });
+
+  it('answers 404 not_found when a path outside /v1 is called', async () => {
+    const t = buildTestApp();
+
+    const res = await request(t.app).get('/admin');
+
+    expect(res.status).toBe(404);
+    expect(errorOf(res).code).toBe('not_found');
+  });
+});
+
+describe('unexpected failures', () => {
+  it('answers 500 internal with a generic message and logs the error with the request id when the database is gone', async () => {
+    const t = buildTestApp();
+    t.services.db.close();
+
+    const res = await request(t.app).get('/v1/credentials').set('Authorization', bearer(t.tokens.runner)).set('X-Request-Id', 'boom-1');
+
+    expect(res.status).toBe(500);
+    const error = errorOf(res);
+    expect(error).toMatchObject({ code: 'internal', requestId: 'boom-1' });
+    expect(error.message).not.toMatch(/database|sqlite|connection/i);
+    const logged = t.logs.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line['level'] === 'error');
+    expect(logged).toEqual([expect.objectContaining({ requestId: 'boom-1', msg: 'request failed' })]);
+    expect(t.logs.join('\n')).not.toContain(t.tokens.runner);
+  });
+});
+
+describe('request observation', () => {
+  it('logs one line per request with the route pattern, status and token id, never the URL or the id in it', async () => {
+    const t = buildTestApp();
+    const integration = seedIntegration(t, { host: 'quay.io' });
+
+    await request(t.app).get(`/v1/integrations/${integration.id}`).set('Authorization', bearer(t.tokens.auditor)).set('X-Request-Id', 'obs-1');
+
+    const lines = t.logs.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line['requestId'] === 'obs-1');
+    expect(lines).toEqual([
+      expect.objectContaining({ msg: 'request', method: 'GET', route: '/v1/integrations/:id', status: 200, tokenId: t.tokenIds.auditor }),
+    ]);
+    expect(t.logs.join('')).not.toContain(integration.id);
+  });
+
+  it('reports the route pattern and status to onRequest when a request finishes', async () => {
+    const seen: Array<{ method: string; route: string; status: number }> = [];
+    const t = buildTestApp({ appDeps: () => ({ onRequest: ({ method, route, status }) => void seen.push({ method, route, status }) }) });
+
+    await request(t.app).delete(`/v1/tokens/${t.tokenIds.runner}`).set('Authorization', bearer(t.tokens.admin));
+
+    expect(seen).toEqual([{ method: 'DELETE', route: '/v1/tokens/:id', status: 204 }]);
+  });
+});
+
+describe('response headers', () => {
+  it('sends no-store, a request id matching the error body, and no ETag or X-Powered-By on /v1 answers', async () => {
+    const t = buildTestApp();
+    seedIntegration(t, { host: 'quay.io' });
+
+    const hit = await request(t.app).post('/v1/credentials/get').set('Authorization', bearer(t.tokens.runner)).send({ serverURL: 'quay.io' });
+    const miss = await request(t.app).post('/v1/credentials/get').set('Authorization', bearer(t.tokens.runner)).send({ serverURL: 'ghcr.io' });
+
+    for (const res of [hit, miss]) {
+      expect(res.headers['cache-control']).toBe('no-store');
+      expect(res.headers['etag']).toBeUndefined();
+      expect(res.headers['x-powered-by']).toBeUndefined();
+    }
+    expect(errorOf(miss).requestId).toBe(miss.headers['x-request-id']);
+  });
+});
+
+/** Every table except the audit trail, as plain data. */
+function snapshotState(t: TestApp) {
+  const db = t.services.db;
+  const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all() as string[]).filter(
+    (name) => name !== 'audit_events',
+  );
+  return Object.fromEntries(
+    tables.map((name) => {
+      const rows = db.prepare(`SELECT * FROM "${name}"`).all() as Array<Record<string, unknown>>;
+      // The audit head moves with every audit row, which rejected requests do write.
+      const kept = name === 'meta' ? rows.filter((row) => row['key'] !== 'audit_head') : rows;
+      return [name, kept.map((row) => JSON.stringify(row, (_k, v: unknown) => (Buffer.isBuffer(v) ? v.toString('hex') : v)))];
+    }),
+  );
+}
+
+describe('rejected requests', () => {
+  const REJECTED: Array<[label: string, status: number, act: (t: TestApp, ids: { integration: string }) => request.Test]> = [
+    ['an auditor creating an integration', 403, (t) => request(t.app).post('/v1/integrations').set('Authorization', bearer(t.tokens.auditor)).send(buildIntegrationBody({ host: 'ghcr.io' }))],
+    ['a duplicate host', 409, (t) => request(t.app).post('/v1/integrations').set('Authorization', bearer(t.tokens.admin)).send(buildIntegrationBody({ host: 'https://QUAY.io:443/' }))],
+    ['an unknown field', 400, (t) => request(t.app).post('/v1/integrations').set('Authorization', bearer(t.tokens.admin)).send(buildIntegrationBody({ host: 'ghcr.io', token: 'x' }))],
+    ['a runner updating', 403, (t, ids) => request(t.app).patch(`/v1/integrations/${ids.integration}`).set('Authorization', bearer(t.tokens.runner)).send({ export: false })],
+    ['an update with a bad field', 400, (t, ids) => request(t.app).patch(`/v1/integrations/${ids.integration}`).set('Authorization', bearer(t.tokens.admin)).send({ export: 'no' })],
+    ['an auditor deleting', 403, (t, ids) => request(t.app).delete(`/v1/integrations/${ids.integration}`).set('Authorization', bearer(t.tokens.auditor))],
+    ['a revoked token deleting', 401, (t, ids) => request(t.app).delete(`/v1/integrations/${ids.integration}`).set('Authorization', bearer(t.tokens.revoked))],
+    ['a manager minting an admin', 403, (t) => request(t.app).post('/v1/tokens').set('Authorization', bearer(t.tokens.manager)).send(buildTokenBody({ role: 'admin' }))],
+    ['revoking the last admin', 409, (t) => request(t.app).delete(`/v1/tokens/${t.tokenIds.admin}`).set('Authorization', bearer(t.tokens.admin))],
+    ['a runner storing', 403, (t) => request(t.app).post('/v1/credentials/store').set('Authorization', bearer(t.tokens.runner)).send(buildStoreBody({ ServerURL: 'quay.io' }))],
+    ['a runner erasing', 403, (t) => request(t.app).post('/v1/credentials/erase').set('Authorization', bearer(t.tokens.runner)).send({ serverURL: 'quay.io' })],
+    ['a store with a repository path', 400, (t) => request(t.app).post('/v1/credentials/store').set('Authorization', bearer(t.tokens.admin)).send(buildStoreBody({ ServerURL: 'quay.io/org/repo' }))],
+    ['malformed JSON', 400, (t) => request(t.app).post('/v1/credentials/store').set('Authorization', bearer(t.tokens.admin)).set('Content-Type', 'application/json').send('{')],
+    ['an oversized body', 413, (t) => request(t.app).post('/v1/integrations').set('Authorization', bearer(t.tokens.admin)).send(buildIntegrationBody({ host: 'ghcr.io', description: 'x'.repeat(MAX_BODY_BYTES) }))],
+  ];
+
+  it.each(REJECTED)('changes no stored state when the request is %s', async (_label, status, act) => {
+    const t = buildTestApp();
+    const integration = seedIntegration(t, { host: 'quay.io' });
+    const before = snapshotState(t);
+
+    const res = await act(t, { integration: integration.id });
+
+    expect(res.status).toBe(status);
+    ErrorBodySchema.parse(res.body);
+    expect(snapshotState(t)).toEqual(before);
+  });
+});

@@ -1,0 +1,86 @@
+import { ErrorBodySchema, HealthSchema, ROLES } from '@dcs/shared';
+import request from 'supertest';
+import { describe, expect, it } from 'vitest';
+import { TEST_VERSION, bearer, buildTestApp } from '../support/test-app.js';
+
+describe('GET /healthz', () => {
+  it('answers ok and the version when no token is sent', async () => {
+    const { app } = buildTestApp();
+
+    const res = await request(app).get('/healthz');
+
+    expect(res.status).toBe(200);
+    expect(HealthSchema.parse(res.body)).toEqual({ status: 'ok', version: TEST_VERSION });
+  });
+
+  // Health takes no auth: every role, and a revoked token, get the same answer.
+  const EXPECTED_STATUS: Record<(typeof ROLES)[number] | 'revoked', number> = {
+    admin: 200,
+    manager: 200,
+    auditor: 200,
+    runner: 200,
+    revoked: 200,
+  };
+
+  it.each(Object.entries(EXPECTED_STATUS))('answers %s with %i when that token is sent', async (name, status) => {
+    const t = buildTestApp();
+
+    const res = await request(t.app).get('/healthz').set('Authorization', bearer(t.tokens[name as keyof typeof EXPECTED_STATUS]));
+
+    expect(res.status).toBe(status);
+    HealthSchema.parse(res.body);
+  });
+
+  it('answers 503 unavailable when the barrier is sealed', async () => {
+    const t = buildTestApp();
+    t.services.barrier.wipe();
+
+    const res = await request(t.app).get('/healthz');
+
+    expect(res.status).toBe(503);
+    expect(ErrorBodySchema.parse(res.body).error.code).toBe('unavailable');
+  });
+
+  it('writes no audit row when probed', async () => {
+    const t = buildTestApp();
+    const before = t.services.audit.list({ limit: 1000 }).length;
+
+    await request(t.app).get('/healthz');
+
+    expect(t.services.audit.list({ limit: 1000 })).toHaveLength(before);
+  });
+
+  it('answers 405 method_not_allowed when the method is not GET', async () => {
+    const { app } = buildTestApp();
+
+    const res = await request(app).post('/healthz').send({});
+
+    expect(res.status).toBe(405);
+    expect(ErrorBodySchema.parse(res.body).error.code).toBe('method_not_allowed');
+  });
+
+  it('echoes a sane client request id and replaces an unsafe one', async () => {
+    const { app } = buildTestApp();
+
+    const sane = await request(app).get('/healthz').set('X-Request-Id', 'build-42.step_7');
+    const unsafe = await request(app).get('/healthz').set('X-Request-Id', 'bad id with spaces');
+
+    expect(sane.headers['x-request-id']).toBe('build-42.step_7');
+    expect(unsafe.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
+
+describe('API once the barrier is sealed', () => {
+  it('answers 503 unavailable when an integration would be created', async () => {
+    const t = buildTestApp();
+    t.services.barrier.wipe();
+
+    const res = await request(t.app)
+      .post('/v1/integrations')
+      .set('Authorization', bearer(t.tokens.admin))
+      .send({ host: 'ghcr.io', username: 'bot', secret: 'x' });
+
+    expect(res.status).toBe(503);
+    expect(ErrorBodySchema.parse(res.body).error.code).toBe('unavailable');
+  });
+});

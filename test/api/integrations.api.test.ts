@@ -1,0 +1,517 @@
+import {
+  API_ROUTES,
+  CreatedTokenSchema,
+  ErrorBodySchema,
+  IntegrationListSchema,
+  IntegrationSummarySchema,
+  IntegrationTestReportSchema,
+  LookupResponseSchema,
+  parseServerUrl,
+  type Role,
+} from '@dcs/shared';
+import request from 'supertest';
+import { describe, expect, it } from 'vitest';
+import { buildIntegrationBody, distinctiveSecret } from '../support/factories.js';
+import { bearer, buildTestApp, seedIntegration, type TestApp } from '../support/test-app.js';
+
+const UNKNOWN_ID = 'int_0123456789abcdef';
+
+function errorOf(res: request.Response) {
+  return ErrorBodySchema.parse(res.body).error;
+}
+
+function auditRows(t: TestApp) {
+  return t.services.audit.list({ limit: 10_000 });
+}
+
+/** Mints a host-limited manager token through the API as the admin. */
+async function scopedManager(t: TestApp, hosts: string[]): Promise<string> {
+  const res = await request(t.app)
+    .post('/v1/tokens')
+    .set('Authorization', bearer(t.tokens.admin))
+    .send({ name: 'scoped manager', role: 'manager', hosts });
+  return CreatedTokenSchema.parse(res.body).token;
+}
+
+type RouteKey =
+  | 'POST /v1/integrations'
+  | 'GET /v1/integrations'
+  | 'GET /v1/integrations/:id'
+  | 'PATCH /v1/integrations/:id'
+  | 'DELETE /v1/integrations/:id'
+  | 'POST /v1/integrations/:id/test';
+
+/**
+ * The expected answer of every integration route for every role, written out as data: a change to
+ * permissions.ts must show up here as a failing row.
+ */
+const EXPECTED: Record<RouteKey, Record<Role, number>> = {
+  'POST /v1/integrations':        { admin: 201, manager: 201, auditor: 403, runner: 403 },
+  'GET /v1/integrations':         { admin: 200, manager: 200, auditor: 200, runner: 403 },
+  'GET /v1/integrations/:id':     { admin: 200, manager: 200, auditor: 200, runner: 403 },
+  'PATCH /v1/integrations/:id':   { admin: 200, manager: 200, auditor: 403, runner: 403 },
+  'DELETE /v1/integrations/:id':  { admin: 204, manager: 204, auditor: 403, runner: 403 },
+  'POST /v1/integrations/:id/test': { admin: 200, manager: 200, auditor: 403, runner: 403 },
+};
+
+const SEND: Record<RouteKey, (t: TestApp, token: string, id: string) => request.Test> = {
+  'POST /v1/integrations': (t, token) =>
+    request(t.app).post('/v1/integrations').set('Authorization', bearer(token)).send(buildIntegrationBody({ host: 'quay.io' })),
+  'GET /v1/integrations': (t, token) => request(t.app).get('/v1/integrations').set('Authorization', bearer(token)),
+  'GET /v1/integrations/:id': (t, token, id) => request(t.app).get(`/v1/integrations/${id}`).set('Authorization', bearer(token)),
+  'PATCH /v1/integrations/:id': (t, token, id) =>
+    request(t.app).patch(`/v1/integrations/${id}`).set('Authorization', bearer(token)).send({ username: 'renamed' }),
+  'DELETE /v1/integrations/:id': (t, token, id) => request(t.app).delete(`/v1/integrations/${id}`).set('Authorization', bearer(token)),
+  'POST /v1/integrations/:id/test': (t, token, id) => request(t.app).post(`/v1/integrations/${id}/test`).set('Authorization', bearer(token)),
+};
+
+const SUCCESS_SCHEMA: Record<RouteKey, { parse(value: unknown): unknown } | null> = {
+  'POST /v1/integrations': IntegrationSummarySchema,
+  'GET /v1/integrations': IntegrationListSchema,
+  'GET /v1/integrations/:id': IntegrationSummarySchema,
+  'PATCH /v1/integrations/:id': IntegrationSummarySchema,
+  'DELETE /v1/integrations/:id': null,
+  'POST /v1/integrations/:id/test': IntegrationTestReportSchema,
+};
+
+describe('integration routes × roles', () => {
+  it('covers every integration route of API_ROUTES when the matrix is read', () => {
+    const paths = new Set(Object.keys(EXPECTED).map((key) => key.split(' ')[1]));
+
+    const missing = [API_ROUTES.integrations, API_ROUTES.integration, API_ROUTES.integrationTest].filter((path) => !paths.has(path));
+
+    expect(missing).toEqual([]);
+  });
+
+  const cases = Object.entries(EXPECTED).flatMap(([key, byRole]) =>
+    Object.entries(byRole).map(([role, status]) => ({ key: key as RouteKey, role: role as Role, status })),
+  );
+
+  it.each(cases)('answers $status to $key when the token is a $role', async ({ key, role, status }) => {
+    const t = buildTestApp();
+    const existing = seedIntegration(t, { host: 'ghcr.io' });
+
+    const res = await SEND[key](t, t.tokens[role], existing.id);
+
+    expect(res.status).toBe(status);
+    if (status === 403) expect(errorOf(res).code).toBe('forbidden');
+    else SUCCESS_SCHEMA[key]?.parse(res.body);
+  });
+});
+
+describe('POST /v1/integrations', () => {
+  it('stores the canonical host and answers a summary without the secret when an admin creates one', async () => {
+    const t = buildTestApp();
+    const body = buildIntegrationBody({ host: 'https://GHCR.io/' });
+
+    const res = await request(t.app).post('/v1/integrations').set('Authorization', bearer(t.tokens.admin)).send(body);
+
+    expect(res.status).toBe(201);
+    const summary = IntegrationSummarySchema.parse(res.body);
+    expect(summary).toMatchObject({ host: 'ghcr.io', username: body.username, export: true, description: body.description });
+    expect(res.text).not.toContain(body.secret);
+    expect(t.services.integrationRepository.findByHost('ghcr.io')?.id).toBe(summary.id);
+  });
+
+  it('defaults export to true and description to null when they are omitted', async () => {
+    const t = buildTestApp();
+
+    const res = await request(t.app)
+      .post('/v1/integrations')
+      .set('Authorization', bearer(t.tokens.manager))
+      .send({ host: 'quay.io', username: 'robot', secret: distinctiveSecret() });
+
+    expect(res.status).toBe(201);
+    expect(IntegrationSummarySchema.parse(res.body)).toMatchObject({ export: true, description: null });
+  });
+
+  it('writes an integration.create audit row tied to the request when it succeeds', async () => {
+    const t = buildTestApp();
+
+    const res = await request(t.app)
+      .post('/v1/integrations')
+      .set('Authorization', bearer(t.tokens.manager))
+      .set('X-Request-Id', 'create-1')
+      .send(buildIntegrationBody({ host: 'quay.io' }));
+
+    const summary = IntegrationSummarySchema.parse(res.body);
+    const row = auditRows(t).find((r) => r.action === 'integration.create' && r.requestId === 'create-1');
+    expect(row).toMatchObject({ outcome: 'ok', host: 'quay.io', targetId: summary.id, tokenId: t.tokenIds.manager, role: 'manager' });
+  });
+
+  it('answers 409 conflict when the host already exists in another spelling', async () => {
+    const t = buildTestApp();
+    await request(t.app).post('/v1/integrations').set('Authorization', bearer(t.tokens.admin)).send(buildIntegrationBody({ host: 'https://GHCR.io/' }));
+
+    const res = await request(t.app)
+      .post('/v1/integrations')
+      .set('Authorization', bearer(t.tokens.admin))
+      .send(buildIntegrationBody({ host: 'ghcr.io:443' }));
+
+    expect(res.status).toBe(409);
+    expect(errorOf(res).code).toBe('conflict');
+    expect(t.services.integrationRepository.count()).toBe(1);
+  });
+
+  it('answers 400 with the unknown key reported when the body has an extra field', async () => {
+    const t = buildTestApp();
+    const body = buildIntegrationBody({ password: 'extra-field-value' });
+
+    const res = await request(t.app).post('/v1/integrations').set('Authorization', bearer(t.tokens.admin)).send(body);
+
+    expect(res.status).toBe(400);
+    const error = errorOf(res);
+    expect(error.code).toBe('validation_failed');
+    expect(error.issues?.map((issue) => issue.path)).toEqual(['(root)']);
+    expect(res.text).not.toContain('extra-field-value');
+    expect(res.text).not.toContain(body.secret);
+  });
+
+  it('answers 400 naming the host and the reason when the host is not a registry', async () => {
+    const t = buildTestApp();
+    const host = 'https://deploy:hunter2-pw@ghcr.io';
+    const reason = (() => {
+      try {
+        parseServerUrl(host);
+      } catch (error) {
+        return (error as Error).message;
+      }
+      throw new Error('expected the host to be invalid');
+    })();
+
+    const res = await request(t.app).post('/v1/integrations').set('Authorization', bearer(t.tokens.admin)).send(buildIntegrationBody({ host }));
+
+    expect(res.status).toBe(400);
+    const error = errorOf(res);
+    expect(error.code).toBe('validation_failed');
+    expect(error.issues).toEqual([{ path: 'host', message: reason }]);
+    expect(error.message).toContain(reason);
+    expect(res.text).not.toContain('hunter2-pw');
+  });
+
+  it('answers 400 with one issue per field when fields have the wrong types', async () => {
+    const t = buildTestApp();
+
+    const res = await request(t.app)
+      .post('/v1/integrations')
+      .set('Authorization', bearer(t.tokens.admin))
+      .send(buildIntegrationBody({ username: 42, export: 'yes', description: ['x'] }));
+
+    expect(res.status).toBe(400);
+    expect(errorOf(res).issues?.map((issue) => issue.path).sort()).toEqual(['description', 'export', 'username']);
+  });
+
+  it('answers 400 listing every missing field when the body is empty', async () => {
+    const t = buildTestApp();
+
+    const res = await request(t.app).post('/v1/integrations').set('Authorization', bearer(t.tokens.admin)).send({});
+
+    expect(res.status).toBe(400);
+    expect(errorOf(res).issues?.map((issue) => issue.path).sort()).toEqual(['host', 'secret', 'username']);
+  });
+
+  it('answers 400 when the username carries a control character', async () => {
+    const t = buildTestApp();
+
+    const res = await request(t.app)
+      .post('/v1/integrations')
+      .set('Authorization', bearer(t.tokens.admin))
+      .send(buildIntegrationBody({ username: 'bot\nadmin' }));
+
+    expect(res.status).toBe(400);
+    expect(errorOf(res).issues?.map((issue) => issue.path)).toEqual(['username']);
+  });
+
+  it('answers 400 when the body is a JSON array instead of an object', async () => {
+    const t = buildTestApp();
+
+    const res = await request(t.app).post('/v1/integrations').set('Authorization', bearer(t.tokens.admin)).send([buildIntegrationBody()]);
+
+    expect(res.status).toBe(400);
+    expect(errorOf(res).code).toBe('validation_failed');
+  });
+
+  it('answers 403 and writes a denied audit row when an auditor tries to create', async () => {
+    const t = buildTestApp();
+
+    const res = await request(t.app)
+      .post('/v1/integrations')
+      .set('Authorization', bearer(t.tokens.auditor))
+      .set('X-Request-Id', 'denied-1')
+      .send(buildIntegrationBody({ host: 'quay.io' }));
+
+    expect(res.status).toBe(403);
+    expect(errorOf(res).code).toBe('forbidden');
+    expect(auditRows(t).find((r) => r.requestId === 'denied-1')).toMatchObject({
+      action: 'integration.create',
+      outcome: 'denied',
+      tokenId: t.tokenIds.auditor,
+    });
+    expect(t.services.integrationRepository.count()).toBe(0);
+  });
+
+  it('answers 403 when a host-limited manager creates one outside its hosts', async () => {
+    const t = buildTestApp();
+    const token = await scopedManager(t, ['ghcr.io']);
+
+    const res = await request(t.app).post('/v1/integrations').set('Authorization', bearer(token)).send(buildIntegrationBody({ host: 'quay.io' }));
+
+    expect(res.status).toBe(403);
+    expect(errorOf(res).code).toBe('forbidden');
+  });
+});
+
+describe('GET /v1/integrations', () => {
+  it('lists every integration as a summary without secrets when an auditor asks', async () => {
+    const t = buildTestApp();
+    const bodies = [buildIntegrationBody({ host: 'quay.io' }), buildIntegrationBody({ host: 'ghcr.io', export: false })];
+    for (const body of bodies) seedIntegration(t, body);
+
+    const res = await request(t.app).get('/v1/integrations').set('Authorization', bearer(t.tokens.auditor));
+
+    expect(res.status).toBe(200);
+    const list = IntegrationListSchema.parse(res.body);
+    expect(list.integrations.map((i) => i.host)).toEqual(['ghcr.io', 'quay.io']);
+    for (const body of bodies) expect(res.text).not.toContain(body.secret);
+  });
+
+  it('lists only in-scope integrations when the manager token is host-limited', async () => {
+    const t = buildTestApp();
+    seedIntegration(t, { host: 'quay.io' });
+    seedIntegration(t, { host: 'ghcr.io' });
+    const token = await scopedManager(t, ['ghcr.io']);
+
+    const res = await request(t.app).get('/v1/integrations').set('Authorization', bearer(token));
+
+    expect(IntegrationListSchema.parse(res.body).integrations.map((i) => i.host)).toEqual(['ghcr.io']);
+  });
+
+  it('answers 400 when an unknown query parameter is given', async () => {
+    const t = buildTestApp();
+
+    const res = await request(t.app).get('/v1/integrations?host=ghcr.io').set('Authorization', bearer(t.tokens.admin));
+
+    expect(res.status).toBe(400);
+    expect(errorOf(res).code).toBe('validation_failed');
+  });
+});
+
+describe('GET /v1/integrations/:id', () => {
+  it('answers the summary when the id exists', async () => {
+    const t = buildTestApp();
+    const existing = seedIntegration(t, { host: 'quay.io' });
+
+    const res = await request(t.app).get(`/v1/integrations/${existing.id}`).set('Authorization', bearer(t.tokens.manager));
+
+    expect(res.status).toBe(200);
+    expect(IntegrationSummarySchema.parse(res.body)).toEqual(existing);
+  });
+
+  it('answers 404 not_found when the id is unknown', async () => {
+    const t = buildTestApp();
+
+    const res = await request(t.app).get(`/v1/integrations/${UNKNOWN_ID}`).set('Authorization', bearer(t.tokens.admin));
+
+    expect(res.status).toBe(404);
+    expect(errorOf(res).code).toBe('not_found');
+  });
+
+  it('answers 400 when the id is not an id', async () => {
+    const t = buildTestApp();
+
+    const res = await request(t.app).get('/v1/integrations/ghcr.io').set('Authorization', bearer(t.tokens.admin));
+
+    expect(res.status).toBe(400);
+    expect(errorOf(res).issues?.map((issue) => issue.path)).toEqual(['id']);
+  });
+
+  it('answers 404 rather than 403 when the host is outside a host-limited token', async () => {
+    const t = buildTestApp();
+    const outside = seedIntegration(t, { host: 'quay.io' });
+    const token = await scopedManager(t, ['ghcr.io']);
+
+    const res = await request(t.app).get(`/v1/integrations/${outside.id}`).set('Authorization', bearer(token));
+
+    expect(res.status).toBe(404);
+    expect(errorOf(res).code).toBe('not_found');
+  });
+});
+
+describe('PATCH /v1/integrations/:id', () => {
+  it('changes the given fields and keeps the others when a manager updates', async () => {
+    const t = buildTestApp();
+    const existing = seedIntegration(t, { host: 'quay.io', username: 'old-user' });
+    t.clock.advance(5_000);
+
+    const res = await request(t.app)
+      .patch(`/v1/integrations/${existing.id}`)
+      .set('Authorization', bearer(t.tokens.manager))
+      .send({ username: 'new-user', description: null });
+
+    expect(res.status).toBe(200);
+    const summary = IntegrationSummarySchema.parse(res.body);
+    expect(summary).toEqual({ ...existing, username: 'new-user', description: null, updatedAt: t.clock.now().toISOString() });
+  });
+
+  it('serves the new secret to lookups and records the changed field names when the secret changes', async () => {
+    const t = buildTestApp();
+    const existing = seedIntegration(t, { host: 'quay.io' });
+    const secret = distinctiveSecret('rotated');
+
+    const res = await request(t.app)
+      .patch(`/v1/integrations/${existing.id}`)
+      .set('Authorization', bearer(t.tokens.admin))
+      .set('X-Request-Id', 'patch-1')
+      .send({ secret });
+    const lookup = await request(t.app)
+      .post('/v1/credentials/get')
+      .set('Authorization', bearer(t.tokens.runner))
+      .send({ serverURL: 'quay.io' });
+
+    expect(res.status).toBe(200);
+    expect(res.text).not.toContain(secret);
+    expect(LookupResponseSchema.parse(lookup.body).Secret).toBe(secret);
+    expect(auditRows(t).find((r) => r.requestId === 'patch-1')).toMatchObject({
+      action: 'integration.update',
+      outcome: 'ok',
+      targetId: existing.id,
+      detail: { fields: ['secret'] },
+    });
+  });
+
+  it('answers 400 when the body changes nothing', async () => {
+    const t = buildTestApp();
+    const existing = seedIntegration(t);
+
+    const res = await request(t.app).patch(`/v1/integrations/${existing.id}`).set('Authorization', bearer(t.tokens.admin)).send({});
+
+    expect(res.status).toBe(400);
+    expect(errorOf(res).code).toBe('validation_failed');
+  });
+
+  it('answers 400 when the body tries to change the host', async () => {
+    const t = buildTestApp();
+    const existing = seedIntegration(t, { host: 'quay.io' });
+
+    const res = await request(t.app)
+      .patch(`/v1/integrations/${existing.id}`)
+      .set('Authorization', bearer(t.tokens.admin))
+      .send({ host: 'ghcr.io' });
+
+    expect(res.status).toBe(400);
+    expect(t.services.integrationRepository.findById(existing.id)?.host).toBe('quay.io');
+  });
+
+  it('answers 404 when the id is unknown', async () => {
+    const t = buildTestApp();
+
+    const res = await request(t.app).patch(`/v1/integrations/${UNKNOWN_ID}`).set('Authorization', bearer(t.tokens.admin)).send({ export: false });
+
+    expect(res.status).toBe(404);
+    expect(errorOf(res).code).toBe('not_found');
+  });
+
+  it('answers 404 when a host-limited manager updates an integration outside its hosts', async () => {
+    const t = buildTestApp();
+    const outside = seedIntegration(t, { host: 'quay.io' });
+    const token = await scopedManager(t, ['ghcr.io']);
+
+    const res = await request(t.app).patch(`/v1/integrations/${outside.id}`).set('Authorization', bearer(token)).send({ export: false });
+
+    expect(res.status).toBe(404);
+    expect(t.services.integrationRepository.findById(outside.id)?.export).toBe(true);
+  });
+});
+
+describe('DELETE /v1/integrations/:id', () => {
+  it('removes the integration and writes an audit row when an admin deletes it', async () => {
+    const t = buildTestApp();
+    const existing = seedIntegration(t, { host: 'quay.io' });
+
+    const res = await request(t.app).delete(`/v1/integrations/${existing.id}`).set('Authorization', bearer(t.tokens.admin)).set('X-Request-Id', 'del-1');
+    const after = await request(t.app).get(`/v1/integrations/${existing.id}`).set('Authorization', bearer(t.tokens.admin));
+
+    expect(res.status).toBe(204);
+    expect(res.text).toBe('');
+    expect(after.status).toBe(404);
+    expect(auditRows(t).find((r) => r.requestId === 'del-1')).toMatchObject({
+      action: 'integration.delete',
+      outcome: 'ok',
+      host: 'quay.io',
+      targetId: existing.id,
+    });
+  });
+
+  it('answers 404 when the integration was already deleted', async () => {
+    const t = buildTestApp();
+    const existing = seedIntegration(t);
+    await request(t.app).delete(`/v1/integrations/${existing.id}`).set('Authorization', bearer(t.tokens.admin));
+
+    const res = await request(t.app).delete(`/v1/integrations/${existing.id}`).set('Authorization', bearer(t.tokens.admin));
+
+    expect(res.status).toBe(404);
+    expect(errorOf(res).code).toBe('not_found');
+  });
+});
+
+describe('POST /v1/integrations/:id/test', () => {
+  it('hands the stored credential to the probe and records the outcome when a manager asks', async () => {
+    const t = buildTestApp();
+    const body = buildIntegrationBody({ host: 'quay.io' });
+    const existing = seedIntegration(t, body);
+
+    const res = await request(t.app).post(`/v1/integrations/${existing.id}/test`).set('Authorization', bearer(t.tokens.manager));
+
+    expect(res.status).toBe(200);
+    expect(IntegrationTestReportSchema.parse(res.body)).toMatchObject({ id: existing.id, host: 'quay.io', result: 'ok' });
+    expect(res.text).not.toContain(body.secret);
+    expect(t.probes).toEqual([expect.objectContaining({ host: 'quay.io', username: body.username, secret: body.secret })]);
+    expect(t.services.integrationRepository.findById(existing.id)?.lastTestResult).toBe('ok');
+  });
+
+  it.each(['auditor', 'runner'] as const)('never opens the secret for the probe when a %s asks', async (role) => {
+    const t = buildTestApp();
+    const existing = seedIntegration(t);
+
+    await request(t.app).post(`/v1/integrations/${existing.id}/test`).set('Authorization', bearer(t.tokens[role]));
+
+    expect(t.probes).toEqual([]);
+  });
+
+  it('answers 404 rather than 403 when the host is outside a host-limited manager', async () => {
+    const t = buildTestApp();
+    const outside = seedIntegration(t, { host: 'quay.io' });
+    const token = await scopedManager(t, ['ghcr.io']);
+
+    const res = await request(t.app).post(`/v1/integrations/${outside.id}/test`).set('Authorization', bearer(token));
+
+    expect(res.status).toBe(404);
+    expect(t.probes).toEqual([]);
+  });
+
+  it('answers 404 when the id is unknown', async () => {
+    const t = buildTestApp();
+
+    const res = await request(t.app).post(`/v1/integrations/${UNKNOWN_ID}/test`).set('Authorization', bearer(t.tokens.admin));
+
+    expect(res.status).toBe(404);
+    expect(errorOf(res).code).toBe('not_found');
+  });
+});
+
+describe('/v1/integrations with an unsupported method', () => {
+  it.each([
+    ['put', '/v1/integrations'],
+    ['delete', '/v1/integrations'],
+    ['post', `/v1/integrations/${UNKNOWN_ID}`],
+    ['put', `/v1/integrations/${UNKNOWN_ID}`],
+    ['get', `/v1/integrations/${UNKNOWN_ID}/test`],
+  ] as const)('answers 405 when %s %s is called', async (method, path) => {
+    const t = buildTestApp();
+
+    const res = await request(t.app)[method](path).set('Authorization', bearer(t.tokens.admin));
+
+    expect(res.status).toBe(405);
+    expect(errorOf(res).code).toBe('method_not_allowed');
+  });
+});

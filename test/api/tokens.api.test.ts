@@ -1,0 +1,313 @@
+import { API_ROUTES, CreatedTokenSchema, ErrorBodySchema, TokenListSchema, type Role } from '@dcs/shared';
+import request from 'supertest';
+import { describe, expect, it } from 'vitest';
+import { buildTokenBody } from '../support/factories.js';
+import { bearer, buildTestApp, type TestApp } from '../support/test-app.js';
+
+const UNKNOWN_ID = 'tok_0123456789abcdef';
+
+function errorOf(res: request.Response) {
+  return ErrorBodySchema.parse(res.body).error;
+}
+
+function auditRows(t: TestApp) {
+  return t.services.audit.list({ limit: 10_000 });
+}
+
+/** Mints a token of any role directly through the service, as the seeded admin. */
+function mintAsAdmin(t: TestApp, role: Role, extra: { hosts?: string[]; ttlSeconds?: number } = {}) {
+  const ctx = { principal: t.services.tokens.authenticate(t.tokens.admin), requestId: 'arrange' };
+  return t.services.tokens.create(ctx, { name: `extra ${role}`, role, ...extra });
+}
+
+async function mint(t: TestApp, token: string, body: object) {
+  return request(t.app).post('/v1/tokens').set('Authorization', bearer(token)).send(body);
+}
+
+type RouteKey = 'POST /v1/tokens' | 'GET /v1/tokens' | 'DELETE /v1/tokens/:id';
+
+/** Every token route × every role, written out as data (the target of POST and DELETE is a runner token). */
+const EXPECTED: Record<RouteKey, Record<Role, number>> = {
+  'POST /v1/tokens':       { admin: 201, manager: 201, auditor: 403, runner: 403 },
+  'GET /v1/tokens':        { admin: 200, manager: 200, auditor: 200, runner: 403 },
+  'DELETE /v1/tokens/:id': { admin: 204, manager: 204, auditor: 403, runner: 403 },
+};
+
+/** Which role each role may mint and revoke tokens of: caller (rows) × target role (columns). */
+const MANAGE_EXPECTED: Record<Role, Record<Role, 'allowed' | 'forbidden'>> = {
+  admin:   { admin: 'allowed',   manager: 'allowed',   auditor: 'allowed',   runner: 'allowed' },
+  manager: { admin: 'forbidden', manager: 'forbidden', auditor: 'forbidden', runner: 'allowed' },
+  auditor: { admin: 'forbidden', manager: 'forbidden', auditor: 'forbidden', runner: 'forbidden' },
+  runner:  { admin: 'forbidden', manager: 'forbidden', auditor: 'forbidden', runner: 'forbidden' },
+};
+
+describe('token routes × roles', () => {
+  it('covers every token route of API_ROUTES when the matrix is read', () => {
+    const paths = new Set(Object.keys(EXPECTED).map((key) => key.split(' ')[1]));
+
+    const missing = [API_ROUTES.tokens, API_ROUTES.token].filter((path) => !paths.has(path));
+
+    expect(missing).toEqual([]);
+  });
+
+  const cases = Object.entries(EXPECTED).flatMap(([key, byRole]) =>
+    Object.entries(byRole).map(([role, status]) => ({ key: key as RouteKey, role: role as Role, status })),
+  );
+
+  it.each(cases)('answers $status to $key when the token is a $role', async ({ key, role, status }) => {
+    const t = buildTestApp();
+    const target = mintAsAdmin(t, 'runner');
+    const send = {
+      'POST /v1/tokens': () => mint(t, t.tokens[role], buildTokenBody()),
+      'GET /v1/tokens': () => request(t.app).get('/v1/tokens').set('Authorization', bearer(t.tokens[role])),
+      'DELETE /v1/tokens/:id': () => request(t.app).delete(`/v1/tokens/${target.id}`).set('Authorization', bearer(t.tokens[role])),
+    }[key];
+
+    const res = await send();
+
+    expect(res.status).toBe(status);
+    if (status === 403) expect(errorOf(res).code).toBe('forbidden');
+    if (status === 201) CreatedTokenSchema.parse(res.body);
+    if (status === 200) TokenListSchema.parse(res.body);
+  });
+
+  const manageCases = Object.entries(MANAGE_EXPECTED).flatMap(([caller, byTarget]) =>
+    Object.entries(byTarget).map(([target, outcome]) => ({ caller: caller as Role, target: target as Role, outcome })),
+  );
+
+  it.each(manageCases)('is $outcome to mint a $target token when the caller is a $caller', async ({ caller, target, outcome }) => {
+    const t = buildTestApp();
+
+    const res = await mint(t, t.tokens[caller], buildTokenBody({ role: target }));
+
+    expect(res.status).toBe(outcome === 'allowed' ? 201 : 403);
+    if (outcome === 'allowed') expect(CreatedTokenSchema.parse(res.body).role).toBe(target);
+    else expect(errorOf(res).code).toBe('forbidden');
+  });
+
+  it.each(manageCases)('is $outcome to revoke a $target token when the caller is a $caller', async ({ caller, target, outcome }) => {
+    const t = buildTestApp();
+    const victim = mintAsAdmin(t, target);
+
+    const res = await request(t.app).delete(`/v1/tokens/${victim.id}`).set('Authorization', bearer(t.tokens[caller]));
+
+    expect(res.status).toBe(outcome === 'allowed' ? 204 : 403);
+    expect(t.services.tokenRepository.findById(victim.id)?.revokedAt !== null).toBe(outcome === 'allowed');
+  });
+});
+
+describe('POST /v1/tokens', () => {
+  it('returns the token value once and the value authenticates when a runner token is minted', async () => {
+    const t = buildTestApp();
+
+    const res = await mint(t, t.tokens.admin, buildTokenBody({ name: 'build farm' }));
+    const created = CreatedTokenSchema.parse(res.body);
+    const use = await request(t.app).get('/v1/credentials').set('Authorization', bearer(created.token));
+    const list = await request(t.app).get('/v1/tokens').set('Authorization', bearer(t.tokens.admin));
+
+    expect(res.status).toBe(201);
+    expect(created).toMatchObject({ name: 'build farm', role: 'runner', hosts: null, expiresAt: null, revokedAt: null });
+    expect(created.token.startsWith(`scd_${created.id}_`)).toBe(true);
+    expect(use.status).toBe(200);
+    expect(list.text).not.toContain(created.token);
+  });
+
+  it('stores hosts canonical, sorted and without duplicates when hosts are given in client forms', async () => {
+    const t = buildTestApp();
+
+    const res = await mint(t, t.tokens.admin, buildTokenBody({ hosts: ['quay.io', 'https://GHCR.io/', 'ghcr.io:443'] }));
+
+    expect(res.status).toBe(201);
+    expect(CreatedTokenSchema.parse(res.body).hosts).toEqual(['ghcr.io', 'quay.io']);
+  });
+
+  it('sets expiresAt from ttlSeconds and the token stops working after it when a TTL is given', async () => {
+    const t = buildTestApp();
+    const mintedAt = t.clock.now().getTime();
+    const res = await mint(t, t.tokens.admin, buildTokenBody({ ttlSeconds: 120 }));
+    const created = CreatedTokenSchema.parse(res.body);
+
+    const before = await request(t.app).get('/v1/credentials').set('Authorization', bearer(created.token));
+    t.clock.advance(120_000);
+    const after = await request(t.app).get('/v1/credentials').set('Authorization', bearer(created.token));
+
+    expect(created.expiresAt).toBe(new Date(mintedAt + 120_000).toISOString());
+    expect(before.status).toBe(200);
+    expect(after.status).toBe(401);
+  });
+
+  it('writes a token.create audit row with the role and never the value when a token is minted', async () => {
+    const t = buildTestApp();
+
+    const res = await mint(t, t.tokens.manager, buildTokenBody({ hosts: ['ghcr.io'] }));
+
+    const created = CreatedTokenSchema.parse(res.body);
+    const row = auditRows(t).find((r) => r.action === 'token.create' && r.targetId === created.id);
+    expect(row).toMatchObject({ outcome: 'ok', tokenId: t.tokenIds.manager, detail: { role: 'runner', hosts: ['ghcr.io'] } });
+    expect(JSON.stringify(auditRows(t))).not.toContain(created.token);
+  });
+
+  it.each([
+    ['ttlSeconds below one minute', { ttlSeconds: 59 }, 'ttlSeconds'],
+    ['ttlSeconds above one year', { ttlSeconds: 366 * 24 * 3600 }, 'ttlSeconds'],
+    ['ttlSeconds not an integer', { ttlSeconds: 90.5 }, 'ttlSeconds'],
+    ['ttlSeconds as a string', { ttlSeconds: '120' }, 'ttlSeconds'],
+    ['an unknown role', { role: 'root' }, 'role'],
+    ['an empty host list', { hosts: [] }, 'hosts'],
+    ['an invalid host', { hosts: ['ghcr.io', 'not a host'] }, 'hosts.1'],
+    ['an empty name', { name: '' }, 'name'],
+    ['an unknown field', { scopes: ['all'] }, '(root)'],
+  ])('answers 400 at the offending path when the body has %s', async (_label, override, path) => {
+    const t = buildTestApp();
+    const before = t.services.tokenRepository.count();
+
+    const res = await mint(t, t.tokens.admin, buildTokenBody(override));
+
+    expect(res.status).toBe(400);
+    expect(errorOf(res).issues?.map((issue) => issue.path)).toEqual([path]);
+    expect(t.services.tokenRepository.count()).toBe(before);
+  });
+
+  it('answers 400 listing name and role when both are missing', async () => {
+    const t = buildTestApp();
+
+    const res = await mint(t, t.tokens.admin, {});
+
+    expect(res.status).toBe(400);
+    expect(errorOf(res).issues?.map((issue) => issue.path).sort()).toEqual(['name', 'role']);
+  });
+
+  it('answers 403 and audits the denial when a manager mints an admin token', async () => {
+    const t = buildTestApp();
+
+    const res = await request(t.app)
+      .post('/v1/tokens')
+      .set('Authorization', bearer(t.tokens.manager))
+      .set('X-Request-Id', 'mint-admin')
+      .send(buildTokenBody({ role: 'admin' }));
+
+    expect(res.status).toBe(403);
+    expect(auditRows(t).find((r) => r.requestId === 'mint-admin')).toMatchObject({ action: 'token.create', outcome: 'denied' });
+  });
+
+  it('answers 403 when a host-limited manager mints a token that is not limited to its hosts', async () => {
+    const t = buildTestApp();
+    const scoped = mintAsAdmin(t, 'manager', { hosts: ['ghcr.io'] });
+
+    const unlimited = await mint(t, scoped.token, buildTokenBody());
+    const wider = await mint(t, scoped.token, buildTokenBody({ hosts: ['ghcr.io', 'quay.io'] }));
+    const within = await mint(t, scoped.token, buildTokenBody({ hosts: ['ghcr.io'] }));
+
+    expect(unlimited.status).toBe(403);
+    expect(wider.status).toBe(403);
+    expect(within.status).toBe(201);
+  });
+});
+
+describe('GET /v1/tokens', () => {
+  it('lists every token without values or hashes when an auditor asks', async () => {
+    const t = buildTestApp();
+
+    const res = await request(t.app).get('/v1/tokens').set('Authorization', bearer(t.tokens.auditor));
+
+    expect(res.status).toBe(200);
+    const list = TokenListSchema.parse(res.body);
+    expect(list.tokens.map((token) => token.id).sort()).toEqual(Object.values(t.tokenIds).sort());
+    for (const value of Object.values(t.tokens)) expect(res.text).not.toContain(value);
+    expect(list.tokens.find((token) => token.id === t.tokenIds.revoked)?.revokedAt).not.toBeNull();
+    expect(list.tokens.find((token) => token.id === t.tokenIds.scopedRunner)?.hosts).toEqual(['ghcr.io']);
+  });
+
+  it('answers 400 when an unknown query parameter is given', async () => {
+    const t = buildTestApp();
+
+    const res = await request(t.app).get('/v1/tokens?role=admin').set('Authorization', bearer(t.tokens.admin));
+
+    expect(res.status).toBe(400);
+    expect(errorOf(res).code).toBe('validation_failed');
+  });
+});
+
+describe('DELETE /v1/tokens/:id', () => {
+  it('revokes the token, which then fails to authenticate, and audits it', async () => {
+    const t = buildTestApp();
+
+    const res = await request(t.app).delete(`/v1/tokens/${t.tokenIds.runner}`).set('Authorization', bearer(t.tokens.admin)).set('X-Request-Id', 'revoke-1');
+    const use = await request(t.app).get('/v1/credentials').set('Authorization', bearer(t.tokens.runner));
+
+    expect(res.status).toBe(204);
+    expect(use.status).toBe(401);
+    expect(auditRows(t).find((r) => r.requestId === 'revoke-1')).toMatchObject({
+      action: 'token.revoke',
+      outcome: 'ok',
+      targetId: t.tokenIds.runner,
+    });
+  });
+
+  it('answers 204 and keeps the first revocation time when the token is already revoked', async () => {
+    const t = buildTestApp();
+    const revokedAt = t.services.tokenRepository.findById(t.tokenIds.revoked)?.revokedAt;
+    t.clock.advance(1_000);
+
+    const res = await request(t.app).delete(`/v1/tokens/${t.tokenIds.revoked}`).set('Authorization', bearer(t.tokens.admin));
+
+    expect(res.status).toBe(204);
+    expect(t.services.tokenRepository.findById(t.tokenIds.revoked)?.revokedAt).toBe(revokedAt);
+  });
+
+  it('answers 404 when the token id is unknown', async () => {
+    const t = buildTestApp();
+
+    const res = await request(t.app).delete(`/v1/tokens/${UNKNOWN_ID}`).set('Authorization', bearer(t.tokens.admin));
+
+    expect(res.status).toBe(404);
+    expect(errorOf(res).code).toBe('not_found');
+  });
+
+  it('answers 409 and the token keeps working when it is the last active admin token', async () => {
+    const t = buildTestApp();
+
+    const res = await request(t.app).delete(`/v1/tokens/${t.tokenIds.admin}`).set('Authorization', bearer(t.tokens.admin));
+    const use = await request(t.app).get('/v1/tokens').set('Authorization', bearer(t.tokens.admin));
+
+    expect(res.status).toBe(409);
+    expect(errorOf(res).code).toBe('conflict');
+    expect(use.status).toBe(200);
+  });
+
+  it('answers 409 when the only other admin token has expired', async () => {
+    const t = buildTestApp();
+    mintAsAdmin(t, 'admin', { ttlSeconds: 60 });
+    t.clock.advance(61_000);
+
+    const res = await request(t.app).delete(`/v1/tokens/${t.tokenIds.admin}`).set('Authorization', bearer(t.tokens.admin));
+
+    expect(res.status).toBe(409);
+  });
+
+  it('revokes an admin token when another active admin token remains', async () => {
+    const t = buildTestApp();
+    const second = mintAsAdmin(t, 'admin');
+
+    const res = await request(t.app).delete(`/v1/tokens/${t.tokenIds.admin}`).set('Authorization', bearer(second.token));
+
+    expect(res.status).toBe(204);
+    expect(t.services.tokenRepository.findById(t.tokenIds.admin)?.revokedAt).not.toBeNull();
+  });
+});
+
+describe('/v1/tokens with an unsupported method', () => {
+  it.each([
+    ['put', '/v1/tokens'],
+    ['patch', '/v1/tokens'],
+    ['get', `/v1/tokens/${UNKNOWN_ID}`],
+    ['patch', `/v1/tokens/${UNKNOWN_ID}`],
+  ] as const)('answers 405 when %s %s is called', async (method, path) => {
+    const t = buildTestApp();
+
+    const res = await request(t.app)[method](path).set('Authorization', bearer(t.tokens.admin));
+
+    expect(res.status).toBe(405);
+    expect(errorOf(res).code).toBe('method_not_allowed');
+  });
+});

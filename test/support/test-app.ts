@@ -1,0 +1,166 @@
+import {
+  CreateIntegrationBodySchema,
+  CreateTokenBodySchema,
+  IntegrationSummarySchema,
+  type CreateTokenBody,
+  type IntegrationSummary,
+} from '@dcs/shared';
+import type { Express } from 'express';
+import request from 'supertest';
+import { buildApp, type AppDeps } from '../../daemon/src/app.js';
+import { assembleServices, type Services } from '../../daemon/src/assemble.js';
+import { Keyring } from '../../daemon/src/barrier/keyring.js';
+import { buildRootKeyCheck, openKeyring, sealDataKey } from '../../daemon/src/barrier/root-key.js';
+import { createSecretboxBarrier, generateKey } from '../../daemon/src/barrier/secretbox-barrier.js';
+import { createFailureLimiter } from '../../daemon/src/http/failure-limiter.js';
+import { createLogger, type LogLevel } from '../../daemon/src/logger.js';
+import type { ProbeOutcome, ProbeTarget, RegistryProbe } from '../../daemon/src/registry/registry-probe.js';
+import type { RequestContext } from '../../daemon/src/services/context.js';
+import { openDatabase } from '../../daemon/src/store/database.js';
+import { createKeyringRepository } from '../../daemon/src/store/keyring-repository.js';
+import { buildIntegrationBody } from './factories.js';
+
+/** The version string the test app reports on /healthz. */
+export const TEST_VERSION = '0.0.0-test';
+
+/** The instant every test app's clock starts at. */
+export const TEST_START = new Date('2026-03-02T09:00:00.000Z');
+
+/** The host the seeded host-limited runner token is limited to. */
+export const SCOPED_HOST = 'ghcr.io';
+
+/** A clock the test moves by hand. */
+export interface TestClock {
+  now(): Date;
+  advance(ms: number): void;
+  set(at: Date): void;
+}
+
+/** The seeded tokens, one per role plus a host-limited, an expired and a revoked one. */
+export type SeededTokenName = 'admin' | 'manager' | 'auditor' | 'runner' | 'scopedRunner' | 'expired' | 'revoked';
+
+/** Options a test may change. */
+export interface TestAppOverrides {
+  /** Failed authentications per source before the limiter answers 429 (default: high enough never to trip). */
+  maxFailures?: number;
+  /** The limiter's window in milliseconds. */
+  windowMs?: number;
+  /** Where the clock starts. */
+  startAt?: Date;
+  /** The lowest log level captured (default debug, so tests see every line). */
+  logLevel?: LogLevel;
+  /** Replaces the registry probe behind POST /v1/integrations/:id/test (default: a fake answering ok, no network). */
+  probe?: RegistryProbe;
+  /** Extra or replaced app dependencies (optional routers, observers), built from the real services. */
+  appDeps?: (services: Services) => Partial<AppDeps>;
+}
+
+/** A test app over a real in-memory database, real barrier and real services. */
+export interface TestApp {
+  app: Express;
+  /** Token values by name, for the Authorization header. */
+  tokens: Record<SeededTokenName, string>;
+  /** Token ids by name. */
+  tokenIds: Record<SeededTokenName, string>;
+  services: Services;
+  /** Every log line the app wrote, raw. */
+  logs: string[];
+  clock: TestClock;
+  /** What the registry probe was asked to check, in order (the default fake probe records here). */
+  probes: ProbeTarget[];
+}
+
+/** Builds a clock that stays still until the test moves it. */
+export function createTestClock(start: Date = TEST_START): TestClock {
+  let current = start.getTime();
+  return {
+    now: () => new Date(current),
+    advance: (ms) => void (current += ms),
+    set: (at) => void (current = at.getTime()),
+  };
+}
+
+/** Builds the app as `serve` does, over `:memory:` SQLite and a fresh random root key, with seeded tokens. */
+export function buildTestApp(overrides: TestAppOverrides = {}): TestApp {
+  const clock = createTestClock(overrides.startAt);
+  const logs: string[] = [];
+  const logger = createLogger((line) => void logs.push(line), overrides.logLevel ?? 'debug', clock.now);
+
+  const db = openDatabase(':memory:');
+  const rootKey = generateKey();
+  const keyringRepository = createKeyringRepository(db);
+  keyringRepository.setRootKeyCheck(buildRootKeyCheck(rootKey));
+  keyringRepository.insert({ term: 1, sealedKey: sealDataKey(rootKey, 1, generateKey()), createdAt: clock.now().toISOString() });
+  const barrier = createSecretboxBarrier(openKeyring(rootKey, keyringRepository.list()));
+  rootKey.fill(0);
+  const probes: ProbeTarget[] = [];
+  const fakeProbe: RegistryProbe = async (target): Promise<ProbeOutcome> => {
+    probes.push(target);
+    return { result: 'ok', detail: 'fake probe' };
+  };
+  const services = assembleServices({ db, barrier, now: clock.now, probe: overrides.probe ?? fakeProbe });
+
+  const { tokens, tokenIds } = seedTokens(services, clock);
+
+  const app = buildApp({
+    version: TEST_VERSION,
+    logger,
+    audit: services.audit,
+    limiter: createFailureLimiter({
+      maxFailures: overrides.maxFailures ?? 10_000,
+      windowMs: overrides.windowMs ?? 60_000,
+      now: () => clock.now().getTime(),
+    }),
+    integrations: services.integrations,
+    credentials: services.credentials,
+    tokens: services.tokens,
+    isSealed: () => services.barrier.isSealed(),
+    // As serve wires them; metrics are left to the ops fixture.
+    auditTrail: services.auditTrail,
+    registryChecks: services.registryChecks,
+    ...overrides.appDeps?.(services),
+  });
+  return { app, tokens, tokenIds, services, logs, clock, probes };
+}
+
+function seedTokens(services: Services, clock: TestClock) {
+  const admin = services.tokens.bootstrap('test admin', 'admin');
+  const ctx: RequestContext = { principal: services.tokens.authenticate(admin.token), requestId: 'seed' };
+  const mint = (body: Partial<CreateTokenBody> & Pick<CreateTokenBody, 'name' | 'role'>) =>
+    services.tokens.create(ctx, CreateTokenBodySchema.parse(body));
+
+  // Minted with the shortest TTL, then the clock moves past it before any test runs.
+  const expired = mint({ name: 'expired runner', role: 'runner', ttlSeconds: 60 });
+  const manager = mint({ name: 'test manager', role: 'manager' });
+  const auditor = mint({ name: 'test auditor', role: 'auditor' });
+  const runner = mint({ name: 'test runner', role: 'runner' });
+  const scopedRunner = mint({ name: 'scoped runner', role: 'runner', hosts: [SCOPED_HOST] });
+  const revoked = mint({ name: 'revoked runner', role: 'runner' });
+  services.tokens.revoke(ctx, revoked.id);
+  clock.advance(60 * 60 * 1000);
+
+  const created = { admin, manager, auditor, runner, scopedRunner, expired, revoked };
+  const names = Object.keys(created) as SeededTokenName[];
+  return {
+    tokens: Object.fromEntries(names.map((name) => [name, created[name].token])) as Record<SeededTokenName, string>,
+    tokenIds: Object.fromEntries(names.map((name) => [name, created[name].id])) as Record<SeededTokenName, string>,
+  };
+}
+
+/** The Authorization header value for a token. */
+export function bearer(token: string): string {
+  return `Bearer ${token}`;
+}
+
+/** Creates an integration through the real service as the seeded admin (arrange step, no HTTP). */
+export function seedIntegration(t: TestApp, overrides: Parameters<typeof buildIntegrationBody>[0] = {}): IntegrationSummary {
+  const ctx: RequestContext = { principal: t.services.tokens.authenticate(t.tokens.admin), requestId: 'seed' };
+  return t.services.integrations.create(ctx, CreateIntegrationBodySchema.parse(buildIntegrationBody(overrides)));
+}
+
+/** Creates an integration over HTTP with the given token and returns the parsed summary. */
+export async function postIntegration(t: TestApp, token: string, body: object): Promise<IntegrationSummary> {
+  const res = await request(t.app).post('/v1/integrations').set('Authorization', bearer(token)).send(body);
+  if (res.status !== 201) throw new Error(`arrange failed: POST /v1/integrations answered ${res.status} ${res.text}`);
+  return IntegrationSummarySchema.parse(res.body);
+}
