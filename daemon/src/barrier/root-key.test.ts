@@ -1,0 +1,140 @@
+import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ConfigError, IntegrityError } from '../errors.js';
+import { assertRootKeyMatches, buildRootKeyCheck, loadRootKey, openKeyring, sealDataKey, writeRootKey } from './root-key.js';
+import { generateKey } from './secretbox-barrier.js';
+
+let dir: string;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'credd-root-key-'));
+});
+
+afterEach(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('loadRootKey', () => {
+  it('returns the key written by writeRootKey', () => {
+    const path = join(dir, 'root.key');
+    const key = generateKey();
+    writeRootKey(path, key);
+
+    const loaded = loadRootKey(path);
+
+    expect(Buffer.from(loaded)).toEqual(Buffer.from(key));
+  });
+
+  it('refuses a file group or others can read, naming the path, the mode and the fix', () => {
+    const path = join(dir, 'root.key');
+    writeRootKey(path, generateKey());
+    chmodSync(path, 0o644);
+
+    let error: unknown;
+    try {
+      loadRootKey(path);
+    } catch (caught) {
+      error = caught;
+    }
+
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as Error).message).toContain(path);
+    expect((error as Error).message).toContain('0644');
+    expect((error as Error).message).toContain(`chmod 600 ${path}`);
+  });
+
+  it('refuses a file that only the group can read', () => {
+    const path = join(dir, 'root.key');
+    writeRootKey(path, generateKey());
+    chmodSync(path, 0o640);
+
+    expect(() => loadRootKey(path)).toThrow(ConfigError);
+  });
+
+  it('throws ConfigError saying the file is missing when it does not exist', () => {
+    const path = join(dir, 'absent.key');
+
+    expect(() => loadRootKey(path)).toThrow(ConfigError);
+    expect(() => loadRootKey(path)).toThrow(/missing/);
+  });
+
+  it.each([
+    ['16 bytes', Buffer.alloc(16, 1).toString('base64')],
+    ['33 bytes', Buffer.alloc(33, 1).toString('base64')],
+    ['nothing', ''],
+  ])('throws ConfigError without echoing the content when the file holds %s', (_label, content) => {
+    const path = join(dir, 'root.key');
+    writeFileSync(path, `${content}\n`, { mode: 0o600 });
+
+    let error: unknown;
+    try {
+      loadRootKey(path);
+    } catch (caught) {
+      error = caught;
+    }
+
+    expect(error).toBeInstanceOf(ConfigError);
+    if (content) expect((error as Error).message).not.toContain(content);
+  });
+});
+
+describe('writeRootKey', () => {
+  it('creates the file with mode 0600 and refuses to overwrite it', () => {
+    const path = join(dir, 'root.key');
+
+    writeRootKey(path, generateKey());
+
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(() => writeRootKey(path, generateKey())).toThrow();
+  });
+});
+
+describe('assertRootKeyMatches', () => {
+  it('returns when the key opens the check value', () => {
+    const key = generateKey();
+
+    expect(() => assertRootKeyMatches(key, buildRootKeyCheck(key), '/keys/root.key')).not.toThrow();
+  });
+
+  it('throws ConfigError naming the key file when another key is given', () => {
+    const check = buildRootKeyCheck(generateKey());
+
+    expect(() => assertRootKeyMatches(generateKey(), check, '/keys/root.key')).toThrow(ConfigError);
+    expect(() => assertRootKeyMatches(generateKey(), check, '/keys/root.key')).toThrow(/\/keys\/root\.key/);
+  });
+
+  it('throws ConfigError when the check value is garbage', () => {
+    const key = generateKey();
+
+    expect(() => assertRootKeyMatches(key, new Uint8Array([1, 2, 3]), '/keys/root.key')).toThrow(ConfigError);
+  });
+});
+
+describe('openKeyring', () => {
+  it('returns every data key by term when the rows are intact', () => {
+    const rootKey = generateKey();
+    const keys = [generateKey(), generateKey()];
+    const rows = keys.map((key, i) => ({ term: i + 1, sealedKey: sealDataKey(rootKey, i + 1, key) }));
+
+    const keyring = openKeyring(rootKey, rows);
+
+    expect(keyring.activeTerm).toBe(2);
+    expect(Buffer.from(keyring.find(1)!)).toEqual(Buffer.from(keys[0]!));
+    expect(Buffer.from(keyring.find(2)!)).toEqual(Buffer.from(keys[1]!));
+  });
+
+  it("throws IntegrityError when term 1's sealed key was copied onto term 2", () => {
+    const rootKey = generateKey();
+    const term1 = sealDataKey(rootKey, 1, generateKey());
+
+    expect(() => openKeyring(rootKey, [{ term: 1, sealedKey: term1 }, { term: 2, sealedKey: term1 }])).toThrow(IntegrityError);
+  });
+
+  it('throws IntegrityError when the rows were sealed under another root key', () => {
+    const rows = [{ term: 1, sealedKey: sealDataKey(generateKey(), 1, generateKey()) }];
+
+    expect(() => openKeyring(generateKey(), rows)).toThrow(IntegrityError);
+  });
+});

@@ -1,0 +1,162 @@
+import { CreatedTokenSchema } from '@dcs/shared';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { writeRootKey } from './barrier/root-key.js';
+import { generateKey } from './barrier/secretbox-barrier.js';
+import { ConfigError } from './errors.js';
+import { ensureDataDir, initStore, isEmptyStore, openStore, storePaths, type StorePaths } from './store-setup.js';
+
+let root: string;
+let paths: StorePaths;
+
+beforeEach(() => {
+  root = mkdtempSync(join(tmpdir(), 'credd-store-'));
+  paths = storePaths(join(root, 'data'));
+});
+
+afterEach(() => {
+  rmSync(root, { recursive: true, force: true });
+});
+
+function configError(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('initStore', () => {
+  it('creates a 0700 data dir, a 0600 root key and a database, and returns the first admin token', () => {
+    const token = initStore(paths);
+
+    expect(CreatedTokenSchema.parse(token).role).toBe('admin');
+    expect(statSync(paths.dataDir).mode & 0o777).toBe(0o700);
+    expect(statSync(paths.rootKeyPath).mode & 0o777).toBe(0o600);
+    expect(existsSync(paths.dbPath)).toBe(true);
+    expect(isEmptyStore(paths)).toBe(false);
+  });
+
+  it('refuses an existing store and leaves its key untouched', () => {
+    initStore(paths);
+    const key = readFileSync(paths.rootKeyPath, 'utf8');
+
+    expect(() => initStore(paths)).toThrow(ConfigError);
+    expect(readFileSync(paths.rootKeyPath, 'utf8')).toBe(key);
+  });
+
+  it('refuses a data dir that group or others can enter', () => {
+    mkdirSync(paths.dataDir, { mode: 0o755 });
+    chmodSync(paths.dataDir, 0o755);
+
+    expect(() => initStore(paths)).toThrow(ConfigError);
+    expect(existsSync(paths.rootKeyPath)).toBe(false);
+  });
+});
+
+describe('openStore', () => {
+  it('authenticates the first admin token when the store is reopened', () => {
+    const token = initStore(paths);
+
+    const store = openStore(paths);
+    try {
+      expect(store.tokens.authenticate(token.token)).toMatchObject({ tokenId: token.id, role: 'admin' });
+    } finally {
+      store.close();
+    }
+  });
+
+  it('serves a secret stored before a close after it is reopened', () => {
+    const token = initStore(paths);
+    const first = openStore(paths);
+    const ctx = { principal: first.tokens.authenticate(token.token), requestId: 'test' };
+    first.integrations.create(ctx, { host: 'ghcr.io', username: 'bot', secret: 'kept-across-restarts', export: true });
+    first.close();
+
+    const second = openStore(paths);
+    try {
+      const lookup = second.credentials.lookup({ principal: second.tokens.authenticate(token.token), requestId: 'test' }, 'ghcr.io');
+
+      expect(lookup.Secret).toBe('kept-across-restarts');
+    } finally {
+      second.close();
+    }
+  });
+
+  it('wipes the barrier when closed', () => {
+    initStore(paths);
+    const store = openStore(paths);
+
+    store.close();
+
+    expect(store.barrier.isSealed()).toBe(true);
+  });
+
+  it("throws ConfigError saying the key 'does not match' when another root key file is given", () => {
+    initStore(paths);
+    const otherKey = join(root, 'other.key');
+    writeRootKey(otherKey, generateKey());
+
+    const error = configError(() => openStore(storePaths(paths.dataDir, otherKey)));
+
+    expect(error.message).toContain('does not match');
+    expect(error.message).toContain(otherKey);
+  });
+
+  it('refuses a root key file that group or others can read', () => {
+    initStore(paths);
+    chmodSync(paths.rootKeyPath, 0o644);
+
+    const error = configError(() => openStore(paths));
+
+    expect(error.message).toContain(paths.rootKeyPath);
+  });
+
+  it('refuses a data dir that group or others can enter', () => {
+    initStore(paths);
+    chmodSync(paths.dataDir, 0o755);
+
+    const error = configError(() => openStore(paths));
+
+    expect(error.message).toContain(paths.dataDir);
+  });
+
+  it('refuses a data dir that does not exist', () => {
+    expect(() => openStore(paths)).toThrow(ConfigError);
+  });
+
+  it('refuses when the database is missing but the root key exists', () => {
+    initStore(paths);
+    unlinkSync(paths.dbPath);
+
+    expect(() => openStore(paths)).toThrow(ConfigError);
+  });
+
+  it('refuses when the root key file is missing', () => {
+    initStore(paths);
+    unlinkSync(paths.rootKeyPath);
+
+    expect(() => openStore(paths)).toThrow(ConfigError);
+  });
+});
+
+describe('ensureDataDir', () => {
+  it('creates the dir with mode 0700 when asked to', () => {
+    const dir = join(root, 'nested', 'dir');
+
+    ensureDataDir(dir, true);
+
+    expect(statSync(dir).mode & 0o777).toBe(0o700);
+  });
+
+  it('refuses a path that is a file', () => {
+    const file = join(root, 'file');
+    writeRootKey(file, generateKey());
+
+    expect(() => ensureDataDir(file, false)).toThrow(ConfigError);
+  });
+});

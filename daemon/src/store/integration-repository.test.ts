@@ -1,0 +1,114 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { openDatabase, type Db } from './database.js';
+import { createIntegrationRepository, type IntegrationRepository, type IntegrationRow } from './integration-repository.js';
+import { createKeyringRepository } from './keyring-repository.js';
+
+let db: Db;
+let repo: IntegrationRepository;
+let counter = 0;
+
+function buildRow(overrides: Partial<IntegrationRow> = {}): IntegrationRow {
+  counter += 1;
+  return {
+    id: `int_${counter.toString(16).padStart(16, '0')}`,
+    host: `registry-${counter}.example.com`,
+    username: 'bot',
+    envelope: new Uint8Array([1, 0, 0, 0, 1, counter & 0xff]),
+    term: 1,
+    export: true,
+    description: null,
+    createdAt: '2026-03-02T09:00:00.000Z',
+    updatedAt: '2026-03-02T09:00:00.000Z',
+    expiresAt: null,
+    caCert: null,
+    lastTestedAt: null,
+    lastTestResult: null,
+    lastTestDetail: null,
+    ...overrides,
+  };
+}
+
+beforeEach(() => {
+  db = openDatabase(':memory:');
+  const keyring = createKeyringRepository(db);
+  // integrations.term references keyring.term.
+  for (const term of [1, 2]) keyring.insert({ term, sealedKey: new Uint8Array([term]), createdAt: '2026-03-02T09:00:00.000Z' });
+  repo = createIntegrationRepository(db);
+});
+
+describe('IntegrationRepository', () => {
+  it('returns an inserted row unchanged when found by id or by host', () => {
+    const row = buildRow({ description: 'ci', export: false });
+
+    repo.insert(row);
+
+    expect(repo.findById(row.id)).toEqual(row);
+    expect(repo.findByHost(row.host)).toEqual(row);
+    expect(repo.findById(row.id)?.envelope).toBeInstanceOf(Uint8Array);
+  });
+
+  it('returns undefined when nothing matches', () => {
+    expect(repo.findById('int_ffffffffffffffff')).toBeUndefined();
+    expect(repo.findByHost('nowhere.example.com')).toBeUndefined();
+  });
+
+  it('throws when a second row has the same host', () => {
+    repo.insert(buildRow({ host: 'ghcr.io' }));
+
+    expect(() => repo.insert(buildRow({ host: 'ghcr.io' }))).toThrow();
+    expect(repo.count()).toBe(1);
+  });
+
+  it('throws when the row names a key term the keyring does not have', () => {
+    expect(() => repo.insert(buildRow({ term: 9 }))).toThrow();
+  });
+
+  it('writes every mutable field and keeps host and createdAt when updated', () => {
+    const row = buildRow();
+    repo.insert(row);
+    const next = { ...row, username: 'new', envelope: new Uint8Array([9, 9]), term: 2, export: false, description: 'd', updatedAt: '2026-03-03T00:00:00.000Z' };
+
+    repo.update(next);
+
+    expect(repo.findById(row.id)).toEqual(next);
+  });
+
+  it('returns true once and false after that when a row is removed', () => {
+    const row = buildRow();
+    repo.insert(row);
+
+    expect(repo.remove(row.id)).toBe(true);
+    expect(repo.remove(row.id)).toBe(false);
+    expect(repo.findById(row.id)).toBeUndefined();
+  });
+
+  it('lists rows by host and lists only exported hosts with their usernames', () => {
+    repo.insert(buildRow({ host: 'quay.io', username: 'q' }));
+    repo.insert(buildRow({ host: 'ghcr.io', username: 'g' }));
+    repo.insert(buildRow({ host: 'hidden.example.com', export: false }));
+
+    const hosts = repo.list().map((row) => row.host);
+    const exported = repo.listExported();
+
+    expect(hosts).toEqual(['ghcr.io', 'hidden.example.com', 'quay.io']);
+    expect(exported).toEqual([
+      { host: 'ghcr.io', username: 'g' },
+      { host: 'quay.io', username: 'q' },
+    ]);
+    expect(repo.count()).toBe(3);
+  });
+
+  it('finds rows sealed under an older term and replaces only the envelope and term', () => {
+    const old = buildRow({ term: 1 });
+    const current = buildRow({ term: 2 });
+    repo.insert(old);
+    repo.insert(current);
+
+    const stale = repo.listSealedBefore(2);
+    repo.replaceEnvelope(old.id, new Uint8Array([7, 7, 7]), 2);
+
+    expect(stale.map((row) => row.id)).toEqual([old.id]);
+    expect(repo.findById(old.id)).toEqual({ ...old, envelope: new Uint8Array([7, 7, 7]), term: 2 });
+    expect(repo.listSealedBefore(2)).toEqual([]);
+  });
+});
