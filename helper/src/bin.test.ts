@@ -245,6 +245,8 @@ describe('docker-credential-scalr (bundled) other verbs', () => {
 
     expect(run.code).toBe(0);
     expect(JSON.parse(run.stdout)).toMatchObject({ hosts: ['docker.io', 'hit.example.com'] });
-    expect(JSON.parse(readFileSync(config, 'utf8'))).toEqual({ credHelpers: { 'https://index.docker.io/v1/': 'scalr', 'hit.example.com': 'scalr' } });
+    expect(JSON.parse(readFileSync(config, 'utf8'))).toEqual({
+      credHelpers: { 'https://index.docker.io/v1/': 'scalr', 'docker.io': 'scalr', 'hit.example.com': 'scalr' },
+    });
   });
 });

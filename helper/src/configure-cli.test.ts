@@ -95,7 +95,7 @@ describe('configure on real files', () => {
     const path = join(dir, 'home/.docker/config.json');
     expect(result.exitCode).toBe(0);
     expect(JSON.parse(readFileSync(path, 'utf8'))).toEqual({
-      credHelpers: { 'https://index.docker.io/v1/': 'scalr', 'ghcr.io': 'scalr', 'reg.example.com:5000': 'scalr' },
+      credHelpers: { 'https://index.docker.io/v1/': 'scalr', 'docker.io': 'scalr', 'ghcr.io': 'scalr', 'reg.example.com:5000': 'scalr' },
     });
     expect(statSync(path).mode & 0o777).toBe(0o600);
     expect(statSync(join(dir, 'home/.docker')).mode & 0o777).toBe(0o700);
@@ -114,7 +114,13 @@ describe('configure on real files', () => {
     const written = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
     expect(written).toEqual({
       ...original,
-      credHelpers: { 'gcr.io': 'gcloud', 'https://index.docker.io/v1/': 'scalr', 'ghcr.io': 'scalr', 'reg.example.com:5000': 'scalr' },
+      credHelpers: {
+        'gcr.io': 'gcloud',
+        'https://index.docker.io/v1/': 'scalr',
+        'docker.io': 'scalr',
+        'ghcr.io': 'scalr',
+        'reg.example.com:5000': 'scalr',
+      },
     });
     expect(statSync(path).mode & 0o777).toBe(0o600);
     expect(result.stderr).toMatch(/^warning: .*auths\["ghcr\.io"\].*OpenTofu/);
@@ -160,7 +166,7 @@ describe('configure on real files', () => {
     expect(report.dryRun).toBe(true);
     expect(report.hosts).toEqual(['docker.io', 'ghcr.io', 'reg.example.com:5000']);
     expect(report.files.map((f) => [f.kind, f.written, f.added.length])).toEqual([
-      ['docker', false, 3],
+      ['docker', false, 4],
       ['containers', false, 3],
     ]);
   });

@@ -37,7 +37,7 @@ describe('hostsFromCredentialList', () => {
 
 describe('credHelperKeys', () => {
   it('keys Docker Hub as each client expects', () => {
-    expect(credHelperKeys('docker', ['docker.io', 'ghcr.io'])).toEqual(['https://index.docker.io/v1/', 'ghcr.io']);
+    expect(credHelperKeys('docker', ['docker.io', 'ghcr.io'])).toEqual(['https://index.docker.io/v1/', 'docker.io', 'ghcr.io']);
     expect(credHelperKeys('containers', ['docker.io', 'ghcr.io'])).toEqual(['docker.io', 'ghcr.io']);
   });
 });

@@ -36,9 +36,18 @@ export function hostsFromCredentialList(list: CredentialList): string[] {
   return [...hosts].sort();
 }
 
-/** Returns the `credHelpers` keys a kind of file needs for the hosts (Docker Hub: the index URL for docker, `docker.io` for containers). */
+/**
+ * Returns the `credHelpers` keys a kind of file needs for the hosts. Docker Hub is `docker.io` for
+ * containers' auth.json; the Docker config gets both `https://index.docker.io/v1/` (the docker CLI's
+ * key) and `docker.io`, because podman, skopeo, go-containerregistry and OpenTofu read that file too
+ * and look Hub up as `docker.io` (protocol.md §5 pitfall 12). The extra key changes nothing for docker.
+ */
 export function credHelperKeys(kind: JsonConfigKind, hosts: readonly string[]): string[] {
-  return hosts.map((host) => (kind === 'docker' ? dockerCliKey(host) : containersKey(host)));
+  return hosts.flatMap((host) => {
+    if (kind === 'containers') return [containersKey(host)];
+    const key = dockerCliKey(host);
+    return key === host ? [key] : [key, containersKey(host)];
+  });
 }
 
 /** Parses a Docker-style JSON config; a missing or blank file is `{}`; throws ConfigureError for anything but an object. */
