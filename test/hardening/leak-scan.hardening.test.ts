@@ -9,11 +9,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { normalizeRegistryHost } from '../../shared/src/registry-host.js';
-import { initStore, startDaemon, type DaemonProcess } from '../support/hardening/daemon-process.js';
+import { initStore, runDaemonCli, startDaemon, type DaemonProcess } from '../support/hardening/daemon-process.js';
 import { IS_CI, makeTempDir, removeTempDir } from '../support/hardening/env.js';
 import { printFigures, recordFigures } from '../support/hardening/figures.js';
 import {
@@ -43,9 +45,11 @@ interface Place {
 let dir: string | undefined;
 let daemon: DaemonProcess | undefined;
 let proxy: RecordingProxy | undefined;
+const registries: Server[] = [];
 
 afterAll(async () => {
   await proxy?.close();
+  await Promise.all(registries.map((server) => new Promise((done) => server.close(done))));
   await daemon?.kill();
   removeTempDir(dir);
   printFigures();
@@ -118,6 +122,11 @@ describe('leak scan', () => {
       oversize: `LeakCanary-oversize-${hex()}`,
       basic: `LeakCanary-basic-auth-${hex()}`,
       bearerJunk: `LeakCanary-bearer-junk-${hex()}`,
+      cli: `LeakCanary-admin-cli-${hex()}`,
+      cliUpdated: `LeakCanary-admin-cli-updated-${hex()}`,
+      probeBasic: `LeakCanary-probe-basic-${hex()}`,
+      probeBearer: `LeakCanary-probe-bearer-${hex()}`,
+      probeIdentity: `LeakCanary-probe-identity-${hex()}`,
     };
     for (const [label, value] of Object.entries(secrets)) scanner.add(`secret:${label}`, value);
     const wrongSecretToken = `scd_${admin2.id}_${randomBytes(32).toString('base64url')}`;
@@ -271,6 +280,102 @@ describe('leak scan', () => {
     const helperDenied = await helper(bundle, 'get', 'leak-one.registry.test', wrongSecretToken);
     expect(helperDenied.code).toBe(1);
 
+    // ---- the admin CLI over the API: the secret goes in on stdin and never comes back out ----
+    const cliEnv = { SCALR_CREDD_URL: `unix:${daemon.socketPath}`, SCALR_CREDD_TOKEN: adminToken };
+    const cli = (label: string, args: string[], input?: string, allow: string[] = []) => {
+      const result = runDaemonCli(args, { env: cliEnv, ...(input === undefined ? {} : { input }) });
+      places.push({ where: `cli stdout: ${label}`, data: Buffer.from(result.stdout), allow: new Set(allow) });
+      places.push({ where: `cli stderr: ${label}`, data: Buffer.from(result.stderr), allow: none });
+      expect(result.code, `${label}: ${result.stderr}`).toBe(0);
+      return result;
+    };
+    cli('integration add', ['integration', 'add', '--host', 'leak-cli.registry.test', '--username', 'cli-user'], `${secrets.cli}\n`);
+    cli('integration update', ['integration', 'update', 'leak-cli.registry.test', '--secret-stdin'], `${secrets.cliUpdated}\n`);
+    current.set('leak-cli.registry.test', 'secret:cliUpdated');
+    cli('integration list', ['integration', 'list']);
+    cli('integration show --json', ['integration', 'show', 'leak-cli.registry.test', '--json']);
+    const cliToken = cli('token create', ['token', 'create', '--name', 'cli-runner', '--role', 'runner', '--ttl', '1h', '--json'], undefined, [
+      'token:cli-runner',
+      'token-secret:cli-runner',
+    ]);
+    const cliTokenValue = /scd_tok_[0-9a-f]{16}_[A-Za-z0-9_-]{43}/.exec(cliToken.stdout)?.[0];
+    expect(cliTokenValue, 'token create prints the value once').toBeDefined();
+    addToken('cli-runner', cliTokenValue!);
+    cli('token list', ['token', 'list']);
+    expectHit(await helper(bundle, 'get', 'leak-cli.registry.test', cliTokenValue!, 'leak-cli.registry.test'), 'cliUpdated');
+
+    // ---- the registry credential test: fake registries that echo whatever credential they get ----
+    const received: string[] = [];
+    const echo = (req: IncomingMessage, body: string) =>
+      JSON.stringify({ errors: [{ code: 'UNAUTHORIZED', message: `you sent ${req.headers.authorization ?? ''} ${body}` }] });
+    const listen = (handler: (req: IncomingMessage, body: string, port: number) => [number, Record<string, string>, string]) =>
+      new Promise<number>((resolve) => {
+        const server = createServer((req, res) => {
+          let body = '';
+          req.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+          req.on('end', () => {
+            received.push(`${req.headers.authorization ?? ''} ${body}`);
+            const [status, headers, text] = handler(req, body, (server.address() as AddressInfo).port);
+            res.writeHead(status, { 'content-type': 'application/json', ...headers });
+            res.end(text);
+          });
+        });
+        registries.push(server);
+        server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
+      });
+    const basicPort = await listen((req, body) =>
+      req.headers.authorization
+        ? [401, { 'x-echo': req.headers.authorization, 'www-authenticate': 'Basic realm="echo"' }, echo(req, body)]
+        : [401, { 'www-authenticate': 'Basic realm="echo"' }, '{}'],
+    );
+    const bearerPort = await listen((req, body, port) =>
+      req.url?.startsWith('/token')
+        ? [401, { 'x-echo': `${req.headers.authorization ?? ''} ${body}` }, echo(req, body)]
+        : [401, { 'www-authenticate': `Bearer realm="http://127.0.0.1:${port}/token",service="echo"` }, '{}'],
+    );
+    const probes: Array<[string, string, string]> = [
+      [`127.0.0.1:${basicPort}`, 'probe-user', secrets.probeBasic],
+      [`127.0.0.1:${bearerPort}`, 'probe-user', secrets.probeBearer],
+      [`localhost:${bearerPort}`, '<token>', secrets.probeIdentity],
+    ];
+    for (const [host, username, secret] of probes) {
+      const created = await api(`create ${host}`, { method: 'POST', path: '/v1/integrations', token: adminToken, body: { host, username, secret, export: false } });
+      expect(created.status, created.text).toBe(201);
+      const tested = await api(`test ${host}`, { method: 'POST', path: `/v1/integrations/${created.json<{ id: string }>().id}/test`, token: manager.token });
+      expect(tested.status, tested.text).toBe(200);
+      expect(tested.json<{ result: string }>().result).toBe('unauthorized');
+    }
+    // The probes really sent the credentials (Basic, Basic to the realm, the refresh-token form), so they were there to leak.
+    const sent = received.join('\n');
+    expect(sent).toContain(Buffer.from(`probe-user:${secrets.probeBasic}`).toString('base64'));
+    expect(sent).toContain(Buffer.from(`probe-user:${secrets.probeBearer}`).toString('base64'));
+    expect(sent).toContain(new URLSearchParams({ refresh_token: secrets.probeIdentity }).toString());
+
+    // ---- key rotation with re-sealing, a backup, the audit API and metrics ----
+    const ops = (label: string, args: string[]) => {
+      const result = runDaemonCli(args);
+      places.push({ where: `ops stdout: ${label}`, data: Buffer.from(result.stdout), allow: none });
+      places.push({ where: `ops stderr: ${label}`, data: Buffer.from(result.stderr), allow: none });
+      expect(result.code, `${label}: ${result.stderr}`).toBe(0);
+      return result;
+    };
+    ops('rotate --reseal', ['rotate', '--reseal', '--data-dir', dataDir]);
+    expectHit(await helper(bundle, 'get', 'leak-one.registry.test', runner.token, 'leak-one.registry.test'), 'oneUpdated');
+    const backupFile = join(dir, 'backup.sqlite');
+    ops('backup', ['backup', '--out', backupFile, '--data-dir', dataDir]);
+    ops('audit verify', ['audit', 'verify', '--data-dir', dataDir]);
+    let cursor: string | null = null;
+    let auditPages = 0;
+    do {
+      const page: Reply = await api('audit page', { method: 'GET', path: `/v1/audit?limit=500${cursor ? `&cursor=${cursor}` : ''}`, token: auditor.token });
+      expect(page.status, page.text).toBe(200);
+      cursor = page.json<{ nextCursor: string | null }>().nextCursor;
+      auditPages++;
+    } while (cursor !== null && auditPages < 20);
+    const metrics = await api('metrics', { method: 'GET', path: '/metrics' });
+    expect(metrics.status).toBe(200);
+    expect((await api('openapi', { method: 'GET', path: '/v1/openapi.json', token: auditor.token })).status).toBe(200);
+
     // ---- what the store holds: snapshots while running, the audit rows, then after a clean stop ----
     const snapshot = (tag: string) => {
       const target = join(dir!, `snapshot-${tag}`);
@@ -299,6 +404,7 @@ describe('leak scan', () => {
       for (const name of readdirSync(folder)) places.push({ where: `${tag} data dir: ${name}`, data: readFileSync(join(folder, name)), allow: none });
     }
     expect(readdirSync(running)).toEqual(expect.arrayContaining(['credd.sqlite', 'credd.sqlite-wal', 'credd.sqlite-shm']));
+    places.push({ where: 'backup file', data: readFileSync(backupFile), allow: none });
     places.push({ where: 'audit rows (table)', data: Buffer.from(JSON.stringify(auditRows)), allow: none });
     places.push({ where: 'token rows (table)', data: Buffer.from(JSON.stringify(tokenRows, (_k, v: unknown) => (Buffer.isBuffer(v) ? v.toString('hex') : v))), allow: none });
     places.push({ where: 'daemon stdout', data: Buffer.from(daemon.stdout()), allow: none });
@@ -320,8 +426,11 @@ describe('leak scan', () => {
       const [label] = [...place.allow];
       expect(scanner.count(label!, place.data), `${place.where} carries ${label}`).toBeGreaterThan(0);
     }
-    const dbText = Buffer.concat(places.filter((p) => p.where.includes('credd.sqlite')).map((p) => p.data));
-    for (const username of Object.values(usernames)) expect(dbText.includes(Buffer.from(username)), 'the scanned database holds the usernames').toBe(true);
+    const dbText = Buffer.concat(places.filter((p) => p.where.includes('credd.sqlite') || p.where === 'backup file').map((p) => p.data));
+    for (const username of Object.values(usernames)) {
+      expect(dbText.includes(Buffer.from(username)), 'the scanned database holds the usernames').toBe(true);
+      expect(readFileSync(backupFile).includes(Buffer.from(username)), 'the scanned backup holds the usernames').toBe(true);
+    }
     const synthetic = new LeakScanner();
     synthetic.add('two', secrets.two);
     for (const form of needleForms(secrets.two)) {

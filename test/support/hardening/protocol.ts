@@ -37,7 +37,8 @@ export function classifyStdout(stdout: string): { kind: OutputKind; line: string
   if (line.startsWith(USAGE_PREFIX)) return { kind: 'usage', line };
   if (line.startsWith(VERSION_PREFIX)) return { kind: 'version', line };
   if (line.startsWith(HELPER_PREFIX)) {
-    if (/internal error/i.test(line)) return { problem: `the helper reported an internal error (a bug): ${line.slice(0, 300)}` };
+    // The helper's own bug path prints `docker-credential-scalr: internal error...`.
+    if (line.startsWith(`${HELPER_PREFIX}internal error`)) return { problem: `the helper reported an internal error (a bug): ${line.slice(0, 300)}` };
     return { kind: 'message', line };
   }
   return { problem: `stdout is not a protocol line: ${JSON.stringify(line.slice(0, 200))}` };

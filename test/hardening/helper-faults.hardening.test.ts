@@ -1,0 +1,219 @@
+/**
+ * The helper under daemon faults: no daemon, a daemon that accepts and never answers, garbage, a
+ * 500, a huge body, a slow drip. Every time (each fault at least 5 runs, over every verb) the helper
+ * exits 1 with one clear line on stdout, nothing on stderr, never "credentials not found", and within
+ * its request timeout plus a slack for process start-up.
+ */
+import { existsSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { IS_CI, makeTempDir, pool, removeTempDir } from '../support/hardening/env.js';
+import { printFigures, recordFigures } from '../support/hardening/figures.js';
+import { SEA_BUILD_SCRIPT, bundledHelper, helperEnv, runHelperProcess, seaHelper, type HelperExe } from '../support/hardening/helper-process.js';
+import { NOT_FOUND_LINE, classifyStdout } from '../support/hardening/protocol.js';
+
+const RUNS_PER_FAULT = 5;
+const DEFAULT_TIMEOUT_MS = 2000;
+const SHORT_TIMEOUT_MS = 700;
+/** Process start-up and exit on a busy 2-core machine, on top of the request deadline. */
+const SLACK_MS = 1500;
+const TOKEN = `scd_tok_0123456789abcdef_${'A'.repeat(43)}`;
+
+type FaultServer = { path: string; close(): Promise<void> };
+
+/** A Unix-socket server that does `onConnection` with every raw connection. */
+function rawServer(path: string, onConnection: (socket: Socket) => void): Promise<FaultServer> {
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+    socket.on('close', () => sockets.delete(socket));
+    onConnection(socket);
+  });
+  return new Promise((resolve) =>
+    server.listen(path, () =>
+      resolve({
+        path,
+        close: () =>
+          new Promise<void>((done) => {
+            for (const socket of sockets) socket.destroy();
+            server.close(() => done());
+          }),
+      }),
+    ),
+  );
+}
+
+/** An HTTP server on a Unix socket that answers every request with `handler`. */
+function httpServer(path: string, handler: Parameters<typeof createHttpServer>[1]): Promise<FaultServer> {
+  const server = createHttpServer(handler);
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket) => (sockets.add(socket), socket.on('close', () => sockets.delete(socket))));
+  return new Promise((resolve) =>
+    server.listen(path, () =>
+      resolve({
+        path,
+        close: () =>
+          new Promise<void>((done) => {
+            for (const socket of sockets) socket.destroy();
+            server.close(() => done());
+          }),
+      }),
+    ),
+  );
+}
+
+const timers = new Set<NodeJS.Timeout>();
+let dir: string | undefined;
+const servers: FaultServer[] = [];
+const figures = { runs: 0, failures: 0, maxOverMs: 0 };
+
+afterAll(async () => {
+  for (const timer of timers) clearInterval(timer);
+  await Promise.all(servers.map((server) => server.close()));
+  removeTempDir(dir);
+  printFigures();
+});
+
+const VERBS: Array<{ verb: string; stdin: string }> = [
+  { verb: 'get', stdin: 'registry.example.com' },
+  { verb: 'list', stdin: 'unused' },
+  { verb: 'store', stdin: '{"ServerURL":"registry.example.com","Username":"u","Secret":"fault-secret-value"}' },
+  { verb: 'erase', stdin: 'registry.example.com' },
+  { verb: 'get', stdin: 'https://index.docker.io/v1/' },
+];
+
+describe('helper under daemon faults', () => {
+  it('exits 1 with one clear line within its timeout, for every fault, every time', async () => {
+    dir = makeTempDir('fault');
+    const home = join(dir, 'home');
+    const sock = (name: string) => join(dir!, `${name}.sock`);
+    const faults: Array<{ name: string; url: string; hangs: boolean }> = [];
+    const add = async (name: string, server: Promise<FaultServer> | undefined, hangs: boolean, url?: string) => {
+      if (server) servers.push(await server);
+      faults.push({ name, url: url ?? `unix:${sock(name)}`, hangs });
+    };
+
+    await add('no socket file', undefined, false);
+    writeFileSync(sock('regular-file'), 'not a socket');
+    await add('regular-file', undefined, false);
+    await add('closes at once', rawServer(sock('closes at once'.replace(/ /g, '-')), (s) => s.destroy()), false, `unix:${sock('closes-at-once')}`);
+    await add('accepts, never answers', rawServer(sock('silent'), () => undefined), true, `unix:${sock('silent')}`);
+    await add('garbage, then close', rawServer(sock('garbage'), (s) => s.end(Buffer.from('\x00\xffGARBAGE not http\r\n\r\n{"Secret":"x"}'))), false, `unix:${sock('garbage')}`);
+    await add('garbage, kept open', rawServer(sock('garbage-open'), (s) => s.write('SSH-2.0-OpenSSH_9.6\r\n')), true, `unix:${sock('garbage-open')}`);
+    await add(
+      'half an answer, then close',
+      rawServer(sock('half'), (s) => s.once('data', () => s.end('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"Username":'))),
+      false,
+      `unix:${sock('half')}`,
+    );
+    await add(
+      '500 with an error body',
+      httpServer(sock('500'), (_req, res) => {
+        res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: { code: 'internal', message: 'internal error; see the daemon log for this request id', requestId: 'req-1' } }));
+      }),
+      false,
+      `unix:${sock('500')}`,
+    );
+    await add(
+      '502 with an HTML body',
+      httpServer(sock('502'), (_req, res) => {
+        res.writeHead(502, { 'content-type': 'text/html' });
+        res.end('<html><body>Bad Gateway</body></html>');
+      }),
+      false,
+      `unix:${sock('502')}`,
+    );
+    await add(
+      '200 that is not JSON',
+      httpServer(sock('notjson'), (_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end('{"Username":"u","Secret":');
+      }),
+      false,
+      `unix:${sock('notjson')}`,
+    );
+    const huge = Buffer.from(JSON.stringify({ Username: 'u', Secret: 'x'.repeat(2 * 1024 * 1024) }));
+    await add(
+      'huge body (2 MiB, with length)',
+      httpServer(sock('huge'), (_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(huge.length) });
+        res.end(huge);
+      }),
+      false,
+      `unix:${sock('huge')}`,
+    );
+    await add(
+      'huge body (chunked)',
+      httpServer(sock('huge-chunked'), (_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        for (let i = 0; i < 32; i++) res.write(huge.subarray(i * 65536, (i + 1) * 65536));
+        res.end();
+      }),
+      false,
+      `unix:${sock('huge-chunked')}`,
+    );
+    await add(
+      'slow drip',
+      httpServer(sock('drip'), (_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        const timer = setInterval(() => res.write(' '), 100);
+        timers.add(timer);
+        res.on('close', () => (clearInterval(timer), timers.delete(timer)));
+      }),
+      true,
+      `unix:${sock('drip')}`,
+    );
+    await add(
+      'headers, then silence',
+      httpServer(sock('headers-only'), (_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': '50' });
+        res.flushHeaders();
+      }),
+      true,
+      `unix:${sock('headers-only')}`,
+    );
+    await add('tcp port nobody listens on', undefined, false, 'http://127.0.0.1:1');
+
+    const bundle = bundledHelper();
+    const sea = seaHelper();
+    if (!sea && (IS_CI || existsSync(SEA_BUILD_SCRIPT))) throw new Error('the single executable is missing although the build makes it');
+    const problems: string[] = [];
+    for (const fault of faults) {
+      const runs = Array.from({ length: RUNS_PER_FAULT }, (_, i) => i);
+      await pool(runs, RUNS_PER_FAULT, async (i) => {
+        const { verb, stdin } = VERBS[i % VERBS.length]!;
+        // Runs 0-2 use the default deadline (variable unset), 3-4 a short one; the last runs the single executable.
+        const timeoutMs = i < 3 ? undefined : SHORT_TIMEOUT_MS;
+        const exe: HelperExe = i === RUNS_PER_FAULT - 1 && sea ? sea : bundle;
+        const run = await runHelperProcess(exe, [verb], stdin, helperEnv({ url: fault.url, token: TOKEN, home, ...(timeoutMs ? { timeoutMs } : {}) }), 20_000);
+        figures.runs++;
+        const stdout = run.stdout.toString();
+        const label = `${fault.name} / ${exe.label} ${verb} #${i}`;
+        const bound = (timeoutMs ?? DEFAULT_TIMEOUT_MS) + SLACK_MS;
+        const found: string[] = [];
+        const kind = classifyStdout(stdout);
+        if ('problem' in kind) found.push(kind.problem);
+        else if (kind.kind !== 'message') found.push(`stdout is a ${kind.kind} line, not an error message: ${stdout.slice(0, 200)}`);
+        if (stdout.trim() === NOT_FOUND_LINE) found.push('a fault was reported as not found');
+        if (!/scalr-credd/.test(stdout)) found.push(`the message does not name the daemon: ${stdout.trim().slice(0, 200)}`);
+        if (run.code !== 1) found.push(`exit ${run.code} (signal ${run.signal})`);
+        if (run.stderr.length) found.push(`stderr: ${run.stderr.toString().slice(0, 200)}`);
+        if (run.ms > bound) found.push(`took ${Math.round(run.ms)} ms, more than ${bound} ms`);
+        figures.maxOverMs = Math.max(figures.maxOverMs, Math.round(run.ms - (timeoutMs ?? DEFAULT_TIMEOUT_MS)));
+        if (found.length) {
+          figures.failures++;
+          problems.push(`${label}: ${found.join('; ')}`);
+        }
+      });
+    }
+
+    recordFigures('helper faults', { faults: faults.length, runs: figures.runs, failures: figures.failures, 'max ms past deadline': figures.maxOverMs });
+    expect(problems, problems.join('\n')).toEqual([]);
+    expect(figures.runs).toBe(faults.length * RUNS_PER_FAULT);
+    expect(faults.filter((fault) => fault.hangs).length).toBeGreaterThanOrEqual(3);
+  });
+});
