@@ -433,3 +433,15 @@ describe('/v1/credentials with an unsupported method', () => {
     expect(errorOf(res).code).toBe('method_not_allowed');
   });
 });
+
+describe('GET /v1/credentials with a host named like an object key', () => {
+  it('lists a host called __proto__ like any other when it is exported', async () => {
+    const t = buildTestApp();
+    seedIntegration(t, { host: '__proto__', username: 'proto-user' });
+
+    const res = await request(t.app).get('/v1/credentials').set('Authorization', bearer(t.tokens.runner));
+
+    expect(res.status).toBe(200);
+    expect(Object.entries(res.body as Record<string, string>)).toContainEqual(['__proto__', 'proto-user']);
+  });
+});

@@ -515,3 +515,17 @@ describe('/v1/integrations with an unsupported method', () => {
     expect(errorOf(res).code).toBe('method_not_allowed');
   });
 });
+
+describe('PATCH and DELETE /v1/integrations/:id for roles that may not change integrations', () => {
+  it.each(['auditor', 'runner'] as const)('answers 403 for an unknown id as for a known one when the token is a %s', async (role) => {
+    const t = buildTestApp();
+    const known = seedIntegration(t, { host: 'known.example.com' });
+    const unknown = 'int_0000000000000000';
+
+    const patchKnown = await request(t.app).patch(`/v1/integrations/${known.id}`).set('Authorization', bearer(t.tokens[role])).send({ username: 'x' });
+    const patchUnknown = await request(t.app).patch(`/v1/integrations/${unknown}`).set('Authorization', bearer(t.tokens[role])).send({ username: 'x' });
+    const deleteUnknown = await request(t.app).delete(`/v1/integrations/${unknown}`).set('Authorization', bearer(t.tokens[role]));
+
+    expect([patchKnown.status, patchUnknown.status, deleteUnknown.status]).toEqual([403, 403, 403]);
+  });
+});

@@ -96,7 +96,8 @@ export function createCredentialService(deps: CredentialServiceDeps): Credential
 
     list(ctx) {
       authorize(audit, ctx, 'credential.list');
-      const result: CredentialList = {};
+      // No prototype: a host named "__proto__" must be listed like any other.
+      const result: CredentialList = Object.create(null) as CredentialList;
       let count = 0;
       for (const { host, username } of integrations.listExported()) {
         if (!mayUseHost(ctx.principal, host)) continue;

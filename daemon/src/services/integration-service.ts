@@ -82,6 +82,8 @@ export function createIntegrationService(deps: IntegrationServiceDeps): Integrat
     },
 
     update(ctx, id, body) {
+      // The role is checked before the lookup, so a token that may not update learns nothing about ids.
+      authorize(audit, ctx, 'integration.update');
       const current = findVisible(ctx, id);
       authorize(audit, ctx, 'integration.update', { host: current.host });
       const next: IntegrationRow = {
@@ -118,6 +120,7 @@ export function createIntegrationService(deps: IntegrationServiceDeps): Integrat
     },
 
     remove(ctx, id) {
+      authorize(audit, ctx, 'integration.delete');
       const current = findVisible(ctx, id);
       authorize(audit, ctx, 'integration.delete', { host: current.host });
       durably(db, () => {

@@ -89,6 +89,8 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
     },
 
     revoke(ctx, id) {
+      // The role is checked before the lookup, so a token that may not revoke learns nothing about ids.
+      authorize(audit, ctx, 'token.revoke');
       const row = tokens.findById(id);
       if (!row) throw new NotFoundError(`token ${id} not found`);
       authorize(audit, ctx, 'token.revoke', { role: row.role });
