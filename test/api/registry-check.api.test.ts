@@ -39,6 +39,14 @@ describe('POST /v1/integrations/:id/test', () => {
     if (status === 403) expect(registry.seen).toEqual([]);
   });
 
+  it('answers 403, not 404, to an auditor for an unknown id, so ids cannot be probed', async () => {
+    const ops = buildOpsApp();
+
+    const res = await testIntegration(ops, 'int_0123456789abcdef', 'auditor');
+
+    expect(res.status).toBe(403);
+  });
+
   it('answers 404 for an unknown integration and 401 without a token', async () => {
     const ops = buildOpsApp();
 

@@ -30,6 +30,8 @@ export function createRegistryCheckService(deps: RegistryCheckServiceDeps): Regi
 
   return {
     async test(ctx, id) {
+      // The role is checked before the lookup, so a token that may not test learns nothing about ids.
+      authorize(audit, ctx, 'integration.test');
       const row = integrations.findById(id);
       // A host-limited token must not learn that integrations outside its list exist.
       if (!row || !mayUseHost(ctx.principal, row.host)) throw new NotFoundError(`integration ${id} not found`);
