@@ -1,6 +1,9 @@
+import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { readInput, readStream } from './read-input.js';
+import { isCharacterDevice, readInput, readStream } from './read-input.js';
 
 describe('readInput', () => {
   it.each(['get', 'store', 'erase'])('reads %s input until EOF, joined across chunks and multi-byte boundaries', async (verb) => {
@@ -21,7 +24,7 @@ describe('readInput', () => {
     expect(await readInput(['get'], true, () => stdin)).toBe('ghcr.io');
   });
 
-  it('does not open a terminal stdin for other invocations', async () => {
+  it('does not open a device (terminal, /dev/null) for other invocations', async () => {
     let opened = false;
 
     const text = await readInput(['version'], true, () => {
@@ -74,5 +77,25 @@ describe('readStream', () => {
     stream.end();
 
     expect(await readStream(stream)).toBe('');
+  });
+});
+
+describe('isCharacterDevice', () => {
+  it('is true for /dev/null and false for a regular file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'read-input-test-'));
+    const devNull = openSync('/dev/null', 'r');
+    const file = openSync(join(dir, 'input'), 'w');
+    try {
+      expect(isCharacterDevice(devNull)).toBe(true);
+      expect(isCharacterDevice(file)).toBe(false);
+    } finally {
+      closeSync(devNull);
+      closeSync(file);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('counts a descriptor that is not open as a device, so nothing waits on it', () => {
+    expect(isCharacterDevice(987654)).toBe(true);
   });
 });

@@ -1,4 +1,5 @@
 /** Reading the helper's stdin: all of it, as UTF-8, without ever failing. */
+import { fstatSync } from 'node:fs';
 
 const INPUT_ACTIONS: ReadonlySet<string> = new Set(['get', 'store', 'erase']);
 
@@ -12,17 +13,18 @@ export const NON_INPUT_STDIN_WAIT_MS = 100;
 /**
  * Reads stdin as the invocation needs it:
  * - get, store and erase read until EOF, as the reference helpers do (their input ends there), from a terminal too;
- * - anything else drains stdin so that a writing client sees no EPIPE, waiting at most NON_INPUT_STDIN_WAIT_MS,
- *   and does not touch a terminal at all (waiting for Ctrl-D before printing a version would look like a hang).
+ * - anything else drains a pipe or file so that a writing client sees no EPIPE, waiting at most
+ *   NON_INPUT_STDIN_WAIT_MS, and leaves a device alone: from a terminal, waiting for Ctrl-D before printing
+ *   a version would look like a hang, and /dev/null has nothing to drain.
  */
 export function readInput(
   args: readonly string[],
-  stdinIsTerminal: boolean,
+  stdinIsDevice: boolean,
   openStdin: () => NodeJS.ReadableStream,
 ): Promise<string> {
   const takesInput = args.length === 1 && INPUT_ACTIONS.has(args[0]!);
   if (takesInput) return readStream(openStdin());
-  if (stdinIsTerminal) return Promise.resolve('');
+  if (stdinIsDevice) return Promise.resolve('');
   return readStream(openStdin(), NON_INPUT_STDIN_WAIT_MS);
 }
 
@@ -49,4 +51,13 @@ export function readStream(stream: NodeJS.ReadableStream, waitLimitMs?: number):
       }, waitLimitMs);
     }
   });
+}
+
+/** Says whether a file descriptor is a character device (a terminal, /dev/null); an unusable one counts as one. */
+export function isCharacterDevice(fd: number): boolean {
+  try {
+    return fstatSync(fd).isCharacterDevice();
+  } catch {
+    return true;
+  }
 }

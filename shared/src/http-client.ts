@@ -2,13 +2,14 @@
  * A tiny HTTP JSON client for scalr-credd's API, used by the helper on every credential lookup and by
  * the daemon's admin CLI. It must stay dependency-free and cheap to load:
  *
- * - node:http only (already in Node's startup snapshot); node:https is loaded on first use of an https URL;
+ * - node:http (and node:https for https URLs) is loaded on the first request, so a process that never
+ *   sends one (the helper's `version`, or a `get` it can answer alone) does not pay for it;
  * - no `fetch()`: loading undici costs about 200 ms per process, which every `docker pull` would pay;
  * - Unix sockets get an explicit `host: 'localhost'`, which avoids a slow default path in node:http;
  * - one deadline covers connect, request and the whole answer;
  * - answers are capped in size and parsed defensively; every failure is an HttpClientError.
  */
-import http from 'node:http';
+import type { ClientRequest, RequestOptions } from 'node:http';
 
 /** What went wrong: no connection, no answer in time, an HTTP error status, or an answer that makes no sense. */
 export type HttpClientErrorKind = 'unreachable' | 'timeout' | 'http' | 'protocol';
@@ -140,7 +141,7 @@ export async function requestJson(request: JsonRequest): Promise<JsonResponse> {
     const detail = error instanceof Error ? error.message : 'invalid URL';
     throw new HttpClientError('unreachable', `cannot reach ${target} (${detail})`, { target, detail });
   }
-  const transport = endpoint.kind === 'tcp' && endpoint.protocol === 'https:' ? await loadHttps() : http;
+  const transport = await loadTransport(endpoint.kind === 'tcp' && endpoint.protocol === 'https:' ? 'node:https' : 'node:http');
   const payload = request.body === undefined ? undefined : Buffer.from(JSON.stringify(request.body), 'utf8');
   const headers: Record<string, string> = { accept: 'application/json' };
   if (request.token !== undefined) headers['authorization'] = `Bearer ${request.token}`;
@@ -148,7 +149,7 @@ export async function requestJson(request: JsonRequest): Promise<JsonResponse> {
     headers['content-type'] = 'application/json';
     headers['content-length'] = String(payload.length);
   }
-  const options: http.RequestOptions = {
+  const options: RequestOptions = {
     method: request.method,
     headers,
     // A one-shot agent: no keep-alive socket outlives the request, so a CLI exits as soon as it is done.
@@ -161,7 +162,7 @@ export async function requestJson(request: JsonRequest): Promise<JsonResponse> {
 
   return new Promise<JsonResponse>((resolve, reject) => {
     let settled = false;
-    let outgoing: http.ClientRequest | undefined;
+    let outgoing: ClientRequest | undefined;
     const fail = (kind: HttpClientErrorKind, message: string, detail: string, extra: { status?: number; cause?: unknown } = {}) => {
       if (settled) return;
       settled = true;
@@ -285,11 +286,13 @@ const UNREACHABLE_REASONS: Readonly<Record<string, string>> = {
   ERR_TLS_CERT_ALTNAME_INVALID: 'TLS: certificate does not match the host name',
 };
 
-async function loadHttps(): Promise<typeof http> {
+type Transport = Pick<typeof import('node:http'), 'request'>;
+
+async function loadTransport(id: 'node:http' | 'node:https'): Promise<Transport> {
   // process.getBuiltinModule (Node >= 20.16) loads lazily in ESM, in a CommonJS bundle and in a single
   // executable alike; import() is the fallback for older Node versions.
-  const loaded = typeof process.getBuiltinModule === 'function' ? process.getBuiltinModule('node:https') : undefined;
-  return (loaded ?? (await import('node:https'))) as unknown as typeof http;
+  const loaded = typeof process.getBuiltinModule === 'function' ? process.getBuiltinModule(id) : undefined;
+  return (loaded ?? (await import(id))) as Transport;
 }
 
 function parseBody(text: string): { ok: true; value: unknown } | { ok: false } {
