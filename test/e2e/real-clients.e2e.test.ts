@@ -1,0 +1,484 @@
+/**
+ * docker-credential-scalr with real clients against a real registry, credentials served by a real
+ * scalr-credd process:
+ * - Debian's docker-registry (distribution 2.8) with htpasswd (bcrypt) auth on 127.0.0.1;
+ * - skopeo (containers/image) pushing, inspecting and pulling an image and an OpenTofu module artifact;
+ * - the docker CLI (client only, no engine) logging in and out through the helper;
+ * - the helper as shipped: dist/docker-credential-scalr-linux-<arch> (the Node SEA executable), put
+ *   first on PATH. When it is missing, CI=true fails; elsewhere the bundled script stands in, loudly.
+ *
+ * Every client runs with HOME, DOCKER_CONFIG, XDG_RUNTIME_DIR, XDG_CONFIG_HOME and REGISTRY_AUTH_FILE
+ * in temp dirs: `--authfile` alone does not isolate containers/image (docs/real-clients.md §2).
+ * The config the clients read holds only `credHelpers`, so any credential they send came from the helper.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { requestJson, type JsonResponse } from '@dcs/shared/http-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT, makePrivateDir, makeTempDir, runCli, runProcess, startDaemon, type ProcessResult, type RunningDaemon } from '../support/processes.js';
+import { startRegistry, type RunningRegistry } from '../support/registry.js';
+import { requireTool } from '../support/tools.js';
+
+const HELPER_NAME = 'docker-credential-scalr';
+const IN_CI = process.env['CI'] === 'true';
+const BINARY = join(REPO_ROOT, 'dist', `${HELPER_NAME}-linux-${process.arch}`);
+const BUNDLE = join(REPO_ROOT, 'helper', 'dist', `${HELPER_NAME}.cjs`);
+const TOOLS = join('/work', 'shared', 'tools');
+const MK_OCI_IMAGE = process.env['MK_OCI_IMAGE'] ?? join(TOOLS, 'mk-oci-image.sh');
+const MK_OCI_ARTIFACT = process.env['MK_OCI_ARTIFACT'] ?? join(TOOLS, 'mk-oci-artifact.sh');
+
+/** Which helper the clients run: the packaged binary, or (outside CI only) the bundled script. */
+const helperForm: 'binary' | 'bundle' = existsSync(BINARY) ? 'binary' : 'bundle';
+
+const toolsPresent = requireTool('docker-registry', 'htpasswd', 'skopeo', 'docker', 'python3', 'bash');
+
+const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+const TOFU_MODULE = 'application/vnd.opentofu.modulepkg';
+const NOT_FOUND = 'credentials not found in native keychain';
+
+/** One htpasswd account. */
+interface RegistryUser {
+  username: string;
+  password: string;
+}
+
+interface Integration {
+  id: string;
+  host: string;
+  username: string;
+}
+interface AuditEvent {
+  seq: number;
+  tokenId: string | null;
+  action: string;
+  host: string | null;
+  outcome: string;
+}
+interface MintedToken {
+  id: string;
+  token: string;
+}
+
+/** An isolated set of client dirs and the environment that points every client at them. */
+interface ClientHome {
+  root: string;
+  configFile: string;
+  configText: string;
+  env: Record<string, string | undefined>;
+}
+
+const describeOutput = (result: ProcessResult) => `exit ${result.code ?? result.signal}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`;
+const sha256 = (bytes: Buffer) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+const shellQuote = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
+
+/** Every regular file under a dir, as path → bytes. */
+function filesUnder(dir: string): Map<string, Buffer> {
+  const files = new Map<string, Buffer>();
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) for (const [p, b] of filesUnder(path)) files.set(p, b);
+    else if (entry.isFile()) files.set(path, readFileSync(path));
+  }
+  return files;
+}
+
+describe.skipIf(!toolsPresent)(`real clients through ${HELPER_NAME} (${helperForm}) against docker-registry and scalr-credd`, () => {
+  const user: RegistryUser = { username: 'e2e-user', password: `pw-user-${randomBytes(12).toString('hex')}` };
+  /** A stored secret the registry does not accept. */
+  const stale: RegistryUser = { username: 'e2e-stale', password: `pw-stale-${randomBytes(12).toString('hex')}` };
+
+  let registry: RunningRegistry;
+  let daemon: RunningDaemon;
+  let socketUrl: string;
+  let adminToken: string;
+  let runner: MintedToken;
+  let manager: MintedToken;
+  let runnerTokenFile: string;
+  let managerTokenFile: string;
+  let binDir: string;
+  let policyFile: string;
+  let work: string;
+  let host: string;
+  let imageDigest: string;
+
+  const api = (method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown, token = adminToken): Promise<JsonResponse> =>
+    requestJson({ url: socketUrl, method, path, token, timeoutMs: 10_000, ...(body === undefined ? {} : { body }) });
+
+  /** What a runner lookup through the daemon's API answers (the helper's own call, made directly). */
+  const runnerLookup = (serverURL: string) => api('POST', '/v1/credentials/get', { serverURL }, runner.token);
+
+  async function integrationFor(registryHost: string): Promise<Integration | undefined> {
+    const listed = await api('GET', '/v1/integrations');
+    expect(listed.status).toBe(200);
+    return (listed.body as { integrations: Integration[] }).integrations.find((i) => i.host === registryHost);
+  }
+
+  /** Makes the daemon hold exactly `credential` for the registry host (none when null), through the admin API. */
+  async function setIntegration(credential: RegistryUser | null): Promise<void> {
+    const existing = await integrationFor(host);
+    if (existing) expect((await api('DELETE', `/v1/integrations/${existing.id}`)).status).toBe(204);
+    if (credential) {
+      const created = await api('POST', '/v1/integrations', { host, username: credential.username, secret: credential.password });
+      expect(created.status).toBe(201);
+    }
+  }
+
+  /** A request straight to the registry (not through any helper), with basic auth when a user is given. */
+  async function registryGet(path: string, options: { user?: RegistryUser; accept?: string } = {}): Promise<{ status: number; headers: Headers; body: Buffer }> {
+    const headers: Record<string, string> = {};
+    if (options.user) headers['Authorization'] = `Basic ${Buffer.from(`${options.user.username}:${options.user.password}`).toString('base64')}`;
+    if (options.accept) headers['Accept'] = options.accept;
+    const response = await fetch(`http://${host}${path}`, { headers, signal: AbortSignal.timeout(10_000) });
+    return { status: response.status, headers: response.headers, body: Buffer.from(await response.arrayBuffer()) };
+  }
+
+  /** The daemon's audit of credential lookups made with a token, in log order. */
+  async function lookupsBy(tokenId: string): Promise<AuditEvent[]> {
+    const events: AuditEvent[] = [];
+    let cursor: string | null = null;
+    do {
+      const query: string = `action=credential.get&token=${tokenId}${cursor ? `&cursor=${cursor}` : ''}`;
+      const page = await api('GET', `/v1/audit?${query}`);
+      expect(page.status).toBe(200);
+      const body = page.body as { events: AuditEvent[]; nextCursor: string | null };
+      events.push(...body.events);
+      cursor = body.nextCursor;
+    } while (cursor);
+    return events;
+  }
+
+  /** Runs `action` and returns the runner's credential lookups the daemon logged meanwhile. */
+  async function lookupsDuring<T>(action: () => Promise<T>): Promise<{ result: T; lookups: AuditEvent[] }> {
+    const before = (await lookupsBy(runner.id)).length;
+    const result = await action();
+    return { result, lookups: (await lookupsBy(runner.id)).slice(before) };
+  }
+
+  /** Fresh client dirs whose only config is `{"credHelpers":{HOST:"scalr"}}`, and a helper token file. */
+  function makeClientHome(label: string, tokenFile: string): ClientHome {
+    const root = makeTempDir(`scalr-e2e-client-${label}-`);
+    const home = makePrivateDir(join(root, 'home'));
+    const runtime = makePrivateDir(join(root, 'xdg-runtime'));
+    const configHome = makePrivateDir(join(root, 'xdg-config'));
+    const dockerConfig = makePrivateDir(join(root, 'docker'));
+    const configFile = join(dockerConfig, 'config.json');
+    const configText = `${JSON.stringify({ credHelpers: { [host]: 'scalr' } })}\n`;
+    writeFileSync(configFile, configText, { mode: 0o600 });
+    // PATH: our bin dir first, and no other directory that holds a docker-credential-scalr
+    // (npx puts node_modules/.bin, with the bundled script, on PATH).
+    const path = [binDir, ...(process.env['PATH'] ?? '').split(delimiter).filter((dir) => dir && !existsSync(join(dir, HELPER_NAME)))];
+    return {
+      root,
+      configFile,
+      configText,
+      env: {
+        PATH: path.join(delimiter),
+        HOME: home,
+        XDG_RUNTIME_DIR: runtime,
+        XDG_CONFIG_HOME: configHome,
+        DOCKER_CONFIG: dockerConfig,
+        REGISTRY_AUTH_FILE: configFile,
+        SCALR_CREDD_URL: socketUrl,
+        SCALR_CREDD_TOKEN_FILE: tokenFile,
+      },
+    };
+  }
+
+  const skopeo = (client: ClientHome, args: string[]) => runProcess('skopeo', ['--policy', policyFile, ...args], { env: client.env, cwd: work, timeoutMs: 30_000 });
+  const docker = (client: ClientHome, args: string[], stdin?: string) =>
+    runProcess('docker', args, { env: client.env, cwd: work, timeoutMs: 30_000, ...(stdin === undefined ? {} : { stdin }) });
+  const helper = (client: ClientHome, verb: string, stdin: string) => runProcess(HELPER_NAME, [verb], { env: client.env, cwd: work, stdin, timeoutMs: 30_000 });
+
+  /** No secret (registry passwords, daemon tokens) in any file the clients could write. */
+  function expectNoSecretsIn(client: ClientHome): void {
+    const secrets = { 'registry password': user.password, 'stale password': stale.password, 'runner token': runner.token, 'manager token': manager.token, 'admin token': adminToken };
+    const leaks: string[] = [];
+    for (const [path, bytes] of filesUnder(client.root)) {
+      for (const [label, secret] of Object.entries(secrets)) {
+        for (const form of [secret, Buffer.from(secret).toString('base64'), Buffer.from(`${user.username}:${secret}`).toString('base64'), Buffer.from(`${stale.username}:${secret}`).toString('base64')]) {
+          if (bytes.includes(form)) leaks.push(`${label} in ${path}`);
+        }
+      }
+    }
+    expect(leaks).toEqual([]);
+  }
+
+  beforeAll(async () => {
+    // The helper the clients run: the packaged binary, or a loud stand-in outside CI.
+    binDir = makeTempDir('scalr-e2e-bin-');
+    if (helperForm === 'binary') {
+      accessSync(BINARY, constants.X_OK);
+      symlinkSync(BINARY, join(binDir, HELPER_NAME));
+      const newestSource = Math.max(
+        ...['helper/src', 'shared/src'].flatMap((dir) =>
+          readdirSync(join(REPO_ROOT, dir))
+            .filter((name) => name.endsWith('.ts') && !name.endsWith('.test.ts'))
+            .map((name) => statSync(join(REPO_ROOT, dir, name)).mtimeMs),
+        ),
+      );
+      if (newestSource > statSync(BINARY).mtimeMs) {
+        console.warn(`warning: ${BINARY} is older than helper/shared sources; rebuild it with \`npm run build:binary -- --arch ${process.arch}\``);
+      }
+    } else {
+      const message = `${BINARY} is missing (build it with \`npm run build:binary -- --arch ${process.arch}\`)`;
+      if (IN_CI) throw new Error(`${message}; CI=true requires the packaged binary, so this fails`);
+      if (!existsSync(BUNDLE)) throw new Error(`${message}, and so is the bundle ${BUNDLE}: run \`npm run build\``);
+      console.warn(`WARNING: ${message}; these tests run the bundled script ${BUNDLE} instead, NOT the shipped binary`);
+      const wrapper = join(binDir, HELPER_NAME);
+      writeFileSync(wrapper, `#!/bin/sh\nexec ${shellQuote(process.execPath)} ${shellQuote(BUNDLE)} "$@"\n`, { mode: 0o755 });
+    }
+
+    work = makeTempDir('scalr-e2e-work-');
+    policyFile = join(work, 'policy.json');
+    writeFileSync(policyFile, JSON.stringify({ default: [{ type: 'insecureAcceptAnything' }] }));
+
+    [registry, daemon] = await Promise.all([
+      startRegistry(join(makeTempDir('scalr-e2e-registry-'), 'registry'), { kind: 'htpasswd', user: user.username, pass: user.password }),
+      startDaemon(),
+    ]);
+    host = registry.host;
+    socketUrl = daemon.socketUrl!;
+    expect(daemon.adminToken).toBeDefined();
+    adminToken = daemon.adminToken!;
+
+    // As an operator would: the integration through the admin CLI (secret on stdin), then tokens.
+    const adminEnv = { SCALR_CREDD_URL: socketUrl, SCALR_CREDD_TOKEN: adminToken };
+    const added = await runCli(['integration', 'add', '--host', host, '--username', user.username], { env: adminEnv, stdin: user.password });
+    expect(added.code, describeOutput(added)).toBe(0);
+    const mint = async (name: string, role: string): Promise<MintedToken> => {
+      const minted = await runCli(['token', 'create', '--name', name, '--role', role, '--ttl', '1h', '--host', host, '--json'], { env: adminEnv });
+      expect(minted.code, describeOutput(minted)).toBe(0);
+      return JSON.parse(minted.stdout) as MintedToken;
+    };
+    runner = await mint('e2e-runner', 'runner');
+    manager = await mint('e2e-manager', 'manager');
+    const tokens = makeTempDir('scalr-e2e-tokens-');
+    runnerTokenFile = join(tokens, 'runner.token');
+    managerTokenFile = join(tokens, 'manager.token');
+    writeFileSync(runnerTokenFile, `${runner.token}\n`, { mode: 0o600 });
+    writeFileSync(managerTokenFile, `${manager.token}\n`, { mode: 0o600 });
+  });
+
+  afterAll(async () => {
+    await Promise.all([registry?.stop(), daemon?.stop()]);
+  });
+
+  it(`clients find the ${helperForm === 'binary' ? 'packaged binary' : 'bundled script (binary missing)'} first on PATH, and it answers version with nothing on stderr`, async () => {
+    const client = makeClientHome('version', runnerTokenFile);
+    const which = await runProcess('sh', ['-c', `command -v ${HELPER_NAME}`], { env: client.env });
+    expect(which.stdout.trim()).toBe(join(binDir, HELPER_NAME));
+    const version = await helper(client, 'version', '');
+    expect(version, describeOutput(version)).toMatchObject({ code: 0, stderr: '' });
+    expect(version.stdout).toMatch(/^docker-credential-scalr \(\S+\) \S+\n$/);
+    if (IN_CI) expect(helperForm).toBe('binary');
+  });
+
+  it('skopeo pushes, inspects and pulls an image with credentials only the helper gives, from a runner token', async () => {
+    await setIntegration(user);
+    const client = makeClientHome('skopeo', runnerTokenFile);
+    expect(JSON.parse(readFileSync(client.configFile, 'utf8'))).toEqual({ credHelpers: { [host]: 'scalr' } });
+
+    const layout = join(work, 'image');
+    const made = await runProcess('bash', [MK_OCI_IMAGE, layout, 'v1'], { cwd: work });
+    expect(made.code, describeOutput(made)).toBe(0);
+    imageDigest = made.stdout.trim().split('\n').at(-1)!;
+    expect(imageDigest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    const ref = `docker://${host}/test/hello:v1`;
+
+    // Without the helper the registry refuses: the credentials below can only come from it.
+    expect((await registryGet('/v2/test/hello/manifests/v1')).status).toBe(401);
+
+    const push = await lookupsDuring(() => skopeo(client, ['copy', '--dest-tls-verify=false', `oci:${layout}:v1`, ref]));
+    expect(push.result.code, describeOutput(push.result)).toBe(0);
+    expect(push.lookups.length).toBeGreaterThanOrEqual(1);
+    expect(push.lookups.every((e) => e.outcome === 'ok' && e.host === host)).toBe(true);
+
+    const raw = await skopeo(client, ['inspect', '--raw', '--tls-verify=false', ref]);
+    expect(raw.code, describeOutput(raw)).toBe(0);
+    expect(sha256(Buffer.from(raw.stdout, 'utf8'))).toBe(imageDigest);
+
+    const inspect = await lookupsDuring(() => skopeo(client, ['inspect', '--tls-verify=false', ref]));
+    expect(inspect.result.code, describeOutput(inspect.result)).toBe(0);
+    expect(JSON.parse(inspect.result.stdout)).toMatchObject({ Name: `${host}/test/hello`, Digest: imageDigest, RepoTags: ['v1'] });
+    expect(inspect.lookups.length).toBeGreaterThanOrEqual(1);
+
+    const pulledDir = join(work, 'image-pulled');
+    const pull = await lookupsDuring(() => skopeo(client, ['copy', '--src-tls-verify=false', ref, `oci:${pulledDir}:v1`]));
+    expect(pull.result.code, describeOutput(pull.result)).toBe(0);
+    expect(pull.lookups.map((e) => e.outcome)).toContain('ok');
+    const index = JSON.parse(readFileSync(join(pulledDir, 'index.json'), 'utf8')) as { manifests: Array<{ digest: string }> };
+    expect(index.manifests.map((m) => m.digest)).toEqual([imageDigest]);
+    const original = JSON.parse(readFileSync(join(layout, 'blobs', 'sha256', imageDigest.slice(7)), 'utf8')) as { layers: Array<{ digest: string }> };
+    for (const { digest } of original.layers) {
+      expect(sha256(readFileSync(join(pulledDir, 'blobs', 'sha256', digest.slice(7))))).toBe(digest);
+    }
+
+    // skopeo never wrote the config, and no secret or token reached any client file.
+    expect(readFileSync(client.configFile, 'utf8')).toBe(client.configText);
+    expectNoSecretsIn(client);
+    expect(readFileSync(client.configFile, 'utf8')).not.toContain(runner.token);
+  });
+
+  it('the helper answers get for host:port, host:port with a newline and https://host:port (OpenTofu) alike, and list names the host', async () => {
+    await setIntegration(user);
+    const client = makeClientHome('forms', runnerTokenFile);
+    for (const input of [host, `${host}\n`, `https://${host}`]) {
+      const got = await helper(client, 'get', input);
+      expect(got, describeOutput(got)).toMatchObject({ code: 0, stderr: '' });
+      expect(JSON.parse(got.stdout)).toEqual({ ServerURL: input.trim(), Username: user.username, Secret: user.password });
+      expect(got.stdout.endsWith('}\n')).toBe(true);
+    }
+    const listed = await helper(client, 'list', 'unused');
+    expect(listed, describeOutput(listed)).toMatchObject({ code: 0, stderr: '' });
+    expect(JSON.parse(listed.stdout)).toEqual({ [host]: user.username });
+    expect(listed.stdout).not.toContain(user.password);
+  });
+
+  it('a wrong password stored in the integration ends in the registry\'s unauthorized from skopeo', async () => {
+    await setIntegration({ username: user.username, password: stale.password });
+    const client = makeClientHome('wrong', runnerTokenFile);
+    const { result, lookups } = await lookupsDuring(() => skopeo(client, ['inspect', '--raw', '--tls-verify=false', `docker://${host}/test/hello:v1`]));
+    expect(result.code, describeOutput(result)).not.toBe(0);
+    expect(result.stderr).toMatch(/unauthorized/i);
+    // The helper did serve a credential (the wrong one); it did not fail.
+    expect(lookups.map((e) => e.outcome)).toContain('ok');
+    expect(result.stderr).not.toContain(`${HELPER_NAME}:`);
+  });
+
+  it('a host the daemon has no integration for ends in unauthorized: the helper says not found and the client goes on anonymously', async () => {
+    await setIntegration(null);
+    const client = makeClientHome('missing', runnerTokenFile);
+    const { result, lookups } = await lookupsDuring(() =>
+      skopeo(client, ['copy', '--src-tls-verify=false', `docker://${host}/test/hello:v1`, `oci:${join(work, 'never')}:v1`]),
+    );
+    expect(result.code, describeOutput(result)).not.toBe(0);
+    expect(result.stderr).toMatch(/unauthorized/i);
+    expect(lookups.length).toBeGreaterThanOrEqual(1);
+    expect(lookups.every((e) => e.outcome === 'not_found')).toBe(true);
+    expect(result.stderr).not.toContain(`${HELPER_NAME}:`);
+    const got = await helper(client, 'get', host);
+    expect(got).toMatchObject({ code: 1, stdout: `${NOT_FOUND}\n`, stderr: '' });
+  });
+
+  it('docker login with a manager token stores the credential in the daemon, and docker logout erases it', async () => {
+    await setIntegration(null);
+    const client = makeClientHome('docker-login', managerTokenFile);
+
+    const login = await docker(client, ['login', '-u', user.username, '--password-stdin', host], user.password);
+    expect(login.code, describeOutput(login)).toBe(0);
+    expect(login.stdout).toContain('Login Succeeded');
+    expect(await integrationFor(host)).toMatchObject({ host, username: user.username });
+    const looked = await runnerLookup(host);
+    expect(looked).toMatchObject({ status: 200, body: { Username: user.username, Secret: user.password } });
+
+    // What docker stored is what skopeo now gets through the helper with a runner token.
+    const runnerClient = makeClientHome('docker-login-runner', runnerTokenFile);
+    const inspect = await skopeo(runnerClient, ['inspect', '--raw', '--tls-verify=false', `docker://${host}/test/hello:v1`]);
+    expect(inspect.code, describeOutput(inspect)).toBe(0);
+
+    // docker keeps only an empty marker in auths; the credential is in the daemon.
+    const config = JSON.parse(readFileSync(client.configFile, 'utf8')) as { auths?: Record<string, unknown>; credHelpers?: unknown };
+    expect(config.credHelpers).toEqual({ [host]: 'scalr' });
+    for (const entry of Object.values(config.auths ?? {})) expect(entry).toEqual({});
+    expectNoSecretsIn(client);
+
+    const logout = await docker(client, ['logout', host]);
+    expect(logout.code, describeOutput(logout)).toBe(0);
+    expect(logout.stderr).not.toContain(`${HELPER_NAME}:`);
+    expect(await integrationFor(host)).toBeUndefined();
+    expect(await runnerLookup(host)).toMatchObject({ status: 404, body: { error: { code: 'not_found' } } });
+    const after = JSON.parse(readFileSync(client.configFile, 'utf8')) as { auths?: Record<string, unknown>; credHelpers?: unknown };
+    expect(after.credHelpers).toEqual({ [host]: 'scalr' });
+    expect(Object.keys(after.auths ?? {})).not.toContain(host);
+    expectNoSecretsIn(client);
+  });
+
+  it('docker login with a runner token fails with the helper\'s read-only message and changes nothing', async () => {
+    // The daemon holds a stale credential; a runner's login (which the registry accepts) must not replace it.
+    await setIntegration(stale);
+    const client = makeClientHome('docker-runner', runnerTokenFile);
+    const login = await docker(client, ['login', '-u', user.username, '--password-stdin', host], user.password);
+    expect(login.code, describeOutput(login)).not.toBe(0);
+    expect(login.stderr).toContain(`${HELPER_NAME}: the token is read-only (role runner)`);
+    expect(login.stdout).not.toContain('Login Succeeded');
+    expect(await integrationFor(host)).toMatchObject({ host, username: stale.username });
+    expect(await runnerLookup(host)).toMatchObject({ status: 200, body: { Username: stale.username, Secret: stale.password } });
+    expectNoSecretsIn(client);
+  });
+
+  it('an OpenTofu module package (artifactType modulepkg, one archive/zip layer) goes up and comes back unchanged', async () => {
+    await setIntegration(user);
+    const client = makeClientHome('tofu', runnerTokenFile);
+    const moduleDir = join(work, 'tofu-module');
+    mkdirSync(moduleDir);
+    const mainTf = `output "greeting" {\n  value = "hello from the scalr e2e module ${randomBytes(4).toString('hex')}"\n}\n`;
+    writeFileSync(join(moduleDir, 'main.tf'), mainTf);
+    const layout = join(work, 'tofu-oci');
+    const made = await runProcess('bash', [MK_OCI_ARTIFACT, layout, 'v1', moduleDir], { cwd: work });
+    expect(made.code, describeOutput(made)).toBe(0);
+    const digest = made.stdout.trim().split('\n').at(-1)!;
+    expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    const ref = `docker://${host}/modules/hello:v1`;
+
+    const push = await lookupsDuring(() => skopeo(client, ['copy', '--preserve-digests', '--dest-tls-verify=false', `oci:${layout}:v1`, ref]));
+    expect(push.result.code, describeOutput(push.result)).toBe(0);
+    expect(push.lookups.map((e) => e.outcome)).toContain('ok');
+
+    // What the registry holds, read with the password directly: the very same manifest bytes.
+    const stored = await registryGet('/v2/modules/hello/manifests/v1', { user, accept: OCI_MANIFEST });
+    expect(stored.status).toBe(200);
+    expect(stored.headers.get('docker-content-digest')).toBe(digest);
+    expect(sha256(stored.body)).toBe(digest);
+
+    const raw = await skopeo(client, ['inspect', '--raw', '--tls-verify=false', ref]);
+    expect(raw.code, describeOutput(raw)).toBe(0);
+    expect(sha256(Buffer.from(raw.stdout, 'utf8'))).toBe(digest);
+
+    const outDir = join(work, 'tofu-pulled');
+    const pull = await lookupsDuring(() => skopeo(client, ['copy', '--src-tls-verify=false', ref, `oci:${outDir}:v1`]));
+    expect(pull.result.code, describeOutput(pull.result)).toBe(0);
+    expect(pull.lookups.map((e) => e.outcome)).toContain('ok');
+    const index = JSON.parse(readFileSync(join(outDir, 'index.json'), 'utf8')) as { manifests: Array<{ digest: string }> };
+    expect(index.manifests.map((m) => m.digest)).toEqual([digest]);
+    const manifestBytes = readFileSync(join(outDir, 'blobs', 'sha256', digest.slice(7)));
+    expect(sha256(manifestBytes)).toBe(digest);
+    const manifest = JSON.parse(manifestBytes.toString('utf8')) as {
+      mediaType: string;
+      artifactType: string;
+      config: { mediaType: string };
+      layers: Array<{ mediaType: string; digest: string }>;
+    };
+    expect(manifest).toMatchObject({ mediaType: OCI_MANIFEST, artifactType: TOFU_MODULE, config: { mediaType: 'application/vnd.oci.empty.v1+json' } });
+    expect(manifest.layers.map((l) => l.mediaType)).toEqual(['archive/zip']);
+    const zipPath = join(outDir, 'blobs', 'sha256', manifest.layers[0]!.digest.slice(7));
+    expect(sha256(readFileSync(zipPath))).toBe(manifest.layers[0]!.digest);
+    const unzip = await runProcess('python3', [
+      '-c',
+      'import json, sys, zipfile\nz = zipfile.ZipFile(sys.argv[1])\nprint(json.dumps({"names": z.namelist(), "main": z.read("main.tf").decode()}))',
+      zipPath,
+    ]);
+    expect(unzip.code, describeOutput(unzip)).toBe(0);
+    expect(JSON.parse(unzip.stdout)).toEqual({ names: ['main.tf'], main: mainTf });
+    expectNoSecretsIn(client);
+  });
+
+  // Last: it stops the daemon.
+  it('with the daemon stopped, skopeo fails with the helper\'s message about the daemon, not with unauthorized', async () => {
+    await setIntegration(user);
+    const client = makeClientHome('down', runnerTokenFile);
+    expect(await daemon.stop()).toBe(0);
+
+    const inspect = await skopeo(client, ['inspect', '--raw', '--tls-verify=false', `docker://${host}/test/hello:v1`]);
+    expect(inspect.code, describeOutput(inspect)).not.toBe(0);
+    expect(inspect.stderr).toContain(`${HELPER_NAME}:`);
+    expect(inspect.stderr).toMatch(/cannot reach scalr-credd .*is the daemon running\?/);
+    expect(inspect.stderr).not.toMatch(/unauthorized/i);
+
+    const got = await helper(client, 'get', host);
+    expect(got.code).toBe(1);
+    expect(got.stdout).toMatch(/^docker-credential-scalr: cannot reach scalr-credd at unix:\S+ .*\n$/);
+    expect(got.stdout).not.toContain(NOT_FOUND);
+    expect(got.stderr).toBe('');
+  });
+});
