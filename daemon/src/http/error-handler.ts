@@ -69,5 +69,12 @@ function toErrorBody(error: unknown, requestId: string | undefined): { status: n
   if (parserError) {
     return { status: ERROR_STATUS[parserError.code], body: withId(parserError) };
   }
+  // Other client errors express and body-parser raise with a 4xx status: a path param that is not
+  // valid percent-encoding (URIError), a body that fails to decompress. Their text may quote the input.
+  const clientStatus = (error as { status?: unknown } | null)?.status;
+  if (typeof clientStatus === 'number' && clientStatus >= 400 && clientStatus < 500) {
+    const message = error instanceof URIError ? 'the request path is not valid percent-encoding' : 'the request body could not be read';
+    return { status: 400, body: withId({ code: 'validation_failed', message }) };
+  }
   return { status: 500, body: withId({ code: 'internal', message: 'internal error; see the daemon log for this request id' }) };
 }
