@@ -1,5 +1,6 @@
-import type { ErrorCode, ValidationIssue } from '@dcs/shared';
-import { ERROR_STATUS } from '@dcs/shared';
+import type { ValidationIssue } from '@dcs/shared';
+import type { ErrorCode } from '@dcs/shared/error-codes';
+import { ERROR_STATUS } from '@dcs/shared/error-codes';
 
 /**
  * The daemon's one error base. Services, auth, barrier and store throw these; only the HTTP error

@@ -1,13 +1,6 @@
 import { ConfigError } from '../errors.js';
 import { VERSION } from '../version.js';
-import { runAuditCommand } from './audit-command.js';
-import { runBackup, runRestore } from './backup-commands.js';
-import { runInit } from './init-command.js';
-import { runIntegrationCommand } from './integration-command.js';
 import { type CliIo, UsageError } from './io.js';
-import { runRekey, runReseal, runRotate } from './key-commands.js';
-import { runServe } from './serve-command.js';
-import { runTokenCommand } from './token-command.js';
 
 /** Top-level help. */
 export const MAIN_HELP = `Usage: scalr-credd <command> [options]
@@ -35,24 +28,21 @@ Run 'scalr-credd <command> --help' for a command's options.
 
 type Command = (args: string[], io: CliIo) => number | Promise<number>;
 
+// Each command loads its own modules on first use: `scalr-credd token list` need not load
+// express, SQLite and the barrier, and `serve` need not load the admin client.
 const COMMANDS: Record<string, Command> = {
-  init: runInit,
-  serve: runServe,
-  integration: runIntegrationCommand,
-  token: runTokenCommand,
+  init: async (args, io) => (await import('./init-command.js')).runInit(args, io),
+  serve: async (args, io) => (await import('./serve-command.js')).runServe(args, io),
+  integration: async (args, io) => (await import('./integration-command.js')).runIntegrationCommand(args, io),
+  token: async (args, io) => (await import('./token-command.js')).runTokenCommand(args, io),
   version: (_args, io) => (io.stdout(`scalr-credd ${VERSION}\n`), 0),
-  audit: runAuditCommand,
-  rotate: runRotate,
-  reseal: runReseal,
-  rekey: runRekey,
-  backup: runBackup,
-  restore: runRestore,
+  audit: async (args, io) => (await import('./audit-command.js')).runAuditCommand(args, io),
+  rotate: async (args, io) => (await import('./key-commands.js')).runRotate(args, io),
+  reseal: async (args, io) => (await import('./key-commands.js')).runReseal(args, io),
+  rekey: async (args, io) => (await import('./key-commands.js')).runRekey(args, io),
+  backup: async (args, io) => (await import('./backup-commands.js')).runBackup(args, io),
+  restore: async (args, io) => (await import('./backup-commands.js')).runRestore(args, io),
 };
-
-/** Registers another top-level command (the admin verbs live in their own modules). */
-export function registerCommand(name: string, command: Command): void {
-  COMMANDS[name] = command;
-}
 
 /** Dispatches argv to a command; turns expected errors into one line on stderr and an exit code. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
