@@ -18,7 +18,7 @@ import {
   tryLoadRootKey,
   writeRootKey,
 } from './barrier/root-key.js';
-import { ConfigError } from './errors.js';
+import { ConfigError, IntegrityError } from './errors.js';
 import { createKeyringSync, type KeyringSync, type KeyringSyncDeps } from './keyring-sync.js';
 import { openDatabase, durably } from './store/database.js';
 import { createKeyringRepository } from './store/keyring-repository.js';
@@ -116,7 +116,18 @@ export function openStore(paths: StorePaths, options: OpenStoreOptions = {}): Op
       rootKey.fill(0);
       throw error;
     }
-    const inner = createSecretboxBarrier(openKeyring(rootKey, keyringRepository.list()));
+    let keyring: Keyring;
+    try {
+      keyring = openKeyring(rootKey, keyringRepository.list());
+    } catch (error) {
+      rootKey.fill(0);
+      if (!(error instanceof IntegrityError)) throw error;
+      // The root key matched the check value, so a keyring row itself was changed, swapped or copied in.
+      throw new ConfigError(
+        `the keyring in ${paths.dbPath} does not open with root key file ${paths.rootKeyPath} (${error.message}); the database was modified: restore it from a backup`,
+      );
+    }
+    const inner = createSecretboxBarrier(keyring);
     const { onKeyringReload, onKeyringFailure, ...assembleOptions } = options;
     const keyringSync = createKeyringSync({
       keyrings: keyringRepository,
