@@ -61,6 +61,16 @@ export class ConflictError extends AppError {
   }
 }
 
+/** 410: the stored credential is past its `expiresAt`; it is not served, and the message says what to do. */
+export class CredentialExpiredError extends AppError {
+  constructor(host: string, expiresAt: string) {
+    super(
+      'credential_expired',
+      `the credential for ${host} expired at ${expiresAt}; a scalr-credd admin must update it (new secret and expiresAt)`,
+    );
+  }
+}
+
 /** 429: too many failed attempts from one source. */
 export class RateLimitedError extends AppError {
   constructor(readonly retryAfterSeconds: number) {

@@ -125,6 +125,16 @@ describe('createDaemonBackend answers', () => {
     expect(error).toMatchObject({ name: 'DaemonError', kind: 'rejected', status: 403, code: 'forbidden' });
   });
 
+  it('passes the daemon\'s expiry message through when the stored credential has expired', async () => {
+    const message = 'the credential for ghcr.io expired at 2026-01-01T00:00:00.000Z; a scalr-credd admin must update it';
+    const { backend } = backendAnswering(() => apiError(410, 'credential_expired', message));
+
+    const error = await rejection(backend.get('ghcr.io'));
+
+    expect(error).toMatchObject({ name: 'DaemonError', kind: 'rejected', code: 'credential_expired' });
+    expect((error as Error).message).toBe(message);
+  });
+
   it('passes a 400 validation message through', async () => {
     const { backend } = backendAnswering(() => apiError(400, 'validation_failed', '"ftp" is not a registry scheme'));
 

@@ -117,6 +117,9 @@ function failedStatus(daemonUrl: string, response: JsonResponse): DaemonError {
       details,
     );
   }
+  if (http.code === 'credential_expired' && http.serverMessage !== undefined) {
+    return new DaemonError('rejected', http.serverMessage, details);
+  }
   if (status === 400 && http.serverMessage !== undefined) {
     return new DaemonError('rejected', `scalr-credd refused the request: ${http.serverMessage}`, details);
   }

@@ -1,4 +1,4 @@
-import { CREDENTIAL_WARNING_HEADER, IntegrationListSchema, IntegrationSummarySchema, LookupResponseSchema } from '@dcs/shared';
+import { CREDENTIAL_WARNING_HEADER, ErrorBodySchema, IntegrationListSchema, IntegrationSummarySchema, LookupResponseSchema } from '@dcs/shared';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { buildOpsApp, seedOpsIntegration, type OpsApp } from '../support/ops-fixture.js';
@@ -86,15 +86,19 @@ describe('POST /v1/credentials/get with an expiring credential', () => {
     expect(res.headers[HEADER]).toBe(`credential for soon.example expires at ${expiresAt}`);
   });
 
-  it('says expired when the expiry has passed, and still serves the credential', async () => {
+  it('refuses an expired credential with 410 credential_expired, a message naming the host, and no secret', async () => {
     const ops = buildOpsApp();
     const expiresAt = inDays(ops, -1);
-    seedOpsIntegration(ops, { host: 'past.example', expiresAt, secret: 'still-served' });
+    seedOpsIntegration(ops, { host: 'past.example', expiresAt, secret: 'never-served-after-expiry' });
 
-    const res = await lookup(ops, 'past.example');
+    const res = await request(ops.app).post('/v1/credentials/get').set('Authorization', bearer(ops.tokens.runner)).send({ serverURL: 'past.example' });
 
-    expect(res.headers[HEADER]).toBe(`credential for past.example expired at ${expiresAt}`);
-    expect(res.body.Secret).toBe('still-served');
+    expect(res.status).toBe(410);
+    const body = ErrorBodySchema.parse(res.body);
+    expect(body.error.code).toBe('credential_expired');
+    expect(body.error.message).toContain(`past.example expired at ${expiresAt}`);
+    expect(JSON.stringify(res.body)).not.toContain('never-served-after-expiry');
+    expect(expiryWarnings(ops).map((line) => line.host)).toEqual(['past.example']);
   });
 
   it('logs the warning once per hour per host', async () => {

@@ -10,7 +10,7 @@ import {
 import type { AuditLog } from '../audit/audit-log.js';
 import { mayUseHost } from '../auth/authorize.js';
 import { secretContext, type Barrier } from '../barrier/barrier.js';
-import { IntegrityError, NotFoundError, ValidationError } from '../errors.js';
+import { CredentialExpiredError, IntegrityError, NotFoundError, ValidationError } from '../errors.js';
 import { newId } from '../ids.js';
 import { durably, type Db } from '../store/database.js';
 import type { IntegrationRepository } from '../store/integration-repository.js';
@@ -76,6 +76,20 @@ export function createCredentialService(deps: CredentialServiceDeps): Credential
         audit.append({ ...auditActor(ctx), action: 'credential.get', host: key.host, outcome: 'not_found' });
         onLookup?.('not_found');
         throw new NotFoundError('credentials not found');
+      }
+      // Past its expiry the credential is refused with a clear error instead of being served for the
+      // registry to reject with a bare "unauthorized".
+      if (row.expiresAt && Date.parse(row.expiresAt) <= now().getTime()) {
+        expiryWarning(row.host, row.expiresAt);
+        audit.append({
+          ...auditActor(ctx),
+          action: 'credential.get',
+          host: row.host,
+          targetId: row.id,
+          outcome: 'denied',
+          detail: { reason: 'expired', expiresAt: row.expiresAt },
+        });
+        throw new CredentialExpiredError(row.host, row.expiresAt);
       }
       let secret: string;
       try {
