@@ -104,7 +104,7 @@ describe('leak scan', () => {
     const doomed = await mint('revoked', { name: 'revoked runner', role: 'runner' });
 
     // ---- integrations with distinctive secrets ----
-    const secrets: Record<string, string> = {
+    const secrets = {
       one: `LeakCanary-one-${hex()}-glpat`,
       two: `LeakCanary/two+${hex()}<&>"'\\ \u00e9\u00df-\u2603`,
       hub: `dckr_pat_LeakCanary_hub_${hex()}`,
@@ -179,7 +179,7 @@ describe('leak scan', () => {
       expect('problem' in classifyStdout(run.stdout.toString()), `${label}: ${run.stdout.toString().slice(0, 200)}`).toBe(false);
       return run;
     };
-    const expectHit = (run: HelperRun, key: string) => {
+    const expectHit = (run: HelperRun, key: keyof typeof secrets) => {
       expect(run.code, run.stdout.toString()).toBe(0);
       expect(JSON.parse(run.stdout.toString())).toMatchObject({ Secret: secrets[key] });
     };
