@@ -1,4 +1,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HttpClientError, type JsonRequest, type JsonResponse } from '@dcs/shared/http-client';
@@ -49,6 +51,20 @@ const SUMMARY = {
   lastTestResult: null,
   lastTestDetail: null,
 };
+
+/** A self-signed CA certificate (no key kept): the daemon parses every certificate it is given. */
+const TEST_CA_PEM = `-----BEGIN CERTIFICATE-----
+MIIBmjCCAUGgAwIBAgIUcyYYFqJ929586aDeVJDz41XXDfQwCgYIKoZIzj0EAwIw
+IjEgMB4GA1UEAwwXc2NhbHItY3JlZGQtY2xpLXRlc3QtY2EwIBcNMjYxMTI3MDcy
+OTQ3WhgPMjEyNjExMDMwNzI5NDdaMCIxIDAeBgNVBAMMF3NjYWxyLWNyZWRkLWNs
+aS10ZXN0LWNhMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEl97OKj9z7RgJMXsz
+XDCgNdIlt2F4z3nyYou1Etg3gXGpNV9xz4N3M9FglFTYwlckuDCtJdwnkMoFu5Ro
+O/muX6NTMFEwHQYDVR0OBBYEFEDdk2XqYkX9fReAUntlr2XshbkzMB8GA1UdIwQY
+MBaAFEDdk2XqYkX9fReAUntlr2XshbkzMA8GA1UdEwEB/wQFMAMBAf8wCgYIKoZI
+zj0EAwIDRwAwRAIgVRvdtQIxCSM5d0+T0y3GDaii4DeS25VLvTRyn/QwK/8CIFzL
+7Q/+cfJzPWujThfmpQ4vSgBJ+Nvo9TVOQHr1Vct5
+-----END CERTIFICATE-----
+`;
 
 describe('resolveConnection', () => {
   let dir: string;
@@ -155,6 +171,18 @@ describe('createAdminClient', () => {
   it('rejects an answer that does not match the API as a protocol error', async () => {
     const { send } = recorder([{ status: 200, body: { integrations: [{ id: 'nope' }] } }]);
     await expect(createAdminClient({ url: 'unix:/s', token: 't' }, send).listIntegrations()).rejects.toMatchObject({ kind: 'protocol' });
+  });
+
+  it('posts the integration test without a body and returns the report', async () => {
+    const report = { id: SUMMARY.id, host: 'ghcr.io', result: 'unauthorized', detail: 'registry rejected the credential (HTTP 401)', testedAt: '2026-01-03T00:00:00.000Z' };
+    const { seen, send } = recorder([{ status: 200, body: report }]);
+    await expect(createAdminClient({ url: 'unix:/s', token: 't' }, send, 99).testIntegration('int_0123456789abcdef')).resolves.toEqual(report);
+    expect(seen).toEqual([{ url: 'unix:/s', token: 't', method: 'POST', path: '/v1/integrations/int_0123456789abcdef/test', timeoutMs: 99 }]);
+  });
+
+  it('rejects a test report that does not match the API as a protocol error', async () => {
+    const { send } = recorder([{ status: 200, body: { id: SUMMARY.id, host: 'ghcr.io', result: 'maybe', detail: '', testedAt: SUMMARY.createdAt } }]);
+    await expect(createAdminClient({ url: 'unix:/s', token: 't' }, send).testIntegration(SUMMARY.id)).rejects.toMatchObject({ kind: 'protocol' });
   });
 
   it('treats an unexpected success status as an error', async () => {
@@ -276,7 +304,7 @@ describe('admin verbs against the real API in-process (Unix socket)', () => {
 
     const listed = await cli(['integration', 'list']);
     expect(listed.code).toBe(0);
-    expect(listed.stdout).toMatch(/^ID +HOST +USERNAME +EXPORT +UPDATED +DESCRIPTION\n/);
+    expect(listed.stdout).toMatch(/^ID +HOST +USERNAME +EXPORT +EXPIRES +UPDATED +DESCRIPTION\n/);
     expect(listed.stdout).toContain(`${created.id}  registry.example.com  bot`);
 
     const updated = await cli(['integration', 'update', 'registry.example.com', '--description', 'team bot', '--no-export', '--json']);
@@ -307,6 +335,57 @@ describe('admin verbs against the real API in-process (Unix socket)', () => {
     expect((await cli(['integration', 'rm', 'registry.example.com'])).stdout).toBe(`removed integration ${created.id} for registry.example.com\n`);
     const gone = await cli(['integration', 'show', created.id]);
     expect(gone).toMatchObject({ code: 1, stderr: `scalr-credd: integration ${created.id} not found (not_found)\n` });
+  });
+
+  it('sets and clears expiresAt and caCert, and tests the credential against a registry', async () => {
+    // A loopback registry that asks for Basic credentials on /v2/ and accepts only bot:right-secret.
+    const expected = `Basic ${Buffer.from('bot:right-secret').toString('base64')}`;
+    const registry: Server = createServer((request, response) => {
+      if (request.url === '/v2/' && request.headers.authorization === expected) {
+        response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+      } else {
+        response.writeHead(401, { 'www-authenticate': 'Basic realm="test"', 'content-type': 'application/json' }).end('{}');
+      }
+    });
+    await new Promise<void>((resolve) => registry.listen(0, '127.0.0.1', resolve));
+    try {
+      const host = `127.0.0.1:${(registry.address() as AddressInfo).port}`;
+      const caFile = join(dir, 'ca.pem');
+      writeFileSync(caFile, TEST_CA_PEM);
+
+      const added = await cli(
+        ['integration', 'add', '--host', host, '--username', 'bot', '--expires-at', '2099-01-01T02:00:00+02:00', '--ca-cert', caFile, '--json'],
+        { stdin: 'right-secret\n' },
+      );
+      expect(added).toMatchObject({ code: 0, stderr: '' });
+      const created = JSON.parse(added.stdout) as typeof SUMMARY;
+      expect(created).toMatchObject({ host, expiresAt: '2099-01-01T00:00:00.000Z', caCert: expect.stringContaining('-----BEGIN CERTIFICATE-----') });
+
+      expect((await cli(['integration', 'list'])).stdout).toMatch(new RegExp(`^${created.id}  ${host} +bot +yes +2099-01-01T00:00:00\\.000Z `, 'm'));
+      const shown = await cli(['integration', 'show', host]);
+      expect(shown.stdout).toContain('expires:     2099-01-01T00:00:00.000Z\n');
+      expect(shown.stdout).toContain('ca cert:     1 certificate, trusted besides the system CAs\n');
+      expect(shown.stdout).toContain('last test:   never\n');
+
+      // A CA switches a loopback host to HTTPS, which this registry does not speak: clear it first.
+      const cleared = await cli(['integration', 'update', host, '--ca-cert', 'none', '--expires-at', 'none', '--json']);
+      expect(cleared.code).toBe(0);
+      expect(JSON.parse(cleared.stdout)).toMatchObject({ expiresAt: null, caCert: null });
+
+      const ok = await cli(['integration', 'test', host]);
+      expect(ok).toMatchObject({ code: 0, stderr: '' });
+      expect(ok.stdout).toMatch(new RegExp(`^ok: integration ${created.id} for ${host}\n`));
+
+      expect((await cli(['integration', 'update', created.id, '--secret-stdin'], { stdin: 'wrong-secret' })).code).toBe(0);
+      const refused = await cli(['integration', 'test', created.id, '--json']);
+      expect(refused.code).toBe(1);
+      expect(JSON.parse(refused.stdout)).toMatchObject({ id: created.id, host, result: 'unauthorized' });
+      expect((await cli(['integration', 'show', created.id])).stdout).toMatch(/\nlast test: +unauthorized at \S+\ntest detail: +\S/);
+
+      expect((await cli(['integration', 'rm', created.id])).code).toBe(0);
+    } finally {
+      await new Promise<void>((resolve) => registry.close(() => resolve()));
+    }
   });
 
   it('refuses the last admin token with the API conflict', async () => {

@@ -9,10 +9,12 @@ import {
   API_ROUTES,
   CreatedTokenSchema,
   IntegrationSummarySchema,
+  IntegrationTestReportSchema,
   TokenSummarySchema,
   defaultDaemonUrl,
   type CreatedToken,
   type IntegrationSummary,
+  type IntegrationTestReport,
   type Role,
   type TokenSummary,
 } from '@dcs/shared';
@@ -30,6 +32,12 @@ export interface AdminConnection {
   token: string;
 }
 
+/** Reads a whole text file (UTF-8); readFileSync in production, a fake in tests. Throws the fs error. */
+export type ReadTextFile = (path: string) => string;
+
+/** The production ReadTextFile. */
+export const readTextFile: ReadTextFile = (path) => readFileSync(path, 'utf8');
+
 /** The flags every admin verb accepts for the connection. */
 export interface ConnectionFlags {
   url?: string | undefined;
@@ -43,7 +51,7 @@ export interface ConnectionFlags {
 export function resolveConnection(
   flags: ConnectionFlags,
   io: Pick<CliIo, 'env' | 'homeDir'>,
-  readFile: (path: string) => string = (path) => readFileSync(path, 'utf8'),
+  readFile: ReadTextFile = readTextFile,
 ): AdminConnection {
   const url = flags.url || io.env['SCALR_CREDD_URL'] || defaultDaemonUrl(io.env, io.homeDir);
   const fromFile = (path: string, origin: string): string => {
@@ -76,6 +84,10 @@ export interface NewIntegration {
   secret: string;
   export?: boolean;
   description?: string;
+  /** ISO-8601 date-time with an offset: when the registry credential expires. */
+  expiresAt?: string;
+  /** PEM CA certificate(s) for testing the registry over TLS. */
+  caCert?: string;
 }
 
 /** Fields of `PATCH /v1/integrations/:id` as the CLI sends them. */
@@ -84,6 +96,10 @@ export interface IntegrationChanges {
   secret?: string;
   export?: boolean;
   description?: string | null;
+  /** null clears it. */
+  expiresAt?: string | null;
+  /** null clears it. */
+  caCert?: string | null;
 }
 
 /** Fields of `POST /v1/tokens` as the CLI sends them. */
@@ -103,6 +119,8 @@ export interface AdminClient {
   createIntegration(body: NewIntegration): Promise<IntegrationSummary>;
   updateIntegration(id: string, changes: IntegrationChanges): Promise<IntegrationSummary>;
   removeIntegration(id: string): Promise<void>;
+  /** Checks the stored credential against its registry; the outcome is also recorded on the integration. */
+  testIntegration(id: string): Promise<IntegrationTestReport>;
   listTokens(): Promise<TokenSummary[]>;
   createToken(body: NewToken): Promise<CreatedToken>;
   revokeToken(id: string): Promise<void>;
@@ -114,6 +132,7 @@ export type SendJson = (request: JsonRequest) => Promise<JsonResponse>;
 // Answers are checked against the shared schemas, but fields a newer daemon adds are kept, not refused.
 const IntegrationAnswer = IntegrationSummarySchema.loose();
 const IntegrationListAnswer = z.object({ integrations: z.array(IntegrationAnswer) });
+const IntegrationTestAnswer = IntegrationTestReportSchema.loose();
 const TokenListAnswer = z.object({ tokens: z.array(TokenSummarySchema.loose()) });
 const CreatedTokenAnswer = CreatedTokenSchema.loose();
 
@@ -150,6 +169,10 @@ export function createAdminClient(connection: AdminConnection, send: SendJson = 
     },
     async removeIntegration(id) {
       await call('DELETE', integrationPath(id), 204);
+    },
+    async testIntegration(id) {
+      const path = API_ROUTES.integrationTest.replace(':id', encodeURIComponent(id));
+      return parse(IntegrationTestAnswer, await call('POST', path, 200));
     },
     async listTokens() {
       return parse(TokenListAnswer, await call('GET', API_ROUTES.tokens, 200)).tokens;

@@ -1,4 +1,4 @@
-import type { IntegrationSummary } from '@dcs/shared';
+import type { IntegrationSummary, IntegrationTestReport } from '@dcs/shared';
 import { httpErrorFromResponse } from '@dcs/shared/http-client';
 import { describe, expect, it } from 'vitest';
 import type { AdminClient, ConnectionFlags, IntegrationChanges, NewIntegration } from './admin-client.js';
@@ -7,6 +7,7 @@ import { runIntegrationCommand } from './integration-command.js';
 import { runCli } from './run-cli.js';
 
 const SECRET = 'pat-Zq9!/+= secret';
+const PEM = '-----BEGIN CERTIFICATE-----\nMIIBmjCCAUGg\n-----END CERTIFICATE-----\n';
 
 function summary(overrides: Partial<IntegrationSummary>): IntegrationSummary {
   return {
@@ -17,12 +18,17 @@ function summary(overrides: Partial<IntegrationSummary>): IntegrationSummary {
     description: null,
     createdAt: '2026-01-01T00:00:00.000Z',
     updatedAt: '2026-01-02T00:00:00.000Z',
+    expiresAt: null,
+    caCert: null,
+    lastTestedAt: null,
+    lastTestResult: null,
+    lastTestDetail: null,
     ...overrides,
-  } as IntegrationSummary;
+  };
 }
 
 /** An in-memory AdminClient that records every call. */
-function fakeClient(initial: IntegrationSummary[] = []) {
+function fakeClient(initial: IntegrationSummary[] = [], testOutcome: Pick<IntegrationTestReport, 'result' | 'detail'> = { result: 'ok', detail: 'HTTP 200 with credentials' }) {
   const integrations = [...initial];
   const calls: Array<[string, ...unknown[]]> = [];
   const notFound = (id: string) =>
@@ -45,7 +51,13 @@ function fakeClient(initial: IntegrationSummary[] = []) {
     async createIntegration(body: NewIntegration) {
       calls.push(['create', body]);
       const { secret: _secret, ...rest } = body;
-      const created = summary({ ...rest, id: `int_${String(integrations.length + 1).padStart(16, '0')}`, description: body.description ?? null });
+      const created = summary({
+        ...rest,
+        id: `int_${String(integrations.length + 1).padStart(16, '0')}`,
+        description: body.description ?? null,
+        expiresAt: body.expiresAt ?? null,
+        caCert: body.caCert ?? null,
+      });
       integrations.push(created);
       return created;
     },
@@ -60,6 +72,11 @@ function fakeClient(initial: IntegrationSummary[] = []) {
       calls.push(['remove', id]);
       find(id);
       integrations.splice(integrations.findIndex((i) => i.id === id), 1);
+    },
+    async testIntegration(id) {
+      calls.push(['test', id]);
+      const { host } = find(id);
+      return { id, host, ...testOutcome, testedAt: '2026-01-03T00:00:00.000Z' };
     },
     listTokens: async () => [],
     createToken: async () => {
@@ -86,8 +103,20 @@ function fakeIo(options: { stdin?: string; tty?: boolean; answer?: string } = {}
   return { io, out };
 }
 
-async function run(args: string[], client: ReturnType<typeof fakeClient>, io = fakeIo()) {
-  const code = await runIntegrationCommand(args, io.io, client.connect);
+/** A ReadTextFile over an in-memory map of files; records the paths read. */
+function fakeFiles(files: Record<string, string> = {}) {
+  const reads: string[] = [];
+  const readFile = (path: string) => {
+    reads.push(path);
+    const text = files[path];
+    if (text === undefined) throw Object.assign(new Error(`ENOENT: no such file, open '${path}'`), { code: 'ENOENT' });
+    return text;
+  };
+  return { reads, readFile };
+}
+
+async function run(args: string[], client: ReturnType<typeof fakeClient>, io = fakeIo(), files = fakeFiles()) {
+  const code = await runIntegrationCommand(args, io.io, client.connect, files.readFile);
   return { code, ...io.out };
 }
 
@@ -165,13 +194,70 @@ describe('integration add', () => {
     const result = await run(['add', '--host', 'ghcr.io', '--username', 'u'], fake, fakeIo({ stdin: SECRET }));
     expect(result).toMatchObject({ code: 1, stdout: '', stderr: 'scalr-credd: host ghcr.io already has an integration (conflict)\n' });
   });
+
+  it('sends --expires-at as given and the PEM text of the --ca-cert file, and shows them', async () => {
+    const fake = fakeClient();
+    const files = fakeFiles({ '/etc/ca.pem': PEM });
+    const args = ['add', '--host', 'ghcr.io', '--username', 'u', '--expires-at', '2026-04-01T12:00:00+02:00', '--ca-cert', '/etc/ca.pem'];
+    const result = await run(args, fake, fakeIo({ stdin: SECRET }), files);
+    expect(result.code).toBe(0);
+    expect(files.reads).toEqual(['/etc/ca.pem']);
+    expect(fake.calls).toEqual([
+      ['create', { host: 'ghcr.io', username: 'u', secret: SECRET, export: true, expiresAt: '2026-04-01T12:00:00+02:00', caCert: PEM }],
+    ]);
+    expect(result.stdout).toContain('expires:     2026-04-01T12:00:00+02:00\n');
+    expect(result.stdout).toContain('ca cert:     1 certificate, trusted besides the system CAs\n');
+  });
+
+  it.each([['2026-04-01'], ['2026-04-01T12:00:00'], ['next tuesday'], ['none']])(
+    'refuses --expires-at %s before reading the secret or calling the API',
+    async (value) => {
+      const fake = fakeClient();
+      const io = fakeIo({ stdin: SECRET });
+      const error = await run(['add', '--host', 'ghcr.io', '--username', 'u', '--expires-at', value], fake, io).catch((e: Error) => e);
+      expect(error).toBeInstanceOf(UsageError);
+      expect((error as Error).message).toBe('--expires-at takes an ISO-8601 date-time with Z or an offset, e.g. 2026-04-01T00:00:00Z');
+      expect(io.out.stdinReads).toBe(0);
+      expect(fake.calls).toEqual([]);
+    },
+  );
+
+  it('refuses a missing, unreadable, non-PEM or oversized --ca-cert file before reading the secret', async () => {
+    const files = fakeFiles({ '/key.pem': '-----BEGIN PRIVATE KEY-----\nx\n', '/big.pem': PEM + ' '.repeat(40_000) });
+    const add = async (path: string, read = files) => {
+      const fake = fakeClient();
+      const io = fakeIo({ stdin: SECRET });
+      const error = await run(['add', '--host', 'ghcr.io', '--username', 'u', '--ca-cert', path], fake, io, read).catch((e: Error) => e);
+      expect(io.out.stdinReads).toBe(0);
+      expect(fake.calls).toEqual([]);
+      expect(error).toBeInstanceOf(UsageError);
+      return (error as Error).message;
+    };
+    expect(await add('/nope.pem')).toBe('cannot read the CA certificate file /nope.pem given by --ca-cert (ENOENT)');
+    const denied = {
+      reads: [],
+      readFile: () => {
+        throw Object.assign(new Error('EACCES'), { code: 'EACCES' });
+      },
+    };
+    expect(await add('/root/ca.pem', denied)).toBe('cannot read the CA certificate file /root/ca.pem given by --ca-cert (EACCES)');
+    expect(await add('/key.pem')).toMatch(/^the file \/key\.pem given by --ca-cert holds no PEM certificate/);
+    expect(await add('/big.pem')).toMatch(/is larger than 32 KiB$/);
+  });
 });
 
 describe('integration list and show', () => {
   const two = () =>
     fakeClient([
       summary({}),
-      summary({ id: 'int_0000000000000002', host: 'registry.example.com:5000', username: 'ci', export: false, description: 'internal' }),
+      summary({
+        id: 'int_0000000000000002',
+        host: 'registry.example.com:5000',
+        username: 'ci',
+        export: false,
+        description: 'internal',
+        expiresAt: '2026-03-01T00:00:00.000Z',
+      }),
     ]);
 
   it('prints a table', async () => {
@@ -179,9 +265,9 @@ describe('integration list and show', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toBe(
       [
-        'ID                    HOST                       USERNAME  EXPORT  UPDATED                   DESCRIPTION',
-        'int_0000000000000001  ghcr.io                    robot     yes     2026-01-02T00:00:00.000Z',
-        'int_0000000000000002  registry.example.com:5000  ci        no      2026-01-02T00:00:00.000Z  internal',
+        'ID                    HOST                       USERNAME  EXPORT  EXPIRES                   UPDATED                   DESCRIPTION',
+        'int_0000000000000001  ghcr.io                    robot     yes     -                         2026-01-02T00:00:00.000Z',
+        'int_0000000000000002  registry.example.com:5000  ci        no      2026-03-01T00:00:00.000Z  2026-01-02T00:00:00.000Z  internal',
         '',
       ].join('\n'),
     );
@@ -199,6 +285,24 @@ describe('integration list and show', () => {
     expect(fake.calls).toEqual([['get', 'int_0000000000000002']]);
     expect(result.stdout).toContain('host:        registry.example.com:5000\n');
     expect(result.stdout).toContain('export:      no\n');
+    expect(result.stdout).toContain('expires:     2026-03-01T00:00:00.000Z\n');
+    expect(result.stdout).toContain('ca cert:     none (system CAs only)\n');
+    expect(result.stdout).toContain('last test:   never\n');
+    expect(result.stdout).not.toContain('test detail:');
+  });
+
+  it('shows the last test, its detail, and how many CA certificates there are', async () => {
+    const tested = summary({
+      caCert: PEM + PEM,
+      lastTestedAt: '2026-01-03T00:00:00.000Z',
+      lastTestResult: 'unauthorized',
+      lastTestDetail: 'registry rejected the credential (HTTP 401)',
+    });
+    const result = await run(['show', 'int_0000000000000001'], fakeClient([tested]));
+    expect(result.stdout).toContain('expires:     never\n');
+    expect(result.stdout).toContain('ca cert:     2 certificates, trusted besides the system CAs\n');
+    expect(result.stdout).toContain('last test:   unauthorized at 2026-01-03T00:00:00.000Z\n');
+    expect(result.stdout).toContain('test detail: registry rejected the credential (HTTP 401)\n');
   });
 
   it('shows one by host in any client form', async () => {
@@ -243,8 +347,38 @@ describe('integration update', () => {
     expect(JSON.parse(result.stdout)).toMatchObject({ username: 'new-user', export: true });
   });
 
+  it('sets --expires-at and the --ca-cert file text, and clears both with none', async () => {
+    const fake = fakeClient([summary({})]);
+    const files = fakeFiles({ './none': PEM });
+    const io = fakeIo({ stdin: 'should not be read' });
+    expect((await run(['update', 'ghcr.io', '--expires-at', '2026-05-01T00:00:00Z', '--ca-cert', './none'], fake, io, files)).code).toBe(0);
+    expect(files.reads).toEqual(['./none']);
+    const clearIo = fakeIo({ stdin: 'should not be read' });
+    const cleared = await run(['update', 'int_0000000000000001', '--expires-at', 'none', '--ca-cert', 'none', '--json'], fake, clearIo, files);
+    expect(cleared.code).toBe(0);
+    expect(files.reads).toEqual(['./none']);
+    expect(io.out.stdinReads + clearIo.out.stdinReads).toBe(0);
+    expect(fake.calls).toEqual([
+      ['list'],
+      ['update', 'int_0000000000000001', { expiresAt: '2026-05-01T00:00:00Z', caCert: PEM }],
+      ['update', 'int_0000000000000001', { expiresAt: null, caCert: null }],
+    ]);
+    expect(JSON.parse(cleared.stdout)).toMatchObject({ expiresAt: null, caCert: null });
+  });
+
+  it('refuses a bad --expires-at or an unreadable --ca-cert without calling the API', async () => {
+    const fake = fakeClient([summary({})]);
+    await expect(run(['update', 'ghcr.io', '--expires-at', 'never'], fake)).rejects.toThrow(
+      '--expires-at takes an ISO-8601 date-time with Z or an offset or none, e.g. 2026-04-01T00:00:00Z',
+    );
+    await expect(run(['update', 'ghcr.io', '--ca-cert', '/missing.pem'], fake)).rejects.toThrow(
+      'cannot read the CA certificate file /missing.pem given by --ca-cert (ENOENT)',
+    );
+    expect(fake.calls).toEqual([]);
+  });
+
   it('refuses nothing to change, and --export with --no-export', async () => {
-    await expect(run(['update', 'ghcr.io'], fakeClient())).rejects.toThrow(/nothing to change/);
+    await expect(run(['update', 'ghcr.io'], fakeClient())).rejects.toThrow(/nothing to change.*--expires-at or --ca-cert/);
     await expect(run(['update', 'ghcr.io', '--export', '--no-export'], fakeClient())).rejects.toThrow(/not both/);
   });
 
@@ -257,6 +391,68 @@ describe('integration update', () => {
     const result = await run(['update', 'quay.io', '--secret-stdin'], fakeClient(), io);
     expect(result).toMatchObject({ code: 1, stderr: 'scalr-credd: no integration for host quay.io (not_found)\n' });
     expect(io.out.prompts).toEqual([]);
+  });
+});
+
+describe('integration test', () => {
+  it('tests by host and exits 0 when the registry accepts the credential', async () => {
+    const fake = fakeClient([summary({})]);
+    const result = await run(['test', 'https://GHCR.io/'], fake);
+    expect(fake.calls).toEqual([['list'], ['test', 'int_0000000000000001']]);
+    expect(result).toMatchObject({
+      code: 0,
+      stderr: '',
+      stdout: 'ok: integration int_0000000000000001 for ghcr.io\ndetail: HTTP 200 with credentials\ntested: 2026-01-03T00:00:00.000Z\n',
+    });
+  });
+
+  it.each([
+    ['unauthorized', 'registry rejected the credential (HTTP 401)'],
+    ['unreachable', 'connection refused'],
+    ['error', 'unexpected HTTP 500 from /v2/ with credentials'],
+  ] as const)('exits 1 when the result is %s, printing the detail', async (outcome, detail) => {
+    const fake = fakeClient([summary({})], { result: outcome, detail });
+    const result = await run(['test', 'int_0000000000000001'], fake);
+    expect(fake.calls).toEqual([['test', 'int_0000000000000001']]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe(`${outcome}: integration int_0000000000000001 for ghcr.io\ndetail: ${detail}\ntested: 2026-01-03T00:00:00.000Z\n`);
+  });
+
+  it('prints the report as JSON with --json, keeping the exit code', async () => {
+    const ok = await run(['test', 'ghcr.io', '--json'], fakeClient([summary({})]));
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout)).toEqual({
+      id: 'int_0000000000000001',
+      host: 'ghcr.io',
+      result: 'ok',
+      detail: 'HTTP 200 with credentials',
+      testedAt: '2026-01-03T00:00:00.000Z',
+    });
+    const failed = await run(['test', 'ghcr.io', '--json'], fakeClient([summary({})], { result: 'unreachable', detail: 'timed out' }));
+    expect(failed.code).toBe(1);
+    expect(JSON.parse(failed.stdout)).toMatchObject({ result: 'unreachable', detail: 'timed out' });
+  });
+
+  it('reports an unknown host and an API error as one line, exit 1', async () => {
+    expect(await run(['test', 'quay.io'], fakeClient([summary({})]))).toMatchObject({
+      code: 1,
+      stdout: '',
+      stderr: 'scalr-credd: no integration for host quay.io (not_found)\n',
+    });
+    const fake = fakeClient([summary({})]);
+    fake.client.testIntegration = async () => {
+      throw httpErrorFromResponse('unix:/fake', { status: 403, body: { error: { code: 'forbidden', message: 'role runner may not integration.test' } } });
+    };
+    expect(await run(['test', 'int_0000000000000001'], fake)).toMatchObject({
+      code: 1,
+      stdout: '',
+      stderr: 'scalr-credd: role runner may not integration.test (forbidden)\n',
+    });
+  });
+
+  it('needs exactly one id or host', async () => {
+    await expect(run(['test'], fakeClient())).rejects.toThrow(/give the integration's id or host: scalr-credd integration test ID\|HOST/);
+    await expect(run(['test', 'a.io', 'b.io'], fakeClient())).rejects.toThrow(/too many arguments/);
   });
 });
 
@@ -279,7 +475,7 @@ describe('integration rm', () => {
 describe('integration help and dispatch', () => {
   it('prints help for the command and for each verb', async () => {
     expect(await run(['--help'], fakeClient())).toMatchObject({ code: 0, stdout: expect.stringContaining('Usage: scalr-credd integration <verb>') });
-    for (const verb of ['add', 'list', 'show', 'update', 'rm']) {
+    for (const verb of ['add', 'list', 'show', 'update', 'test', 'rm']) {
       const result = await run([verb, '--help'], fakeClient());
       expect(result.code).toBe(0);
       expect(result.stdout).toContain(`Usage: scalr-credd integration ${verb}`);
@@ -287,10 +483,20 @@ describe('integration help and dispatch', () => {
     expect((await run([], fakeClient())).code).toBe(2);
   });
 
+  it('documents the new flags and the test verb', async () => {
+    const help = (await run(['--help'], fakeClient())).stdout;
+    expect(help).toContain('[--expires-at ISO] [--ca-cert FILE]');
+    expect(help).toContain('[--expires-at ISO|none] [--ca-cert FILE|none]');
+    expect(help).toMatch(/\n  test ID\|HOST +check the stored credential/);
+    expect((await run(['add', '--help'], fakeClient())).stdout).toMatch(/--expires-at ISO .*\n.*\n  --ca-cert FILE/);
+    expect((await run(['update', '--help'], fakeClient())).stdout).toContain('--ca-cert none removes it');
+    expect((await run(['test', '--help'], fakeClient())).stdout).toMatch(/Exits 0 when the result is ok,\n1 otherwise/);
+  });
+
   it('goes through runCli: a usage error exits 2 with the help hint, an unknown verb too', async () => {
     const io = fakeIo();
     expect(await runCli(['integration', 'frobnicate'], io.io)).toBe(2);
-    expect(io.out.stderr).toBe("scalr-credd integration: unknown verb; use add, list, show, update or rm; run 'scalr-credd integration --help'\n");
+    expect(io.out.stderr).toBe("scalr-credd integration: unknown verb; use add, list, show, update, test or rm; run 'scalr-credd integration --help'\n");
     const secretFlag = fakeIo();
     expect(await runCli(['integration', 'add', '--host', 'h.io', '--username', 'u', '--secret', SECRET], secretFlag.io)).toBe(2);
     expect(secretFlag.out.stderr).toMatch(/^scalr-credd integration: --secret is not accepted: .*pipe it on stdin/);
@@ -300,6 +506,6 @@ describe('integration help and dispatch', () => {
   it('is listed in the main help', async () => {
     const io = fakeIo();
     expect(await runCli(['--help'], io.io)).toBe(0);
-    expect(io.out.stdout).toContain('integration add|list|show|update|rm');
+    expect(io.out.stdout).toContain('integration add|list|show|update|test|rm');
   });
 });

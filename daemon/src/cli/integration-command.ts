@@ -1,17 +1,20 @@
 import { parseArgs } from 'node:util';
-import { InvalidRegistryHostError, normalizeRegistryHost, type IntegrationSummary } from '@dcs/shared';
+import { InvalidRegistryHostError, normalizeRegistryHost, type IntegrationSummary, type IntegrationTestReport } from '@dcs/shared';
+import { z } from 'zod';
 import {
   AdminError,
   CONNECTION_OPTIONS,
   connectAdmin,
   parseVerbArgs,
+  readTextFile,
   reportApiErrors,
   type AdminClient,
   type ConnectAdmin,
   type IntegrationChanges,
+  type ReadTextFile,
 } from './admin-client.js';
 import { UsageError, type CliIo } from './io.js';
-import { formatFields, formatTable, jsonLine } from './output.js';
+import { formatFields, formatTable, jsonLine, printable } from './output.js';
 
 const COMMON_HELP = `Connection (every verb):
   --url URL          the daemon: http://HOST:PORT, https://HOST:PORT or unix:PATH
@@ -30,12 +33,14 @@ export const INTEGRATION_HELP = `Usage: scalr-credd integration <verb> [options]
 
 Manages the registry credentials the daemon serves (needs an admin or manager token).
 
-  add --host HOST --username USER [--no-export] [--description TEXT]
+  add --host HOST --username USER [--no-export] [--description TEXT] [--expires-at ISO] [--ca-cert FILE]
                      store a credential for a registry host; the secret comes from stdin
   list               list integrations (never their secrets)
-  show ID|HOST       show one integration
+  show ID|HOST       show one integration, with its expiry and last test
   update ID|HOST [--username USER] [--secret-stdin] [--export|--no-export] [--description TEXT]
+                 [--expires-at ISO|none] [--ca-cert FILE|none]
                      change an integration; the host never changes
+  test ID|HOST       check the stored credential against its registry; exit 0 only when it is accepted
   rm ID|HOST         remove an integration
 
 ${SECRET_HELP}
@@ -48,7 +53,8 @@ Run 'scalr-credd integration <verb> --help' for a verb's options.
 `;
 
 const VERB_HELP: Record<string, string> = {
-  add: `Usage: scalr-credd integration add --host HOST --username USER [--no-export] [--description TEXT] [--json]
+  add: `Usage: scalr-credd integration add --host HOST --username USER [--no-export] [--description TEXT]
+         [--expires-at ISO] [--ca-cert FILE] [--json]
 
 Stores a credential for a registry host (any form a client uses: ghcr.io, https://ghcr.io/,
 host:5000). A host has one integration; use 'update' to change it.
@@ -57,22 +63,29 @@ host:5000). A host has one integration; use 'update' to change it.
   --username USER      the registry username (docker's <token> marker is kept as is)
   --no-export          keep it out of the helper's lookups (admin use only)
   --description TEXT   a note for people
+  --expires-at ISO     when the registry credential (e.g. a PAT) expires: ISO-8601 with Z or an
+                       offset; lookups warn in the week before it and are refused after it
+  --ca-cert FILE       a PEM file of CA certificate(s) trusted, besides the system CAs, when
+                       testing this registry over TLS (the CLI reads it and sends the text)
 
 ${SECRET_HELP}
 
 ${COMMON_HELP}`,
   list: `Usage: scalr-credd integration list [--json]
 
-Lists integrations: id, host, username, export flag, last update and description; never secrets.
+Lists integrations: id, host, username, export flag, expiry, last update and description; never
+secrets.
 With --json prints {"integrations": [...]} as the API answers it.
 
 ${COMMON_HELP}`,
   show: `Usage: scalr-credd integration show ID|HOST [--json]
 
-Shows one integration, named by its id (int_...) or its registry host; never its secret.
+Shows one integration, named by its id (int_...) or its registry host: its expiry, whether it has
+a CA certificate, and the outcome of its last test; never its secret.
 
 ${COMMON_HELP}`,
-  update: `Usage: scalr-credd integration update ID|HOST [--username USER] [--secret-stdin] [--export|--no-export] [--description TEXT] [--json]
+  update: `Usage: scalr-credd integration update ID|HOST [--username USER] [--secret-stdin] [--export|--no-export]
+         [--description TEXT] [--expires-at ISO|none] [--ca-cert FILE|none] [--json]
 
 Changes an integration named by its id (int_...) or its registry host. The host never changes
 (remove the integration and add a new one instead).
@@ -82,8 +95,23 @@ Changes an integration named by its id (int_...) or its registry host. The host 
   --export             serve it to the helper again
   --no-export          keep it out of the helper's lookups
   --description TEXT   a new note; --description '' clears it
+  --expires-at ISO     a new expiry of the registry credential (ISO-8601 with Z or an offset);
+                       --expires-at none clears it
+  --ca-cert FILE       a new PEM file of CA certificate(s) for testing the registry over TLS;
+                       --ca-cert none removes it (./none names a file called none)
 
 ${SECRET_HELP}
+
+${COMMON_HELP}`,
+  test: `Usage: scalr-credd integration test ID|HOST [--json]
+
+Checks the stored credential of an integration, named by its id (int_...) or its registry host,
+against its registry the way 'docker login' does (GET /v2/ and the registry's token service). The
+daemon makes the request and records the outcome on the integration ('show' displays it).
+
+Prints the result, one of ok, unauthorized (the registry refused the credential), unreachable
+(no connection, DNS or TLS failure) or error, and a short detail. Exits 0 when the result is ok,
+1 otherwise (also when the daemon could not be asked).
 
 ${COMMON_HELP}`,
   rm: `Usage: scalr-credd integration rm ID|HOST [--json]
@@ -95,26 +123,34 @@ ${COMMON_HELP}`,
 
 const INTEGRATION_ID = /^int_[0-9a-f]{16}$/;
 
-/** Runs `scalr-credd integration <verb>`; `connect` builds the API client (a fake in tests). */
-export async function runIntegrationCommand(args: string[], io: CliIo, connect: ConnectAdmin = connectAdmin): Promise<number> {
+/**
+ * Runs `scalr-credd integration <verb>`; `connect` builds the API client and `readFile` reads the
+ * --ca-cert file (fakes in tests).
+ */
+export async function runIntegrationCommand(
+  args: string[],
+  io: CliIo,
+  connect: ConnectAdmin = connectAdmin,
+  readFile: ReadTextFile = readTextFile,
+): Promise<number> {
   const [verb, ...rest] = args;
   if (verb === undefined || verb === 'help' || verb === '--help' || verb === '-h') {
     io.stdout(INTEGRATION_HELP);
     return verb === undefined ? 2 : 0;
   }
   const run = VERBS[verb];
-  if (!run) throw new UsageError('unknown verb; use add, list, show, update or rm');
+  if (!run) throw new UsageError('unknown verb; use add, list, show, update, test or rm');
   if (rest.includes('--help') || rest.includes('-h')) {
     io.stdout(VERB_HELP[verb]!);
     return 0;
   }
-  return run(rest, io, connect);
+  return run(rest, io, connect, readFile);
 }
 
-type Verb = (args: string[], io: CliIo, connect: ConnectAdmin) => Promise<number>;
+type Verb = (args: string[], io: CliIo, connect: ConnectAdmin, readFile: ReadTextFile) => Promise<number>;
 
 const VERBS: Record<string, Verb> = {
-  async add(args, io, connect) {
+  async add(args, io, connect, readFile) {
     const { values } = parseVerbArgs(args, 0, (a) =>
       parseArgs({
         args: a,
@@ -124,6 +160,8 @@ const VERBS: Record<string, Verb> = {
           username: { type: 'string' },
           'no-export': { type: 'boolean' },
           description: { type: 'string' },
+          'expires-at': { type: 'string' },
+          'ca-cert': { type: 'string' },
         },
         strict: true,
         allowPositionals: true,
@@ -132,6 +170,9 @@ const VERBS: Record<string, Verb> = {
     if (values.host === undefined) throw new UsageError('--host is required');
     if (values.username === undefined) throw new UsageError('--username is required');
     const host = hostArgument(values.host);
+    // Checked before the secret is asked for.
+    const expiresAt = values['expires-at'] === undefined ? undefined : expiresAtArgument(values['expires-at']);
+    const caCert = values['ca-cert'] === undefined ? undefined : caCertArgument(values['ca-cert'], readFile);
     const client = connect({ url: values.url, tokenFile: values['token-file'] }, io);
     return reportApiErrors(io, async () => {
       const secret = await readSecret(io, host, 'integration add');
@@ -141,6 +182,8 @@ const VERBS: Record<string, Verb> = {
         secret,
         export: !values['no-export'],
         ...(values.description === undefined ? {} : { description: values.description }),
+        ...(expiresAt === undefined ? {} : { expiresAt }),
+        ...(caCert === undefined ? {} : { caCert }),
       });
       io.stdout(values.json ? jsonLine(created) : `added integration ${created.id} for ${created.host}\n${describe(created)}`);
       return 0;
@@ -156,8 +199,8 @@ const VERBS: Record<string, Verb> = {
         io.stdout(jsonLine({ integrations }));
         return 0;
       }
-      const rows = integrations.map((i) => [i.id, i.host, i.username, i.export ? 'yes' : 'no', i.updatedAt, i.description ?? '']);
-      io.stdout(formatTable(['ID', 'HOST', 'USERNAME', 'EXPORT', 'UPDATED', 'DESCRIPTION'], rows, 'no integrations'));
+      const rows = integrations.map((i) => [i.id, i.host, i.username, i.export ? 'yes' : 'no', i.expiresAt ?? '-', i.updatedAt, i.description ?? '']);
+      io.stdout(formatTable(['ID', 'HOST', 'USERNAME', 'EXPORT', 'EXPIRES', 'UPDATED', 'DESCRIPTION'], rows, 'no integrations'));
       return 0;
     });
   },
@@ -175,7 +218,7 @@ const VERBS: Record<string, Verb> = {
     });
   },
 
-  async update(args, io, connect) {
+  async update(args, io, connect, readFile) {
     const { values, positionals } = parseVerbArgs(args, 1, (a) =>
       parseArgs({
         args: a,
@@ -186,6 +229,8 @@ const VERBS: Record<string, Verb> = {
           export: { type: 'boolean' },
           'no-export': { type: 'boolean' },
           description: { type: 'string' },
+          'expires-at': { type: 'string' },
+          'ca-cert': { type: 'string' },
         },
         strict: true,
         allowPositionals: true,
@@ -198,8 +243,14 @@ const VERBS: Record<string, Verb> = {
     if (values.export) changes.export = true;
     if (values['no-export']) changes.export = false;
     if (values.description !== undefined) changes.description = values.description === '' ? null : values.description;
+    const expiresAt = values['expires-at'];
+    if (expiresAt !== undefined) changes.expiresAt = expiresAt === 'none' ? null : expiresAtArgument(expiresAt, 'none');
+    const caCert = values['ca-cert'];
+    if (caCert !== undefined) changes.caCert = caCert === 'none' ? null : caCertArgument(caCert, readFile);
     if (Object.keys(changes).length === 0 && !values['secret-stdin']) {
-      throw new UsageError('nothing to change; give --username, --secret-stdin, --export, --no-export or --description');
+      throw new UsageError(
+        'nothing to change; give --username, --secret-stdin, --export, --no-export, --description, --expires-at or --ca-cert',
+      );
     }
     const client = connect({ url: values.url, tokenFile: values['token-file'] }, io);
     return reportApiErrors(io, async () => {
@@ -208,6 +259,20 @@ const VERBS: Record<string, Verb> = {
       const updated = await client.updateIntegration(id, changes);
       io.stdout(values.json ? jsonLine(updated) : `updated integration ${updated.id} for ${updated.host}\n${describe(updated)}`);
       return 0;
+    });
+  },
+
+  async test(args, io, connect) {
+    const { values, positionals } = parseVerbArgs(args, 1, (a) =>
+      parseArgs({ args: a, options: CONNECTION_OPTIONS, strict: true, allowPositionals: true }),
+    );
+    const ref = referenceArgument(positionals, 'test');
+    const client = connect({ url: values.url, tokenFile: values['token-file'] }, io);
+    return reportApiErrors(io, async () => {
+      const id = 'host' in ref ? (await findByHost(client, ref.host)).id : ref.id;
+      const report = await client.testIntegration(id);
+      io.stdout(values.json ? jsonLine(report) : describeTest(report));
+      return report.result === 'ok' ? 0 : 1;
     });
   },
 
@@ -233,6 +298,34 @@ function referenceArgument(positionals: string[], verb: string): { id: string } 
   if (ref === undefined) throw new UsageError(`give the integration's id or host: scalr-credd integration ${verb} ID|HOST`);
   if (INTEGRATION_ID.test(ref)) return { id: ref };
   return { host: hostArgument(ref) };
+}
+
+const ISO_DATE_TIME = z.iso.datetime({ offset: true });
+
+/** Checks an --expires-at value the way the API does; the daemon stores it as UTC. */
+function expiresAtArgument(text: string, alternative?: string): string {
+  if (ISO_DATE_TIME.safeParse(text).success) return text;
+  const or = alternative === undefined ? '' : ` or ${alternative}`;
+  throw new UsageError(`--expires-at takes an ISO-8601 date-time with Z or an offset${or}, e.g. 2026-04-01T00:00:00Z`);
+}
+
+/** The API's limit on caCert. */
+const MAX_CA_CERT_CHARS = 32 * 1024;
+
+/** Reads the --ca-cert file: PEM text, sent as is (the daemon checks that every certificate parses). */
+function caCertArgument(path: string, readFile: ReadTextFile): string {
+  let text: string;
+  try {
+    text = readFile(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    throw new UsageError(`cannot read the CA certificate file ${path} given by --ca-cert (${code})`);
+  }
+  if (!text.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new UsageError(`the file ${path} given by --ca-cert holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+  }
+  if (text.length > MAX_CA_CERT_CHARS) throw new UsageError(`the file ${path} given by --ca-cert is larger than 32 KiB`);
+  return text;
 }
 
 function hostArgument(text: string): string {
@@ -271,7 +364,25 @@ function describe(integration: IntegrationSummary): string {
     ['username', integration.username],
     ['export', integration.export ? 'yes' : 'no'],
     ['description', integration.description ?? '-'],
+    ['expires', integration.expiresAt ?? 'never'],
+    ['ca cert', caCertSummary(integration.caCert)],
+    ['last test', integration.lastTestResult ? `${integration.lastTestResult} at ${integration.lastTestedAt ?? '?'}` : 'never'],
+    ...(integration.lastTestDetail ? [['test detail', integration.lastTestDetail] as const] : []),
     ['created', integration.createdAt],
     ['updated', integration.updatedAt],
   ]);
+}
+
+function caCertSummary(caCert: string | null | undefined): string {
+  if (!caCert) return 'none (system CAs only)';
+  const count = caCert.match(/-----BEGIN CERTIFICATE-----/g)?.length ?? 0;
+  return `${count} certificate${count === 1 ? '' : 's'}, trusted besides the system CAs`;
+}
+
+/** Text output of `integration test`. */
+function describeTest(report: IntegrationTestReport): string {
+  return `${printable(report.result)}: integration ${printable(report.id)} for ${printable(report.host)}\n${formatFields([
+    ['detail', report.detail],
+    ['tested', report.testedAt],
+  ])}`;
 }

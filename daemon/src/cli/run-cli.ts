@@ -18,7 +18,7 @@ Operations (offline, on the data dir; safe while serve runs, except restore):
   restore --from FILE       replace the database with a backup (daemon stopped)
 
 Admin (over the HTTP API; SCALR_CREDD_URL and SCALR_CREDD_TOKEN or SCALR_CREDD_TOKEN_FILE):
-  integration add|list|show|update|rm
+  integration add|list|show|update|test|rm
                             manage registry credentials (secrets are read from stdin)
   token create|list|revoke  manage API tokens
 

@@ -36,6 +36,9 @@ function fakeClient(tokens: TokenSummary[] = []) {
       throw new Error('not used');
     },
     removeIntegration: async () => undefined,
+    testIntegration: async () => {
+      throw new Error('not used');
+    },
     async listTokens() {
       calls.push(['list']);
       return tokens;
