@@ -1,5 +1,7 @@
 import { API_PREFIX, MAX_BODY_BYTES } from '@dcs/shared';
 import express, { type Express } from 'express';
+import { readMetricGauges, type Services } from './assemble.js';
+import type { Metrics } from './metrics.js';
 import type { AuditLog } from './audit/audit-log.js';
 import { auditRoutes } from './http/audit-routes.js';
 import { authenticate } from './http/authenticate.js';
@@ -67,4 +69,43 @@ export function buildApp(deps: AppDeps): Express {
   app.use(notFoundHandler);
   app.use(errorHandler(deps.logger));
   return app;
+}
+
+/** What buildServiceApp needs besides the services. */
+export interface ServiceAppOptions {
+  version: string;
+  logger: Logger;
+  limiter: FailureLimiter;
+  /** Request and lookup metrics for `/metrics`; without them the route is not mounted. */
+  metrics?: Metrics;
+  now?: () => Date;
+  /** Runs before each metrics scrape (serve refreshes the keyring so the term gauge is current). */
+  beforeMetrics?: () => void;
+}
+
+/** Builds the app over assembled services exactly as `serve` wires it; tests use the same wiring. */
+export function buildServiceApp(services: Services, options: ServiceAppOptions): Express {
+  const { metrics, beforeMetrics } = options;
+  const now = options.now ?? (() => new Date());
+  return buildApp({
+    version: options.version,
+    logger: options.logger,
+    audit: services.audit,
+    limiter: options.limiter,
+    integrations: services.integrations,
+    credentials: services.credentials,
+    tokens: services.tokens,
+    isSealed: () => services.barrier.isSealed(),
+    auditTrail: services.auditTrail,
+    registryChecks: services.registryChecks,
+    ...(metrics
+      ? {
+          onRequest: (info: Parameters<Metrics['observeRequest']>[0]) => metrics.observeRequest(info),
+          metricsText: () => {
+            beforeMetrics?.();
+            return metrics.render(readMetricGauges(services, now()));
+          },
+        }
+      : {}),
+  });
 }

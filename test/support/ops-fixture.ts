@@ -5,8 +5,8 @@
  */
 import { CreateIntegrationBodySchema, type CreateIntegrationBody, type IntegrationSummary, type Role } from '@dcs/shared';
 import type { Express } from 'express';
-import { buildApp } from '../../daemon/src/app.js';
-import { assembleServices, readMetricGauges, type Services } from '../../daemon/src/assemble.js';
+import { buildServiceApp } from '../../daemon/src/app.js';
+import { assembleServices, type Services } from '../../daemon/src/assemble.js';
 import { buildRootKeyCheck, openKeyring, sealDataKey } from '../../daemon/src/barrier/root-key.js';
 import { createSecretboxBarrier, generateKey } from '../../daemon/src/barrier/secretbox-barrier.js';
 import { createExpiryWarner } from '../../daemon/src/expiry-warner.js';
@@ -65,19 +65,12 @@ export function buildOpsApp(options: { probe?: RegistryProbe; maxFailures?: numb
     runner: services.tokens.create(ctx, { name: 'ops runner', role: 'runner' }),
   };
 
-  const app = buildApp({
+  const app = buildServiceApp(services, {
     version: OPS_VERSION,
     logger,
-    audit: services.audit,
     limiter: createFailureLimiter({ maxFailures: options.maxFailures ?? 10_000, windowMs: 60_000, now: () => clock.now().getTime() }),
-    integrations: services.integrations,
-    credentials: services.credentials,
-    tokens: services.tokens,
-    isSealed: () => services.barrier.isSealed(),
-    onRequest: (info) => metrics.observeRequest(info),
-    auditTrail: services.auditTrail,
-    registryChecks: services.registryChecks,
-    metricsText: () => metrics.render(readMetricGauges(services, clock.now())),
+    metrics,
+    now: clock.now,
   });
   const roles: Role[] = ['admin', 'manager', 'auditor', 'runner'];
   return {

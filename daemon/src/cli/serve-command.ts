@@ -1,6 +1,5 @@
 import { parseArgs } from 'node:util';
-import { buildApp } from '../app.js';
-import { readMetricGauges } from '../assemble.js';
+import { buildServiceApp } from '../app.js';
 import { formatListenAddress, isLoopback, loadDaemonConfig } from '../daemon-config.js';
 import { createExpiryWarner } from '../expiry-warner.js';
 import { createFailureLimiter } from '../http/failure-limiter.js';
@@ -54,22 +53,12 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
     onKeyringFailure: (reason) => logger.warn('keyring reload failed; serving with the keys already in memory', { reason }),
   });
   if (store.recoveredRekey) logger.warn('finished an interrupted rekey: moved the staged root key into place', { rootKeyFile: config.paths.rootKeyPath });
-  const app = buildApp({
+  const app = buildServiceApp(store, {
     version: VERSION,
     logger,
-    audit: store.audit,
     limiter: createFailureLimiter({ maxFailures: 30, windowMs: 60_000, now: Date.now }),
-    integrations: store.integrations,
-    credentials: store.credentials,
-    tokens: store.tokens,
-    isSealed: () => store.barrier.isSealed(),
-    onRequest: (info) => metrics.observeRequest(info),
-    auditTrail: store.auditTrail,
-    registryChecks: store.registryChecks,
-    metricsText: () => {
-      store.keyringSync.refresh();
-      return metrics.render(readMetricGauges(store, new Date()));
-    },
+    metrics,
+    beforeMetrics: () => store.keyringSync.refresh(),
   });
 
   let servers;
