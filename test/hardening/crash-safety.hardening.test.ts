@@ -74,8 +74,11 @@ describe('crash safety under SIGKILL', () => {
           }
           const fk = db.pragma('foreign_key_check') as unknown[];
           if (fk.length) problems.push(`cycle ${cycle}: foreign_key_check found ${fk.length} rows`);
-          const audit = checkAuditChain(db);
-          if (audit) problems.push(`cycle ${cycle}: audit chain: ${audit}`);
+          // The whole chain is re-hashed every tenth cycle and at the end (it grows with every write).
+          if (cycle % 10 === 0 || cycle >= WRITE_KILLS) {
+            const audit = checkAuditChain(db);
+            if (audit) problems.push(`cycle ${cycle}: audit chain: ${audit}`);
+          }
           const keyRows = (db.prepare('SELECT term, sealed_key FROM keyring').all() as Array<{ term: number; sealed_key: Buffer }>).map(
             (row) => ({ term: row.term, sealedKey: new Uint8Array(row.sealed_key) }),
           );

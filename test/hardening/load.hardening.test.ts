@@ -4,17 +4,18 @@
  * Every lookup must succeed and carry a consistent pair (no torn read), and N must be one that was
  * written. 15 s by default, 60 s with HARDENING_LONG=1.
  *
- * 50 Node processes on a 2-core machine are ~25 runnable processes per core: each helper (and the
- * daemon) gets a small slice of CPU, so a lookup's wall time is mostly waiting for a core. The helpers
- * therefore run with SCALR_CREDD_TIMEOUT_MS=10000 instead of the 2 s default; a daemon that stalls
- * still fails the test. How many lookups took longer than the default is reported, not asserted.
+ * 50 Node processes on a 2-core machine are ~25 runnable processes per core. The helpers run at
+ * nice 10, so the daemon and the admin writer still get CPU and updates interleave with lookups; a
+ * helper's wall time is then mostly waiting for a core, so the helpers run with
+ * SCALR_CREDD_TIMEOUT_MS=10000 instead of the 2 s default (a daemon that stalls still fails the
+ * test). How many runs took longer than 2 s is reported, not asserted.
  */
 import http from 'node:http';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { initStore, startDaemon, type DaemonProcess } from '../support/hardening/daemon-process.js';
-import { LONG, makeTempDir, removeTempDir, sleep } from '../support/hardening/env.js';
+import { IS_CI, LONG, makeTempDir, removeTempDir, sleep } from '../support/hardening/env.js';
 import { printFigures, recordFigures } from '../support/hardening/figures.js';
 import { bundledHelper, helperEnv, runHelperProcess } from '../support/hardening/helper-process.js';
 import { call } from '../support/hardening/http.js';
@@ -84,7 +85,12 @@ describe('load', () => {
       })();
 
       const env = helperEnv({ url: `unix:${daemon.socketPath}`, token: runnerToken, home, timeoutMs: LOAD_TIMEOUT_MS });
-      const exe = bundledHelper();
+      const bundle = bundledHelper();
+      // The helpers run at nice 10 so the daemon and the admin writer keep a fair share of the CPU
+      // (otherwise the daemon is one of 52 runnable processes and the writer barely writes).
+      const nice = ['/usr/bin/nice', '/bin/nice'].find((path) => existsSync(path));
+      if (!nice && IS_CI) throw new Error('nice(1) is missing');
+      const exe = nice ? { label: 'bundle at nice 10', command: nice, args: ['-n', '10', bundle.command, ...bundle.args] } : bundle;
       let requests = 0;
       let errors = 0;
       let torn = 0;
@@ -150,7 +156,7 @@ describe('load', () => {
       expect(foreign).toBe(0);
       expect(updateErrors).toBe(0);
       // The readers overlapped the writer: they saw many versions, not one.
-      expect(updates).toBeGreaterThan(20);
+      expect(updates).toBeGreaterThan(50);
       expect(distinct.size).toBeGreaterThan(10);
       expect(requests).toBeGreaterThan(CONCURRENCY * 2);
     },

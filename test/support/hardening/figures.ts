@@ -44,10 +44,29 @@ export function printFigures(): void {
   );
   const widths = [0, 1, 2].map((i) => Math.max(8, ...rows.map((row) => row[i]!.length)));
   const line = (cells: readonly string[]) => cells.map((cell, i) => cell.padEnd(widths[i]!)).join('  ');
+  const n = (section: string, ...names: string[]) => names.reduce((sum, name) => sum + Number(sections[section]?.[name] ?? 0), 0);
+  // Only the parts whose sections ran in this run (a partial run must not claim "0 found").
+  const parts: Array<[string[], () => string]> = [
+    [['leak'], () => `secrets found ${n('leak', 'secrets found')}`],
+    [['crash'], () => `kills ${n('crash', 'kills')}, writes lost ${n('crash', 'writes lost')}`],
+    [
+      ['fuzz', 'api fuzz'],
+      () =>
+        `fuzz cases ${n('fuzz', 'fuzz cases') + n('api fuzz', 'api requests', 'raw requests')}, ` +
+        `failures ${n('fuzz', 'failures') + n('api fuzz', '5xx', 'hangs', 'data changed on rejection', 'bad error bodies')}`,
+    ],
+    [['load'], () => `load requests ${n('load', 'load requests')}, errors ${n('load', 'errors')}, torn ${n('load', 'torn')}`],
+    [['helper faults'], () => `helper fault runs ${n('helper faults', 'runs')}, failed ${n('helper faults', 'failures')}`],
+    [['tamper'], () => `tampered rows served ${n('tamper', 'secrets served after tamper')}`],
+  ];
+  const headline = `hardening: ${parts
+    .filter(([names]) => names.some((name) => sections[name] !== undefined))
+    .map(([, text]) => text())
+    .join('; ')}`;
   const summary = Object.entries(sections)
     .map(([section, figures]) => `${section}: ${Object.entries(figures).map(([k, v]) => `${k} ${v}`).join(', ')}`)
     .join('; ');
   console.log(
-    [`hardening: ${summary}`, '', line(['section', 'figure', 'value']), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n'),
+    [headline, `sections so far: ${summary}`, '', line(['section', 'figure', 'value']), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n'),
   );
 }
