@@ -88,10 +88,19 @@ const BODIES: Record<string, fc.Arbitrary<Record<string, unknown>>> = {
   store: fc.record({ ServerURL: hostValue, Username: text(300), Secret: secretValue }, { requiredKeys: [] }),
 };
 
+/** Bodies each route accepts, so that requests also get through validation into the services. */
+const VALID_BODIES: Record<string, fc.Arbitrary<Record<string, unknown>>> = {
+  integration: fc.record({ host: fc.nat({ max: 5000 }).map((n) => `fuzz-${n}.example.com`), username: fc.constantFrom('u', '<token>'), secret: fc.constant('fuzz-valid-secret') }),
+  token: fc.record({ name: fc.constant('fuzz minted'), role: fc.constantFrom('runner', 'auditor'), ttlSeconds: fc.constant(3600) }),
+  serverUrl: fc.record({ serverURL: fc.constantFrom('docker.io', '127.0.0.1:1', 'localhost:2', 'fuzz-1.example.com') }),
+  store: fc.record({ ServerURL: fc.nat({ max: 5000 }).map((n) => `fuzz-store-${n}.example.com`), Username: fc.constant('u'), Secret: fc.constant('fuzz-store-secret') }),
+};
+
 /** Serialised bodies: mostly JSON near the route's shape, then everything else a client could send. */
-const bodyText = (shape: fc.Arbitrary<Record<string, unknown>>) =>
+const bodyText = (shape: fc.Arbitrary<Record<string, unknown>>, valid: fc.Arbitrary<Record<string, unknown>>) =>
   fc.oneof(
     { weight: 10, arbitrary: shape.map((value) => JSON.stringify(value)) },
+    { weight: 4, arbitrary: valid.map((value) => JSON.stringify(value)) },
     { weight: 2, arbitrary: fc.tuple(shape, fc.string({ maxLength: 12 }), junk).map(([value, key, extra]) => JSON.stringify({ ...value, [key || 'extra']: extra })) },
     { weight: 1, arbitrary: shape.map((value) => `{"__proto__":{"role":"admin","isAdmin":true},"constructor":{"prototype":{"x":1}},${JSON.stringify(value).slice(1)}`) },
     { weight: 1, arbitrary: shape.map((value) => JSON.stringify(value).slice(0, -1)) },
@@ -209,7 +218,7 @@ function requestArb(ids: { integrations: string[]; tokens: string[] }, auths: st
     .chain((picked) =>
       fc.record({
         picked: fc.constant(picked),
-        body: picked.withBody || picked.method === 'POST' || picked.method === 'PATCH' ? bodyText(BODIES[picked.route[1]]!).map((b) => b as string | undefined) : fc.constant(undefined),
+        body: picked.withBody || picked.method === 'POST' || picked.method === 'PATCH' ? bodyText(BODIES[picked.route[1]]!, VALID_BODIES[picked.route[1]]!).map((b) => b as string | undefined) : fc.constant(undefined),
       }),
     )
     .map(({ picked, body }) => {
