@@ -1,0 +1,681 @@
+#!/usr/bin/env node
+// `npm run bench`: performance of docker-credential-scalr and scalr-credd on this machine, each figure
+// next to a baseline measured in the same run. See docs/performance.md for what is measured and why.
+//
+//   1. helper  — `get` as a cold process (packaged binary; node_modules/.bin entry on this Node) against a
+//                real daemon on a Unix socket and on TCP; baseline `node -e 0` of the same Node. Runs interleaved.
+//   2. load    — lookups per second and latency, 32 connections (autocannon); baseline: a bare node:http
+//                server answering the same JSON (scripts/bench/baseline-server.mjs). Slices of every
+//                target interleave; an express-only server (scripts/bench/express-floor.mjs) is shown for reference.
+//   3. scale   — a daemon with 10,000 integrations and 10,000 tokens: list latency, lookup latency against
+//                the 10-integration daemon, resident memory after the load.
+//   4. fanout  — 32 helper processes at once (as `docker compose pull` starts them) vs 32 × `node -e 0`.
+//
+// Options: --quick (3 s of load per target instead of 10 s, fewer rounds), --only helper,load,scale,fanout,
+// --runs N (helper runs per command, default 60; at least 40), --skip-binary, --no-build, --out FILE.
+// The daemons run with SCALR_CREDD_LOG_LEVEL=warn, so per-request log lines are not part of the figures.
+// Exit status: 0 when the bench ran, whether or not every target was met (the report says which were
+// not); 1 when it could not run.
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
+import { delimiter, dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { createClient, expectStatus } from './lib/http.mjs';
+import { mergeSlices, runSlice } from './lib/load.mjs';
+import { benchHost, lookupHost } from './lib/names.mjs';
+import { killAll, memoryMiB, runSync, startServer, timeProcess } from './lib/procs.mjs';
+import { ratio, round, roundSummary, summarize } from './lib/stats.mjs';
+
+const root = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
+const SECTIONS = ['helper', 'fanout', 'load', 'scale'];
+const TOKEN_PATTERN = /scd_tok_[0-9a-f]{16}_[A-Za-z0-9_-]{43}/;
+
+const { values: opts } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    runs: { type: 'string' },
+    'skip-binary': { type: 'boolean', default: false },
+    'no-build': { type: 'boolean', default: false },
+    out: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  },
+  strict: true,
+});
+if (opts.help) {
+  console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\nimport ')[0].replace(/^#!.*\n/, '').replace(/^\/\/ ?/gm, ''));
+  process.exit(0);
+}
+const only = opts.only ? opts.only.split(',').map((name) => name.trim()) : SECTIONS;
+for (const name of only) if (!SECTIONS.includes(name)) fail(`--only: unknown section ${name} (use ${SECTIONS.join(', ')})`);
+
+const config = {
+  quick: opts.quick,
+  helperRuns: Math.max(40, Number(opts.runs ?? 60)),
+  helperWarmup: 5,
+  connections: 32,
+  loadSeconds: opts.quick ? 3 : 10,
+  loadSlices: opts.quick ? 3 : 5,
+  loadWarmupSeconds: 1,
+  fanoutProcesses: 32,
+  fanoutRounds: opts.quick ? 4 : 7,
+  listRuns: opts.quick ? 20 : 40,
+  listWarmup: 3,
+  sequentialBlocks: opts.quick ? 6 : 10,
+  sequentialPerBlock: 100,
+  smallIntegrations: 10,
+  scaleIntegrations: 10_000,
+  scaleTokens: 10_000,
+};
+
+function fail(message) {
+  console.error(`bench: ${message}`);
+  process.exit(1);
+}
+
+const log = (message) => process.stderr.write(`${message}\n`);
+const ms = (value) => (Number.isFinite(value) ? value.toFixed(1) : '-');
+const x = (value) => (Number.isFinite(value) ? `${value.toFixed(2)}×` : '-');
+
+// ---------------------------------------------------------------------------------------------------
+// Builds: the daemon and the helper bundle from the current sources; the binary when it is missing or
+// does not contain the current bundle.
+
+function findOnPath(name) {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    const candidate = join(dir, name);
+    try {
+      if (statSync(candidate).isFile()) return candidate;
+    } catch {
+      // Not there.
+    }
+  }
+  return undefined;
+}
+
+async function prepareBuild(notes) {
+  if (!opts['no-build']) {
+    log('build: tsc -b, helper bundle');
+    const tsc = runSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-b'], { cwd: root });
+    if (tsc.status !== 0) {
+      notes.push('tsc -b failed; the bench used the existing daemon/dist');
+      log(`warning: tsc -b failed; using the existing build\n${tsc.stdout}${tsc.stderr}`);
+    }
+    const { bundleHelper } = await import('../bundle-helper.mjs');
+    await bundleHelper();
+  }
+  const bundle = join(root, 'helper/dist/docker-credential-scalr.cjs');
+  if (!existsSync(join(root, 'daemon/dist/main.js')) || !existsSync(bundle)) fail('daemon/dist or the helper bundle is missing: run `npm run build`');
+
+  const binary = { path: undefined, embeddedNode: undefined, nodeVersion: undefined };
+  if (opts['skip-binary']) return (notes.push('--skip-binary: the packaged binary was not measured'), binary);
+  if (process.platform !== 'linux' || !['x64', 'arm64'].includes(process.arch)) {
+    notes.push(`no packaged binary for ${process.platform}-${process.arch}`);
+    return binary;
+  }
+  const versionMatch = /const NODE_VERSION = '([0-9.]+)'/.exec(readFileSync(join(root, 'scripts/build-binary.mjs'), 'utf8'));
+  if (!versionMatch) fail('cannot find NODE_VERSION in scripts/build-binary.mjs');
+  const nodeVersion = versionMatch[1];
+  const path = join(root, `dist/docker-credential-scalr-linux-${process.arch}`);
+  const embeddedNode = join(root, `.cache/node-bin/node-linux-${process.arch}-${nodeVersion}/node`);
+  const current = () => existsSync(path) && existsSync(embeddedNode) && readFileSync(path).includes(readFileSync(bundle));
+  if (!current()) {
+    if (opts['no-build']) {
+      notes.push('--no-build and the binary is missing or older than the bundle: not measured');
+      return binary;
+    }
+    log(`build: ${relative(root, path)} is missing or does not hold the current bundle; running build-binary --arch ${process.arch}`);
+    const built = runSync(process.execPath, [join(root, 'scripts/build-binary.mjs'), '--arch', process.arch], { cwd: root, stdio: 'inherit' });
+    if (built.status !== 0 || !current()) {
+      notes.push('build-binary failed: the packaged binary was not measured');
+      return binary;
+    }
+  }
+  return { path, embeddedNode, nodeVersion };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Servers.
+
+function makePrivateDir(path) {
+  mkdirSync(path, { recursive: true, mode: 0o700 });
+  chmodSync(path, 0o700);
+  return path;
+}
+
+function cleanEnv(home, extra = {}) {
+  const env = { HOME: home, TMPDIR: tmpdir() };
+  for (const name of ['PATH', 'LANG', 'LC_ALL', 'TZ']) if (process.env[name] !== undefined) env[name] = process.env[name];
+  return { ...env, ...extra };
+}
+
+async function startDaemon(name, dataDir, home) {
+  const server = await startServer(
+    process.execPath,
+    [join(root, 'daemon/dist/main.js'), 'serve', '--data-dir', dataDir, '--listen', `unix:${join(dataDir, 'credd.sock')}`, '--listen', '127.0.0.1:0'],
+    { env: cleanEnv(home, { SCALR_CREDD_LOG_LEVEL: 'warn' }), cwd: root, ready: /listening on (.+)$/m },
+  );
+  const urls = server.match[1].split(', ').map((url) => url.trim());
+  return {
+    name,
+    ...server,
+    tcpUrl: urls.find((url) => url.startsWith('http://')),
+    socketUrl: urls.find((url) => url.startsWith('unix:')),
+    adminToken: TOKEN_PATTERN.exec(server.output().stdout)?.[0],
+  };
+}
+
+/** The 10-integration daemon: a first `serve` creates the store and prints the admin token; the rest goes through the API. */
+async function startSmallDaemon(work, home) {
+  const daemon = await startDaemon('daemon (10 integrations)', join(work, 'small'), home);
+  if (!daemon.adminToken) throw new Error('the first serve printed no admin token');
+  const client = createClient(daemon.tcpUrl);
+  try {
+    for (let i = 0; i < config.smallIntegrations; i++) {
+      const body = { host: benchHost(i, config.smallIntegrations), username: 'bench-user', secret: `bench-secret-${i}-${'x'.repeat(32)}` };
+      await expectStatus(client, 201, 'POST', '/v1/integrations', { token: daemon.adminToken, body });
+    }
+    const created = await expectStatus(client, 201, 'POST', '/v1/tokens', { token: daemon.adminToken, body: { name: 'bench runner', role: 'runner' } });
+    daemon.runnerToken = created.token;
+  } finally {
+    client.close();
+  }
+  daemon.lookupHost = lookupHost(config.smallIntegrations);
+  daemon.integrations = config.smallIntegrations;
+  return daemon;
+}
+
+/** The 10,000-integration daemon: the store is seeded with the daemon's modules, then served. */
+async function startLargeDaemon(work, home) {
+  const dataDir = join(work, 'large');
+  const seeded = runSync(
+    process.execPath,
+    [join(root, 'scripts/bench/seed-store.mjs'), '--data-dir', dataDir, '--integrations', String(config.scaleIntegrations), '--tokens', String(config.scaleTokens)],
+    { cwd: root, env: cleanEnv(home), timeout: 120_000 },
+  );
+  if (seeded.status !== 0) throw new Error(`seeding failed:\n${seeded.stdout}${seeded.stderr}`);
+  const seed = JSON.parse(seeded.stdout.trim().split('\n').at(-1));
+  const daemon = await startDaemon(`daemon (${config.scaleIntegrations.toLocaleString('en')} integrations)`, dataDir, home);
+  return { ...daemon, adminToken: seed.adminToken, runnerToken: seed.runnerToken, lookupHost: seed.lookupHost, integrations: seed.integrations, seedMs: seed.ms };
+}
+
+function expectedSecret(daemon) {
+  const index = Number(/registry-(\d+)\./.exec(daemon.lookupHost)[1]);
+  return `bench-secret-${index}-${'x'.repeat(32)}`;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// 1. Helper `get`, cold process.
+
+function helperEnv(home, daemon, url) {
+  return cleanEnv(home, { SCALR_CREDD_URL: url, SCALR_CREDD_TOKEN: daemon.runnerToken });
+}
+
+function checkHelperAnswer(result, daemon) {
+  if (result.code !== 0) return `exit ${result.code ?? result.signal}: ${result.stdout.trim().slice(0, 200)}`;
+  try {
+    const answer = JSON.parse(result.stdout);
+    if (answer.Secret !== expectedSecret(daemon) || answer.Username !== 'bench-user') return 'wrong credential in the answer';
+  } catch {
+    return `not JSON: ${result.stdout.slice(0, 200)}`;
+  }
+  return undefined;
+}
+
+async function benchHelper({ binary, nodeOnPath, small, home }) {
+  const bin = join(root, 'node_modules/.bin/docker-credential-scalr');
+  const stdin = `${small.lookupHost}\n`;
+  const commands = [];
+  if (binary.path) {
+    commands.push(
+      { id: 'node24-e0', label: `node -e 0 (embedded Node ${binary.nodeVersion})`, command: binary.embeddedNode, args: ['-e', '0'], env: cleanEnv(home) },
+      { id: 'binary-unix', label: 'binary get, Unix socket', command: binary.path, args: ['get'], env: helperEnv(home, small, small.socketUrl), baseline: 'node24-e0', check: true, target: true },
+      { id: 'binary-tcp', label: 'binary get, TCP', command: binary.path, args: ['get'], env: helperEnv(home, small, small.tcpUrl), baseline: 'node24-e0', check: true, target: true },
+    );
+  }
+  commands.push(
+    { id: 'node-e0', label: `node -e 0 (Node ${process.versions.node})`, command: nodeOnPath, args: ['-e', '0'], env: cleanEnv(home) },
+    { id: 'script-unix', label: '.bin entry get, Unix socket', command: bin, args: ['get'], env: helperEnv(home, small, small.socketUrl), baseline: 'node-e0', check: true },
+    { id: 'script-tcp', label: '.bin entry get, TCP', command: bin, args: ['get'], env: helperEnv(home, small, small.tcpUrl), baseline: 'node-e0', check: true },
+  );
+
+  const times = new Map(commands.map((command) => [command.id, []]));
+  const failures = new Map(commands.map((command) => [command.id, []]));
+  const rounds = config.helperWarmup + config.helperRuns;
+  log(`helper: ${commands.length} commands × ${config.helperRuns} runs (+${config.helperWarmup} warm-up), interleaved`);
+  for (let round = 0; round < rounds; round++) {
+    // A, B, C, … then …, C, B, A: each command sits next to its baseline in both directions.
+    const order = round % 2 === 0 ? commands : [...commands].reverse();
+    for (const command of order) {
+      const result = await timeProcess(command.command, command.args, { env: command.env, stdin, timeoutMs: 30_000 });
+      const problem = command.check ? checkHelperAnswer(result, small) : result.code === 0 ? undefined : `exit ${result.code}`;
+      if (problem) failures.get(command.id).push(problem);
+      else if (round >= config.helperWarmup) times.get(command.id).push(result.ms);
+    }
+  }
+
+  const rows = commands.map((command) => ({ ...command, stats: summarize(times.get(command.id)), failures: failures.get(command.id) }));
+  for (const row of rows) {
+    const base = row.baseline && rows.find((candidate) => candidate.id === row.baseline);
+    row.ratioMedian = base ? ratio(row.stats.median, base.stats.median) : undefined;
+    row.ratioP95 = base ? ratio(row.stats.p95, base.stats.p95) : undefined;
+  }
+  return { runs: config.helperRuns, warmup: config.helperWarmup, rows };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// 4. Fan-out: N helper processes at once.
+
+async function fanoutRound(command, args, env, stdin, count, check) {
+  const started = process.hrtime.bigint();
+  const results = await Promise.all(Array.from({ length: count }, () => timeProcess(command, args, { env, stdin, timeoutMs: 60_000 })));
+  const wall = Number(process.hrtime.bigint() - started) / 1e6;
+  const failed = results.map(check).filter((problem) => problem !== undefined);
+  return { wall, failed, slowest: Math.max(...results.map((result) => result.ms)) };
+}
+
+async function benchFanout({ binary, nodeOnPath, small, home }) {
+  const kinds = [];
+  if (binary.path) kinds.push({ id: 'binary', label: 'binary get', command: binary.path, baselineCommand: binary.embeddedNode, baselineLabel: `node -e 0 (Node ${binary.nodeVersion})` });
+  kinds.push({ id: 'script', label: '.bin entry get', command: join(root, 'node_modules/.bin/docker-credential-scalr'), baselineCommand: nodeOnPath, baselineLabel: `node -e 0 (Node ${process.versions.node})` });
+  const count = config.fanoutProcesses;
+  const env = helperEnv(home, small, small.socketUrl);
+  const stdin = `${small.lookupHost}\n`;
+  const ok = (result) => (result.code === 0 ? undefined : `exit ${result.code}`);
+  const rows = [];
+  log(`fanout: ${count} processes at once, ${config.fanoutRounds} rounds (+1 warm-up) per command, interleaved`);
+  for (const kind of kinds) {
+    const walls = { target: [], baseline: [] };
+    let failedRuns = 0;
+    const problems = [];
+    let processes = 0;
+    for (let round = 0; round <= config.fanoutRounds; round++) {
+      const steps = round % 2 === 0 ? ['baseline', 'target'] : ['target', 'baseline'];
+      for (const step of steps) {
+        const result =
+          step === 'target'
+            ? await fanoutRound(kind.command, ['get'], env, stdin, count, (r) => checkHelperAnswer(r, small))
+            : await fanoutRound(kind.baselineCommand, ['-e', '0'], cleanEnv(home), '', count, ok);
+        if (step === 'target') {
+          processes += count;
+          failedRuns += result.failed.length;
+          problems.push(...result.failed.slice(0, 3));
+        }
+        if (round > 0) walls[step].push(result.wall);
+      }
+    }
+    const target = summarize(walls.target);
+    const baseline = summarize(walls.baseline);
+    rows.push({
+      id: kind.id,
+      label: `${count} × ${kind.label}`,
+      baselineLabel: `${count} × ${kind.baselineLabel}`,
+      stats: target,
+      baselineStats: baseline,
+      ratioMedian: ratio(target.median, baseline.median),
+      ratioP95: ratio(target.p95, baseline.p95),
+      processes,
+      failed: failedRuns,
+      problems: [...new Set(problems)].slice(0, 5),
+    });
+  }
+  return { processes: count, rounds: config.fanoutRounds, rows };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// 2 and 3 (load). Slices of every target alternate, so drift and neighbours hit all of them alike.
+
+function lookupTarget(name, server, daemonForHost, token) {
+  return {
+    name,
+    pid: server.pid,
+    url: server.tcpUrl,
+    path: '/v1/credentials/get',
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify({ serverURL: daemonForHost.lookupHost }),
+  };
+}
+
+async function benchLoad({ baseline, floor, small, large }) {
+  const targets = [
+    { id: 'baseline', ...lookupTarget('bare node:http (baseline)', baseline, small) },
+    { id: 'express', ...lookupTarget('express 5 + JSON parser only (reference)', floor, small) },
+    { id: 'small', ...lookupTarget(small.name, small, small, small.runnerToken) },
+    ...(large ? [{ id: 'large', ...lookupTarget(large.name, large, large, large.runnerToken) }] : []),
+  ];
+  const sliceSeconds = config.loadSeconds / config.loadSlices;
+  log(`load: ${targets.length} targets × ${config.loadSeconds} s (${config.loadSlices} interleaved slices of ${sliceSeconds} s), ${config.connections} connections`);
+  for (const target of targets) await runSlice(target, { connections: config.connections, durationSec: config.loadWarmupSeconds });
+  const slices = new Map(targets.map((target) => [target.id, []]));
+  for (let slice = 0; slice < config.loadSlices; slice++) {
+    const order = slice % 2 === 0 ? targets : [...targets].reverse();
+    for (const target of order) slices.get(target.id).push(await runSlice(target, { connections: config.connections, durationSec: sliceSeconds }));
+  }
+  const rows = targets.map((target) => {
+    const merged = mergeSlices(slices.get(target.id));
+    const perSlice = slices.get(target.id).map((slice) => slice.ok / (slice.durationMs / 1000));
+    return {
+      id: target.id,
+      label: target.name,
+      requests: merged.ok,
+      non2xx: merged.non2xx,
+      errors: merged.errors + merged.timeouts,
+      rps: merged.ok / (merged.durationMs / 1000),
+      rpsPerSlice: summarize(perSlice),
+      latency: summarize(merged.latencies),
+      cpuUsPerRequest: merged.ok ? (merged.cpuMs * 1000) / merged.ok : Number.NaN,
+    };
+  });
+  const base = rows.find((row) => row.id === 'baseline');
+  for (const row of rows) row.rpsRatio = ratio(row.rps, base.rps);
+  return { connections: config.connections, seconds: config.loadSeconds, slices: config.loadSlices, rows };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// 3. Scale: list latency, single-connection lookup latency, memory.
+
+async function benchScale({ small, large, baseline }) {
+  const clients = new Map([
+    [small, createClient(small.tcpUrl)],
+    [large, createClient(large.tcpUrl)],
+  ]);
+  try {
+    const lists = [
+      { id: 'integrations', label: 'GET /v1/integrations', path: '/v1/integrations', token: (d) => d.adminToken, count: (body) => (Array.isArray(body) ? body.length : Array.isArray(body?.integrations) ? body.integrations.length : Number.NaN) },
+      { id: 'credentials', label: 'GET /v1/credentials', path: '/v1/credentials', token: (d) => d.runnerToken, count: (body) => Object.keys(body ?? {}).length },
+    ];
+    log(`scale: lists ${config.listRuns} runs (+${config.listWarmup}) each; lookups on 1 connection, ${config.sequentialBlocks} blocks of ${config.sequentialPerBlock} per daemon`);
+    const listTimes = new Map();
+    const listInfo = new Map();
+    for (let round = 0; round < config.listWarmup + config.listRuns; round++) {
+      for (const list of lists) {
+        for (const daemon of round % 2 === 0 ? [small, large] : [large, small]) {
+          const key = `${list.id}/${daemon === small ? 'small' : 'large'}`;
+          const response = await clients.get(daemon).send('GET', list.path, { token: list.token(daemon) });
+          if (response.status !== 200) throw new Error(`${list.label} on ${daemon.name} answered ${response.status}`);
+          listInfo.set(key, { items: list.count(response.body), bytes: response.bytes });
+          if (round >= config.listWarmup) (listTimes.get(key) ?? listTimes.set(key, []).get(key)).push(response.ms);
+        }
+      }
+    }
+    const listRows = lists.map((list) => {
+      const smallStats = summarize(listTimes.get(`${list.id}/small`));
+      const largeStats = summarize(listTimes.get(`${list.id}/large`));
+      return {
+        id: list.id,
+        label: list.label,
+        items: listInfo.get(`${list.id}/large`).items,
+        bytes: listInfo.get(`${list.id}/large`).bytes,
+        stats: largeStats,
+        smallStats,
+        smallItems: listInfo.get(`${list.id}/small`).items,
+        ratioMedian: ratio(largeStats.median, smallStats.median),
+        ratioP95: ratio(largeStats.p95, smallStats.p95),
+      };
+    });
+
+    // One connection, one request at a time: the latency of a lookup without queueing.
+    const lookups = { small: [], large: [] };
+    for (let block = 0; block < config.sequentialBlocks + 1; block++) {
+      for (const [key, daemon] of block % 2 === 0 ? [['small', small], ['large', large]] : [['large', large], ['small', small]]) {
+        for (let i = 0; i < config.sequentialPerBlock; i++) {
+          const response = await clients.get(daemon).send('POST', '/v1/credentials/get', { token: daemon.runnerToken, body: { serverURL: daemon.lookupHost } });
+          if (response.status !== 200 || response.body?.Secret !== expectedSecret(daemon)) throw new Error(`lookup on ${daemon.name} answered ${response.status}`);
+          if (block > 0) lookups[key].push(response.ms);
+        }
+      }
+    }
+    const smallLookup = summarize(lookups.small);
+    const largeLookup = summarize(lookups.large);
+
+    const memory = { large: memoryMiB(large.pid), small: memoryMiB(small.pid), baseline: memoryMiB(baseline.pid) };
+    return {
+      integrations: large.integrations,
+      tokens: config.scaleTokens,
+      seedMs: large.seedMs,
+      lists: listRows,
+      lookup: { small: smallLookup, large: largeLookup, ratioMedian: ratio(largeLookup.median, smallLookup.median), ratioP95: ratio(largeLookup.p95, smallLookup.p95) },
+      memory,
+    };
+  } finally {
+    for (const client of clients.values()) client.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Targets and the report.
+
+function evaluate(results) {
+  const targets = [];
+  const add = (id, description, value, limit, pass, unit = '') => targets.push({ id, description, value: round(value, 3), limit, unit, pass });
+  if (results.helper) {
+    for (const row of results.helper.rows.filter((r) => r.target)) {
+      const where = row.id.endsWith('unix') ? 'Unix socket' : 'TCP';
+      add(`helper.${row.id}.median`, `binary get (${where}): median ≤ 1.25 × node -e 0`, row.ratioMedian, 1.25, row.ratioMedian <= 1.25, '×');
+      add(`helper.${row.id}.p95`, `binary get (${where}): p95 ≤ 1.5 × node -e 0 p95`, row.ratioP95, 1.5, row.ratioP95 <= 1.5, '×');
+    }
+    const failed = results.helper.rows.reduce((sum, row) => sum + row.failures.length, 0);
+    add('helper.failures', 'every helper run answered the right credential', failed, 0, failed === 0, ' failed');
+  }
+  if (results.load) {
+    const small = results.load.rows.find((row) => row.id === 'small');
+    add('load.rps', `lookups/s ≥ 0.5 × bare node:http (${config.connections} connections)`, small.rpsRatio, 0.5, small.rpsRatio >= 0.5, '×');
+    add('load.p99', `lookup p99 < 10 ms under ${config.connections} connections`, small.latency.p99, 10, small.latency.p99 < 10, ' ms');
+    const errors = results.load.rows.filter((row) => row.id !== 'express').reduce((sum, row) => sum + row.errors + row.non2xx, 0);
+    add('load.errors', 'no errors or non-2xx answers under load', errors, 0, errors === 0, '');
+  }
+  if (results.scale) {
+    for (const list of results.scale.lists) {
+      add(`scale.list.${list.id}`, `${list.label} with ${list.items.toLocaleString('en')} entries: median < 50 ms`, list.stats.median, 50, list.stats.median < 50, ' ms');
+    }
+    const lookup = results.scale.lookup;
+    add('scale.lookup', 'lookup latency with 10,000 integrations ≤ 1.2 × with 10 (median, 1 connection)', lookup.ratioMedian, 1.2, lookup.ratioMedian <= 1.2, '×');
+    const rss = results.scale.memory.large.rss;
+    add('scale.rss', 'daemon RSS with 10,000 integrations and tokens, after the load < 120 MB', rss, 120, rss < 120, ' MiB');
+  }
+  if (results.fanout) {
+    for (const row of results.fanout.rows) {
+      add(`fanout.${row.id}`, `${row.label}: all succeed`, row.failed, 0, row.failed === 0, ' failed');
+    }
+  }
+  return targets;
+}
+
+function table(headers, rows) {
+  const widths = headers.map((header, i) => Math.max(header.length, ...rows.map((row) => String(row[i]).length)));
+  const line = (cells) => cells.map((cell, i) => (i === 0 ? String(cell).padEnd(widths[i]) : String(cell).padStart(widths[i]))).join('  ');
+  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+function printReport(results, targets, meta) {
+  const out = [];
+  out.push(`scalr-credd / docker-credential-scalr bench — ${meta.date}${config.quick ? ' (--quick)' : ''}`);
+  out.push(`machine: ${meta.machine.cpus} × ${meta.machine.cpuModel}, ${meta.machine.memoryGiB} GiB; load average ${meta.machine.loadStart.join(' ')} → ${meta.machine.loadEnd.join(' ')}`);
+  for (const note of meta.notes) out.push(`note: ${note}`);
+  if (results.helper) {
+    out.push('', `1. helper get, cold process (ms; ${results.helper.runs} runs each after ${results.helper.warmup} warm-up, interleaved)`);
+    out.push(
+      table(
+        ['command', 'median', 'p95', 'min', '× base median', '× base p95', 'failed'],
+        results.helper.rows.map((row) => [row.label, ms(row.stats.median), ms(row.stats.p95), ms(row.stats.min), row.baseline ? x(row.ratioMedian) : 'baseline', row.baseline ? x(row.ratioP95) : '', row.failures.length]),
+      ),
+    );
+  }
+  if (results.load) {
+    out.push('', `2. lookups under load (${results.load.connections} connections, ${results.load.seconds} s per target in ${results.load.slices} interleaved slices)`);
+    out.push(
+      table(
+        ['target', 'req/s', '× baseline', 'p50 ms', 'p95 ms', 'p99 ms', 'CPU µs/req', 'errors'],
+        results.load.rows.map((row) => [row.label, row.rps.toFixed(0), x(row.rpsRatio), ms(row.latency.median), ms(row.latency.p95), ms(row.latency.p99), row.cpuUsPerRequest.toFixed(0), row.errors + row.non2xx]),
+      ),
+    );
+  }
+  if (results.scale) {
+    const s = results.scale;
+    out.push('', `3. scale: ${s.integrations.toLocaleString('en')} integrations, ${s.tokens.toLocaleString('en')} tokens (seeded in ${s.seedMs} ms)`);
+    out.push(
+      table(
+        ['request', 'entries', 'median ms', 'p95 ms', '10-entry median', '× 10-entry'],
+        [
+          ...s.lists.map((list) => [`${list.label} (${(list.bytes / 1024).toFixed(0)} KiB)`, list.items, ms(list.stats.median), ms(list.stats.p95), ms(list.smallStats.median), x(list.ratioMedian)]),
+          ['lookup, 1 connection', s.integrations, s.lookup.large.median.toFixed(2), s.lookup.large.p95.toFixed(2), s.lookup.small.median.toFixed(2), x(s.lookup.ratioMedian)],
+        ],
+      ),
+    );
+    const mem = s.memory;
+    out.push(`memory after the load (MiB): large daemon RSS ${mem.large.rss.toFixed(1)} (peak ${mem.large.hwm.toFixed(1)}), 10-integration daemon ${mem.small.rss.toFixed(1)}, bare node:http ${mem.baseline.rss.toFixed(1)}`);
+  }
+  if (results.fanout) {
+    out.push('', `4. fan-out: ${results.fanout.processes} processes at once (wall ms; ${results.fanout.rounds} rounds, interleaved)`);
+    out.push(
+      table(
+        ['command', 'median', 'p95', 'baseline', 'baseline median', '× median', '× p95', 'failed'],
+        results.fanout.rows.map((row) => [row.label, ms(row.stats.median), ms(row.stats.p95), row.baselineLabel, ms(row.baselineStats.median), x(row.ratioMedian), x(row.ratioP95), `${row.failed}/${row.processes}`]),
+      ),
+    );
+  }
+  out.push('', 'targets');
+  for (const target of targets) out.push(`  ${target.pass ? 'PASS' : 'FAIL'}  ${target.description}: ${target.value}${target.unit}`);
+  const failed = targets.filter((target) => !target.pass);
+  out.push('', failed.length === 0 ? `all ${targets.length} targets met` : `${failed.length} of ${targets.length} targets NOT met: ${failed.map((t) => t.id).join(', ')}`);
+  console.log(out.join('\n'));
+}
+
+function serializable(results) {
+  const rowsOut = (rows, pick) => rows.map(pick);
+  const out = {};
+  if (results.helper) {
+    out.helper = {
+      runs: results.helper.runs,
+      warmup: results.helper.warmup,
+      rows: rowsOut(results.helper.rows, (row) => ({
+        id: row.id,
+        label: row.label,
+        command: relative(root, row.command) || row.command,
+        baseline: row.baseline ?? null,
+        ms: roundSummary(row.stats),
+        ratioMedian: round(row.ratioMedian, 3),
+        ratioP95: round(row.ratioP95, 3),
+        failures: row.failures.length,
+        failureSamples: [...new Set(row.failures)].slice(0, 3),
+      })),
+    };
+  }
+  if (results.load) {
+    out.load = {
+      ...results.load,
+      rows: rowsOut(results.load.rows, (row) => ({
+        ...row,
+        rps: round(row.rps, 0),
+        rpsRatio: round(row.rpsRatio, 3),
+        rpsPerSlice: roundSummary(row.rpsPerSlice, 0),
+        latencyMs: roundSummary(row.latency, 2),
+        latency: undefined,
+        cpuUsPerRequest: round(row.cpuUsPerRequest, 1),
+      })),
+    };
+  }
+  if (results.scale) {
+    const s = results.scale;
+    out.scale = {
+      integrations: s.integrations,
+      tokens: s.tokens,
+      seedMs: s.seedMs,
+      lists: s.lists.map((list) => ({ ...list, stats: undefined, smallStats: undefined, ms: roundSummary(list.stats), smallMs: roundSummary(list.smallStats), ratioMedian: round(list.ratioMedian, 3), ratioP95: round(list.ratioP95, 3) })),
+      lookup: { largeMs: roundSummary(s.lookup.large, 3), smallMs: roundSummary(s.lookup.small, 3), ratioMedian: round(s.lookup.ratioMedian, 3), ratioP95: round(s.lookup.ratioP95, 3) },
+      memoryMiB: Object.fromEntries(Object.entries(s.memory).map(([key, value]) => [key, { rss: round(value.rss, 1), hwm: round(value.hwm, 1) }])),
+    };
+  }
+  if (results.fanout) {
+    out.fanout = {
+      processes: results.fanout.processes,
+      rounds: results.fanout.rounds,
+      rows: rowsOut(results.fanout.rows, (row) => ({ ...row, stats: undefined, baselineStats: undefined, wallMs: roundSummary(row.stats), baselineWallMs: roundSummary(row.baselineStats), ratioMedian: round(row.ratioMedian, 3), ratioP95: round(row.ratioP95, 3) })),
+    };
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------
+
+async function main() {
+  const startedAt = new Date();
+  const notes = ['daemons run with SCALR_CREDD_LOG_LEVEL=warn (no per-request log lines)'];
+  const loadStart = loadavg().map((value) => round(value, 2));
+  const binary = await prepareBuild(notes);
+  const nodeOnPath = findOnPath('node') ?? process.execPath;
+  if (nodeOnPath !== process.execPath) notes.push(`node on PATH is ${nodeOnPath}; the bench runs on ${process.execPath}`);
+
+  const work = makePrivateDir(mkdtempSync(join(tmpdir(), 'scalr-bench-')));
+  const home = makePrivateDir(join(work, 'home'));
+  const servers = [];
+  const results = {};
+  try {
+    log('servers: daemon (10 integrations, seeded through the API), bare node:http, express reference');
+    const small = await startSmallDaemon(work, home);
+    servers.push(small);
+    const secret = expectedSecret(small);
+    const baselineEnv = cleanEnv(home, { BENCH_USERNAME: 'bench-user', BENCH_SECRET: secret });
+    const baseline = await startServer(process.execPath, [join(root, 'scripts/bench/baseline-server.mjs')], { env: baselineEnv, ready: /listening on (http:\/\/\S+)/ });
+    servers.push(baseline);
+    baseline.tcpUrl = baseline.match[1];
+    const floor = await startServer(process.execPath, [join(root, 'scripts/bench/express-floor.mjs')], { env: baselineEnv, cwd: root, ready: /listening on (http:\/\/\S+)/ });
+    servers.push(floor);
+    floor.tcpUrl = floor.match[1];
+    let large;
+    if (only.includes('load') || only.includes('scale')) {
+      log(`servers: daemon (${config.scaleIntegrations.toLocaleString('en')} integrations, ${config.scaleTokens.toLocaleString('en')} tokens, seeded with daemon/dist modules)`);
+      large = await startLargeDaemon(work, home);
+      servers.push(large);
+    }
+
+    if (only.includes('helper')) results.helper = await benchHelper({ binary, nodeOnPath, small, home });
+    if (only.includes('fanout')) results.fanout = await benchFanout({ binary, nodeOnPath, small, home });
+    if (only.includes('load')) results.load = await benchLoad({ baseline, floor, small, large });
+    if (only.includes('scale')) results.scale = await benchScale({ small, large, baseline });
+  } finally {
+    await Promise.all(servers.map((server) => server.stop()));
+    killAll();
+    rmSync(work, { recursive: true, force: true });
+  }
+
+  const machine = {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model?.trim() ?? 'unknown',
+    memoryGiB: round(totalmem() / 1024 ** 3, 1),
+    kernel: release(),
+    loadStart,
+    loadEnd: loadavg().map((value) => round(value, 2)),
+  };
+  if (Math.max(machine.loadStart[0], machine.loadEnd[0]) > machine.cpus) {
+    notes.push(`the machine was busy (load average above ${machine.cpus}): absolute figures are noisy; ratios come from interleaved runs in the same window`);
+  }
+  const meta = { date: startedAt.toISOString(), machine, notes };
+  const targets = evaluate(results);
+  printReport(results, targets, meta);
+
+  const report = {
+    schema: 1,
+    date: meta.date,
+    command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+    config,
+    machine,
+    versions: { node: process.version, embeddedNode: binary.nodeVersion ?? null },
+    notes,
+    ...serializable(results),
+    targets,
+    summary: { targets: targets.length, met: targets.filter((t) => t.pass).length, notMet: targets.filter((t) => !t.pass).map((t) => t.id) },
+  };
+  const outFile = opts.out ?? join(root, 'bench-results', `bench-${meta.date.replace(/[:.]/g, '-').replace(/-\d{3}Z$/, 'Z')}.json`);
+  mkdirSync(dirname(outFile), { recursive: true });
+  writeFileSync(outFile, `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`\nwrote ${relative(process.cwd(), outFile) || outFile}`);
+}
+
+main().catch((error) => {
+  killAll();
+  console.error(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  process.exit(1);
+});
