@@ -1,4 +1,6 @@
-import { API_PREFIX, MAX_BODY_BYTES } from '@dcs/shared';
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
+import { API_PREFIX, ERROR_STATUS, MAX_BODY_BYTES, type ErrorBody, type ErrorCode } from '@dcs/shared';
 import express, { type Express } from 'express';
 import { readMetricGauges, type Services } from './assemble.js';
 import type { Metrics } from './metrics.js';
@@ -108,4 +110,25 @@ export function buildServiceApp(services: Services, options: ServiceAppOptions):
         }
       : {}),
   });
+}
+
+/**
+ * The node:http listener for an app. A request target express's router cannot parse (e.g.
+ * `//..?a=#@x#y`) never reaches the app's middleware; instead of express's HTML page it gets the
+ * API's JSON error shape, a request id and a log line, like every other answer.
+ */
+export function toRequestListener(app: Express, logger: Logger): RequestListener {
+  // An express app is itself a (req, res, done) handler; its Request type only narrows the same objects.
+  const handle = app as unknown as (req: IncomingMessage, res: ServerResponse, done: (error?: unknown) => void) => void;
+  return (req, res) => {
+    handle(req, res, (error?: unknown) => {
+      const requestId = randomUUID();
+      const code: ErrorCode = error ? 'internal' : 'not_found';
+      logger.warn('request target not routable', { requestId, method: req.method, status: ERROR_STATUS[code], error });
+      if (res.headersSent) return void res.destroy();
+      res.writeHead(ERROR_STATUS[code], { 'Content-Type': 'application/json; charset=utf-8', 'X-Request-Id': requestId, 'Cache-Control': 'no-store' });
+      const message = error ? 'internal error; see the daemon log for this request id' : 'no such route';
+      res.end(JSON.stringify({ error: { code, message, requestId } } satisfies ErrorBody));
+    });
+  };
 }

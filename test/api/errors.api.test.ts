@@ -1,3 +1,7 @@
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { toRequestListener } from '../../daemon/src/app.js';
+import { createLogger } from '../../daemon/src/logger.js';
 import { ErrorBodySchema, MAX_BODY_BYTES } from '@dcs/shared';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
@@ -333,5 +337,30 @@ describe('rejected requests', () => {
     expect(res.status).toBe(status);
     ErrorBodySchema.parse(res.body);
     expect(snapshotState(t)).toEqual(before);
+  });
+});
+
+describe('the node:http listener', () => {
+  it('answers a request target the router cannot parse with the JSON error shape and a request id', async () => {
+    const t = buildTestApp();
+    const server = createServer(toRequestListener(t.app, createLogger(() => undefined)));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+
+    const reply = await new Promise<{ status: number; type: string; body: string; id: string }>((resolve, reject) => {
+      const req = httpRequest({ host: '127.0.0.1', port, path: '//..?a=#@x#y', method: 'GET' }, (res) => {
+        let body = '';
+        res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        res.on('end', () => resolve({ status: res.statusCode!, type: String(res.headers['content-type']), body, id: String(res.headers['x-request-id']) }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    await new Promise((resolve) => server.close(resolve));
+
+    expect(reply.status).toBe(404);
+    expect(reply.type).toMatch(/^application\/json/);
+    const parsed = ErrorBodySchema.parse(JSON.parse(reply.body));
+    expect(parsed.error).toMatchObject({ code: 'not_found', requestId: reply.id });
   });
 });

@@ -228,12 +228,15 @@ describe('auth abuse', () => {
     expect((await call(from('127.0.0.51'), { method: 'GET', path: '/v1/integrations', token: adminToken })).status).toBe(200);
     // A blocked source's attempts are not authenticated at all: still 429 for the rest of the window.
     for (let i = 0; i < 5; i++) expect((await call(from('127.0.0.50'), bad)).status).toBe(429);
-    // Over the Unix socket the limit holds as well.
+    // Over the Unix socket failures are limited as well, but a valid token still passes: every local
+    // client shares that one source, and a looping stale token must not lock out the other helpers.
     const unixStatuses: number[] = [];
     for (let i = 0; i < 31; i++) unixStatuses.push((await call(daemon.unix(), bad)).status);
     figures.rateLimited++;
     expect(unixStatuses.slice(0, 30)).toEqual(Array(30).fill(401));
     expect(unixStatuses[30]).toBe(429);
+    expect((await call(daemon.unix(), { method: 'GET', path: '/v1/integrations', token: adminToken })).status).toBe(200);
+    expect((await call(daemon.unix(), bad)).status).toBe(429);
   });
 
   it('creates the socket 0600, the data dir 0700 and the key 0600, and refuses a 0755 data dir or a 0644 key', async () => {

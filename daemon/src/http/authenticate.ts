@@ -11,12 +11,18 @@ export interface AuthenticateDeps {
   limiter: FailureLimiter;
 }
 
-/** Bearer token → Principal in res.locals; otherwise 401 (audited), or 429 after repeated failures from one source. */
+/**
+ * Bearer token → Principal in res.locals; otherwise 401 (audited), or 429 after repeated failures
+ * from one source. A blocked TCP address is refused outright for the rest of the window. Every
+ * client of the Unix socket shares one source (and holds the socket's owner's rights anyway), so
+ * there a block only answers further failures with 429, unaudited, and valid tokens still pass:
+ * one runner looping on a stale token must not lock out every helper on the host.
+ */
 export function authenticate({ tokens, audit, limiter }: AuthenticateDeps): RequestHandler {
   return (req, res, next) => {
     const source = req.socket.remoteAddress ?? 'unix';
     const blockedFor = limiter.blockedFor(source);
-    if (blockedFor > 0) throw new RateLimitedError(blockedFor);
+    if (blockedFor > 0 && source !== 'unix') throw new RateLimitedError(blockedFor);
 
     const header = req.get('authorization');
     const match = header ? /^Bearer +([^\s]+) *$/i.exec(header) : null;
@@ -25,6 +31,7 @@ export function authenticate({ tokens, audit, limiter }: AuthenticateDeps): Requ
       res.locals['principal'] = tokens.authenticate(match[1]!);
     } catch (error) {
       if (error instanceof AuthenticationFailure) {
+        if (blockedFor > 0) throw new RateLimitedError(blockedFor);
         limiter.recordFailure(source);
         audit.append({
           action: 'auth.failed',
