@@ -6,7 +6,7 @@ import { secretContext, type Barrier } from '../barrier/barrier.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import { newId } from '../ids.js';
 import { durably, type Db } from '../store/database.js';
-import type { IntegrationRepository, IntegrationRow } from '../store/integration-repository.js';
+import type { IntegrationListing, IntegrationRepository, IntegrationRow } from '../store/integration-repository.js';
 import { auditActor, authorize, type RequestContext } from './context.js';
 
 /** Dependencies of the integration service. */
@@ -70,8 +70,9 @@ export function createIntegrationService(deps: IntegrationServiceDeps): Integrat
 
     list(ctx) {
       authorize(audit, ctx, 'integration.read');
+      // Listings, not rows: the envelopes are not read for a list.
       return integrations
-        .list()
+        .listListings()
         .filter((row) => mayUseHost(ctx.principal, row.host))
         .map(toSummary);
     },
@@ -132,7 +133,7 @@ export function createIntegrationService(deps: IntegrationServiceDeps): Integrat
 }
 
 /** The public view of a stored integration: everything but the envelope. */
-export function toSummary(row: IntegrationRow): IntegrationSummary {
+export function toSummary(row: IntegrationListing): IntegrationSummary {
   return {
     id: row.id,
     host: row.host,

@@ -98,6 +98,22 @@ describe('IntegrationRepository', () => {
     expect(repo.count()).toBe(3);
   });
 
+  it('lists every row by host without its envelope and term, each field as list() reads it', () => {
+    repo.insert(buildRow({ host: 'quay.io', export: false, description: 'mirror', expiresAt: '2027-01-01T00:00:00.000Z' }));
+    repo.insert(
+      buildRow({ host: 'ghcr.io', caCert: 'PEM', lastTestedAt: '2026-03-03T09:00:00.000Z', lastTestResult: 'ok', lastTestDetail: 'HTTP 200' }),
+    );
+
+    const listings = repo.listListings();
+
+    expect(listings).toEqual(repo.list().map(({ envelope: _envelope, term: _term, ...rest }) => rest));
+    expect(listings.map((row) => row.host)).toEqual(['ghcr.io', 'quay.io']);
+    for (const row of listings) {
+      expect(row).not.toHaveProperty('envelope');
+      expect(row).not.toHaveProperty('term');
+    }
+  });
+
   it('finds rows sealed under an older term and replaces only the envelope and term', () => {
     const old = buildRow({ term: 1 });
     const current = buildRow({ term: 2 });

@@ -41,6 +41,28 @@ interface SqlRow {
 const COLUMNS =
   'id, host, username, envelope, term, export, description, created_at, updated_at, expires_at, ca_cert, last_tested_at, last_test_result, last_test_detail';
 
+/** An integration without its envelope and key term. */
+export type IntegrationListing = Omit<IntegrationRow, 'envelope' | 'term'>;
+
+/** The columns of a listing, in the order listingFromSql reads them. */
+const LISTING_COLUMNS =
+  'id, host, username, export, description, created_at, updated_at, expires_at, ca_cert, last_tested_at, last_test_result, last_test_detail';
+
+type ListingTuple = [
+  id: string,
+  host: string,
+  username: string,
+  exported: number,
+  description: string | null,
+  createdAt: string,
+  updatedAt: string,
+  expiresAt: string | null,
+  caCert: string | null,
+  lastTestedAt: string | null,
+  lastTestResult: RegistryTestResult | null,
+  lastTestDetail: string | null,
+];
+
 /** SQL access to the integrations table; knows nothing of HTTP, principals or crypto. */
 export interface IntegrationRepository {
   insert(row: IntegrationRow): void;
@@ -49,6 +71,8 @@ export interface IntegrationRepository {
   findById(id: string): IntegrationRow | undefined;
   findByHost(host: string): IntegrationRow | undefined;
   list(): IntegrationRow[];
+  /** Every row without its envelope and term, ordered by host: what a listing shows. */
+  listListings(): IntegrationListing[];
   listExported(): Array<Pick<IntegrationRow, 'host' | 'username'>>;
   count(): number;
   /** Rows whose envelope uses a term below `term`, for the re-seal job; at most `limit` (default all). */
@@ -76,6 +100,8 @@ export function createIntegrationRepository(db: Db): IntegrationRepository {
   const byId = db.prepare(`SELECT ${COLUMNS} FROM integrations WHERE id = ?`);
   const byHost = db.prepare(`SELECT ${COLUMNS} FROM integrations WHERE host = ?`);
   const all = db.prepare(`SELECT ${COLUMNS} FROM integrations ORDER BY host`);
+  // Rows as arrays: with thousands of integrations, building one object per row is most of a listing's cost.
+  const listings = db.prepare(`SELECT ${LISTING_COLUMNS} FROM integrations ORDER BY host`).raw(true);
   const exported = db.prepare('SELECT host, username FROM integrations WHERE export = 1 ORDER BY host');
   const count = db.prepare('SELECT COUNT(*) AS n FROM integrations').pluck();
   const sealedBefore = db.prepare(`SELECT ${COLUMNS} FROM integrations WHERE term < ? ORDER BY id LIMIT ?`);
@@ -92,6 +118,7 @@ export function createIntegrationRepository(db: Db): IntegrationRepository {
     findById: (id) => fromSql(byId.get(id) as SqlRow | undefined),
     findByHost: (host) => fromSql(byHost.get(host) as SqlRow | undefined),
     list: () => (all.all() as SqlRow[]).map((row) => fromSql(row)!),
+    listListings: () => (listings.all() as ListingTuple[]).map(listingFromSql),
     listExported: () => exported.all() as Array<{ host: string; username: string }>,
     count: () => count.get() as number,
     // LIMIT -1 is SQLite for "no limit".
@@ -120,6 +147,23 @@ function toSql(row: IntegrationRow): SqlRow {
     last_test_result: row.lastTestResult ?? null,
     last_test_detail: row.lastTestDetail ?? null,
   };
+}
+
+function listingFromSql([
+  id,
+  host,
+  username,
+  exported,
+  description,
+  createdAt,
+  updatedAt,
+  expiresAt,
+  caCert,
+  lastTestedAt,
+  lastTestResult,
+  lastTestDetail,
+]: ListingTuple): IntegrationListing {
+  return { id, host, username, export: exported === 1, description, createdAt, updatedAt, expiresAt, caCert, lastTestedAt, lastTestResult, lastTestDetail };
 }
 
 function fromSql(row: SqlRow | undefined): IntegrationRow | undefined {
