@@ -12,7 +12,8 @@
 //   4. fanout  — 32 helper processes at once (as `docker compose pull` starts them) vs 32 × `node -e 0`.
 //
 // Options: --quick (3 s of load per target instead of 10 s, fewer rounds), --only helper,load,scale,fanout,
-// --runs N (helper runs per command, default 60; at least 40), --skip-binary, --no-build, --out FILE.
+// --runs N (helper runs per command, default 60; at least 40), --skip-binary, --no-build, --out FILE,
+// --code-cache-variant (also time the binary built without the SEA code cache, built under .cache/bench/).
 // The daemons run with SCALR_CREDD_LOG_LEVEL=warn, so per-request log lines are not part of the figures.
 // Exit status: 0 when the bench ran, whether or not every target was met (the report says which were
 // not); 1 when it could not run.
@@ -25,6 +26,7 @@ import { createClient, expectStatus } from './lib/http.mjs';
 import { mergeSlices, runSlice } from './lib/load.mjs';
 import { benchHost, lookupHost } from './lib/names.mjs';
 import { killAll, memoryMiB, runSync, startServer, timeProcess } from './lib/procs.mjs';
+import { buildWithoutCodeCache } from './lib/sea-variant.mjs';
 import { ratio, round, roundSummary, summarize } from './lib/stats.mjs';
 
 const root = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
@@ -38,6 +40,7 @@ const { values: opts } = parseArgs({
     runs: { type: 'string' },
     'skip-binary': { type: 'boolean', default: false },
     'no-build': { type: 'boolean', default: false },
+    'code-cache-variant': { type: 'boolean', default: false },
     out: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
@@ -132,7 +135,12 @@ async function prepareBuild(notes) {
       return binary;
     }
   }
-  return { path, embeddedNode, nodeVersion };
+  let withoutCodeCache;
+  if (opts['code-cache-variant']) {
+    log('build: the binary without a code cache (.cache/bench/sea-no-code-cache)');
+    withoutCodeCache = buildWithoutCodeCache({ root, bundle, embeddedNode });
+  }
+  return { path, embeddedNode, nodeVersion, withoutCodeCache };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -233,6 +241,17 @@ async function benchHelper({ binary, nodeOnPath, small, home }) {
       { id: 'binary-unix', label: 'binary get, Unix socket', command: binary.path, args: ['get'], env: helperEnv(home, small, small.socketUrl), baseline: 'node24-e0', check: true, target: true },
       { id: 'binary-tcp', label: 'binary get, TCP', command: binary.path, args: ['get'], env: helperEnv(home, small, small.tcpUrl), baseline: 'node24-e0', check: true, target: true },
     );
+    if (binary.withoutCodeCache) {
+      commands.push({
+        id: 'binary-no-code-cache-unix',
+        label: 'binary without code cache, get, Unix socket',
+        command: binary.withoutCodeCache,
+        args: ['get'],
+        env: helperEnv(home, small, small.socketUrl),
+        baseline: 'node24-e0',
+        check: true,
+      });
+    }
   }
   commands.push(
     { id: 'node-e0', label: `node -e 0 (Node ${process.versions.node})`, command: nodeOnPath, args: ['-e', '0'], env: cleanEnv(home) },
