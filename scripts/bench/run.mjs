@@ -168,6 +168,7 @@ async function startDaemon(name, dataDir, home) {
   return {
     name,
     ...server,
+    memoryAtStart: memoryMiB(server.pid),
     tcpUrl: urls.find((url) => url.startsWith('http://')),
     socketUrl: urls.find((url) => url.startsWith('unix:')),
     adminToken: TOKEN_PATTERN.exec(server.output().stdout)?.[0],
@@ -449,7 +450,13 @@ async function benchScale({ small, large, baseline }) {
     const smallLookup = summarize(lookups.small);
     const largeLookup = summarize(lookups.large);
 
-    const memory = { large: memoryMiB(large.pid), small: memoryMiB(small.pid), baseline: memoryMiB(baseline.pid) };
+    const memory = {
+      large: memoryMiB(large.pid),
+      small: memoryMiB(small.pid),
+      baseline: memoryMiB(baseline.pid),
+      largeAtStart: large.memoryAtStart,
+      smallAtStart: small.memoryAtStart,
+    };
     return {
       integrations: large.integrations,
       tokens: config.scaleTokens,
@@ -545,6 +552,7 @@ function printReport(results, targets, meta) {
     );
     const mem = s.memory;
     out.push(`memory after the load (MiB): large daemon RSS ${mem.large.rss.toFixed(1)} (peak ${mem.large.hwm.toFixed(1)}), 10-integration daemon ${mem.small.rss.toFixed(1)}, bare node:http ${mem.baseline.rss.toFixed(1)}`);
+    out.push(`memory at start, before any request (MiB): large daemon RSS ${mem.largeAtStart.rss.toFixed(1)}, 10-integration daemon ${mem.smallAtStart.rss.toFixed(1)}`);
   }
   if (results.fanout) {
     out.push('', `4. fan-out: ${results.fanout.processes} processes at once (wall ms; ${results.fanout.rounds} rounds, interleaved)`);
