@@ -138,7 +138,7 @@ describe('scalr-credd as a real process (TCP and Unix socket, SQLite file, admin
 
     const table = await admin(socket, ['integration', 'list']);
     expect(table.code).toBe(0);
-    expect(table.stdout).toMatch(/^ID +HOST +USERNAME +EXPORT +UPDATED +DESCRIPTION\n/);
+    expect(table.stdout).toMatch(/^ID +HOST +USERNAME +EXPORT +EXPIRES +UPDATED +DESCRIPTION\n/);
     expect(table.stdout).toContain(`${ids['ghcr.io']}  ghcr.io               robot`);
     expect(table.stdout).toMatch(new RegExp(`${ids['registry.example.com']}  registry\\.example\\.com  ci-bot +yes .* team registry\\n`));
 
