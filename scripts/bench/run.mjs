@@ -159,9 +159,11 @@ function cleanEnv(home, extra = {}) {
 }
 
 async function startDaemon(name, dataDir, home) {
+  // Started through its bin, as `npx scalr-credd serve` and the systemd unit start it, so the node
+  // flags on the bin's #! line apply.
   const server = await startServer(
-    process.execPath,
-    [join(root, 'daemon/dist/main.js'), 'serve', '--data-dir', dataDir, '--listen', `unix:${join(dataDir, 'credd.sock')}`, '--listen', '127.0.0.1:0'],
+    join(root, 'daemon/bin/scalr-credd.js'),
+    ['serve', '--data-dir', dataDir, '--listen', `unix:${join(dataDir, 'credd.sock')}`, '--listen', '127.0.0.1:0'],
     { env: cleanEnv(home, { SCALR_CREDD_LOG_LEVEL: 'warn' }), cwd: root, ready: /listening on (.+)$/m },
   );
   const urls = server.match[1].split(', ').map((url) => url.trim());
