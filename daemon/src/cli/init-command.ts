@@ -41,7 +41,7 @@ Admin token (shown once; keep it somewhere safe):
 
     ${token.token}
 
-Next steps:
+Next steps (from a checkout, run the commands as npx scalr-credd and npx docker-credential-scalr):
   1. Point the admin CLI at the daemon:
        export SCALR_CREDD_URL=${url}
        export SCALR_CREDD_TOKEN=<the admin token above>
