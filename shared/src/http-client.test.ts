@@ -307,3 +307,219 @@ describe('readErrorBody', () => {
     expect(readErrorBody(body)).toEqual({});
   });
 });
+
+/** A raw server (TCP on 127.0.0.1 or a Unix socket) whose answer is scripted per connection, for what node:http will not send. */
+async function rawServer(
+  where: 'tcp' | 'unix',
+  name: string,
+  onRequest: (socket: Socket, request: string) => void,
+): Promise<{ url: string; requests: string[]; close: () => Promise<void> }> {
+  const { createServer: createNetServer } = await import('node:net');
+  const sockets = new Set<Socket>();
+  const requests: string[] = [];
+  const server = createNetServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+    socket.on('close', () => sockets.delete(socket));
+    let received = '';
+    socket.on('data', (chunk) => {
+      const before = received;
+      received += chunk.toString('latin1');
+      const end = received.indexOf('\r\n\r\n');
+      if (end < 0 || before.includes('\r\n\r\n')) return;
+      const length = Number(/\r\ncontent-length: *(\d+)/i.exec(received)?.[1] ?? 0);
+      const waitForBody = () => {
+        if (received.length < end + 4 + length) return;
+        socket.off('data', waitForBody);
+        requests.push(received);
+        onRequest(socket, received);
+      };
+      socket.on('data', waitForBody);
+      waitForBody();
+    });
+  });
+  const path = join(dir, `${name}.sock`);
+  await new Promise<void>((resolve) => (where === 'tcp' ? server.listen(0, '127.0.0.1', resolve) : server.listen(path, resolve)));
+  const address = server.address();
+  const url = where === 'tcp' ? `http://127.0.0.1:${(address as { port: number }).port}` : `unix:${path}`;
+  return {
+    url,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+describe.each([{ where: 'tcp' as const }, { where: 'unix' as const }])('the node:net transport ($where)', ({ where }) => {
+  let serial = 0;
+  const run = async (onRequest: (socket: Socket, request: string) => void, request: Partial<JsonRequest> = {}) => {
+    const server = await rawServer(where, `raw-${where}-${serial++}`, onRequest);
+    try {
+      const outcome = await requestJson({ url: server.url, method: 'GET', path: '/v1/x', timeoutMs: 2000, ...request }).then(
+        (response) => ({ response }),
+        (error: unknown) => {
+          if (error instanceof HttpClientError) return { error };
+          throw error;
+        },
+      );
+      return { ...outcome, requests: server.requests };
+    } finally {
+      await server.close();
+    }
+  };
+
+  it('sends one well-formed request with Connection: close', async () => {
+    const { response, requests } = await run((socket) => socket.end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}'), {
+      method: 'POST',
+      token: 'tok_abc',
+      body: { a: 'é' },
+    });
+
+    expect(response).toEqual({ status: 200, body: {} });
+    const [head, body] = requests[0]!.split('\r\n\r\n');
+    const lines = head!.split('\r\n');
+    expect(lines[0]).toBe('POST /v1/x HTTP/1.1');
+    expect(lines.filter((line) => /^Host: /.test(line))).toEqual([expect.stringMatching(where === 'unix' ? /^Host: localhost$/ : /^Host: 127\.0\.0\.1:\d+$/)]);
+    expect(lines).toContain('Authorization: Bearer tok_abc');
+    expect(lines).toContain('Content-Type: application/json');
+    expect(lines).toContain(`Content-Length: ${Buffer.byteLength('{"a":"é"}')}`);
+    expect(lines).toContain('Accept: application/json');
+    expect(lines).toContain('Connection: close');
+    expect(body).toBe(Buffer.from('{"a":"é"}').toString('latin1'));
+  });
+
+  it('does not wait for a keep-alive server to close once the Content-Length is read', async () => {
+    const started = Date.now();
+    const { response } = await run((socket) => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 11\r\nConnection: keep-alive\r\n\r\n{"ok":true}'));
+
+    expect(response).toEqual({ status: 200, body: { ok: true } });
+    expect(Date.now() - started).toBeLessThan(1000);
+  });
+
+  it('reads a chunked answer from a server that keeps the connection open', async () => {
+    const { response } = await run((socket) =>
+      socket.write('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\n{"a":\r\n3\r\n"b"\r\n1\r\n}\r\n0\r\nX-Trailer: 1\r\n\r\n'),
+    );
+
+    expect(response).toEqual({ status: 200, body: { a: 'b' } });
+  });
+
+  it('skips interim responses', async () => {
+    const { response } = await run((socket) => socket.end('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\n{"e":404}'));
+
+    expect(response).toEqual({ status: 404, body: { e: 404 } });
+  });
+
+  it('reads an answer delimited by the close', async () => {
+    const { response } = await run((socket) => socket.end('HTTP/1.0 200 OK\r\n\r\n{"closed":1}'));
+
+    expect(response).toEqual({ status: 200, body: { closed: 1 } });
+  });
+
+  it('reads an answer dripped one byte at a time', async () => {
+    const answer = Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n');
+    const { response } = await run((socket) => {
+      let i = 0;
+      const timer = setInterval(() => {
+        if (socket.destroyed || i >= answer.length) return clearInterval(timer);
+        socket.write(answer.subarray(i, ++i));
+      }, 1);
+    });
+
+    expect(response).toEqual({ status: 200, body: {} });
+  });
+
+  it('times out on a slow drip that does not finish within the deadline', async () => {
+    const { error } = await run(
+      (socket) => {
+        socket.write('HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n');
+        const timer = setInterval(() => (socket.destroyed ? clearInterval(timer) : socket.write('x')), 20);
+      },
+      { timeoutMs: 300 },
+    );
+
+    expect(error).toMatchObject({ kind: 'timeout', detail: 'no answer within 300 ms' });
+  });
+
+  it.each([
+    ['garbage', 'SSH-2.0-OpenSSH_9.6\r\n', false, 'the answer is not HTTP/1.x (it starts with "S")'],
+    ['a close mid-body', 'HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{"Username":', true, 'the connection closed before the answer was complete'],
+    ['a close mid-head', 'HTTP/1.1 200 OK\r\nContent-', true, 'the connection closed before the answer was complete'],
+    ['a close mid-chunk', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n{', true, 'the connection closed before the answer was complete'],
+    ['an invalid chunk size', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nxyz\r\n', false, 'invalid chunk size "xyz"'],
+    ['an invalid Content-Length', 'HTTP/1.1 200 OK\r\nContent-Length: 1e3\r\n\r\n', false, 'invalid content-length "1e3"'],
+    ['a close without an answer', '', true, 'the connection closed before an answer arrived'],
+    ['a 200 that is not JSON', 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n<html', false, 'the answer (status 200) is not valid JSON'],
+  ])('fails with a protocol error on %s', async (_name, answer, close, detail) => {
+    const { error } = await run((socket) => (close ? socket.end(answer) : socket.write(answer)));
+
+    expect(error).toMatchObject({ kind: 'protocol', detail });
+    expect(error!.message).toMatch(/^(http|unix):.*: /);
+  });
+
+  // A reset (RST) exists only on TCP.
+  it.runIf(where === 'tcp')('fails with a protocol error on a reset mid-answer', async () => {
+    const { error } = await run((socket) => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{', () => socket.resetAndDestroy()));
+
+    expect(error).toMatchObject({ kind: 'protocol', detail: 'the connection closed before the answer was complete' });
+  });
+
+  it('stops reading a huge answer at the cap and closes the connection', async () => {
+    let closedByClient: Promise<void> | undefined;
+    let written = 0;
+    const { error } = await run((socket) => {
+      closedByClient = new Promise((resolve) => socket.on('close', () => resolve()));
+      socket.write('HTTP/1.1 200 OK\r\n\r\n"');
+      const chunk = Buffer.alloc(64 * 1024, 'x');
+      const pump = () => {
+        while (!socket.destroyed && written < 64 * 1024 * 1024 && socket.write(chunk)) written += chunk.length;
+      };
+      socket.on('drain', pump);
+      pump();
+    });
+
+    expect(error).toMatchObject({ kind: 'protocol', status: 200, detail: `the answer is larger than ${1024 * 1024} bytes` });
+    await closedByClient;
+    expect(written).toBeLessThan(16 * 1024 * 1024);
+  });
+
+  it('refuses a declared Content-Length over the cap before the body arrives', async () => {
+    const { error } = await run((socket) => socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${2 * 1024 * 1024}\r\n\r\n`));
+
+    expect(error).toMatchObject({ kind: 'protocol', status: 200, detail: `the answer is larger than ${1024 * 1024} bytes` });
+  });
+
+  it('refuses a token or path that would break the request line or headers, without sending', async () => {
+    const token = await run(() => undefined, { token: 'tok\r\nX-Injected: 1' });
+    const path = await run(() => undefined, { path: '/v1/x HTTP/1.1\r\nX: y' });
+
+    expect(token.error).toMatchObject({ kind: 'protocol', detail: 'the request could not be sent (ERR_INVALID_CHAR)' });
+    expect(path.error).toMatchObject({ kind: 'protocol', detail: 'the request could not be sent (ERR_UNESCAPED_CHARACTERS)' });
+    expect([...token.requests, ...path.requests]).toEqual([]);
+  });
+});
+
+describe('the node:net transport against node:http servers', () => {
+  it('reads chunked answers, 103 Early Hints and keep-alive answers from node:http', async () => {
+    const server = createServer((req, res) => {
+      if (req.url === '/hints') res.writeEarlyHints({ link: '</style.css>; rel=preload' });
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"parts":[');
+      setTimeout(() => res.end('1,2]}'), 20);
+    });
+    server.keepAliveTimeout = 60_000;
+    const sockets = new Set<Socket>();
+    server.on('connection', (socket) => (sockets.add(socket), socket.on('close', () => sockets.delete(socket))));
+    const path = join(dir, 'node-http.sock');
+    await listen(server, path);
+    try {
+      expect(await requestJson({ url: `unix:${path}`, method: 'GET', path: '/', timeoutMs: 2000 })).toEqual({ status: 200, body: { parts: [1, 2] } });
+      expect(await requestJson({ url: `unix:${path}`, method: 'GET', path: '/hints', timeoutMs: 2000 })).toEqual({ status: 200, body: { parts: [1, 2] } });
+    } finally {
+      await close(server, sockets);
+    }
+  });
+});

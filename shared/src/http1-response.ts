@@ -205,10 +205,11 @@ export class Http1ResponseParser {
   private checkPrefix(): void {
     if (this.headBytes > 0) return; // an interim response already started like HTTP
     const have = Math.min(HTTP_PREFIX.length, this.buffer.length - this.pos);
-    if (this.buffer.compare(HTTP_PREFIX, 0, have, this.pos, this.pos + have) !== 0) {
-      const end = this.buffer.indexOf(10, this.pos);
-      const text = this.buffer.toString('latin1', this.pos, Math.min(end < 0 ? this.buffer.length : end, this.pos + 64));
-      throw this.error(`the answer is not HTTP/1.x (it starts with ${excerpt(text)})`);
+    for (let i = 0; i < have; i++) {
+      if (this.buffer[this.pos + i] !== HTTP_PREFIX[i]) {
+        // Quote up to the first wrong byte: the same text however the bytes were split.
+        throw this.error(`the answer is not HTTP/1.x (it starts with ${excerpt(this.buffer.toString('latin1', this.pos, this.pos + i + 1))})`);
+      }
     }
   }
 
