@@ -13,6 +13,7 @@ import {
   readErrorBody,
   requestJson,
   type JsonRequest,
+  type JsonResponse,
 } from './http-client.js';
 
 interface Seen {
@@ -355,7 +356,10 @@ async function rawServer(
 
 describe.each([{ where: 'tcp' as const }, { where: 'unix' as const }])('the node:net transport ($where)', ({ where }) => {
   let serial = 0;
-  const run = async (onRequest: (socket: Socket, request: string) => void, request: Partial<JsonRequest> = {}) => {
+  const run = async (
+    onRequest: (socket: Socket, request: string) => void,
+    request: Partial<JsonRequest> = {},
+  ): Promise<{ response?: JsonResponse; error?: HttpClientError; requests: string[] }> => {
     const server = await rawServer(where, `raw-${where}-${serial++}`, onRequest);
     try {
       const outcome = await requestJson({ url: server.url, method: 'GET', path: '/v1/x', timeoutMs: 2000, ...request }).then(
