@@ -213,8 +213,11 @@ export class Http1ResponseParser {
     }
   }
 
+  /** Reads a line of the head (or of interim heads, or trailers), counting it against the head cap. */
   private readHeadLine(): string | undefined {
+    const start = this.pos;
     const line = this.readLine(this.maxHeadBytes - this.headBytes, `the answer's headers are larger than ${this.maxHeadBytes} bytes`);
+    this.headBytes += this.pos - start;
     return line;
   }
 
@@ -224,7 +227,6 @@ export class Http1ResponseParser {
     const length = (end < 0 ? this.buffer.length : end + 1) - this.pos;
     if (length > limit) throw this.error(tooLong);
     if (end < 0) return undefined;
-    if (this.state === 'status-line' || this.state === 'headers' || this.state === 'trailers') this.headBytes += length;
     const stop = end > this.pos && this.buffer[end - 1] === 13 ? end - 1 : end;
     const line = this.buffer.toString('latin1', this.pos, stop);
     this.pos = end + 1;
