@@ -37,11 +37,12 @@ function storeWith(hosts: string[]): { paths: StorePaths; token: string } {
   return { paths, token };
 }
 
-function secretsIn(paths: StorePaths, token: string): Record<string, string> {
+async function secretsIn(paths: StorePaths, token: string): Promise<Record<string, string>> {
   const store = openStore(paths);
   try {
     const ctx: RequestContext = { principal: store.tokens.authenticate(token), requestId: 'check' };
-    return Object.fromEntries(store.integrationRepository.list().map((row) => [row.host, store.credentials.lookup(ctx, row.host).Secret]));
+    const rows = store.integrationRepository.list();
+    return Object.fromEntries(await Promise.all(rows.map(async (row) => [row.host, (await store.credentials.lookup(ctx, row.host)).Secret])));
   } finally {
     store.close();
   }
@@ -66,7 +67,7 @@ describe('backupStore and restoreStore', () => {
 
     expect(backup.bytes).toBeGreaterThan(0);
     expect(restored).toMatchObject({ integrations: 2, tokens: 1, auditProblem: undefined, previous: undefined });
-    expect(secretsIn(target, token)).toEqual({ 'one.example': 'secret-of-one.example', 'two.example': 'secret-of-two.example' });
+    expect(await secretsIn(target, token)).toEqual({ 'one.example': 'secret-of-one.example', 'two.example': 'secret-of-two.example' });
   });
 
   it('writes a single 0600 file that holds no plaintext secret and no key', async () => {
@@ -117,7 +118,7 @@ describe('backupStore and restoreStore', () => {
     const forced = await restoreStore(paths, out, { force: true });
 
     expect(forced.previous).toBe(`${paths.dbPath}.pre-restore`);
-    expect(Object.keys(secretsIn(paths, token))).toEqual(['kept.example']);
+    expect(Object.keys(await secretsIn(paths, token))).toEqual(['kept.example']);
     expect(existsSync(`${paths.dbPath}.pre-restore`)).toBe(true);
   });
 

@@ -39,8 +39,8 @@ function addSecrets(store: OpenStore, token: string, hosts: string[]): void {
   for (const host of hosts) store.integrations.create(adminCtx(store, token), { host, username: 'u', secret: `secret-of-${host}`, export: true });
 }
 
-function readSecret(store: OpenStore, token: string, host: string): string {
-  return store.credentials.lookup(adminCtx(store, token), host).Secret;
+async function readSecret(store: OpenStore, token: string, host: string): Promise<string> {
+  return (await store.credentials.lookup(adminCtx(store, token), host)).Secret;
 }
 
 function writeNewKey(dir: string): { path: string; key: Uint8Array } {
@@ -55,7 +55,7 @@ function termsOf(store: OpenStore): number[] {
 }
 
 describe('rotateKeyring', () => {
-  it('adds term 2, which a serving store uses for new secrets while term 1 stays readable', () => {
+  it('adds term 2, which a serving store uses for new secrets while term 1 stays readable', async () => {
     const { paths, adminToken } = newStore();
     const daemon = serve(paths);
     addSecrets(daemon, adminToken, ['old.example']);
@@ -68,8 +68,8 @@ describe('rotateKeyring', () => {
     expect(term).toBe(2);
     expect(daemon.integrationRepository.findByHost('old.example')!.term).toBe(1);
     expect(daemon.integrationRepository.findByHost('new.example')!.term).toBe(2);
-    expect(readSecret(daemon, adminToken, 'old.example')).toBe('secret-of-old.example');
-    expect(readSecret(daemon, adminToken, 'new.example')).toBe('secret-of-new.example');
+    expect(await readSecret(daemon, adminToken, 'old.example')).toBe('secret-of-old.example');
+    expect(await readSecret(daemon, adminToken, 'new.example')).toBe('secret-of-new.example');
   });
 
   it('bumps the keyring version and records the rotation in the audit log', () => {
@@ -86,7 +86,7 @@ describe('rotateKeyring', () => {
 });
 
 describe('resealIntegrations', () => {
-  it('moves every row to the active term in batches, and every secret still opens', () => {
+  it('moves every row to the active term in batches, and every secret still opens', async () => {
     const { paths, adminToken } = newStore();
     const daemon = serve(paths);
     const hosts = Array.from({ length: 7 }, (_, i) => `r${i}.example`);
@@ -101,7 +101,7 @@ describe('resealIntegrations', () => {
     expect([resealed, term]).toEqual([7, 2]);
     expect(batches).toEqual([3, 6, 7]);
     expect(termsOf(daemon)).toEqual(hosts.map(() => 2));
-    for (const host of hosts) expect(readSecret(daemon, adminToken, host)).toBe(`secret-of-${host}`);
+    for (const host of hosts) expect(await readSecret(daemon, adminToken, host)).toBe(`secret-of-${host}`);
   });
 
   it('does nothing when every row already uses the active term', () => {
@@ -154,14 +154,14 @@ describe('rekeyStore', () => {
     cli.close();
   });
 
-  it('keeps a serving store serving: it re-reads the root key file, then loads later terms with it', () => {
+  it('keeps a serving store serving: it re-reads the root key file, then loads later terms with it', async () => {
     const { paths, adminToken } = newStore();
     const daemon = serve(paths);
     addSecrets(daemon, adminToken, ['before.example']);
     const fresh = writeNewKey(join(paths.dataDir, '..'));
 
     rekeyStore(paths, fresh.path);
-    const afterRekey = readSecret(daemon, adminToken, 'before.example');
+    const afterRekey = await readSecret(daemon, adminToken, 'before.example');
     const cli = openKeyStore(paths);
     rotateKeyring(cli);
     cli.close();
@@ -169,7 +169,7 @@ describe('rekeyStore', () => {
 
     expect(afterRekey).toBe('secret-of-before.example');
     expect(daemon.integrationRepository.findByHost('after.example')!.term).toBe(2);
-    expect(readSecret(daemon, adminToken, 'after.example')).toBe('secret-of-after.example');
+    expect(await readSecret(daemon, adminToken, 'after.example')).toBe('secret-of-after.example');
   });
 
   it('leaves the store on the old key when the transaction fails, and removes the staged key', () => {
@@ -190,7 +190,7 @@ describe('rekeyStore', () => {
     reopened.close();
   });
 
-  it('finishes on the next open when it was interrupted after the commit but before the move', () => {
+  it('finishes on the next open when it was interrupted after the commit but before the move', async () => {
     const { paths, adminToken } = newStore();
     addSecrets(serve(paths), adminToken, ['resume.example']);
     stores.splice(0).forEach((store) => store.close());
@@ -205,7 +205,7 @@ describe('rekeyStore', () => {
 
     expect(daemon.recoveredRekey).toBe(true);
     expect(readFileSync(paths.rootKeyPath, 'utf8')).toBe(newKeyText);
-    expect(readSecret(daemon, adminToken, 'resume.example')).toBe('secret-of-resume.example');
+    expect(await readSecret(daemon, adminToken, 'resume.example')).toBe('secret-of-resume.example');
   });
 
   it('refuses the current key, a key file readable by others, and a missing file', () => {

@@ -70,7 +70,7 @@ describe('openStore', () => {
     }
   });
 
-  it('serves a secret stored before a close after it is reopened', () => {
+  it('serves a secret stored before a close after it is reopened', async () => {
     const token = initStore(paths);
     const first = openStore(paths);
     const ctx = { principal: first.tokens.authenticate(token.token), requestId: 'test' };
@@ -79,7 +79,7 @@ describe('openStore', () => {
 
     const second = openStore(paths);
     try {
-      const lookup = second.credentials.lookup({ principal: second.tokens.authenticate(token.token), requestId: 'test' }, 'ghcr.io');
+      const lookup = await second.credentials.lookup({ principal: second.tokens.authenticate(token.token), requestId: 'test' }, 'ghcr.io');
 
       expect(lookup.Secret).toBe('kept-across-restarts');
     } finally {

@@ -149,6 +149,8 @@ export function openStore(paths: StorePaths, options: OpenStoreOptions = {}): Op
       keyringSync,
       recoveredRekey,
       close() {
+        // Queued lookup audit rows are written (and their lookups answered) before the file closes.
+        if (db.open) services.audit.flush();
         barrier.wipe();
         keyringSync.wipe();
         if (db.open) db.close();

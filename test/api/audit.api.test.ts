@@ -280,4 +280,22 @@ describe('audit write failure', () => {
     expect(res.status).toBe(500);
     expect(res.text).not.toContain(SECRET_MARKER);
   });
+  it('fails every lookup of a group commit, serving no secret, when one row of the batch cannot be written', async () => {
+    const ops = buildOpsApp();
+    for (const host of ['batch-a.example', 'batch-b.example', 'batch-c.example']) seedOpsIntegration(ops, { host, secret: distinctiveSecret() });
+    ops.services.db.exec(
+      `CREATE TRIGGER refuse_b BEFORE INSERT ON audit_events WHEN NEW.host = 'batch-b.example' BEGIN SELECT RAISE(ABORT, 'audit disk full'); END`,
+    );
+    const ctx = { principal: ops.services.tokens.authenticate(ops.tokens.runner), requestId: 'batch' };
+    const before = rows(ops).length;
+
+    // Started in one event-loop turn, the three lookups share one audit transaction.
+    const results = await Promise.allSettled(
+      ['batch-a.example', 'batch-b.example', 'batch-c.example'].map((host) => ops.services.credentials.lookup(ctx, host)),
+    );
+
+    expect(results.map((result) => result.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect(JSON.stringify(results)).not.toContain(SECRET_MARKER);
+    expect(rows(ops)).toHaveLength(before);
+  });
 });

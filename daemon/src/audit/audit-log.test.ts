@@ -1,6 +1,9 @@
-import { beforeEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase, type Db } from '../store/database.js';
-import { createAuditLog, type AuditEvent, type AuditLog } from './audit-log.js';
+import { GROUP_COMMIT_MAX_ROWS, createAuditLog, type AuditEvent, type AuditLog } from './audit-log.js';
 
 let db: Db;
 let audit: AuditLog;
@@ -136,5 +139,126 @@ describe('AuditLog.list', () => {
     const rows = audit.list({ limit: 100, ...query });
 
     expect(rows.map((row) => row.seq)).toEqual(seqs);
+  });
+});
+
+describe('AuditLog.appendCommitted (group commit)', () => {
+  const lookupEvent = (n: number, host = 'ghcr.io'): AuditEvent => ({
+    action: 'credential.get',
+    outcome: 'ok',
+    requestId: `lookup-${n}`,
+    tokenId: 'tok_0000000000000002',
+    host,
+  });
+  let dirs: string[] = [];
+
+  afterEach(() => {
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+    dirs = [];
+  });
+
+  /** Two connections to one database file, as the daemon and an offline CLI command have. */
+  function twoConnections(): { first: Db; second: Db } {
+    const dir = mkdtempSync(join(tmpdir(), 'scalr-audit-batch-'));
+    dirs.push(dir);
+    const path = join(dir, 'store.db');
+    return { first: openDatabase(path), second: openDatabase(path) };
+  }
+
+  it('writes nothing until the flush, then every row in call order in one transaction', async () => {
+    const commits: number[] = [];
+    const waiters = [1, 2, 3, 4, 5].map((n) => audit.appendCommitted(lookupEvent(n)).then(() => commits.push(n)));
+
+    expect(audit.list({ limit: 100 })).toEqual([]);
+    await Promise.all(waiters);
+
+    expect(audit.list({ limit: 100 }).map((row) => [row.seq, row.requestId])).toEqual([1, 2, 3, 4, 5].map((n) => [n, `lookup-${n}`]));
+    expect(commits).toEqual([1, 2, 3, 4, 5]);
+    expect(audit.verify()).toEqual({ ok: true, rows: 5 });
+  });
+
+  it('resolves each waiter only once its row is committed and visible to another connection', async () => {
+    const { first, second } = twoConnections();
+    const writer = createAuditLog(first);
+    const reader = createAuditLog(second);
+    const seen: number[] = [];
+
+    await Promise.all([1, 2, 3].map((n) => writer.appendCommitted(lookupEvent(n)).then(() => seen.push(reader.list({ limit: 100 }).length))));
+
+    expect(seen).toEqual([3, 3, 3]);
+    first.close();
+    second.close();
+  });
+
+  it('flushes at once when the queue is full', async () => {
+    const waiters = Array.from({ length: GROUP_COMMIT_MAX_ROWS }, (_, i) => audit.appendCommitted(lookupEvent(i + 1)));
+
+    expect(audit.list({ limit: 1_000 })).toHaveLength(GROUP_COMMIT_MAX_ROWS);
+    await Promise.all(waiters);
+    expect(audit.verify()).toEqual({ ok: true, rows: GROUP_COMMIT_MAX_ROWS });
+  });
+
+  it('keeps one valid chain while another connection appends between and around the batches', async () => {
+    const { first, second } = twoConnections();
+    const daemon = createAuditLog(first);
+    const cli = createAuditLog(second);
+    const pending: Promise<void>[] = [];
+
+    for (let round = 0; round < 5; round++) {
+      for (let n = 0; n < 4; n++) pending.push(daemon.appendCommitted(lookupEvent(round * 10 + n)));
+      // The other process commits while the daemon's rows are queued: the batch must read the new tail.
+      cli.append({ action: 'key.rotate', outcome: 'ok', detail: { round } });
+      daemon.append({ action: 'token.create', outcome: 'ok', targetId: `tok_${round}` });
+      await Promise.all(pending);
+    }
+
+    expect(cli.verify()).toEqual({ ok: true, rows: 30 });
+    expect(daemon.verify()).toEqual({ ok: true, rows: 30 });
+    const actions = daemon.list({ limit: 100 }).map((row) => row.action);
+    // Per round: the two synchronous rows committed first, then the batch of four lookups.
+    expect(actions.slice(0, 6)).toEqual(['key.rotate', 'token.create', 'credential.get', 'credential.get', 'credential.get', 'credential.get']);
+    first.close();
+    second.close();
+  });
+
+  it('rejects every waiter of a batch and writes none of its rows when one row fails', async () => {
+    appendAll();
+    db.exec(`CREATE TRIGGER refuse_one BEFORE INSERT ON audit_events WHEN NEW.host = 'fail.example' BEGIN SELECT RAISE(ABORT, 'audit disk full'); END`);
+
+    const results = await Promise.allSettled([
+      audit.appendCommitted(lookupEvent(1)),
+      audit.appendCommitted(lookupEvent(2, 'fail.example')),
+      audit.appendCommitted(lookupEvent(3)),
+    ]);
+
+    expect(results.map((result) => result.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect(audit.list({ limit: 100 })).toHaveLength(EVENTS.length);
+    expect(audit.verify()).toEqual({ ok: true, rows: EVENTS.length });
+    // The next batch starts clean and extends the chain.
+    await audit.appendCommitted(lookupEvent(4));
+    expect(audit.verify()).toEqual({ ok: true, rows: EVENTS.length + 1 });
+  });
+
+  it('rejects every waiter when another process holds the write lock past the busy timeout', async () => {
+    const { first, second } = twoConnections();
+    first.pragma('busy_timeout = 50');
+    const daemon = createAuditLog(first);
+    second.exec('BEGIN IMMEDIATE');
+
+    const results = await Promise.allSettled([daemon.appendCommitted(lookupEvent(1)), daemon.appendCommitted(lookupEvent(2))]);
+
+    expect(results.map((result) => result.status)).toEqual(['rejected', 'rejected']);
+    second.exec('ROLLBACK');
+    expect(daemon.verify()).toEqual({ ok: true, rows: 0 });
+    first.close();
+    second.close();
+  });
+
+  it('writes the queued rows on flush() without waiting for the next turn', () => {
+    void audit.appendCommitted(lookupEvent(1));
+
+    audit.flush();
+
+    expect(audit.list({ limit: 100 })).toHaveLength(1);
   });
 });

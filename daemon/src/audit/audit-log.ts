@@ -1,3 +1,23 @@
+/**
+ * The append-only, hash-chained audit log.
+ *
+ * Two ways to append:
+ *
+ * - `append(event)` writes one row in its own `BEGIN IMMEDIATE` transaction, synchronously. Writes
+ *   (integrations, tokens, keys) call it inside the transaction of the change itself, so the change
+ *   and its row commit or roll back together.
+ * - `appendCommitted(event)` is the lookup path's group commit. Rows from concurrent lookups queue up
+ *   and are written together in one `BEGIN IMMEDIATE` transaction, flushed on `setImmediate` (so all
+ *   lookups that reached the audit step in one event-loop turn share it) or as soon as the queue
+ *   holds `GROUP_COMMIT_MAX_ROWS`. The promise resolves only after that transaction COMMITTED, and
+ *   if it fails, every waiter in the batch is rejected and the whole batch is rolled back: the
+ *   guarantee stays "a lookup that cannot be audited is not served", now per batch.
+ *
+ * Both paths read the chain's tail inside their write transaction, so rows appended concurrently by
+ * another process (the offline CLI) or by `append` in between always extend the chain correctly.
+ * A row's seq is its commit order; a queued lookup is not answered before its row commits, so no
+ * served lookup can be missing from the log or appear after a later-served one.
+ */
 import { createHash } from 'node:crypto';
 import type { Db } from '../store/database.js';
 
@@ -48,11 +68,20 @@ export type AuditVerifyResult = { ok: true; rows: number } | { ok: false; rows: 
 export interface AuditLog {
   /** Appends one row; throws when it cannot be written, so the caller's request fails. */
   append(event: AuditEvent): void;
+  /**
+   * Queues one row for the next group commit; resolves once the transaction holding it committed,
+   * rejects (as does every other row of the batch) when it failed.
+   */
+  appendCommitted(event: AuditEvent): Promise<void>;
+  /** Writes the queued rows now (shutdown, tests); waiters are settled as by a scheduled flush. */
+  flush(): void;
   list(query: AuditQuery): AuditRecord[];
   verify(): AuditVerifyResult;
 }
 
 const GENESIS = '0'.repeat(64);
+/** A full queue is flushed at once instead of waiting for setImmediate. */
+export const GROUP_COMMIT_MAX_ROWS = 256;
 const HEAD_KEY = 'audit_head';
 
 interface SqlRow {
@@ -84,30 +113,70 @@ export function createAuditLog(db: Db, now: () => Date = () => new Date()): Audi
   const getHead = db.prepare('SELECT value FROM meta WHERE key = ?').pluck();
   const iterate = db.prepare('SELECT * FROM audit_events ORDER BY seq');
 
-  const appendInTransaction = db.transaction((event: AuditEvent) => {
+  /** Writes `events` after the current tail, in order, and records the new head. Runs inside a transaction. */
+  const writeRows = (events: readonly AuditEvent[]): void => {
     const last = tail.get() as { seq: number; hash: string } | undefined;
-    const row: Omit<SqlRow, 'hash'> = {
-      seq: (last?.seq ?? 0) + 1,
-      at: now().toISOString(),
-      request_id: event.requestId ?? null,
-      token_id: event.tokenId ?? null,
-      token_name: event.tokenName ?? null,
-      role: event.role ?? null,
-      action: event.action,
-      host: event.host ?? null,
-      target_id: event.targetId ?? null,
-      outcome: event.outcome,
-      detail: event.detail ? JSON.stringify(event.detail) : null,
-      prev_hash: last?.hash ?? GENESIS,
-    };
-    const hash = chainHash(row);
-    insert.run({ ...row, hash });
-    setHead.run(HEAD_KEY, Buffer.from(`${row.seq}:${hash}`));
-  });
+    let seq = last?.seq ?? 0;
+    let prevHash = last?.hash ?? GENESIS;
+    for (const event of events) {
+      const row: Omit<SqlRow, 'hash'> = {
+        seq: ++seq,
+        at: now().toISOString(),
+        request_id: event.requestId ?? null,
+        token_id: event.tokenId ?? null,
+        token_name: event.tokenName ?? null,
+        role: event.role ?? null,
+        action: event.action,
+        host: event.host ?? null,
+        target_id: event.targetId ?? null,
+        outcome: event.outcome,
+        detail: event.detail ? JSON.stringify(event.detail) : null,
+        prev_hash: prevHash,
+      };
+      prevHash = chainHash(row);
+      insert.run({ ...row, hash: prevHash });
+    }
+    setHead.run(HEAD_KEY, Buffer.from(`${seq}:${prevHash}`));
+  };
+  const writeInTransaction = db.transaction(writeRows);
+
+  interface Waiter {
+    event: AuditEvent;
+    resolve: () => void;
+    reject: (error: unknown) => void;
+  }
+  let queue: Waiter[] = [];
+  let scheduled: NodeJS.Immediate | undefined;
+
+  const flush = (): void => {
+    if (scheduled) clearImmediate(scheduled);
+    scheduled = undefined;
+    const batch = queue;
+    queue = [];
+    if (batch.length === 0) return;
+    try {
+      // IMMEDIATE: the tail read and the inserts must see the same last row even when another process writes.
+      writeInTransaction.immediate(batch.map((waiter) => waiter.event));
+    } catch (error) {
+      for (const waiter of batch) waiter.reject(error);
+      return;
+    }
+    for (const waiter of batch) waiter.resolve();
+  };
 
   return {
     // IMMEDIATE: the tail read and the insert must see the same last row even when another process writes.
-    append: (event) => appendInTransaction.immediate(event),
+    append: (event) => writeInTransaction.immediate([event]),
+
+    appendCommitted(event) {
+      return new Promise<void>((resolve, reject) => {
+        queue.push({ event, resolve, reject });
+        if (queue.length >= GROUP_COMMIT_MAX_ROWS) flush();
+        else scheduled ??= setImmediate(flush);
+      });
+    },
+
+    flush,
 
     list(query) {
       const where: string[] = [];

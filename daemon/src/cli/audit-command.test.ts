@@ -31,7 +31,7 @@ function fakeIo(): CliIo & { out: string[]; err: string[] } {
 }
 
 /** A store with a few audited changes. */
-function auditedStore(): StorePaths {
+async function auditedStore(): Promise<StorePaths> {
   const dir = mkdtempSync(join(tmpdir(), 'scalr-audit-cli-'));
   dirs.push(dir);
   const paths = storePaths(join(dir, 'data'));
@@ -39,7 +39,7 @@ function auditedStore(): StorePaths {
   const store = openStore(paths);
   const ctx = { principal: store.tokens.authenticate(token), requestId: 'r' };
   for (const host of ['a.example', 'b.example', 'c.example']) store.integrations.create(ctx, { host, username: 'u', secret: 's', export: true });
-  store.credentials.lookup(ctx, 'b.example');
+  await store.credentials.lookup(ctx, 'b.example');
   store.close();
   return paths;
 }
@@ -58,7 +58,7 @@ async function verify(paths: StorePaths, ...extra: string[]) {
 
 describe('scalr-credd audit verify', () => {
   it('exits 0 and reports the row count when the chain is intact', async () => {
-    const paths = auditedStore();
+    const paths = await auditedStore();
 
     const result = await verify(paths);
 
@@ -67,7 +67,7 @@ describe('scalr-credd audit verify', () => {
   });
 
   it('exits 1 naming the row when a row was modified', async () => {
-    const paths = auditedStore();
+    const paths = await auditedStore();
     tamper(paths, "UPDATE audit_events SET host = 'evil.example' WHERE seq = 3");
 
     const result = await verify(paths);
@@ -77,7 +77,7 @@ describe('scalr-credd audit verify', () => {
   });
 
   it('exits 1 when a row in the middle was deleted', async () => {
-    const paths = auditedStore();
+    const paths = await auditedStore();
     tamper(paths, 'DELETE FROM audit_events WHERE seq = 2');
 
     const result = await verify(paths);
@@ -87,7 +87,7 @@ describe('scalr-credd audit verify', () => {
   });
 
   it('exits 1 when the last row was deleted', async () => {
-    const paths = auditedStore();
+    const paths = await auditedStore();
     tamper(paths, 'DELETE FROM audit_events WHERE seq = (SELECT MAX(seq) FROM audit_events)');
 
     const result = await verify(paths);
@@ -97,7 +97,7 @@ describe('scalr-credd audit verify', () => {
   });
 
   it('prints JSON with --json', async () => {
-    const paths = auditedStore();
+    const paths = await auditedStore();
 
     const result = await verify(paths, '--json');
 
@@ -105,7 +105,7 @@ describe('scalr-credd audit verify', () => {
   });
 
   it('opens the database read-only: the file is byte-identical afterwards and needs no root key', async () => {
-    const paths = auditedStore();
+    const paths = await auditedStore();
     rmSync(paths.rootKeyPath);
     const before = createHash('sha256').update(readFileSync(paths.dbPath)).digest('hex');
 
@@ -126,7 +126,7 @@ describe('scalr-credd audit verify', () => {
   });
 
   it('exits 2 for an unknown verb', async () => {
-    const paths = auditedStore();
+    const paths = await auditedStore();
     const io = fakeIo();
 
     const code = await runCli(['audit', 'erase', '--data-dir', paths.dataDir], io);

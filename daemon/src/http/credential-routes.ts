@@ -10,8 +10,8 @@ export function credentialRoutes(credentials: CredentialService): Router {
   router
     .route(API_ROUTES.credentialsGet)
     .post(
-      route({ body: ServerUrlBodySchema }, ({ body }, ctx) => {
-        const { credential, warning } = credentials.lookupWithNotice(ctx, body.serverURL);
+      route({ body: ServerUrlBodySchema }, async ({ body }, ctx) => {
+        const { credential, warning } = await credentials.lookupWithNotice(ctx, body.serverURL);
         return { status: 200, body: credential, ...(warning ? { headers: { [CREDENTIAL_WARNING_HEADER]: warning } } : {}) };
       }),
     )

@@ -21,7 +21,8 @@ export interface CredentialServiceDeps {
   db: Db;
   integrations: IntegrationRepository;
   barrier: Pick<Barrier, 'seal' | 'open' | 'activeTerm'>;
-  audit: Pick<AuditLog, 'append'>;
+  /** `appendCommitted` (group commit) for lookups, `append` in the transaction of every write. */
+  audit: Pick<AuditLog, 'append' | 'appendCommitted'>;
   now: () => Date;
   /** Observes each lookup's outcome (metrics); optional. */
   onLookup?: (outcome: 'hit' | 'not_found' | 'error') => void;
@@ -48,9 +49,10 @@ export const EXPIRY_WARNING_MS = 7 * 24 * 3600 * 1000;
 
 /** The helper's verbs: get, list, store, erase. */
 export interface CredentialService {
-  lookup(ctx: RequestContext, serverUrl: string): LookupResponse;
+  /** Resolves only once the lookup's audit row committed; a lookup that cannot be audited rejects. */
+  lookup(ctx: RequestContext, serverUrl: string): Promise<LookupResponse>;
   /** The lookup with its expiry warning, for the HTTP route. */
-  lookupWithNotice(ctx: RequestContext, serverUrl: string): LookupResult;
+  lookupWithNotice(ctx: RequestContext, serverUrl: string): Promise<LookupResult>;
   list(ctx: RequestContext): CredentialList;
   store(ctx: RequestContext, body: StoreCredentialBody): void;
   erase(ctx: RequestContext, serverUrl: string): void;
@@ -64,16 +66,18 @@ export function createCredentialService(deps: CredentialServiceDeps): Credential
   const { db, integrations, barrier, audit, now, onLookup, onExpiring } = deps;
 
   const service: CredentialService = {
-    lookup(ctx, serverUrl) {
-      return service.lookupWithNotice(ctx, serverUrl).credential;
+    async lookup(ctx, serverUrl) {
+      return (await service.lookupWithNotice(ctx, serverUrl)).credential;
     },
 
-    lookupWithNotice(ctx, serverUrl) {
+    // Every outcome's audit row goes through the group commit and is awaited before the answer
+    // (secret or error) is produced.
+    async lookupWithNotice(ctx, serverUrl) {
       authorize(audit, ctx, 'credential.get');
       const key = parseKey(serverUrl);
       const row = isSubKey(key) ? undefined : integrations.findByHost(key.host);
       if (!row || !row.export || !mayUseHost(ctx.principal, row.host)) {
-        audit.append({ ...auditActor(ctx), action: 'credential.get', host: key.host, outcome: 'not_found' });
+        await audit.appendCommitted({ ...auditActor(ctx), action: 'credential.get', host: key.host, outcome: 'not_found' });
         onLookup?.('not_found');
         throw new NotFoundError('credentials not found');
       }
@@ -81,7 +85,7 @@ export function createCredentialService(deps: CredentialServiceDeps): Credential
       // registry to reject with a bare "unauthorized".
       if (row.expiresAt && Date.parse(row.expiresAt) <= now().getTime()) {
         expiryWarning(row.host, row.expiresAt);
-        audit.append({
+        await audit.appendCommitted({
           ...auditActor(ctx),
           action: 'credential.get',
           host: row.host,
@@ -96,13 +100,13 @@ export function createCredentialService(deps: CredentialServiceDeps): Credential
         secret = barrier.open(secretContext(row.host), row.envelope);
       } catch (error) {
         if (error instanceof IntegrityError) {
-          audit.append({ ...auditActor(ctx), action: 'credential.get', host: row.host, targetId: row.id, outcome: 'error' });
+          await audit.appendCommitted({ ...auditActor(ctx), action: 'credential.get', host: row.host, targetId: row.id, outcome: 'error' });
           onLookup?.('error');
         }
         throw error;
       }
       // The audit row is written before the secret leaves: a lookup that cannot be audited is not served.
-      audit.append({ ...auditActor(ctx), action: 'credential.get', host: row.host, targetId: row.id, outcome: 'ok' });
+      await audit.appendCommitted({ ...auditActor(ctx), action: 'credential.get', host: row.host, targetId: row.id, outcome: 'ok' });
       onLookup?.('hit');
       const credential = { ServerURL: serverUrl.trim(), Username: row.username, Secret: secret };
       return { credential, warning: expiryWarning(row.host, row.expiresAt) };
