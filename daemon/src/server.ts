@@ -1,6 +1,7 @@
 import { chmodSync, existsSync, unlinkSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { connect } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { RequestListener } from 'node:http';
 import type { ListenAddress } from './daemon-config.js';
 import { ConfigError } from './errors.js';
@@ -20,6 +21,7 @@ export async function listenAll(handler: RequestListener, addresses: readonly Li
       server.headersTimeout = 10_000;
       server.requestTimeout = 30_000;
       server.keepAliveTimeout = 5_000;
+      server.on('clientError', answerMalformedRequest);
       servers.push({ server, address: await listenOne(server, address) });
     }
   } catch (error) {
@@ -42,6 +44,32 @@ export async function listenAll(handler: RequestListener, addresses: readonly Li
       );
     },
   };
+}
+
+const MALFORMED_BODY = JSON.stringify({
+  error: { code: 'validation_failed', message: 'malformed HTTP request (request line or headers)' },
+});
+const MALFORMED_RESPONSE =
+  'HTTP/1.1 400 Bad Request\r\nContent-Type: application/json; charset=utf-8\r\nCache-Control: no-store\r\n' +
+  `Content-Length: ${Buffer.byteLength(MALFORMED_BODY)}\r\nConnection: close\r\n\r\n${MALFORMED_BODY}`;
+
+/**
+ * A request node's HTTP parser refuses (a raw non-ASCII path, a bad header) gets the API's JSON
+ * error shape. The rest of what the client sent is read and dropped until it closes (at most 2 s):
+ * closing a socket with unread input makes the kernel send a reset, and the client would see
+ * ECONNRESET instead of the 400.
+ */
+function answerMalformedRequest(error: NodeJS.ErrnoException, socket: Duplex): void {
+  // A response already under way on this connection (pipelining) cannot be followed by another.
+  const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (error.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
+    socket.destroy();
+    return;
+  }
+  socket.end(MALFORMED_RESPONSE);
+  socket.on('data', () => undefined);
+  socket.on('error', () => socket.destroy());
+  setTimeout(() => socket.destroy(), 2_000).unref();
 }
 
 async function listenOne(server: Server, address: ListenAddress): Promise<ListenAddress> {
