@@ -1,5 +1,6 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -44,6 +45,24 @@ describe('listenAll', () => {
       expect(reply.status).toBe(400);
       expect(JSON.parse(reply.body!)).toMatchObject({ error: { code: 'validation_failed' } });
     }
+  });
+
+  it('answers a refused HEAD request without a body, so the client parser sees a complete answer', async () => {
+    running = await listenAll((_req, res) => res.end('unreachable'), [{ kind: 'tcp', host: '127.0.0.1', port: 0 }]);
+    const address = running.addresses[0]!;
+    const port = address.kind === 'tcp' ? address.port : 0;
+
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1', () => socket.write(Buffer.from('HEAD /v1/\u00e9 HTTP/1.1\r\nHost: x\r\n\r\n', 'utf8')));
+      let text = '';
+      socket.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')));
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+
+    expect(raw.startsWith('HTTP/1.1 400 Bad Request\r\n')).toBe(true);
+    expect(raw).toMatch(/\r\nContent-Length: 0\r\n/);
+    expect(raw.endsWith('\r\n\r\n')).toBe(true);
   });
 
   it('creates a Unix socket with mode 0600', async () => {

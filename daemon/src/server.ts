@@ -1,6 +1,6 @@
 import { chmodSync, existsSync, unlinkSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { RequestListener } from 'node:http';
 import type { ListenAddress } from './daemon-config.js';
@@ -53,20 +53,30 @@ const MALFORMED_RESPONSE =
   'HTTP/1.1 400 Bad Request\r\nContent-Type: application/json; charset=utf-8\r\nCache-Control: no-store\r\n' +
   `Content-Length: ${Buffer.byteLength(MALFORMED_BODY)}\r\nConnection: close\r\n\r\n${MALFORMED_BODY}`;
 
+const MALFORMED_HEAD_RESPONSE = 'HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n';
+
+function isHead(rawPacket: unknown): boolean {
+  return !Buffer.isBuffer(rawPacket) || rawPacket.subarray(0, 5).toString('latin1').toUpperCase() === 'HEAD ';
+}
+
 /**
- * A request node's HTTP parser refuses (a raw non-ASCII path, a bad header) gets the API's JSON
- * error shape. The rest of what the client sent is read and dropped until it closes (at most 2 s):
- * closing a socket with unread input makes the kernel send a reset, and the client would see
- * ECONNRESET instead of the 400.
+ * A request node's HTTP parser refuses (a raw non-ASCII path, a bad header) on a connection that has
+ * not answered anything yet gets the API's JSON error shape. After an answer nothing more is written
+ * (the client may have been told `Connection: close`, or be reading a pipelined answer); the
+ * connection is only closed. Either way the rest of what the client sent is read and dropped until
+ * it closes (at most 2 s): closing a socket with unread input makes the kernel send a reset, and the
+ * client would see ECONNRESET instead of the 400.
  */
-function answerMalformedRequest(error: NodeJS.ErrnoException, socket: Duplex): void {
-  // A response already under way on this connection (pipelining) cannot be followed by another.
-  const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
-  if (error.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
+function answerMalformedRequest(error: NodeJS.ErrnoException, stream: Duplex): void {
+  const socket = stream as Socket;
+  if (error.code === 'ECONNRESET' || !socket.writable) {
     socket.destroy();
     return;
   }
-  socket.end(MALFORMED_RESPONSE);
+  if (socket.bytesWritten > 0) socket.end();
+  // The refused bytes tell the method when there is one: a HEAD answer carries no body.
+  else if (isHead((error as { rawPacket?: unknown }).rawPacket)) socket.end(MALFORMED_HEAD_RESPONSE);
+  else socket.end(MALFORMED_RESPONSE);
   socket.on('data', () => undefined);
   socket.on('error', () => socket.destroy());
   setTimeout(() => socket.destroy(), 2_000).unref();
