@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import type { CreatedToken } from '@dcs/shared';
 import { SOCKET_FILE_NAME } from '@dcs/shared';
 import { assembleServices, type AssembleOptions, type Services } from './assemble.js';
-import { generateKey } from './barrier/secretbox-barrier.js';
-import { createSecretboxBarrier } from './barrier/secretbox-barrier.js';
+import type { Barrier } from './barrier/barrier.js';
+import { createSecretboxBarrier, generateKey } from './barrier/secretbox-barrier.js';
 import { Keyring } from './barrier/keyring.js';
 import { withKeyringRefresh } from './barrier/keyring-refresh.js';
 import {
@@ -20,7 +20,7 @@ import {
 } from './barrier/root-key.js';
 import { ConfigError, IntegrityError } from './errors.js';
 import { createKeyringSync, type KeyringSync, type KeyringSyncDeps } from './keyring-sync.js';
-import { openDatabase, durably } from './store/database.js';
+import { openDatabase, durably, type Db } from './store/database.js';
 import { createKeyringRepository } from './store/keyring-repository.js';
 
 /** Where a store keeps its files. */
@@ -76,13 +76,7 @@ export function initStore(paths: StorePaths, now: () => Date = () => new Date())
   try {
     const db = openDatabase(paths.dbPath);
     try {
-      const dataKey = generateKey();
-      durably(db, () => {
-        const keyring = createKeyringRepository(db);
-        keyring.setRootKeyCheck(buildRootKeyCheck(rootKey));
-        keyring.insert({ term: 1, sealedKey: sealDataKey(rootKey, 1, dataKey), createdAt: now().toISOString() });
-      });
-      const barrier = createSecretboxBarrier(Keyring.fromEntries([[1, dataKey]]));
+      const barrier = seedKeyring(db, rootKey, now());
       const token = assembleServices({ db, barrier, now }).tokens.bootstrap('initial admin', 'admin');
       barrier.wipe();
       created = true;
@@ -94,6 +88,20 @@ export function initStore(paths: StorePaths, now: () => Date = () => new Date())
   } finally {
     if (!created) removeQuietly(paths.rootKeyPath, paths.dbPath, `${paths.dbPath}-wal`, `${paths.dbPath}-shm`);
   }
+}
+
+/**
+ * Writes a new database's root-key check value and keyring term 1, in one fsynced transaction, and
+ * returns the barrier over that keyring. `initStore` uses it; so do tests that build a store in memory.
+ */
+export function seedKeyring(db: Db, rootKey: Uint8Array, createdAt: Date): Barrier {
+  const dataKey = generateKey();
+  durably(db, () => {
+    const keyring = createKeyringRepository(db);
+    keyring.setRootKeyCheck(buildRootKeyCheck(rootKey));
+    keyring.insert({ term: 1, sealedKey: sealDataKey(rootKey, 1, dataKey), createdAt: createdAt.toISOString() });
+  });
+  return createSecretboxBarrier(Keyring.fromEntries([[1, dataKey]]));
 }
 
 /** Opens and unseals a store; refuses a key file that is missing, too open, or does not match the database. */

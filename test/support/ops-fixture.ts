@@ -7,8 +7,7 @@ import { CreateIntegrationBodySchema, type CreateIntegrationBody, type Integrati
 import type { Express } from 'express';
 import { buildServiceApp } from '../../daemon/src/app.js';
 import { assembleServices, type Services } from '../../daemon/src/assemble.js';
-import { buildRootKeyCheck, openKeyring, sealDataKey } from '../../daemon/src/barrier/root-key.js';
-import { createSecretboxBarrier, generateKey } from '../../daemon/src/barrier/secretbox-barrier.js';
+import { generateKey } from '../../daemon/src/barrier/secretbox-barrier.js';
 import { createExpiryWarner } from '../../daemon/src/expiry-warner.js';
 import { createFailureLimiter } from '../../daemon/src/http/failure-limiter.js';
 import { createLogger } from '../../daemon/src/logger.js';
@@ -16,7 +15,7 @@ import { createMetrics, type Metrics } from '../../daemon/src/metrics.js';
 import type { RegistryProbe } from '../../daemon/src/registry/registry-probe.js';
 import type { RequestContext } from '../../daemon/src/services/context.js';
 import { openDatabase } from '../../daemon/src/store/database.js';
-import { createKeyringRepository } from '../../daemon/src/store/keyring-repository.js';
+import { seedKeyring } from '../../daemon/src/store-setup.js';
 import { createTestClock, type TestClock } from './test-app.js';
 
 /** The version the ops app reports. */
@@ -42,10 +41,7 @@ export function buildOpsApp(options: { probe?: RegistryProbe; maxFailures?: numb
 
   const db = openDatabase(':memory:');
   const rootKey = generateKey();
-  const keyrings = createKeyringRepository(db);
-  keyrings.setRootKeyCheck(buildRootKeyCheck(rootKey));
-  keyrings.insert({ term: 1, sealedKey: sealDataKey(rootKey, 1, generateKey()), createdAt: clock.now().toISOString() });
-  const barrier = createSecretboxBarrier(openKeyring(rootKey, keyrings.list()));
+  const barrier = seedKeyring(db, rootKey, clock.now());
   rootKey.fill(0);
   const services = assembleServices({
     db,

@@ -9,15 +9,13 @@ import type { Express } from 'express';
 import request from 'supertest';
 import { buildApp, type AppDeps } from '../../daemon/src/app.js';
 import { assembleServices, type Services } from '../../daemon/src/assemble.js';
-import { Keyring } from '../../daemon/src/barrier/keyring.js';
-import { buildRootKeyCheck, openKeyring, sealDataKey } from '../../daemon/src/barrier/root-key.js';
-import { createSecretboxBarrier, generateKey } from '../../daemon/src/barrier/secretbox-barrier.js';
+import { generateKey } from '../../daemon/src/barrier/secretbox-barrier.js';
 import { createFailureLimiter } from '../../daemon/src/http/failure-limiter.js';
 import { createLogger, type LogLevel } from '../../daemon/src/logger.js';
 import type { ProbeOutcome, ProbeTarget, RegistryProbe } from '../../daemon/src/registry/registry-probe.js';
 import type { RequestContext } from '../../daemon/src/services/context.js';
 import { openDatabase } from '../../daemon/src/store/database.js';
-import { createKeyringRepository } from '../../daemon/src/store/keyring-repository.js';
+import { seedKeyring } from '../../daemon/src/store-setup.js';
 import { buildIntegrationBody } from './factories.js';
 
 /** The version string the test app reports on /healthz. */
@@ -88,10 +86,7 @@ export function buildTestApp(overrides: TestAppOverrides = {}): TestApp {
 
   const db = openDatabase(':memory:');
   const rootKey = generateKey();
-  const keyringRepository = createKeyringRepository(db);
-  keyringRepository.setRootKeyCheck(buildRootKeyCheck(rootKey));
-  keyringRepository.insert({ term: 1, sealedKey: sealDataKey(rootKey, 1, generateKey()), createdAt: clock.now().toISOString() });
-  const barrier = createSecretboxBarrier(openKeyring(rootKey, keyringRepository.list()));
+  const barrier = seedKeyring(db, rootKey, clock.now());
   rootKey.fill(0);
   const probes: ProbeTarget[] = [];
   const fakeProbe: RegistryProbe = async (target): Promise<ProbeOutcome> => {
