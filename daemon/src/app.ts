@@ -9,6 +9,7 @@ import { auditRoutes } from './http/audit-routes.js';
 import { authenticate } from './http/authenticate.js';
 import { credentialRoutes } from './http/credential-routes.js';
 import { errorHandler, notFoundHandler } from './http/error-handler.js';
+import { lookupRoute } from './http/lookup-route.js';
 import type { FailureLimiter } from './http/failure-limiter.js';
 import { healthRoutes } from './http/health-routes.js';
 import { integrationRoutes } from './http/integration-routes.js';
@@ -44,8 +45,20 @@ export interface AppDeps {
   metricsText?: () => string;
 }
 
-/** Builds the express app: middleware order, routers, error handler. Never listens, never reads env. */
-export function buildApp(deps: AppDeps): Express {
+/**
+ * Builds the daemon's request listener: the direct lookup route (the helpers' hot path), then the
+ * express app for everything else. Never listens, never reads env.
+ */
+export function buildApp(deps: AppDeps): RequestListener {
+  const lookup = lookupRoute(deps);
+  const rest = toRequestListener(buildExpressApp(deps), deps.logger);
+  return (req, res) => {
+    if (!lookup(req, res)) rest(req, res);
+  };
+}
+
+/** The express app: middleware order, routers, error handler. */
+function buildExpressApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   // An ETag is a hash of the body: on a lookup response it would be a hash of the secret.
@@ -86,7 +99,7 @@ export interface ServiceAppOptions {
 }
 
 /** Builds the app over assembled services exactly as `serve` wires it; tests use the same wiring. */
-export function buildServiceApp(services: Services, options: ServiceAppOptions): Express {
+export function buildServiceApp(services: Services, options: ServiceAppOptions): RequestListener {
   const { metrics, beforeMetrics } = options;
   const now = options.now ?? (() => new Date());
   return buildApp({
@@ -117,7 +130,7 @@ export function buildServiceApp(services: Services, options: ServiceAppOptions):
  * `//..?a=#@x#y`) never reaches the app's middleware; instead of express's HTML page it gets the
  * API's JSON error shape, a request id and a log line, like every other answer.
  */
-export function toRequestListener(app: Express, logger: Logger): RequestListener {
+function toRequestListener(app: Express, logger: Logger): RequestListener {
   // An express app is itself a (req, res, done) handler; its Request type only narrows the same objects.
   const handle = app as unknown as (req: IncomingMessage, res: ServerResponse, done: (error?: unknown) => void) => void;
   return (req, res) => {

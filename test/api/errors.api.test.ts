@@ -1,7 +1,5 @@
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { toRequestListener } from '../../daemon/src/app.js';
-import { createLogger } from '../../daemon/src/logger.js';
 import { ErrorBodySchema, MAX_BODY_BYTES } from '@dcs/shared';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
@@ -343,7 +341,7 @@ describe('rejected requests', () => {
 describe('the node:http listener', () => {
   it('answers a request target the router cannot parse with the JSON error shape and a request id', async () => {
     const t = buildTestApp();
-    const server = createServer(toRequestListener(t.app, createLogger(() => undefined)));
+    const server = createServer(t.app);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
 

@@ -4,7 +4,7 @@
  * registry probe can be replaced; everything else is the real code over `:memory:` SQLite.
  */
 import { CreateIntegrationBodySchema, type CreateIntegrationBody, type IntegrationSummary, type Role } from '@dcs/shared';
-import type { Express } from 'express';
+import type { RequestListener } from 'node:http';
 import { buildServiceApp } from '../../daemon/src/app.js';
 import { assembleServices, type Services } from '../../daemon/src/assemble.js';
 import { generateKey } from '../../daemon/src/barrier/secretbox-barrier.js';
@@ -23,7 +23,8 @@ export const OPS_VERSION = '0.0.0-ops';
 
 /** The app, its seeded tokens (one per role) and what a test inspects. */
 export interface OpsApp {
-  app: Express;
+  /** The daemon's request listener, as serve mounts it (supertest takes it as is). */
+  app: RequestListener;
   tokens: Record<Role, string>;
   tokenIds: Record<Role, string>;
   services: Services;

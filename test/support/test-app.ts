@@ -5,7 +5,7 @@ import {
   type CreateTokenBody,
   type IntegrationSummary,
 } from '@dcs/shared';
-import type { Express } from 'express';
+import type { RequestListener } from 'node:http';
 import request from 'supertest';
 import { buildApp, type AppDeps } from '../../daemon/src/app.js';
 import { assembleServices, type Services } from '../../daemon/src/assemble.js';
@@ -55,7 +55,8 @@ export interface TestAppOverrides {
 
 /** A test app over a real in-memory database, real barrier and real services. */
 export interface TestApp {
-  app: Express;
+  /** The daemon's request listener, as serve mounts it (supertest takes it as is). */
+  app: RequestListener;
   /** Token values by name, for the Authorization header. */
   tokens: Record<SeededTokenName, string>;
   /** Token ids by name. */

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { buildServiceApp, toRequestListener } from '../app.js';
+import { buildServiceApp } from '../app.js';
 import { formatListenAddress, isLoopback, loadDaemonConfig } from '../daemon-config.js';
 import { createExpiryWarner } from '../expiry-warner.js';
 import { createFailureLimiter } from '../http/failure-limiter.js';
@@ -63,7 +63,7 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
 
   let servers;
   try {
-    servers = await listenAll(toRequestListener(app, logger), config.listen);
+    servers = await listenAll(app, config.listen);
   } catch (error) {
     store.close();
     throw error;

@@ -1,6 +1,7 @@
 import type { ErrorBody, ErrorCode } from '@dcs/shared';
 import { ERROR_STATUS } from '@dcs/shared';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { ServerResponse } from 'node:http';
 import { ZodError } from 'zod';
 import { AppError, RateLimitedError, ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -14,21 +15,34 @@ const BODY_PARSER_ERRORS: Record<string, { code: ErrorCode; message: string }> =
   'request.size.invalid': { code: 'validation_failed', message: 'request body length does not match Content-Length' },
 };
 
-/** The only code that turns an error into a status and an ErrorBody. Never echoes a received value. */
+/** The express error handler: every error a route or middleware raises ends here. */
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, _req, res, _next) => {
-    const requestId = res.locals['requestId'] as string | undefined;
     if (res.headersSent) {
       res.destroy();
       return;
     }
-    const { status, body } = toErrorBody(error, requestId);
-    if (status >= 500) {
-      logger.error('request failed', { requestId, error });
-    }
-    if (error instanceof RateLimitedError) res.setHeader('Retry-After', String(error.retryAfterSeconds));
-    res.status(status).json(body);
+    sendError(res, error, res.locals['requestId'] as string | undefined, logger);
   };
+}
+
+/** Answers an error as the API does: its status and ErrorBody, Retry-After on 429; a 5xx is logged. */
+export function sendError(res: ServerResponse, error: unknown, requestId: string | undefined, logger: Logger): void {
+  const { status, body } = toErrorBody(error, requestId);
+  if (status >= 500) {
+    logger.error('request failed', { requestId, error });
+  }
+  if (error instanceof RateLimitedError) res.setHeader('Retry-After', String(error.retryAfterSeconds));
+  sendJson(res, status, body);
+}
+
+/** Ends the response with a JSON body, as express's res.json does. */
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(text));
+  res.end(text);
 }
 
 /** Answers 404 for routes that do not exist. */
@@ -46,6 +60,7 @@ function send(res: Parameters<RequestHandler>[1], code: ErrorCode, message: stri
   res.status(ERROR_STATUS[code]).json({ error: { code, message, ...(requestId ? { requestId } : {}) } } satisfies ErrorBody);
 }
 
+/** The only code that turns an error into a status and an ErrorBody. Never echoes a received value. */
 function toErrorBody(error: unknown, requestId: string | undefined): { status: number; body: ErrorBody } {
   const withId = (e: ErrorBody['error']): ErrorBody => ({ error: { ...e, ...(requestId ? { requestId } : {}) } });
 
