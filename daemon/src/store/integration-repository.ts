@@ -1,5 +1,6 @@
 import type { RegistryTestResult } from '@dcs/shared';
 import type { Db } from './database.js';
+import { readThrough, storeChanges } from './read-cache.js';
 
 /** An integration as stored: the secret only as an opaque envelope. */
 export interface IntegrationRow {
@@ -69,7 +70,8 @@ export interface IntegrationRepository {
   update(row: IntegrationRow): void;
   remove(id: string): boolean;
   findById(id: string): IntegrationRow | undefined;
-  findByHost(host: string): IntegrationRow | undefined;
+  /** Cached (see read-cache.ts): the row is frozen and shared. */
+  findByHost(host: string): Readonly<IntegrationRow> | undefined;
   list(): IntegrationRow[];
   /** Every row without its envelope and term, ordered by host: what a listing shows. */
   listListings(): IntegrationListing[];
@@ -110,21 +112,25 @@ export function createIntegrationRepository(db: Db): IntegrationRepository {
     'UPDATE integrations SET last_tested_at = ?, last_test_result = ?, last_test_detail = ? WHERE id = ?',
   );
   const countByTerm = db.prepare('SELECT term, COUNT(*) AS count FROM integrations GROUP BY term ORDER BY term');
+  const changes = storeChanges(db);
+  const write = <T>(run: () => T): T => (changes.noteWrite(), run());
+  // Every lookup reads its integration by host.
+  const findByHost = readThrough(db, (host: string) => fromSql(byHost.get(host) as SqlRow | undefined));
 
   return {
-    insert: (row) => void insert.run(toSql(row)),
-    update: (row) => void update.run(toSql(row)),
-    remove: (id) => remove.run(id).changes > 0,
+    insert: (row) => write(() => void insert.run(toSql(row))),
+    update: (row) => write(() => void update.run(toSql(row))),
+    remove: (id) => write(() => remove.run(id).changes > 0),
     findById: (id) => fromSql(byId.get(id) as SqlRow | undefined),
-    findByHost: (host) => fromSql(byHost.get(host) as SqlRow | undefined),
+    findByHost,
     list: () => (all.all() as SqlRow[]).map((row) => fromSql(row)!),
     listListings: () => (listings.all() as ListingTuple[]).map(listingFromSql),
     listExported: () => exported.all() as Array<{ host: string; username: string }>,
     count: () => count.get() as number,
     // LIMIT -1 is SQLite for "no limit".
     listSealedBefore: (term, limit = -1) => (sealedBefore.all(term, limit) as SqlRow[]).map((row) => fromSql(row)!),
-    replaceEnvelope: (id, envelope, term) => void replaceEnvelope.run(Buffer.from(envelope), term, id),
-    recordTest: (id, test) => recordTest.run(test.at, test.result, test.detail, id).changes > 0,
+    replaceEnvelope: (id, envelope, term) => write(() => void replaceEnvelope.run(Buffer.from(envelope), term, id)),
+    recordTest: (id, test) => write(() => recordTest.run(test.at, test.result, test.detail, id).changes > 0),
     countByTerm: () => countByTerm.all() as Array<{ term: number; count: number }>,
   };
 }

@@ -1,5 +1,6 @@
 import type { Role } from '@dcs/shared';
 import type { Db } from './database.js';
+import { readThrough, storeChanges } from './read-cache.js';
 
 /** A token as stored: only the SHA-256 of its secret part. */
 export interface TokenRow {
@@ -29,7 +30,8 @@ const COLUMNS = 'id, name, role, hash, hosts, created_at, expires_at, revoked_at
 /** SQL access to the tokens table. */
 export interface TokenRepository {
   insert(row: TokenRow): void;
-  findById(id: string): TokenRow | undefined;
+  /** Cached (see read-cache.ts): the row is frozen and shared. */
+  findById(id: string): Readonly<TokenRow> | undefined;
   list(): TokenRow[];
   revoke(id: string, at: string): boolean;
   /** Active (not revoked, not expired at `now`) tokens of a role. */
@@ -49,10 +51,14 @@ export function createTokenRepository(db: Db): TokenRepository {
     .prepare('SELECT COUNT(*) FROM tokens WHERE role = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)')
     .pluck();
   const count = db.prepare('SELECT COUNT(*) FROM tokens').pluck();
+  const changes = storeChanges(db);
+  // Every authenticated request reads its token by id.
+  const findById = readThrough(db, (id: string) => fromSql(byId.get(id) as SqlRow | undefined));
 
   return {
-    insert: (row) =>
-      void insert.run({
+    insert: (row) => {
+      changes.noteWrite();
+      insert.run({
         id: row.id,
         name: row.name,
         role: row.role,
@@ -61,10 +67,11 @@ export function createTokenRepository(db: Db): TokenRepository {
         created_at: row.createdAt,
         expires_at: row.expiresAt,
         revoked_at: row.revokedAt,
-      }),
-    findById: (id) => fromSql(byId.get(id) as SqlRow | undefined),
+      });
+    },
+    findById,
     list: () => (all.all() as SqlRow[]).map((row) => fromSql(row)!),
-    revoke: (id, at) => revoke.run(at, id).changes > 0,
+    revoke: (id, at) => (changes.noteWrite(), revoke.run(at, id).changes > 0),
     countActive: (role, now) => countActive.get(role, now) as number,
     count: () => count.get() as number,
   };

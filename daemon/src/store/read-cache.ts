@@ -1,0 +1,79 @@
+/**
+ * Read-through caches for the rows every lookup reads (its token, its integration, the keyring
+ * version), dropped whenever the store may have changed.
+ *
+ * A change reaches a connection in one of two ways, and both are watched:
+ *
+ * - another connection commits (the offline CLI's rotate, rekey or restore, a second process on the
+ *   same file): SQLite's `PRAGMA data_version` moves — one cheap read per cached lookup;
+ * - this connection writes through a repository: the repository calls `noteWrite` before it runs
+ *   the statement (this connection's own commits do not move `data_version`).
+ *
+ * Reads inside a transaction bypass the cache, so rows a transaction wrote but may still roll back
+ * are never cached; the write's `noteWrite` already dropped what was cached before it.
+ * Cached rows are frozen: callers share them.
+ */
+import type { Db } from './database.js';
+
+/** The change counter of one database connection. */
+export interface StoreChanges {
+  /** A number that moves whenever the store may have changed since it was last read. */
+  epoch(): number;
+  /** Tells the caches that this connection is about to write. */
+  noteWrite(): void;
+}
+
+const trackers = new WeakMap<Db, StoreChanges>();
+
+/** The change counter of `db`; one per connection, shared by its repositories. */
+export function storeChanges(db: Db): StoreChanges {
+  let tracker = trackers.get(db);
+  if (!tracker) {
+    const dataVersion = db.prepare('PRAGMA data_version').pluck();
+    let seenVersion = dataVersion.get() as number;
+    let epoch = 0;
+    tracker = {
+      epoch() {
+        const version = dataVersion.get() as number;
+        if (version !== seenVersion) {
+          seenVersion = version;
+          epoch++;
+        }
+        return epoch;
+      },
+      noteWrite() {
+        epoch++;
+      },
+    };
+    trackers.set(db, tracker);
+  }
+  return tracker;
+}
+
+/** How many keys a cache holds before it starts over (bounds memory under a flood of unknown keys). */
+export const READ_CACHE_MAX_ENTRIES = 1024;
+
+/** Wraps `load` in a cache keyed by its argument; misses (undefined) are cached as well. */
+export function readThrough<K, V extends object | number>(
+  db: Db,
+  load: (key: K) => V | undefined,
+  maxEntries = READ_CACHE_MAX_ENTRIES,
+): (key: K) => V | undefined {
+  const changes = storeChanges(db);
+  const cache = new Map<K, V | null>();
+  let cachedAt = -1;
+  return (key) => {
+    if (db.inTransaction) return load(key);
+    const epoch = changes.epoch();
+    if (epoch !== cachedAt) {
+      cache.clear();
+      cachedAt = epoch;
+    }
+    const hit = cache.get(key);
+    if (hit !== undefined) return hit ?? undefined;
+    const value = load(key);
+    if (cache.size >= maxEntries) cache.clear();
+    cache.set(key, value === undefined ? null : typeof value === 'object' ? Object.freeze(value) : value);
+    return value;
+  };
+}
