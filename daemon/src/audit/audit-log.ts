@@ -103,9 +103,10 @@ interface SqlRow {
 /** Builds the audit log over the `audit_events` table; `now` is injected for tests. */
 export function createAuditLog(db: Db, now: () => Date = () => new Date()): AuditLog {
   const tail = db.prepare('SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1');
+  // Positional parameters, in CHAIN_FIELDS order then prev_hash and hash: the lookup path writes one row per request.
   const insert = db.prepare(
     `INSERT INTO audit_events (seq, at, request_id, token_id, token_name, role, action, host, target_id, outcome, detail, prev_hash, hash)
-     VALUES (@seq, @at, @request_id, @token_id, @token_name, @role, @action, @host, @target_id, @outcome, @detail, @prev_hash, @hash)`,
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
   );
   const setHead = db.prepare(
     'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
@@ -119,22 +120,22 @@ export function createAuditLog(db: Db, now: () => Date = () => new Date()): Audi
     let seq = last?.seq ?? 0;
     let prevHash = last?.hash ?? GENESIS;
     for (const event of events) {
-      const row: Omit<SqlRow, 'hash'> = {
-        seq: ++seq,
-        at: now().toISOString(),
-        request_id: event.requestId ?? null,
-        token_id: event.tokenId ?? null,
-        token_name: event.tokenName ?? null,
-        role: event.role ?? null,
-        action: event.action,
-        host: event.host ?? null,
-        target_id: event.targetId ?? null,
-        outcome: event.outcome,
-        detail: event.detail ? JSON.stringify(event.detail) : null,
-        prev_hash: prevHash,
-      };
-      prevHash = chainHash(row);
-      insert.run({ ...row, hash: prevHash });
+      const fields: ChainFields = [
+        ++seq,
+        now().toISOString(),
+        event.requestId ?? null,
+        event.tokenId ?? null,
+        event.tokenName ?? null,
+        event.role ?? null,
+        event.action,
+        event.host ?? null,
+        event.targetId ?? null,
+        event.outcome,
+        event.detail ? JSON.stringify(event.detail) : null,
+      ];
+      const hash = chainHash(prevHash, fields);
+      insert.run(...fields, prevHash, hash);
+      prevHash = hash;
     }
     setHead.run(HEAD_KEY, Buffer.from(`${seq}:${prevHash}`));
   };
@@ -198,9 +199,8 @@ export function createAuditLog(db: Db, now: () => Date = () => new Date()): Audi
         rows++;
         if (row.seq !== expectedSeq) return { ok: false, rows, problem: `row ${expectedSeq} is missing (next is ${row.seq})` };
         if (row.prev_hash !== expectedPrev) return { ok: false, rows, problem: `row ${row.seq} does not follow row ${row.seq - 1}` };
-        const { hash, ...rest } = row;
-        if (chainHash(rest) !== hash) return { ok: false, rows, problem: `row ${row.seq} was modified` };
-        expectedPrev = hash;
+        if (chainHash(row.prev_hash, chainFields(row)) !== row.hash) return { ok: false, rows, problem: `row ${row.seq} was modified` };
+        expectedPrev = row.hash;
         expectedSeq++;
       }
       const head = getHead.get(HEAD_KEY) as Buffer | undefined;
@@ -213,12 +213,19 @@ export function createAuditLog(db: Db, now: () => Date = () => new Date()): Audi
   };
 }
 
-function chainHash(row: Omit<SqlRow, 'hash'>): string {
-  const fields = [
-    row.seq, row.at, row.request_id, row.token_id, row.token_name, row.role,
-    row.action, row.host, row.target_id, row.outcome, row.detail,
-  ];
-  return createHash('sha256').update(row.prev_hash).update('\n').update(JSON.stringify(fields)).digest('hex');
+/** The hashed columns of a row, in this order: seq, at, request_id, token_id, token_name, role, action, host, target_id, outcome, detail. */
+type ChainFields = [
+  seq: number, at: string, requestId: string | null, tokenId: string | null, tokenName: string | null, role: string | null,
+  action: string, host: string | null, targetId: string | null, outcome: string, detail: string | null,
+];
+
+function chainFields(row: SqlRow): ChainFields {
+  return [row.seq, row.at, row.request_id, row.token_id, row.token_name, row.role, row.action, row.host, row.target_id, row.outcome, row.detail];
+}
+
+/** A row's hash: SHA-256 over the previous row's hash, a newline, and the JSON array of its fields. */
+function chainHash(prevHash: string, fields: ChainFields): string {
+  return createHash('sha256').update(prevHash).update('\n').update(JSON.stringify(fields)).digest('hex');
 }
 
 function toRecord(row: SqlRow): AuditRecord {
