@@ -275,6 +275,21 @@ describe('GET /v1/integrations', () => {
     for (const body of bodies) expect(res.text).not.toContain(body.secret);
   });
 
+  it('lists each integration exactly as show answers it, no field more or less', async () => {
+    const t = buildTestApp();
+    const created = [seedIntegration(t, { host: 'quay.io', expiresAt: '2027-01-01T00:00:00.000Z' }), seedIntegration(t, { host: 'ghcr.io', export: false })];
+
+    const list = await request(t.app).get('/v1/integrations').set('Authorization', bearer(t.tokens.auditor));
+    const shownReplies = await Promise.all(created.map(({ id }) => request(t.app).get(`/v1/integrations/${id}`).set('Authorization', bearer(t.tokens.auditor))));
+    const shown = shownReplies.map((reply) => reply.body as object);
+
+    expect(list.status).toBe(200);
+    expect(list.headers['content-type']).toBe('application/json; charset=utf-8');
+    expect(list.headers['content-type']).toBe(shownReplies[0]!.headers['content-type']);
+    expect((list.body as { integrations: object[] }).integrations).toEqual([shown[1], shown[0]]);
+    expect(Object.keys((list.body as { integrations: object[] }).integrations[0]!)).toEqual(Object.keys(shown[1]!));
+  });
+
   it('lists only in-scope integrations when the manager token is host-limited', async () => {
     const t = buildTestApp();
     seedIntegration(t, { host: 'quay.io' });

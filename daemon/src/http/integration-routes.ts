@@ -10,7 +10,7 @@ export function integrationRoutes(integrations: IntegrationService): Router {
   router
     .route(API_ROUTES.integrations)
     .post(route({ body: CreateIntegrationBodySchema }, ({ body }, ctx) => ({ status: 201, body: integrations.create(ctx, body) })))
-    .get(route({}, (_input, ctx) => ({ status: 200, body: { integrations: integrations.list(ctx) } })))
+    .get(route({}, (_input, ctx) => ({ status: 200, json: `{"integrations":${integrations.listJson(ctx)}}` })))
     .all(methodNotAllowed);
   router
     .route(API_ROUTES.integration)

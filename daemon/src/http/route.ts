@@ -8,6 +8,8 @@ import type { Principal } from '../auth/authorize.js';
 export interface Reply {
   status: number;
   body?: unknown;
+  /** A body already serialized as JSON text, sent as is (instead of `body`). */
+  json?: string;
   /** Extra response headers (ASCII values). */
   headers?: Record<string, string>;
 }
@@ -47,7 +49,9 @@ export function route<P extends z.ZodType = typeof EMPTY, Q extends z.ZodType = 
     } as RouteInput<z.output<P>, z.output<Q>, z.output<B>>;
     const reply = await handler(input, requestContext(res));
     for (const [name, value] of Object.entries(reply.headers ?? {})) res.setHeader(name, value);
-    if (reply.body === undefined) {
+    if (reply.json !== undefined) {
+      res.status(reply.status).type('application/json').send(reply.json);
+    } else if (reply.body === undefined) {
       res.status(reply.status).end();
     } else {
       res.status(reply.status).json(reply.body);

@@ -21,7 +21,8 @@ export interface IntegrationServiceDeps {
 /** Managing integrations: what admins and managers do through `/v1/integrations`. */
 export interface IntegrationService {
   create(ctx: RequestContext, body: CreateIntegrationBody): IntegrationSummary;
-  list(ctx: RequestContext): IntegrationSummary[];
+  /** The summaries the token may see, ordered by host, as JSON text (an array). */
+  listJson(ctx: RequestContext): string;
   get(ctx: RequestContext, id: string): IntegrationSummary;
   update(ctx: RequestContext, id: string, body: UpdateIntegrationBody): IntegrationSummary;
   remove(ctx: RequestContext, id: string): void;
@@ -68,13 +69,10 @@ export function createIntegrationService(deps: IntegrationServiceDeps): Integrat
       return toSummary(row);
     },
 
-    list(ctx) {
+    listJson(ctx) {
       authorize(audit, ctx, 'integration.read');
       // Listings, not rows: the envelopes are not read for a list.
-      return integrations
-        .listListings()
-        .filter((row) => mayUseHost(ctx.principal, row.host))
-        .map(toSummary);
+      return integrations.listingsJson(ctx.principal.hosts);
     },
 
     get(ctx, id) {

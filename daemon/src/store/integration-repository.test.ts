@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase, type Db } from './database.js';
 import { createIntegrationRepository, type IntegrationRepository, type IntegrationRow } from './integration-repository.js';
@@ -25,6 +26,15 @@ function buildRow(overrides: Partial<IntegrationRow> = {}): IntegrationRow {
     lastTestResult: null,
     lastTestDetail: null,
     ...overrides,
+  };
+}
+
+/** What a listing shows of a row: every field but the envelope and the term, in the summary's order. */
+function listing({ envelope: _envelope, term: _term, ...rest }: IntegrationRow) {
+  return {
+    id: rest.id, host: rest.host, username: rest.username, export: rest.export, description: rest.description,
+    createdAt: rest.createdAt, updatedAt: rest.updatedAt, expiresAt: rest.expiresAt, caCert: rest.caCert,
+    lastTestedAt: rest.lastTestedAt, lastTestResult: rest.lastTestResult, lastTestDetail: rest.lastTestDetail,
   };
 }
 
@@ -98,20 +108,39 @@ describe('IntegrationRepository', () => {
     expect(repo.count()).toBe(3);
   });
 
-  it('lists every row by host without its envelope and term, each field as list() reads it', () => {
-    repo.insert(buildRow({ host: 'quay.io', export: false, description: 'mirror', expiresAt: '2027-01-01T00:00:00.000Z' }));
-    repo.insert(
-      buildRow({ host: 'ghcr.io', caCert: 'PEM', lastTestedAt: '2026-03-03T09:00:00.000Z', lastTestResult: 'ok', lastTestDetail: 'HTTP 200' }),
+  it('lists every row by host as JSON, the summary fields only, as JSON.stringify writes them', () => {
+    const rows = [
+      buildRow({ host: 'quay.io', export: false, description: 'mirror "eu" \\ tab\there\n', expiresAt: '2027-01-01T00:00:00.000Z' }),
+      buildRow({ host: 'ghcr.io', username: 'bøt ✓ 🚀', caCert: 'PEM\r\n', lastTestedAt: '2026-03-03T09:00:00.000Z', lastTestResult: 'ok', lastTestDetail: 'HTTP 200 \u0001\u001f\u007f\u2028' }),
+    ];
+    for (const row of rows) repo.insert(row);
+
+    const json = repo.listingsJson(null);
+
+    expect(json).toBe(JSON.stringify([rows[1]!, rows[0]!].map(listing)));
+    expect(json).not.toMatch(/envelope|term/);
+  });
+
+  it('lists only the given hosts, and an empty array when none match', () => {
+    for (const host of ['a.example', 'b.example', 'c.example']) repo.insert(buildRow({ host }));
+
+    expect((JSON.parse(repo.listingsJson(['c.example', 'a.example'])) as Array<{ host: string }>).map((row) => row.host)).toEqual(['a.example', 'c.example']);
+    expect(repo.listingsJson([])).toBe('[]');
+    expect(repo.listingsJson(['none.example'])).toBe('[]');
+  });
+
+  it('writes any text field exactly as JSON.stringify does (property)', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary', maxLength: 40 }), fc.string({ unit: 'binary', maxLength: 40 }), (username, detail) => {
+        db.exec('DELETE FROM integrations');
+        // SQLite stores UTF-8: a lone surrogate is stored (and read back) as U+FFFD, as from the API.
+        const row = buildRow({ username, description: detail, lastTestDetail: detail, lastTestResult: 'unauthorized' });
+        repo.insert(row);
+        const stored = repo.findById(row.id)!;
+        expect(repo.listingsJson(null)).toBe(JSON.stringify([listing(stored)]));
+      }),
+      { numRuns: 300 },
     );
-
-    const listings = repo.listListings();
-
-    expect(listings).toEqual(repo.list().map(({ envelope: _envelope, term: _term, ...rest }) => rest));
-    expect(listings.map((row) => row.host)).toEqual(['ghcr.io', 'quay.io']);
-    for (const row of listings) {
-      expect(row).not.toHaveProperty('envelope');
-      expect(row).not.toHaveProperty('term');
-    }
   });
 
   it('finds rows sealed under an older term and replaces only the envelope and term', () => {

@@ -45,24 +45,14 @@ const COLUMNS =
 /** An integration without its envelope and key term. */
 export type IntegrationListing = Omit<IntegrationRow, 'envelope' | 'term'>;
 
-/** The columns of a listing, in the order listingFromSql reads them. */
-const LISTING_COLUMNS =
-  'id, host, username, export, description, created_at, updated_at, expires_at, ca_cert, last_tested_at, last_test_result, last_test_detail';
-
-type ListingTuple = [
-  id: string,
-  host: string,
-  username: string,
-  exported: number,
-  description: string | null,
-  createdAt: string,
-  updatedAt: string,
-  expiresAt: string | null,
-  caCert: string | null,
-  lastTestedAt: string | null,
-  lastTestResult: RegistryTestResult | null,
-  lastTestDetail: string | null,
-];
+/**
+ * One listing as a JSON object, built by SQLite: the summary's fields in the summary's order, with
+ * `export` as a boolean. The API test and the unit test compare it with JSON.stringify of the row.
+ */
+const LISTING_JSON = `json_object('id', id, 'host', host, 'username', username,
+  'export', json(CASE export WHEN 1 THEN 'true' ELSE 'false' END), 'description', description,
+  'createdAt', created_at, 'updatedAt', updated_at, 'expiresAt', expires_at, 'caCert', ca_cert,
+  'lastTestedAt', last_tested_at, 'lastTestResult', last_test_result, 'lastTestDetail', last_test_detail)`;
 
 /** SQL access to the integrations table; knows nothing of HTTP, principals or crypto. */
 export interface IntegrationRepository {
@@ -74,7 +64,12 @@ export interface IntegrationRepository {
   findByHost(host: string): Readonly<IntegrationRow> | undefined;
   list(): IntegrationRow[];
   /** Every row without its envelope and term, ordered by host: what a listing shows. */
-  listListings(): IntegrationListing[];
+  /**
+   * Every row without its envelope and term, ordered by host, as JSON text (an array of listings);
+   * only `hosts` when given. SQLite writes the text: with thousands of integrations, building one
+   * object per row and serializing them was most of a listing's time and garbage.
+   */
+  listingsJson(hosts: readonly string[] | null): string;
   listExported(): Array<Pick<IntegrationRow, 'host' | 'username'>>;
   count(): number;
   /** Rows whose envelope uses a term below `term`, for the re-seal job; at most `limit` (default all). */
@@ -102,8 +97,10 @@ export function createIntegrationRepository(db: Db): IntegrationRepository {
   const byId = db.prepare(`SELECT ${COLUMNS} FROM integrations WHERE id = ?`);
   const byHost = db.prepare(`SELECT ${COLUMNS} FROM integrations WHERE host = ?`);
   const all = db.prepare(`SELECT ${COLUMNS} FROM integrations ORDER BY host`);
-  // Rows as arrays: with thousands of integrations, building one object per row is most of a listing's cost.
-  const listings = db.prepare(`SELECT ${LISTING_COLUMNS} FROM integrations ORDER BY host`).raw(true);
+  const listingsJson = db
+    .prepare(`SELECT json_group_array(${LISTING_JSON} ORDER BY host) FROM integrations
+              WHERE @hosts IS NULL OR host IN (SELECT value FROM json_each(@hosts))`)
+    .pluck();
   const exported = db.prepare('SELECT host, username FROM integrations WHERE export = 1 ORDER BY host');
   const count = db.prepare('SELECT COUNT(*) AS n FROM integrations').pluck();
   const sealedBefore = db.prepare(`SELECT ${COLUMNS} FROM integrations WHERE term < ? ORDER BY id LIMIT ?`);
@@ -124,7 +121,7 @@ export function createIntegrationRepository(db: Db): IntegrationRepository {
     findById: (id) => fromSql(byId.get(id) as SqlRow | undefined),
     findByHost,
     list: () => (all.all() as SqlRow[]).map((row) => fromSql(row)!),
-    listListings: () => (listings.all() as ListingTuple[]).map(listingFromSql),
+    listingsJson: (hosts) => listingsJson.get({ hosts: hosts === null ? null : JSON.stringify(hosts) }) as string,
     listExported: () => exported.all() as Array<{ host: string; username: string }>,
     count: () => count.get() as number,
     // LIMIT -1 is SQLite for "no limit".
@@ -153,23 +150,6 @@ function toSql(row: IntegrationRow): SqlRow {
     last_test_result: row.lastTestResult ?? null,
     last_test_detail: row.lastTestDetail ?? null,
   };
-}
-
-function listingFromSql([
-  id,
-  host,
-  username,
-  exported,
-  description,
-  createdAt,
-  updatedAt,
-  expiresAt,
-  caCert,
-  lastTestedAt,
-  lastTestResult,
-  lastTestDetail,
-]: ListingTuple): IntegrationListing {
-  return { id, host, username, export: exported === 1, description, createdAt, updatedAt, expiresAt, caCert, lastTestedAt, lastTestResult, lastTestDetail };
 }
 
 function fromSql(row: SqlRow | undefined): IntegrationRow | undefined {
