@@ -1,7 +1,7 @@
 // The bundled helper as clients run it: a child process with argv, stdin and env, against a fake
 // scalr-credd on a Unix socket. The bundle is rebuilt first, so this tests the current sources.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -110,6 +110,41 @@ describe('docker-credential-scalr (bundled) get', () => {
     expect(run.stdout).toBe(`${JSON.stringify({ ServerURL: stdin.trim(), Username: '<token>', Secret: 'identity "token"' })}\n`);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
+  });
+
+  it('reads a stdin handed over non-blocking (EAGAIN) to its end, arriving later', async () => {
+    const fifo = join(dir, 'stdin.fifo');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    // The write end stays open, so a read finds no EOF but, on a non-blocking descriptor, EAGAIN.
+    const readEnd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    const writeEnd = openSync(fifo, constants.O_WRONLY);
+    try {
+      // Node's spawn makes a child's fds 0-2 blocking again; python sets O_NONBLOCK on fd 0 and execs the helper.
+      const setNonBlocking = 'import fcntl, os, sys; fcntl.fcntl(0, fcntl.F_SETFL, fcntl.fcntl(0, fcntl.F_GETFL) | os.O_NONBLOCK); os.execv(sys.argv[1], sys.argv[1:])';
+      const child = spawn('python3', ['-c', setNonBlocking, process.execPath, bundle, 'get'], {
+        env: { PATH: process.env['PATH'] ?? '', HOME: dir, SCALR_CREDD_URL: `unix:${socketPath}`, SCALR_CREDD_TOKEN: 'tok_good' },
+        stdio: [readEnd, 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+      const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      setTimeout(() => {
+        writeSync(writeEnd, 'https://hit');
+        setTimeout(() => (writeSync(writeEnd, '.example.com\n'), closeSync(writeEnd)), 100);
+      }, 300);
+      const code = await new Promise((resolve) => child.on('close', resolve));
+      clearTimeout(killer);
+
+      expect(code).toBe(0);
+      expect(stdout).toBe(`${JSON.stringify({ ServerURL: 'https://hit.example.com', Username: '<token>', Secret: 'identity "token"' })}\n`);
+    } finally {
+      closeSync(readEnd);
+      try {
+        closeSync(writeEnd);
+      } catch {
+        // Closed once the input was written.
+      }
+    }
   });
 
   it('prints the not-found line for an unknown host, nothing on stderr', async () => {

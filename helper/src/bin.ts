@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, readSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isConfigureCommand, runConfigureCommand } from './configure-cli.js';
 import { createLazyBackend } from './credential-backend.js';
@@ -13,7 +13,7 @@ const backend = createLazyBackend(() => createDaemonBackend(loadHelperConfig(pro
 async function main(): Promise<{ stdout: string; stderr?: string; exitCode: number }> {
   if (isConfigureCommand(args)) return runConfigureCommand(args, { env: process.env, homeDir: homedir(), backend });
   const action = args.length === 1 ? args[0] : undefined;
-  return runHelper({ action, stdin: await readInput(args, isCharacterDevice(0), () => process.stdin) }, backend);
+  return runHelper({ action, stdin: await readInput(args, isCharacterDevice(0), () => process.stdin, (buffer) => readSync(0, buffer)) }, backend);
 }
 
 main()

@@ -24,6 +24,48 @@ describe('readInput', () => {
     expect(await readInput(['get'], true, () => stdin)).toBe('ghcr.io');
   });
 
+  /** A blocking reader over `parts`: each call copies the next part, then 0 (EOF); `fail` throws at that call instead. */
+  function syncReader(parts: Buffer[], fail?: { at: number; code: string }) {
+    let call = 0;
+    return (buffer: Buffer): number => {
+      if (fail && call === fail.at) throw Object.assign(new Error(fail.code), { code: fail.code });
+      const part = parts[call++];
+      if (!part) return 0;
+      part.copy(buffer);
+      return part.length;
+    };
+  }
+
+  it.each(['get', 'store', 'erase'])('reads %s input with blocking reads when it can, and never opens the stream', async (verb) => {
+    const bytes = Buffer.from('{"Secret":"pässwörd"}\n');
+    let opened = false;
+
+    const text = await readInput([verb], false, () => ((opened = true), new PassThrough()), syncReader([bytes.subarray(0, 13), bytes.subarray(13)]));
+
+    expect(text).toBe('{"Secret":"pässwörd"}\n');
+    expect(opened).toBe(false);
+  });
+
+  it('continues as a stream when the descriptor would block, joining the bytes across the switch', async () => {
+    const bytes = Buffer.from('{"Secret":"pässwörd"}');
+    const stdin = new PassThrough();
+    setTimeout(() => stdin.end(bytes.subarray(13)), 50);
+
+    // Byte 13 is the second byte of "ä": the two halves only decode when joined as bytes.
+    const text = await readInput(['get'], false, () => stdin, syncReader([bytes.subarray(0, 13)], { at: 1, code: 'EAGAIN' }));
+
+    expect(text).toBe('{"Secret":"pässwörd"}');
+  });
+
+  it('ends the input at any other read error with what was read', async () => {
+    let opened = false;
+
+    const text = await readInput(['get'], false, () => ((opened = true), new PassThrough()), syncReader([Buffer.from('ghcr')], { at: 1, code: 'EBADF' }));
+
+    expect(text).toBe('ghcr');
+    expect(opened).toBe(false);
+  });
+
   it('does not open a device (terminal, /dev/null) for other invocations', async () => {
     let opened = false;
 
