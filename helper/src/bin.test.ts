@@ -147,6 +147,24 @@ describe('docker-credential-scalr (bundled) get', () => {
     }
   });
 
+  it('exits quietly when the client closed its end of stdout before the answer', async () => {
+    const child = spawn(process.execPath, [bundle, 'get'], {
+      env: { PATH: process.env['PATH'] ?? '', HOME: dir, SCALR_CREDD_URL: `unix:${socketPath}`, SCALR_CREDD_TOKEN: 'tok_good' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    child.stdout!.destroy();
+    child.stdin!.end('hit.example.com');
+    const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    const [code, signal] = await new Promise<[number | null, string | null]>((resolve) => child.on('close', (c, s) => resolve([c, s])));
+    clearTimeout(killer);
+
+    expect(signal).toBeNull();
+    expect(code).toBe(0);
+    expect(stderr).toBe('');
+  });
+
   it('prints the not-found line for an unknown host, nothing on stderr', async () => {
     expect(await runHelper(['get'], 'unknown.example.com')).toMatchObject({ stdout: NOT_FOUND, stderr: '', code: 1 });
   });
