@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { durably, migrate, openDatabase } from './database.js';
 import { MIGRATIONS, type Migration } from './migrations.js';
@@ -23,6 +26,18 @@ describe('openDatabase', () => {
     const db = openDatabase(':memory:');
 
     expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+  });
+
+  it('opens a file in WAL mode, synchronous NORMAL, checkpointing every 250 pages', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'database-test-'));
+    try {
+      const db = openDatabase(join(dir, 'store.db'));
+
+      expect([db.pragma('journal_mode', { simple: true }), db.pragma('synchronous', { simple: true }), db.pragma('wal_autocheckpoint', { simple: true })]).toEqual(['wal', 1, 250]);
+      db.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
