@@ -5,6 +5,7 @@
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { lookupRoute } from '../../daemon/src/http/lookup-route.js';
 import { createFailureLimiter } from '../../daemon/src/http/failure-limiter.js';
@@ -187,6 +188,38 @@ describe('the direct lookup route', () => {
 
     expect(comparable(direct)).toEqual(comparable(viaExpress));
     expect(auditRowsAfter(ops, before).slice(0, between - before)).toEqual(auditRowsAfter(ops, between));
+  });
+
+  it('answers random bodies and tokens as the express route does (property)', async () => {
+    const { ops, tokens } = arrange();
+    const port = await listen(ops.app);
+    const hosts = ['quay.io', 'ghcr.io/org/repo', 'https://soon.example', 'gone.example', 'hidden.example', 'nowhere.example', 'https://', '', ' quay.io '];
+    const jsonBody = fc.oneof(
+      fc.constantFrom(...hosts).map((serverURL) => JSON.stringify({ serverURL })),
+      fc.record({ serverURL: fc.oneof(fc.constantFrom(...hosts), fc.string(), fc.integer(), fc.constant(null)) }, { requiredKeys: [] }).map((body) => JSON.stringify(body)),
+      fc.json(),
+      fc.string({ unit: 'binary', maxLength: 60 }),
+    );
+    const body = fc.oneof(jsonBody.map((text) => Buffer.from(text)), fc.uint8Array({ maxLength: 60 }).map((bytes) => Buffer.from(bytes)));
+    const authorization = fc.oneof(
+      fc.constantFrom(tokens.runner, tokens.scoped, tokens.auditor, tokens.revoked, tokens.admin).map((token) => `Bearer ${token}`),
+      fc.constantFrom('', 'Bearer', 'Bearer  x', 'Basic x', `bearer ${tokens.runner}`, `Bearer ${tokens.runner} `),
+    );
+    const contentType = fc.constantFrom('application/json', 'application/json; charset=utf-8', 'APPLICATION/JSON');
+
+    await fc.assert(
+      fc.asyncProperty(body, authorization, contentType, fc.boolean(), async (payload, auth, type, chunked) => {
+        const request = { headers: { 'Content-Type': type, ...(auth ? { Authorization: auth } : {}) }, body: payload, chunked };
+        const before = lastSeq(ops);
+        const direct = await send(port, { ...request, path: DIRECT });
+        const between = lastSeq(ops);
+        const viaExpress = await send(port, { ...request, path: VIA_EXPRESS });
+
+        expect(comparable(direct)).toEqual(comparable(viaExpress));
+        expect(auditRowsAfter(ops, before).slice(0, between - before)).toEqual(auditRowsAfter(ops, between));
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it.each(CLAIMED)('claims %s', async (_label, build) => {
