@@ -1,6 +1,6 @@
 import type { RegistryTestResult } from '@dcs/shared';
 import type { Db } from './database.js';
-import { readThrough, storeChanges } from './read-cache.js';
+import { prepareWrite, readThrough } from './read-cache.js';
 
 /** An integration as stored: the secret only as an opaque envelope. */
 export interface IntegrationRow {
@@ -63,7 +63,6 @@ export interface IntegrationRepository {
   /** Cached (see read-cache.ts): the row is frozen and shared. */
   findByHost(host: string): Readonly<IntegrationRow> | undefined;
   list(): IntegrationRow[];
-  /** Every row without its envelope and term, ordered by host: what a listing shows. */
   /**
    * Every row without its envelope and term, ordered by host, as JSON text (an array of listings);
    * only `hosts` when given. SQLite writes the text: with thousands of integrations, building one
@@ -83,17 +82,19 @@ export interface IntegrationRepository {
 
 /** Builds the repository with its statements compiled once. */
 export function createIntegrationRepository(db: Db): IntegrationRepository {
-  const insert = db.prepare(
+  const insert = prepareWrite(
+    db,
     `INSERT INTO integrations (${COLUMNS}) VALUES (@id, @host, @username, @envelope, @term, @export, @description, @created_at, @updated_at,
        @expires_at, @ca_cert, @last_tested_at, @last_test_result, @last_test_detail)`,
   );
-  const update = db.prepare(
+  const update = prepareWrite(
+    db,
     `UPDATE integrations SET username = @username, envelope = @envelope, term = @term, export = @export,
        description = @description, updated_at = @updated_at, expires_at = @expires_at, ca_cert = @ca_cert,
        last_tested_at = @last_tested_at, last_test_result = @last_test_result, last_test_detail = @last_test_detail
      WHERE id = @id`,
   );
-  const remove = db.prepare('DELETE FROM integrations WHERE id = ?');
+  const remove = prepareWrite(db, 'DELETE FROM integrations WHERE id = ?');
   const byId = db.prepare(`SELECT ${COLUMNS} FROM integrations WHERE id = ?`);
   const byHost = db.prepare(`SELECT ${COLUMNS} FROM integrations WHERE host = ?`);
   const all = db.prepare(`SELECT ${COLUMNS} FROM integrations ORDER BY host`);
@@ -104,20 +105,19 @@ export function createIntegrationRepository(db: Db): IntegrationRepository {
   const exported = db.prepare('SELECT host, username FROM integrations WHERE export = 1 ORDER BY host');
   const count = db.prepare('SELECT COUNT(*) AS n FROM integrations').pluck();
   const sealedBefore = db.prepare(`SELECT ${COLUMNS} FROM integrations WHERE term < ? ORDER BY id LIMIT ?`);
-  const replaceEnvelope = db.prepare('UPDATE integrations SET envelope = ?, term = ? WHERE id = ?');
-  const recordTest = db.prepare(
+  const replaceEnvelope = prepareWrite(db, 'UPDATE integrations SET envelope = ?, term = ? WHERE id = ?');
+  const recordTest = prepareWrite(
+    db,
     'UPDATE integrations SET last_tested_at = ?, last_test_result = ?, last_test_detail = ? WHERE id = ?',
   );
   const countByTerm = db.prepare('SELECT term, COUNT(*) AS count FROM integrations GROUP BY term ORDER BY term');
-  const changes = storeChanges(db);
-  const write = <T>(run: () => T): T => (changes.noteWrite(), run());
   // Every lookup reads its integration by host.
   const findByHost = readThrough(db, (host: string) => fromSql(byHost.get(host) as SqlRow | undefined));
 
   return {
-    insert: (row) => write(() => void insert.run(toSql(row))),
-    update: (row) => write(() => void update.run(toSql(row))),
-    remove: (id) => write(() => remove.run(id).changes > 0),
+    insert: (row) => void insert.run(toSql(row)),
+    update: (row) => void update.run(toSql(row)),
+    remove: (id) => remove.run(id).changes > 0,
     findById: (id) => fromSql(byId.get(id) as SqlRow | undefined),
     findByHost,
     list: () => (all.all() as SqlRow[]).map((row) => fromSql(row)!),
@@ -126,8 +126,8 @@ export function createIntegrationRepository(db: Db): IntegrationRepository {
     count: () => count.get() as number,
     // LIMIT -1 is SQLite for "no limit".
     listSealedBefore: (term, limit = -1) => (sealedBefore.all(term, limit) as SqlRow[]).map((row) => fromSql(row)!),
-    replaceEnvelope: (id, envelope, term) => write(() => void replaceEnvelope.run(Buffer.from(envelope), term, id)),
-    recordTest: (id, test) => write(() => recordTest.run(test.at, test.result, test.detail, id).changes > 0),
+    replaceEnvelope: (id, envelope, term) => void replaceEnvelope.run(Buffer.from(envelope), term, id),
+    recordTest: (id, test) => recordTest.run(test.at, test.result, test.detail, id).changes > 0,
     countByTerm: () => countByTerm.all() as Array<{ term: number; count: number }>,
   };
 }

@@ -1,5 +1,5 @@
 import type { Db } from './database.js';
-import { readThrough, storeChanges } from './read-cache.js';
+import { prepareWrite, readThrough } from './read-cache.js';
 
 /** One data key of the keyring, sealed under the root key. */
 export interface KeyringRow {
@@ -27,11 +27,10 @@ const KEYRING_VERSION = 'keyring_version';
 /** Builds the repository with its statements compiled once. */
 export function createKeyringRepository(db: Db): KeyringRepository {
   const list = db.prepare('SELECT term, sealed_key, created_at FROM keyring ORDER BY term');
-  const insert = db.prepare('INSERT INTO keyring (term, sealed_key, created_at) VALUES (?, ?, ?)');
-  const replace = db.prepare('UPDATE keyring SET sealed_key = ? WHERE term = ?');
+  const insert = prepareWrite(db, 'INSERT INTO keyring (term, sealed_key, created_at) VALUES (?, ?, ?)');
+  const replace = prepareWrite(db, 'UPDATE keyring SET sealed_key = ? WHERE term = ?');
   const getMeta = db.prepare('SELECT value FROM meta WHERE key = ?').pluck();
-  const setMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
-  const changes = storeChanges(db);
+  const setMeta = prepareWrite(db, 'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
   // Read before every seal and open (keyring-sync.ts); a store created before the counter existed has none: version 0.
   const cachedVersion = readThrough(db, (_key: 'version') => {
     const value = getMeta.get(KEYRING_VERSION) as Buffer | undefined;
@@ -46,17 +45,16 @@ export function createKeyringRepository(db: Db): KeyringRepository {
         sealedKey: new Uint8Array(row.sealed_key),
         createdAt: row.created_at,
       })),
-    insert: (row) => (changes.noteWrite(), void insert.run(row.term, Buffer.from(row.sealedKey), row.createdAt)),
-    replaceSealedKey: (term, sealedKey) => (changes.noteWrite(), void replace.run(Buffer.from(sealedKey), term)),
+    insert: (row) => void insert.run(row.term, Buffer.from(row.sealedKey), row.createdAt),
+    replaceSealedKey: (term, sealedKey) => void replace.run(Buffer.from(sealedKey), term),
     findRootKeyCheck: () => {
       const value = getMeta.get(ROOT_KEY_CHECK) as Buffer | undefined;
       return value ? new Uint8Array(value) : undefined;
     },
-    setRootKeyCheck: (check) => (changes.noteWrite(), void setMeta.run(ROOT_KEY_CHECK, Buffer.from(check))),
+    setRootKeyCheck: (check) => void setMeta.run(ROOT_KEY_CHECK, Buffer.from(check)),
     version: readVersion,
     bumpVersion: () => {
       const next = readVersion() + 1;
-      changes.noteWrite();
       setMeta.run(KEYRING_VERSION, Buffer.from(String(next)));
       return next;
     },

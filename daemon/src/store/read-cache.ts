@@ -6,13 +6,16 @@
  *
  * - another connection commits (the offline CLI's rotate, rekey or restore, a second process on the
  *   same file): SQLite's `PRAGMA data_version` moves — one cheap read per cached lookup;
- * - this connection writes through a repository: the repository calls `noteWrite` before it runs
- *   the statement (this connection's own commits do not move `data_version`).
+ * - this connection writes through a repository: its write statements are prepared with
+ *   `prepareWrite`, which calls `noteWrite` before every run (this connection's own commits do not
+ *   move `data_version`). The audit log's statements are plain: audit rows are never cached, and
+ *   every lookup batch would otherwise drop the caches.
  *
  * Reads inside a transaction bypass the cache, so rows a transaction wrote but may still roll back
  * are never cached; the write's `noteWrite` already dropped what was cached before it.
  * Cached rows are frozen: callers share them.
  */
+import type Database from 'better-sqlite3';
 import type { Db } from './database.js';
 
 /** The change counter of one database connection. */
@@ -48,6 +51,23 @@ export function storeChanges(db: Db): StoreChanges {
     trackers.set(db, tracker);
   }
   return tracker;
+}
+
+/** A statement that writes: only `run`, and every run first tells the caches of its connection. */
+export interface WriteStatement {
+  run(...params: unknown[]): Database.RunResult;
+}
+
+/** Prepares a write statement for a table some cache reads (integrations, tokens, keyring, meta). */
+export function prepareWrite(db: Db, sql: string): WriteStatement {
+  const statement = db.prepare(sql);
+  const changes = storeChanges(db);
+  return {
+    run(...params) {
+      changes.noteWrite();
+      return statement.run(...params);
+    },
+  };
 }
 
 /** How many keys a cache holds before it starts over (bounds memory under a flood of unknown keys). */

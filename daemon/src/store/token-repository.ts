@@ -1,6 +1,6 @@
 import type { Role } from '@dcs/shared';
 import type { Db } from './database.js';
-import { readThrough, storeChanges } from './read-cache.js';
+import { prepareWrite, readThrough } from './read-cache.js';
 
 /** A token as stored: only the SHA-256 of its secret part. */
 export interface TokenRow {
@@ -41,24 +41,23 @@ export interface TokenRepository {
 
 /** Builds the repository with its statements compiled once. */
 export function createTokenRepository(db: Db): TokenRepository {
-  const insert = db.prepare(
+  const insert = prepareWrite(
+    db,
     `INSERT INTO tokens (${COLUMNS}) VALUES (@id, @name, @role, @hash, @hosts, @created_at, @expires_at, @revoked_at)`,
   );
   const byId = db.prepare(`SELECT ${COLUMNS} FROM tokens WHERE id = ?`);
   const all = db.prepare(`SELECT ${COLUMNS} FROM tokens ORDER BY created_at, id`);
-  const revoke = db.prepare('UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL');
+  const revoke = prepareWrite(db, 'UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL');
   const countActive = db
     .prepare('SELECT COUNT(*) FROM tokens WHERE role = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)')
     .pluck();
   const count = db.prepare('SELECT COUNT(*) FROM tokens').pluck();
-  const changes = storeChanges(db);
   // Every authenticated request reads its token by id.
   const findById = readThrough(db, (id: string) => fromSql(byId.get(id) as SqlRow | undefined));
 
   return {
-    insert: (row) => {
-      changes.noteWrite();
-      insert.run({
+    insert: (row) =>
+      void insert.run({
         id: row.id,
         name: row.name,
         role: row.role,
@@ -67,11 +66,10 @@ export function createTokenRepository(db: Db): TokenRepository {
         created_at: row.createdAt,
         expires_at: row.expiresAt,
         revoked_at: row.revokedAt,
-      });
-    },
+      }),
     findById,
     list: () => (all.all() as SqlRow[]).map((row) => fromSql(row)!),
-    revoke: (id, at) => (changes.noteWrite(), revoke.run(at, id).changes > 0),
+    revoke: (id, at) => revoke.run(at, id).changes > 0,
     countActive: (role, now) => countActive.get(role, now) as number,
     count: () => count.get() as number,
   };
