@@ -119,6 +119,20 @@ function arrange(options: { maxFailures?: number } = {}) {
   return { ops, tokens: { ...ops.tokens, scoped, revoked: revoked.token } };
 }
 
+/** The direct route on its own server: what it does not claim is answered 418 `not claimed`. */
+function listenRouteAlone(ops: OpsApp): Promise<number> {
+  const route = lookupRoute({
+    tokens: ops.services.tokens,
+    audit: ops.services.audit,
+    limiter: createFailureLimiter({ maxFailures: 10_000, windowMs: 60_000, now: Date.now }),
+    credentials: ops.services.credentials,
+    logger: createLogger(() => undefined),
+  });
+  return listen((req, res) => {
+    if (!route(req, res)) res.writeHead(418).end('not claimed');
+  });
+}
+
 type Tokens = ReturnType<typeof arrange>['tokens'];
 const JSON_TYPE = { 'Content-Type': 'application/json' };
 const auth = (token: string) => ({ Authorization: `Bearer ${token}` });
@@ -224,16 +238,7 @@ describe('the direct lookup route', () => {
 
   it.each(CLAIMED)('claims %s', async (_label, build) => {
     const { ops, tokens } = arrange();
-    const route = lookupRoute({
-      tokens: ops.services.tokens,
-      audit: ops.services.audit,
-      limiter: createFailureLimiter({ maxFailures: 10_000, windowMs: 60_000, now: Date.now }),
-      credentials: ops.services.credentials,
-      logger: createLogger(() => undefined),
-    });
-    const port = await listen((req, res) => {
-      if (!route(req, res)) res.writeHead(418).end('not claimed');
-    });
+    const port = await listenRouteAlone(ops);
 
     const reply = await send(port, { ...build(tokens), path: DIRECT });
 
@@ -243,16 +248,7 @@ describe('the direct lookup route', () => {
 
   it.each(UNCLAIMED)('leaves %s to the express app', async (_label, request) => {
     const { ops } = arrange();
-    const route = lookupRoute({
-      tokens: ops.services.tokens,
-      audit: ops.services.audit,
-      limiter: createFailureLimiter({ maxFailures: 10_000, windowMs: 60_000, now: Date.now }),
-      credentials: ops.services.credentials,
-      logger: createLogger(() => undefined),
-    });
-    const port = await listen((req, res) => {
-      if (!route(req, res)) res.writeHead(418).end('not claimed');
-    });
+    const port = await listenRouteAlone(ops);
 
     const reply = await send(port, request);
 

@@ -103,7 +103,7 @@ interface SqlRow {
 /** Builds the audit log over the `audit_events` table; `now` is injected for tests. */
 export function createAuditLog(db: Db, now: () => Date = () => new Date()): AuditLog {
   const tail = db.prepare('SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1');
-  // Positional parameters, in CHAIN_FIELDS order then prev_hash and hash: the lookup path writes one row per request.
+  // Positional parameters, the ChainFields then prev_hash and hash: the lookup path writes one row per request.
   const insert = db.prepare(
     `INSERT INTO audit_events (seq, at, request_id, token_id, token_name, role, action, host, target_id, outcome, detail, prev_hash, hash)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,

@@ -17,7 +17,6 @@
 import { API_ROUTES, CREDENTIAL_WARNING_HEADER, MAX_BODY_BYTES, ServerUrlBodySchema } from '@dcs/shared';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Principal } from '../auth/authorize.js';
-import { AppError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { CredentialService } from '../services/credential-service.js';
 import { authenticateRequest, type AuthenticateDeps } from './authenticate.js';
@@ -85,8 +84,10 @@ function claims(req: IncomingMessage): boolean {
   );
 }
 
-/** The error body-parser raises, mapped by the same error mapper. */
-class BodyError extends AppError {}
+/** An error of the kind body-parser raises (its `type`), so the one error mapper answers it as for express. */
+function bodyError(type: 'entity.too.large' | 'entity.parse.failed'): Error {
+  return Object.assign(new Error(type), { type });
+}
 
 const FIRST_NON_WHITESPACE = /^[\x20\x09\x0a\x0d]*([^\x20\x09\x0a\x0d]|$)/;
 
@@ -111,17 +112,17 @@ function readJsonBody(req: IncomingMessage, done: (error: unknown, body?: unknow
     }
   });
   req.on('end', () => {
-    if (tooLarge) return done(new BodyError('payload_too_large', 'request body is too large'));
+    if (tooLarge) return done(bodyError('entity.too.large'));
     let text = (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString('utf8');
     if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
     if (text.length === 0) return done(undefined, {});
     const first = text[0] === '{' || text[0] === '[' ? text[0] : FIRST_NON_WHITESPACE.exec(text)?.[1];
-    if (first !== '{' && first !== '[') return done(new BodyError('invalid_json', 'request body is not valid JSON'));
+    if (first !== '{' && first !== '[') return done(bodyError('entity.parse.failed'));
     let body: unknown;
     try {
       body = JSON.parse(text);
     } catch {
-      return done(new BodyError('invalid_json', 'request body is not valid JSON'));
+      return done(bodyError('entity.parse.failed'));
     }
     done(undefined, body);
   });
