@@ -2,7 +2,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { defaultDataDir } from '@dcs/shared';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
-import { storePaths, type StorePaths } from './store-setup.js';
+import { storePaths, type StorePaths } from './lifecycle/store-paths.js';
 
 /** Where the daemon listens: a TCP host and port, or a Unix socket path. */
 export type ListenAddress = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string };

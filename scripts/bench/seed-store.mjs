@@ -26,7 +26,9 @@ if (!dataDir || !(integrationCount >= 1) || !(tokenCount >= 1)) {
 }
 
 const started = process.hrtime.bigint();
-const { initStore, openStore, storePaths } = await load('store-setup.js');
+const { initStore } = await load('lifecycle/init-store.js');
+const { openStore } = await load('lifecycle/open-store.js');
+const { storePaths } = await load('lifecycle/store-paths.js');
 const { secretContext } = await load('barrier/barrier.js');
 const { mintToken } = await load('auth/token-hash.js');
 const { newId } = await load('ids.js');

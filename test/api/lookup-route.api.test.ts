@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { lookupRoute } from '../../daemon/src/http/lookup-route.js';
 import { createFailureLimiter } from '../../daemon/src/http/failure-limiter.js';
-import { createLogger } from '../../daemon/src/logger.js';
+import { createLogger } from '../../daemon/src/observability/logger.js';
 import { buildOpsApp, seedOpsIntegration, type OpsApp } from '../support/ops-fixture.js';
 
 const DIRECT = '/v1/credentials/get';

@@ -7,7 +7,9 @@
 import * as crypto from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { initStore, openStore, storePaths } from '../../daemon/src/store-setup.js';
+import { initStore } from '../../daemon/src/lifecycle/init-store.js';
+import { openStore } from '../../daemon/src/lifecycle/open-store.js';
+import { storePaths } from '../../daemon/src/lifecycle/store-paths.js';
 import { makeTempDir, removeTempDir } from '../support/hardening/env.js';
 import { printFigures, recordFigures } from '../support/hardening/figures.js';
 

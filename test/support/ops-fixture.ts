@@ -5,17 +5,17 @@
  */
 import { CreateIntegrationBodySchema, type CreateIntegrationBody, type IntegrationSummary, type Role } from '@dcs/shared';
 import type { RequestListener } from 'node:http';
-import { buildServiceApp } from '../../daemon/src/app.js';
-import { assembleServices, type Services } from '../../daemon/src/assemble.js';
+import { buildServiceApp } from '../../daemon/src/http/app.js';
+import { assembleServices, type Services } from '../../daemon/src/services/assemble.js';
 import { generateKey } from '../../daemon/src/barrier/secretbox-barrier.js';
-import { createExpiryWarner } from '../../daemon/src/expiry-warner.js';
+import { createExpiryWarner } from '../../daemon/src/services/expiry-warner.js';
 import { createFailureLimiter } from '../../daemon/src/http/failure-limiter.js';
-import { createLogger } from '../../daemon/src/logger.js';
-import { createMetrics, type Metrics } from '../../daemon/src/metrics.js';
+import { createLogger } from '../../daemon/src/observability/logger.js';
+import { createMetrics, type Metrics } from '../../daemon/src/observability/metrics.js';
 import type { RegistryProbe } from '../../daemon/src/registry/registry-probe.js';
 import type { RequestContext } from '../../daemon/src/services/context.js';
 import { openDatabase } from '../../daemon/src/store/database.js';
-import { seedKeyring } from '../../daemon/src/store-setup.js';
+import { seedKeyring } from '../../daemon/src/lifecycle/init-store.js';
 import { createTestClock, type TestClock } from './test-app.js';
 
 /** The version the ops app reports. */

@@ -7,15 +7,15 @@ import {
 } from '@dcs/shared';
 import type { RequestListener } from 'node:http';
 import request from 'supertest';
-import { buildApp, type AppDeps } from '../../daemon/src/app.js';
-import { assembleServices, type Services } from '../../daemon/src/assemble.js';
+import { buildApp, type AppDeps } from '../../daemon/src/http/app.js';
+import { assembleServices, type Services } from '../../daemon/src/services/assemble.js';
 import { generateKey } from '../../daemon/src/barrier/secretbox-barrier.js';
 import { createFailureLimiter } from '../../daemon/src/http/failure-limiter.js';
-import { createLogger, type LogLevel } from '../../daemon/src/logger.js';
+import { createLogger, type LogLevel } from '../../daemon/src/observability/logger.js';
 import type { ProbeOutcome, ProbeTarget, RegistryProbe } from '../../daemon/src/registry/registry-probe.js';
 import type { RequestContext } from '../../daemon/src/services/context.js';
 import { openDatabase } from '../../daemon/src/store/database.js';
-import { seedKeyring } from '../../daemon/src/store-setup.js';
+import { seedKeyring } from '../../daemon/src/lifecycle/init-store.js';
 import { buildIntegrationBody } from './factories.js';
 
 /** The version string the test app reports on /healthz. */

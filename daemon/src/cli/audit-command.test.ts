@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { initStore, openStore, storePaths, type StorePaths } from '../store-setup.js';
+import { initStore } from '../lifecycle/init-store.js';
+import { openStore } from '../lifecycle/open-store.js';
+import { storePaths, type StorePaths } from '../lifecycle/store-paths.js';
 import type { CliIo } from './io.js';
 import { runCli } from './run-cli.js';
 

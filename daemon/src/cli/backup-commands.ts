@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { backupStore, restoreStore } from '../backup.js';
+import { backupStore, restoreStore } from '../lifecycle/backup.js';
 import { loadDaemonConfig } from '../daemon-config.js';
 import { type CliIo, UsageError } from './io.js';
 

@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
 import type { CreatedToken } from '@dcs/shared';
 import { loadDaemonConfig } from '../daemon-config.js';
-import { initStore, type StorePaths } from '../store-setup.js';
+import { initStore } from '../lifecycle/init-store.js';
+import { type StorePaths } from '../lifecycle/store-paths.js';
 import { type CliIo } from './io.js';
 
 /** Help text of `scalr-credd init`. */

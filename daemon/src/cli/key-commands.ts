@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { loadDaemonConfig } from '../daemon-config.js';
-import { openKeyStore, rekeyStore, resealIntegrations, rotateKeyring } from '../key-management.js';
+import { openKeyStore, rekeyStore, resealIntegrations, rotateKeyring } from '../lifecycle/key-management.js';
 import { type CliIo, UsageError } from './io.js';
 
 /** Help text of `scalr-credd rotate`. */

@@ -17,7 +17,7 @@
 import { API_ROUTES, CREDENTIAL_WARNING_HEADER, MAX_BODY_BYTES, ServerUrlBodySchema } from '@dcs/shared';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Principal } from '../auth/authorize.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../observability/logger.js';
 import type { CredentialService } from '../services/credential-service.js';
 import { authenticateRequest, type AuthenticateDeps } from './authenticate.js';
 import { sendError, sendJson } from './error-handler.js';

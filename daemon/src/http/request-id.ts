@@ -1,7 +1,7 @@
 import type { RequestHandler } from 'express';
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../observability/logger.js';
 
 const CLIENT_ID = /^[A-Za-z0-9._-]{1,64}$/;
 

@@ -31,7 +31,7 @@ export function createKeyringRepository(db: Db): KeyringRepository {
   const replace = prepareWrite(db, 'UPDATE keyring SET sealed_key = ? WHERE term = ?');
   const getMeta = db.prepare('SELECT value FROM meta WHERE key = ?').pluck();
   const setMeta = prepareWrite(db, 'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value');
-  // Read before every seal and open (keyring-sync.ts); a store created before the counter existed has none: version 0.
+  // Read before every seal and open (barrier/keyring-sync.ts); a store created before the counter existed has none: version 0.
   const cachedVersion = readThrough(db, (_key: 'version') => {
     const value = getMeta.get(KEYRING_VERSION) as Buffer | undefined;
     return value ? Number(value.toString()) : 0;

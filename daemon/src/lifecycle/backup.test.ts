@@ -4,11 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { generateKey } from './barrier/secretbox-barrier.js';
+import { generateKey } from '../barrier/secretbox-barrier.js';
 import { backupStore, restoreStore } from './backup.js';
-import { ConfigError } from './errors.js';
-import type { RequestContext } from './services/context.js';
-import { ensureDataDir, initStore, openStore, storePaths, type StorePaths } from './store-setup.js';
+import { ConfigError } from '../errors.js';
+import type { RequestContext } from '../services/context.js';
+import { initStore } from './init-store.js';
+import { openStore } from './open-store.js';
+import { ensureDataDir, storePaths, type StorePaths } from './store-paths.js';
 
 const dirs: string[] = [];
 const servers: Server[] = [];

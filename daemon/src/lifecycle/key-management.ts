@@ -1,8 +1,8 @@
 import { existsSync, unlinkSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { createAuditLog, type AuditLog } from './audit/audit-log.js';
-import { secretContext } from './barrier/barrier.js';
-import type { Keyring } from './barrier/keyring.js';
+import { createAuditLog, type AuditLog } from '../audit/audit-log.js';
+import { secretContext } from '../barrier/barrier.js';
+import type { Keyring } from '../barrier/keyring.js';
 import {
   buildRootKeyCheck,
   completePendingRekey,
@@ -13,18 +13,18 @@ import {
   sealDataKey,
   stagedRootKeyPath,
   writeKeyFileDurably,
-} from './barrier/root-key.js';
-import { createSecretboxBarrier, generateKey } from './barrier/secretbox-barrier.js';
-import { ConfigError, IntegrityError } from './errors.js';
-import { durably, openDatabase, type Db } from './store/database.js';
-import { createIntegrationRepository, type IntegrationRepository } from './store/integration-repository.js';
-import { createKeyringRepository, type KeyringRepository } from './store/keyring-repository.js';
-import { ensureDataDir, type StorePaths } from './store-setup.js';
+} from '../barrier/root-key.js';
+import { createSecretboxBarrier, generateKey } from '../barrier/secretbox-barrier.js';
+import { ConfigError, IntegrityError } from '../errors.js';
+import { durably, openDatabase, type Db } from '../store/database.js';
+import { createIntegrationRepository, type IntegrationRepository } from '../store/integration-repository.js';
+import { createKeyringRepository, type KeyringRepository } from '../store/keyring-repository.js';
+import { ensureDataDir, type StorePaths } from './store-paths.js';
 
 /**
  * The offline key commands: rotate (a new data-key term), reseal (move rows to the active term) and
  * rekey (a new root key). Each change is one transaction that also bumps the keyring version, so a
- * daemon serving the same file reloads its keyring (see keyring-sync.ts), and an interruption leaves
+ * daemon serving the same file reloads its keyring (see barrier/keyring-sync.ts), and an interruption leaves
  * either the old or the new state, never a mix.
  */
 

@@ -1,17 +1,17 @@
-import { createAuditLog, type AuditLog } from './audit/audit-log.js';
+import { createAuditLog, type AuditLog } from '../audit/audit-log.js';
 import { ROLES } from '@dcs/shared';
-import type { Barrier } from './barrier/barrier.js';
-import type { MetricGauges } from './metrics.js';
-import type { Db } from './store/database.js';
-import { createIntegrationRepository, type IntegrationRepository } from './store/integration-repository.js';
-import { createKeyringRepository, type KeyringRepository } from './store/keyring-repository.js';
-import { createTokenRepository, type TokenRepository } from './store/token-repository.js';
-import { createRegistryProbe, type RegistryProbe } from './registry/registry-probe.js';
-import { createAuditService, type AuditService } from './services/audit-service.js';
-import { createCredentialService, type CredentialService, type ExpiryNotice } from './services/credential-service.js';
-import { createIntegrationService, type IntegrationService } from './services/integration-service.js';
-import { createRegistryCheckService, type RegistryCheckService } from './services/registry-check-service.js';
-import { createTokenService, type TokenService } from './services/token-service.js';
+import type { Barrier } from '../barrier/barrier.js';
+import type { MetricGauges } from '../observability/metrics.js';
+import type { Db } from '../store/database.js';
+import { createIntegrationRepository, type IntegrationRepository } from '../store/integration-repository.js';
+import { createKeyringRepository, type KeyringRepository } from '../store/keyring-repository.js';
+import { createTokenRepository, type TokenRepository } from '../store/token-repository.js';
+import { createRegistryProbe, type RegistryProbe } from '../registry/registry-probe.js';
+import { createAuditService, type AuditService } from './audit-service.js';
+import { createCredentialService, type CredentialService, type ExpiryNotice } from './credential-service.js';
+import { createIntegrationService, type IntegrationService } from './integration-service.js';
+import { createRegistryCheckService, type RegistryCheckService } from './registry-check-service.js';
+import { createTokenService, type TokenService } from './token-service.js';
 
 /** Repositories and services wired over one database and barrier. */
 export interface Services {

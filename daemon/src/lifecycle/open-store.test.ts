@@ -3,10 +3,12 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, st
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { writeRootKey } from './barrier/root-key.js';
-import { generateKey } from './barrier/secretbox-barrier.js';
-import { ConfigError } from './errors.js';
-import { ensureDataDir, initStore, isEmptyStore, openStore, storePaths, type StorePaths } from './store-setup.js';
+import { writeRootKey } from '../barrier/root-key.js';
+import { generateKey } from '../barrier/secretbox-barrier.js';
+import { ConfigError } from '../errors.js';
+import { initStore } from './init-store.js';
+import { openStore } from './open-store.js';
+import { ensureDataDir, isEmptyStore, storePaths, type StorePaths } from './store-paths.js';
 
 let root: string;
 let paths: StorePaths;

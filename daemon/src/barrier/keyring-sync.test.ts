@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { Keyring } from './barrier/keyring.js';
-import { buildRootKeyCheck, sealDataKey } from './barrier/root-key.js';
-import { createSecretboxBarrier, generateKey } from './barrier/secretbox-barrier.js';
+import { Keyring } from './keyring.js';
+import { buildRootKeyCheck, sealDataKey } from './root-key.js';
+import { createSecretboxBarrier, generateKey } from './secretbox-barrier.js';
 import { createKeyringSync } from './keyring-sync.js';
-import type { KeyringRow } from './store/keyring-repository.js';
+import type { KeyringRow } from '../store/keyring-repository.js';
 
 /** An in-memory keyring table that another "process" changes. */
 function fakeStore(rootKey: Uint8Array) {

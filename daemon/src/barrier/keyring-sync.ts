@@ -1,6 +1,6 @@
-import type { Barrier } from './barrier/barrier.js';
-import { openKeyring, rootKeyMatches } from './barrier/root-key.js';
-import type { KeyringRepository } from './store/keyring-repository.js';
+import type { Barrier } from './barrier.js';
+import { openKeyring, rootKeyMatches } from './root-key.js';
+import type { KeyringRepository } from '../store/keyring-repository.js';
 
 /**
  * Keeps a running daemon's barrier in step with the offline key commands. `scalr-credd rotate` and
@@ -86,5 +86,28 @@ export function createKeyringSync(deps: KeyringSyncDeps): KeyringSync {
       rootKey?.fill(0);
       rootKey = undefined;
     },
+  };
+}
+
+/**
+ * Wraps a barrier so that every `seal` and `open` first calls `refresh`, which may swap the keyring
+ * (another process rotated or rekeyed the store). `activeTerm` does not refresh: callers read it right
+ * after `seal` and must get the term that seal used.
+ */
+export function withKeyringRefresh(barrier: Barrier, refresh: () => void): Barrier {
+  return {
+    seal(context, plaintext) {
+      refresh();
+      return barrier.seal(context, plaintext);
+    },
+    open(context, envelope) {
+      refresh();
+      return barrier.open(context, envelope);
+    },
+    activeTerm: () => barrier.activeTerm(),
+    isSealed: () => barrier.isSealed(),
+    keyring: () => barrier.keyring(),
+    useKeyring: (keyring) => barrier.useKeyring(keyring),
+    wipe: () => barrier.wipe(),
   };
 }

@@ -3,8 +3,8 @@ import { createServer, type Server } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { RequestListener } from 'node:http';
-import type { ListenAddress } from './daemon-config.js';
-import { ConfigError } from './errors.js';
+import type { ListenAddress } from '../daemon-config.js';
+import { ConfigError } from '../errors.js';
 
 /** The servers listening for one daemon, with the addresses they actually bound. */
 export interface RunningServers {

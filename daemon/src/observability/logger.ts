@@ -1,4 +1,4 @@
-import { TOKEN_VALUE_PATTERN } from './auth/token-hash.js';
+import { TOKEN_VALUE_PATTERN } from '../auth/token-hash.js';
 
 /** Structured log fields. Values under sensitive keys are dropped by the redaction layer. */
 export type LogFields = Record<string, unknown>;

@@ -2,13 +2,15 @@ import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Keyring } from './barrier/keyring.js';
-import { loadRootKey, openKeyring, rootKeyMatches, stagedRootKeyPath } from './barrier/root-key.js';
-import { generateKey } from './barrier/secretbox-barrier.js';
-import { ConfigError, IntegrityError } from './errors.js';
+import { Keyring } from '../barrier/keyring.js';
+import { loadRootKey, openKeyring, rootKeyMatches, stagedRootKeyPath } from '../barrier/root-key.js';
+import { generateKey } from '../barrier/secretbox-barrier.js';
+import { ConfigError, IntegrityError } from '../errors.js';
 import { openKeyStore, rekeyStore, resealIntegrations, rotateKeyring } from './key-management.js';
-import type { RequestContext } from './services/context.js';
-import { initStore, openStore, storePaths, type OpenStore, type StorePaths } from './store-setup.js';
+import type { RequestContext } from '../services/context.js';
+import { initStore } from './init-store.js';
+import { openStore, type OpenStore } from './open-store.js';
+import { storePaths, type StorePaths } from './store-paths.js';
 
 const dirs: string[] = [];
 const stores: OpenStore[] = [];

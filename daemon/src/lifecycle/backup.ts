@@ -3,16 +3,16 @@ import { chmodSync, closeSync, copyFileSync, existsSync, fsyncSync, openSync, re
 import { connect } from 'node:net';
 import { basename, dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { createAuditLog } from './audit/audit-log.js';
-import { secretContext } from './barrier/barrier.js';
-import { loadRootKey, openKeyring, rootKeyMatches } from './barrier/root-key.js';
-import { createSecretboxBarrier } from './barrier/secretbox-barrier.js';
-import { ConfigError } from './errors.js';
-import { openDatabase } from './store/database.js';
-import { createIntegrationRepository } from './store/integration-repository.js';
-import { createKeyringRepository } from './store/keyring-repository.js';
-import { createTokenRepository } from './store/token-repository.js';
-import { ensureDataDir, type StorePaths } from './store-setup.js';
+import { createAuditLog } from '../audit/audit-log.js';
+import { secretContext } from '../barrier/barrier.js';
+import { loadRootKey, openKeyring, rootKeyMatches } from '../barrier/root-key.js';
+import { createSecretboxBarrier } from '../barrier/secretbox-barrier.js';
+import { ConfigError } from '../errors.js';
+import { openDatabase } from '../store/database.js';
+import { createIntegrationRepository } from '../store/integration-repository.js';
+import { createKeyringRepository } from '../store/keyring-repository.js';
+import { createTokenRepository } from '../store/token-repository.js';
+import { ensureDataDir, type StorePaths } from './store-paths.js';
 
 /**
  * Backup and restore of the store's database. A backup is a consistent SQLite copy taken online with

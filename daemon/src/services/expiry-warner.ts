@@ -1,4 +1,4 @@
-import type { Logger } from './logger.js';
+import type { Logger } from '../observability/logger.js';
 
 /** Logs that a served credential expires soon or has expired, at most once per `intervalMs` per host. */
 export function createExpiryWarner(logger: Pick<Logger, 'warn'>, nowMs: () => number = Date.now, intervalMs = 3_600_000) {

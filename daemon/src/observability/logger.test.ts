@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mintToken } from './auth/token-hash.js';
+import { mintToken } from '../auth/token-hash.js';
 import { createLogger, redact } from './logger.js';
 
 function capture(level?: Parameters<typeof createLogger>[1]) {
