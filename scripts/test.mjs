@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Runs the test suites the way CI does: build (incremental), type-check the tests, the helper's single-file binary for
+// Runs the test suites the way CI does: build (incremental), type-check the tests, lint, the helper's single-file binary for
 // this machine, then vitest; ends with one plain line "N passed, N failed" taken from vitest's
 // JSON report, so a run that executed no test is visible. Extra arguments go to vitest.
 import { spawnSync } from 'node:child_process';
@@ -13,6 +13,8 @@ const run = (command, args) => spawnSync(command, args, { cwd: root, stdio: 'inh
 if (run('npm', ['run', '--silent', 'build']) !== 0) process.exit(1);
 // The tests are TypeScript too: strict type errors in them fail the run like errors in the sources.
 if (run('npx', ['tsc', '-p', 'tsconfig.test.json']) !== 0) process.exit(1);
+// Lint keeps the layout: where the environment is read, which layer imports which, no import cycles.
+if (run('npm', ['run', '--silent', 'lint']) !== 0) process.exit(1);
 if (run('npm', ['run', '--silent', 'build:binary', '--', '--arch', process.arch]) !== 0) process.exit(1);
 
 const report = join(root, '.cache', 'vitest-report.json');

@@ -487,8 +487,8 @@ describe('integration help and dispatch', () => {
     const help = (await run(['--help'], fakeClient())).stdout;
     expect(help).toContain('[--expires-at ISO] [--ca-cert FILE]');
     expect(help).toContain('[--expires-at ISO|none] [--ca-cert FILE|none]');
-    expect(help).toMatch(/\n  test ID\|HOST +check the stored credential/);
-    expect((await run(['add', '--help'], fakeClient())).stdout).toMatch(/--expires-at ISO .*\n.*\n  --ca-cert FILE/);
+    expect(help).toMatch(/\n {2}test ID\|HOST +check the stored credential/);
+    expect((await run(['add', '--help'], fakeClient())).stdout).toMatch(/--expires-at ISO .*\n.*\n {2}--ca-cert FILE/);
     expect((await run(['update', '--help'], fakeClient())).stdout).toContain('--ca-cert none removes it');
     expect((await run(['test', '--help'], fakeClient())).stdout).toMatch(/Exits 0 when the result is ok,\n1 otherwise/);
   });
