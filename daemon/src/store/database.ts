@@ -13,9 +13,9 @@ export function openDatabase(path: string, migrations: readonly Migration[] = MI
     // fsync per lookup audit row; changes to integrations, tokens and keys go through `durably`.
     db.pragma('synchronous = NORMAL');
     // A checkpoint runs on the commit that crosses the limit and fsyncs twice; every lookup waiting
-    // then waits for it. 250 pages instead of SQLite's 1,000: shorter, more frequent stalls (lookup
-    // p99 at 32 connections 6.6-7.5 ms instead of 8.5-9.1 ms, 2-4% fewer lookups/s), and audit rows
-    // reach the disk sooner.
+    // then waits for it. 250 pages instead of SQLite's 1,000: shorter, more frequent stalls (a lower
+    // lookup p99 for slightly fewer lookups/s; figures in docs/performance.md, change 11), and audit
+    // rows reach the disk sooner.
     db.pragma('wal_autocheckpoint = 250');
     db.pragma('foreign_keys = ON');
     db.pragma('busy_timeout = 5000');
