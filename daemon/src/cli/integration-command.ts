@@ -1,28 +1,9 @@
-import { parseArgs } from 'node:util';
-import { InvalidRegistryHostError, normalizeRegistryHost, type IntegrationSummary, type IntegrationTestReport } from '@dcs/shared';
+import type { IntegrationSummary, IntegrationTestReport } from '@dcs/shared';
 import { z } from 'zod';
-import {
-  AdminError,
-  CONNECTION_OPTIONS,
-  connectAdmin,
-  parseVerbArgs,
-  readTextFile,
-  reportApiErrors,
-  type AdminClient,
-  type ConnectAdmin,
-  type IntegrationChanges,
-  type ReadTextFile,
-} from './admin-client.js';
+import { AdminError, connectAdmin, readTextFile, type AdminClient, type ConnectAdmin, type IntegrationChanges, type ReadTextFile } from './admin-client.js';
+import { CONNECTION_HELP, hostArgument, parseAdminArgs, printResult, runAdminCommand, withAdminClient, type AdminVerbs } from './admin-verb.js';
 import { UsageError, type CliIo } from './io.js';
-import { formatFields, formatTable, jsonLine, printable } from './output.js';
-
-const COMMON_HELP = `Connection (every verb):
-  --url URL          the daemon: http://HOST:PORT, https://HOST:PORT or unix:PATH
-                     (default $SCALR_CREDD_URL, else the socket in the default data dir)
-  --token-file FILE  read the API token from FILE (default $SCALR_CREDD_TOKEN, else the file
-                     named by $SCALR_CREDD_TOKEN_FILE); the token is never taken from an argument
-  --json             print JSON instead of text
-`;
+import { formatFields, formatTable, printable } from './output.js';
 
 const SECRET_HELP = `The secret (password or personal access token) is read from stdin when it is piped, or
 prompted for without echo when stdin is a terminal; one trailing newline is dropped. It is never
@@ -45,7 +26,7 @@ Manages the registry credentials the daemon serves (needs an admin or manager to
 
 ${SECRET_HELP}
 
-${COMMON_HELP}
+${CONNECTION_HELP}
 Example:
   printf '%s' "$REGISTRY_PAT" | scalr-credd integration add --host ghcr.io --username my-user
 
@@ -70,20 +51,20 @@ host:5000). A host has one integration; use 'update' to change it.
 
 ${SECRET_HELP}
 
-${COMMON_HELP}`,
+${CONNECTION_HELP}`,
   list: `Usage: scalr-credd integration list [--json]
 
 Lists integrations: id, host, username, export flag, expiry, last update and description; never
 secrets.
 With --json prints {"integrations": [...]} as the API answers it.
 
-${COMMON_HELP}`,
+${CONNECTION_HELP}`,
   show: `Usage: scalr-credd integration show ID|HOST [--json]
 
 Shows one integration, named by its id (int_...) or its registry host: its expiry, whether it has
 a CA certificate, and the outcome of its last test; never its secret.
 
-${COMMON_HELP}`,
+${CONNECTION_HELP}`,
   update: `Usage: scalr-credd integration update ID|HOST [--username USER] [--secret-stdin] [--export|--no-export]
          [--description TEXT] [--expires-at ISO|none] [--ca-cert FILE|none] [--json]
 
@@ -102,7 +83,7 @@ Changes an integration named by its id (int_...) or its registry host. The host 
 
 ${SECRET_HELP}
 
-${COMMON_HELP}`,
+${CONNECTION_HELP}`,
   test: `Usage: scalr-credd integration test ID|HOST [--json]
 
 Checks the stored credential of an integration, named by its id (int_...) or its registry host,
@@ -113,12 +94,12 @@ Prints the result, one of ok, unauthorized (the registry refused the credential)
 (no connection, DNS or TLS failure) or error, and a short detail. Exits 0 when the result is ok,
 1 otherwise (also when the daemon could not be asked).
 
-${COMMON_HELP}`,
+${CONNECTION_HELP}`,
   rm: `Usage: scalr-credd integration rm ID|HOST [--json]
 
 Removes an integration, named by its id (int_...) or its registry host, and its secret.
 
-${COMMON_HELP}`,
+${CONNECTION_HELP}`,
 };
 
 const INTEGRATION_ID = /^int_[0-9a-f]{16}$/;
@@ -127,54 +108,32 @@ const INTEGRATION_ID = /^int_[0-9a-f]{16}$/;
  * Runs `scalr-credd integration <verb>`; `connect` builds the API client and `readFile` reads the
  * --ca-cert file (fakes in tests).
  */
-export async function runIntegrationCommand(
+export function runIntegrationCommand(
   args: string[],
   io: CliIo,
   connect: ConnectAdmin = connectAdmin,
   readFile: ReadTextFile = readTextFile,
 ): Promise<number> {
-  const [verb, ...rest] = args;
-  if (verb === undefined || verb === 'help' || verb === '--help' || verb === '-h') {
-    io.stdout(INTEGRATION_HELP);
-    return verb === undefined ? 2 : 0;
-  }
-  const run = VERBS[verb];
-  if (!run) throw new UsageError('unknown verb; use add, list, show, update, test or rm');
-  if (rest.includes('--help') || rest.includes('-h')) {
-    io.stdout(VERB_HELP[verb]!);
-    return 0;
-  }
-  return run(rest, io, connect, readFile);
+  return runAdminCommand(args, io, { command: INTEGRATION_HELP, verbs: VERB_HELP }, VERBS, connect, readFile);
 }
 
-type Verb = (args: string[], io: CliIo, connect: ConnectAdmin, readFile: ReadTextFile) => Promise<number>;
-
-const VERBS: Record<string, Verb> = {
+const VERBS: AdminVerbs<[readFile: ReadTextFile]> = {
   async add(args, io, connect, readFile) {
-    const { values } = parseVerbArgs(args, 0, (a) =>
-      parseArgs({
-        args: a,
-        options: {
-          ...CONNECTION_OPTIONS,
-          host: { type: 'string' },
-          username: { type: 'string' },
-          'no-export': { type: 'boolean' },
-          description: { type: 'string' },
-          'expires-at': { type: 'string' },
-          'ca-cert': { type: 'string' },
-        },
-        strict: true,
-        allowPositionals: true,
-      }),
-    );
+    const { values } = parseAdminArgs(args, 0, {
+      host: { type: 'string' },
+      username: { type: 'string' },
+      'no-export': { type: 'boolean' },
+      description: { type: 'string' },
+      'expires-at': { type: 'string' },
+      'ca-cert': { type: 'string' },
+    });
     if (values.host === undefined) throw new UsageError('--host is required');
     if (values.username === undefined) throw new UsageError('--username is required');
-    const host = hostArgument(values.host);
+    const host = hostOrIdArgument(values.host);
     // Checked before the secret is asked for.
     const expiresAt = values['expires-at'] === undefined ? undefined : expiresAtArgument(values['expires-at']);
     const caCert = values['ca-cert'] === undefined ? undefined : caCertArgument(values['ca-cert'], readFile);
-    const client = connect({ url: values.url, tokenFile: values['token-file'] }, io);
-    return reportApiErrors(io, async () => {
+    return withAdminClient(values, io, connect, async (client) => {
       const secret = await readSecret(io, host, 'integration add');
       const created = await client.createIntegration({
         host,
@@ -185,57 +144,40 @@ const VERBS: Record<string, Verb> = {
         ...(expiresAt === undefined ? {} : { expiresAt }),
         ...(caCert === undefined ? {} : { caCert }),
       });
-      io.stdout(values.json ? jsonLine(created) : `added integration ${created.id} for ${created.host}\n${describe(created)}`);
-      return 0;
+      return printResult(io, values, created, () => `added integration ${created.id} for ${created.host}\n${describe(created)}`);
     });
   },
 
   async list(args, io, connect) {
-    const { values } = parseVerbArgs(args, 0, (a) => parseArgs({ args: a, options: CONNECTION_OPTIONS, strict: true, allowPositionals: true }));
-    const client = connect({ url: values.url, tokenFile: values['token-file'] }, io);
-    return reportApiErrors(io, async () => {
+    const { values } = parseAdminArgs(args, 0);
+    return withAdminClient(values, io, connect, async (client) => {
       const integrations = await client.listIntegrations();
-      if (values.json) {
-        io.stdout(jsonLine({ integrations }));
-        return 0;
-      }
-      const rows = integrations.map((i) => [i.id, i.host, i.username, i.export ? 'yes' : 'no', i.expiresAt ?? '-', i.updatedAt, i.description ?? '']);
-      io.stdout(formatTable(['ID', 'HOST', 'USERNAME', 'EXPORT', 'EXPIRES', 'UPDATED', 'DESCRIPTION'], rows, 'no integrations'));
-      return 0;
+      return printResult(io, values, { integrations }, () => {
+        const rows = integrations.map((i) => [i.id, i.host, i.username, i.export ? 'yes' : 'no', i.expiresAt ?? '-', i.updatedAt, i.description ?? '']);
+        return formatTable(['ID', 'HOST', 'USERNAME', 'EXPORT', 'EXPIRES', 'UPDATED', 'DESCRIPTION'], rows, 'no integrations');
+      });
     });
   },
 
   async show(args, io, connect) {
-    const { values, positionals } = parseVerbArgs(args, 1, (a) =>
-      parseArgs({ args: a, options: CONNECTION_OPTIONS, strict: true, allowPositionals: true }),
-    );
+    const { values, positionals } = parseAdminArgs(args, 1);
     const ref = referenceArgument(positionals, 'show');
-    const client = connect({ url: values.url, tokenFile: values['token-file'] }, io);
-    return reportApiErrors(io, async () => {
+    return withAdminClient(values, io, connect, async (client) => {
       const integration = 'host' in ref ? await findByHost(client, ref.host) : await client.getIntegration(ref.id);
-      io.stdout(values.json ? jsonLine(integration) : describe(integration));
-      return 0;
+      return printResult(io, values, integration, () => describe(integration));
     });
   },
 
   async update(args, io, connect, readFile) {
-    const { values, positionals } = parseVerbArgs(args, 1, (a) =>
-      parseArgs({
-        args: a,
-        options: {
-          ...CONNECTION_OPTIONS,
-          username: { type: 'string' },
-          'secret-stdin': { type: 'boolean' },
-          export: { type: 'boolean' },
-          'no-export': { type: 'boolean' },
-          description: { type: 'string' },
-          'expires-at': { type: 'string' },
-          'ca-cert': { type: 'string' },
-        },
-        strict: true,
-        allowPositionals: true,
-      }),
-    );
+    const { values, positionals } = parseAdminArgs(args, 1, {
+      username: { type: 'string' },
+      'secret-stdin': { type: 'boolean' },
+      export: { type: 'boolean' },
+      'no-export': { type: 'boolean' },
+      description: { type: 'string' },
+      'expires-at': { type: 'string' },
+      'ca-cert': { type: 'string' },
+    });
     const ref = referenceArgument(positionals, 'update');
     if (values.export && values['no-export']) throw new UsageError('give --export or --no-export, not both');
     const changes: IntegrationChanges = {};
@@ -252,52 +194,47 @@ const VERBS: Record<string, Verb> = {
         'nothing to change; give --username, --secret-stdin, --export, --no-export, --description, --expires-at or --ca-cert',
       );
     }
-    const client = connect({ url: values.url, tokenFile: values['token-file'] }, io);
-    return reportApiErrors(io, async () => {
-      const id = 'host' in ref ? (await findByHost(client, ref.host)).id : ref.id;
+    return withAdminClient(values, io, connect, async (client) => {
+      const id = await idOf(client, ref);
       if (values['secret-stdin']) changes.secret = await readSecret(io, 'host' in ref ? ref.host : id, 'integration update ID|HOST --secret-stdin');
       const updated = await client.updateIntegration(id, changes);
-      io.stdout(values.json ? jsonLine(updated) : `updated integration ${updated.id} for ${updated.host}\n${describe(updated)}`);
-      return 0;
+      return printResult(io, values, updated, () => `updated integration ${updated.id} for ${updated.host}\n${describe(updated)}`);
     });
   },
 
   async test(args, io, connect) {
-    const { values, positionals } = parseVerbArgs(args, 1, (a) =>
-      parseArgs({ args: a, options: CONNECTION_OPTIONS, strict: true, allowPositionals: true }),
-    );
+    const { values, positionals } = parseAdminArgs(args, 1);
     const ref = referenceArgument(positionals, 'test');
-    const client = connect({ url: values.url, tokenFile: values['token-file'] }, io);
-    return reportApiErrors(io, async () => {
-      const id = 'host' in ref ? (await findByHost(client, ref.host)).id : ref.id;
-      const report = await client.testIntegration(id);
-      io.stdout(values.json ? jsonLine(report) : describeTest(report));
+    return withAdminClient(values, io, connect, async (client) => {
+      const report = await client.testIntegration(await idOf(client, ref));
+      printResult(io, values, report, () => describeTest(report));
       return report.result === 'ok' ? 0 : 1;
     });
   },
 
   async rm(args, io, connect) {
-    const { values, positionals } = parseVerbArgs(args, 1, (a) =>
-      parseArgs({ args: a, options: CONNECTION_OPTIONS, strict: true, allowPositionals: true }),
-    );
+    const { values, positionals } = parseAdminArgs(args, 1);
     const ref = referenceArgument(positionals, 'rm');
-    const client = connect({ url: values.url, tokenFile: values['token-file'] }, io);
-    return reportApiErrors(io, async () => {
+    return withAdminClient(values, io, connect, async (client) => {
       const target = 'host' in ref ? await findByHost(client, ref.host) : undefined;
       const id = target?.id ?? ('id' in ref ? ref.id : '');
       await client.removeIntegration(id);
-      io.stdout(values.json ? jsonLine({ id, removed: true }) : `removed integration ${id}${target ? ` for ${target.host}` : ''}\n`);
-      return 0;
+      return printResult(io, values, { id, removed: true }, () => `removed integration ${id}${target ? ` for ${target.host}` : ''}\n`);
     });
   },
 };
+
+/** The id an ID|HOST argument names (a host is looked up in the listing). */
+async function idOf(client: AdminClient, ref: { id: string } | { host: string }): Promise<string> {
+  return 'host' in ref ? (await findByHost(client, ref.host)).id : ref.id;
+}
 
 /** Turns the ID|HOST argument into an id or a canonical host. */
 function referenceArgument(positionals: string[], verb: string): { id: string } | { host: string } {
   const ref = positionals[0];
   if (ref === undefined) throw new UsageError(`give the integration's id or host: scalr-credd integration ${verb} ID|HOST`);
   if (INTEGRATION_ID.test(ref)) return { id: ref };
-  return { host: hostArgument(ref) };
+  return { host: hostOrIdArgument(ref) };
 }
 
 const ISO_DATE_TIME = z.iso.datetime({ offset: true });
@@ -328,13 +265,8 @@ function caCertArgument(path: string, readFile: ReadTextFile): string {
   return text;
 }
 
-function hostArgument(text: string): string {
-  try {
-    return normalizeRegistryHost(text);
-  } catch (error) {
-    if (error instanceof InvalidRegistryHostError) throw new UsageError(`not an integration id (int_...) or a registry host: ${error.message}`);
-    throw error;
-  }
+function hostOrIdArgument(text: string): string {
+  return hostArgument(text, 'not an integration id (int_...) or a registry host');
 }
 
 async function findByHost(client: AdminClient, host: string): Promise<IntegrationSummary> {

@@ -1,16 +1,8 @@
-import { parseArgs } from 'node:util';
-import { InvalidRegistryHostError, MAX_TOKEN_TTL_SECONDS, ROLES, normalizeRegistryHost, type Role, type TokenSummary } from '@dcs/shared';
-import { CONNECTION_OPTIONS, connectAdmin, parseVerbArgs, reportApiErrors, type ConnectAdmin, type NewToken } from './admin-client.js';
+import { MAX_TOKEN_TTL_SECONDS, ROLES, type Role, type TokenSummary } from '@dcs/shared';
+import { connectAdmin, type ConnectAdmin, type NewToken } from './admin-client.js';
+import { CONNECTION_HELP, hostArgument, parseAdminArgs, printResult, runAdminCommand, withAdminClient, type AdminVerbs } from './admin-verb.js';
 import { UsageError, type CliIo } from './io.js';
 import { formatTable, jsonLine } from './output.js';
-
-const COMMON_HELP = `Connection (every verb):
-  --url URL          the daemon: http://HOST:PORT, https://HOST:PORT or unix:PATH
-                     (default $SCALR_CREDD_URL, else the socket in the default data dir)
-  --token-file FILE  read the API token from FILE (default $SCALR_CREDD_TOKEN, else the file
-                     named by $SCALR_CREDD_TOKEN_FILE); the token is never taken from an argument
-  --json             print JSON instead of text
-`;
 
 /** Help text of `scalr-credd token`. */
 export const TOKEN_HELP = `Usage: scalr-credd token <verb> [options]
@@ -22,7 +14,7 @@ Manages API tokens (roles: ${ROLES.join(', ')}).
   list               list tokens (never their values)
   revoke ID          revoke a token (tok_...)
 
-${COMMON_HELP}
+${CONNECTION_HELP}
 Example:
   scalr-credd token create --name ci-runner --role runner --ttl 1h --host ghcr.io
 
@@ -42,66 +34,44 @@ captures just the value. With --json prints the created token, value included, a
                  seconds, at most 365 days; default: no expiry
   --host HOST    limit the token to a registry host; repeat for more hosts; default: every host
 
-${COMMON_HELP}`,
+${CONNECTION_HELP}`,
   list: `Usage: scalr-credd token list [--json]
 
 Lists tokens: id, name, role, hosts, expiry and status; never their values.
 With --json prints {"tokens": [...]} as the API answers it.
 
-${COMMON_HELP}`,
+${CONNECTION_HELP}`,
   revoke: `Usage: scalr-credd token revoke ID [--json]
 
 Revokes the token with id ID (tok_..., see 'scalr-credd token list'). The last active admin
 token cannot be revoked.
 
-${COMMON_HELP}`,
+${CONNECTION_HELP}`,
 };
 
 const TOKEN_ID = /^tok_[0-9a-f]{16}$/;
 const TTL_UNITS: Record<string, number> = { '': 1, s: 1, m: 60, h: 3600, d: 86_400 };
 
 /** Runs `scalr-credd token <verb>`; `connect` builds the API client (a fake in tests). */
-export async function runTokenCommand(args: string[], io: CliIo, connect: ConnectAdmin = connectAdmin): Promise<number> {
-  const [verb, ...rest] = args;
-  if (verb === undefined || verb === 'help' || verb === '--help' || verb === '-h') {
-    io.stdout(TOKEN_HELP);
-    return verb === undefined ? 2 : 0;
-  }
-  const run = VERBS[verb];
-  if (!run) throw new UsageError('unknown verb; use create, list or revoke');
-  if (rest.includes('--help') || rest.includes('-h')) {
-    io.stdout(VERB_HELP[verb]!);
-    return 0;
-  }
-  return run(rest, io, connect);
+export function runTokenCommand(args: string[], io: CliIo, connect: ConnectAdmin = connectAdmin): Promise<number> {
+  return runAdminCommand(args, io, { command: TOKEN_HELP, verbs: VERB_HELP }, VERBS, connect);
 }
 
-type Verb = (args: string[], io: CliIo, connect: ConnectAdmin) => Promise<number>;
-
-const VERBS: Record<string, Verb> = {
+const VERBS: AdminVerbs = {
   async create(args, io, connect) {
-    const { values } = parseVerbArgs(args, 0, (a) =>
-      parseArgs({
-        args: a,
-        options: {
-          ...CONNECTION_OPTIONS,
-          name: { type: 'string' },
-          role: { type: 'string' },
-          ttl: { type: 'string' },
-          host: { type: 'string', multiple: true },
-        },
-        strict: true,
-        allowPositionals: true,
-      }),
-    );
+    const { values } = parseAdminArgs(args, 0, {
+      name: { type: 'string' },
+      role: { type: 'string' },
+      ttl: { type: 'string' },
+      host: { type: 'string', multiple: true },
+    });
     if (values.name === undefined) throw new UsageError('--name is required');
     if (values.role === undefined) throw new UsageError(`--role is required (${ROLES.join(', ')})`);
     if (!(ROLES as readonly string[]).includes(values.role)) throw new UsageError(`--role must be one of ${ROLES.join(', ')}`);
     const body: NewToken = { name: values.name, role: values.role as Role };
     if (values.ttl !== undefined) body.ttlSeconds = parseTtl(values.ttl);
-    if (values.host?.length) body.hosts = values.host.map(hostArgument);
-    const client = connect({ url: values.url, tokenFile: values['token-file'] }, io);
-    return reportApiErrors(io, async () => {
+    if (values.host?.length) body.hosts = values.host.map((host) => hostArgument(host, '--host'));
+    return withAdminClient(values, io, connect, async (client) => {
       const created = await client.createToken(body);
       if (values.json) {
         io.stdout(jsonLine(created));
@@ -117,34 +87,26 @@ const VERBS: Record<string, Verb> = {
   },
 
   async list(args, io, connect) {
-    const { values } = parseVerbArgs(args, 0, (a) => parseArgs({ args: a, options: CONNECTION_OPTIONS, strict: true, allowPositionals: true }));
-    const client = connect({ url: values.url, tokenFile: values['token-file'] }, io);
-    return reportApiErrors(io, async () => {
+    const { values } = parseAdminArgs(args, 0);
+    return withAdminClient(values, io, connect, async (client) => {
       const tokens = await client.listTokens();
-      if (values.json) {
-        io.stdout(jsonLine({ tokens }));
-        return 0;
-      }
-      const now = new Date().toISOString();
-      const rows = tokens.map((t) => [t.id, t.name, t.role, t.hosts?.join(',') ?? '*', t.expiresAt ?? 'never', status(t, now)]);
-      io.stdout(formatTable(['ID', 'NAME', 'ROLE', 'HOSTS', 'EXPIRES', 'STATUS'], rows, 'no tokens'));
-      return 0;
+      return printResult(io, values, { tokens }, () => {
+        const now = new Date().toISOString();
+        const rows = tokens.map((t) => [t.id, t.name, t.role, t.hosts?.join(',') ?? '*', t.expiresAt ?? 'never', status(t, now)]);
+        return formatTable(['ID', 'NAME', 'ROLE', 'HOSTS', 'EXPIRES', 'STATUS'], rows, 'no tokens');
+      });
     });
   },
 
   async revoke(args, io, connect) {
-    const { values, positionals } = parseVerbArgs(args, 1, (a) =>
-      parseArgs({ args: a, options: CONNECTION_OPTIONS, strict: true, allowPositionals: true }),
-    );
+    const { values, positionals } = parseAdminArgs(args, 1);
     const id = positionals[0];
     if (id === undefined) throw new UsageError('give the id of the token to revoke: scalr-credd token revoke tok_...');
     // Never echo it: a token value pasted here by mistake must not be printed back.
     if (!TOKEN_ID.test(id)) throw new UsageError("that is not a token id (tok_ and 16 hex digits; see 'scalr-credd token list')");
-    const client = connect({ url: values.url, tokenFile: values['token-file'] }, io);
-    return reportApiErrors(io, async () => {
+    return withAdminClient(values, io, connect, async (client) => {
       await client.revokeToken(id);
-      io.stdout(values.json ? jsonLine({ id, revoked: true }) : `revoked token ${id}\n`);
-      return 0;
+      return printResult(io, values, { id, revoked: true }, () => `revoked token ${id}\n`);
     });
   },
 };
@@ -157,15 +119,6 @@ export function parseTtl(text: string): number {
   if (seconds < 60) throw new UsageError('--ttl must be at least 60 seconds');
   if (seconds > MAX_TOKEN_TTL_SECONDS) throw new UsageError('--ttl must be at most 365 days');
   return seconds;
-}
-
-function hostArgument(text: string): string {
-  try {
-    return normalizeRegistryHost(text);
-  } catch (error) {
-    if (error instanceof InvalidRegistryHostError) throw new UsageError(`--host: ${error.message}`);
-    throw error;
-  }
 }
 
 function status(token: TokenSummary, now: string): string {
