@@ -23,6 +23,8 @@ export interface OutboundRequest {
   url: URL;
   headers: Record<string, string>;
   body?: string;
+  /** An extra PEM CA trusted for this request only (a registry's own CA). */
+  ca?: string;
 }
 
 /** The answer, whatever its status. */
@@ -80,13 +82,15 @@ export function createOutbound(options: OutboundOptions): SendOutbound {
   const connectTimeoutMs = options.connectTimeoutMs ?? 5_000;
   const timeoutMs = options.timeoutMs ?? 15_000;
   const maxResponseBytes = options.maxResponseBytes ?? 256 * 1024;
-  const ca = options.ca && options.ca.length > 0 ? [...tls.rootCertificates, ...options.ca] : undefined;
+  const extraCas = options.ca ?? [];
   const userAgent = options.userAgent ?? 'scalr-credd';
 
-  return (request) => {
+  return async (request) => {
     const { url } = request;
     assertAllowedEndpoint(url);
     const proxy = url.protocol === 'https:' ? findProxy(url, options.env) : undefined;
+    const cas = request.ca ? [...extraCas, request.ca] : extraCas;
+    const ca = cas.length > 0 ? [...tls.rootCertificates, ...cas] : undefined;
 
     return new Promise<OutboundResponse>((resolve, reject) => {
       let socket: net.Socket | undefined;

@@ -29,13 +29,21 @@ export async function sendStep(provider: CloudProvider, step: string, deps: Prov
   }
 }
 
-/** Posts an application/x-www-form-urlencoded body. */
-export function postForm(provider: CloudProvider, step: string, deps: ProviderDeps, url: URL, form: Record<string, string>): Promise<OutboundResponse> {
+/** Posts an application/x-www-form-urlencoded body (`ca`: an extra PEM CA trusted for this request). */
+export function postForm(
+  provider: CloudProvider,
+  step: string,
+  deps: ProviderDeps,
+  url: URL,
+  form: Record<string, string>,
+  ca?: string,
+): Promise<OutboundResponse> {
   return sendStep(provider, step, deps, {
     method: 'POST',
     url,
     headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
     body: new URLSearchParams(form).toString(),
+    ca,
   });
 }
 
@@ -64,10 +72,14 @@ export function oauthError(provider: CloudProvider, step: string, response: Outb
   } catch {
     code = undefined;
   }
-  const fallback = `http_${response.status}`;
-  const sanitized = sanitizeErrorCode(code, fallback);
-  const detail = sanitized === fallback ? `HTTP ${response.status}` : `${sanitized}, HTTP ${response.status}`;
-  return new MintError(provider, sanitized, `${step} was refused (${detail})`, response.status);
+  return refusedError(provider, step, code, response.status);
+}
+
+/** The MintError for a refused step: the provider's code when it is a plain token, else `http_<status>`. */
+export function refusedError(provider: CloudProvider, step: string, providerCode: unknown, status: number): MintError {
+  const fallback = `http_${status}`;
+  const code = sanitizeErrorCode(providerCode, fallback);
+  return new MintError(provider, code, `${step} was refused (${code === fallback ? '' : `${code}, `}HTTP ${status})`, status);
 }
 
 /** Reads a required non-empty string field of a parsed answer, or throws `malformed_response`. */
