@@ -1,0 +1,113 @@
+/**
+ * The HTTP part every cloud fake shares: a server on 127.0.0.1 (HTTP, or HTTPS with a test
+ * certificate), request bodies read whole (capped), per-route call counts and failure switches.
+ * Every fake started here is closed when its test file ends.
+ */
+import { createServer as createHttpServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { afterAll } from 'vitest';
+
+/** How a fake route can be told to misbehave: refuse (403), break (500), never answer, or answer garbage. */
+export type FakeFailure = 'forbidden' | 'server_error' | 'slow' | 'malformed';
+
+/** A request as a fake route sees it. */
+export interface FakeRequest {
+  method: string;
+  /** The raw request target (path and query). */
+  target: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/** What a route answers; `hang` holds the request until the fake closes. */
+export type FakeAnswer = { status: number; headers?: Record<string, string>; body: string } | 'hang';
+
+/** A listening fake. */
+export interface FakeListener {
+  /** `http://127.0.0.1:PORT/` or `https://localhost:PORT/`. */
+  url: URL;
+  close(): Promise<void>;
+}
+
+const MAX_BODY_BYTES = 64 * 1024;
+const open = new Set<FakeListener>();
+afterAll(async () => {
+  await Promise.all([...open].map((listener) => listener.close()));
+});
+
+/** Starts a fake on a free loopback port; `tls` makes it HTTPS (the certificate must name localhost). */
+export async function listenFake(route: (request: FakeRequest) => FakeAnswer, tls?: { key: string; cert: string }): Promise<FakeListener> {
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (size > MAX_BODY_BYTES) return answer(res, { status: 413, body: '' });
+      const request = { method: req.method ?? '', target: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+      let result: FakeAnswer;
+      try {
+        result = route(request);
+      } catch (error) {
+        result = { status: 500, body: JSON.stringify({ fakeError: String(error) }) };
+      }
+      if (result !== 'hang') answer(res, result);
+    });
+  };
+  const server: Server = tls ? createHttpsServer({ key: tls.key, cert: tls.cert }, handler) : createHttpServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  const listener: FakeListener = {
+    url: new URL(tls ? `https://localhost:${port}/` : `http://127.0.0.1:${port}/`),
+    close: () =>
+      new Promise<void>((resolve) => {
+        open.delete(listener);
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+  open.add(listener);
+  return listener;
+}
+
+function answer(res: ServerResponse, result: Exclude<FakeAnswer, 'hang'>): void {
+  res.writeHead(result.status, { 'content-type': 'application/json', ...result.headers });
+  res.end(result.body);
+}
+
+/** Parses a form body; repeated fields keep the last value. */
+export function parseForm(body: string): Record<string, string> {
+  return Object.fromEntries(new URLSearchParams(body));
+}
+
+/** Whether a request carries a form body. */
+export function isForm(request: FakeRequest): boolean {
+  return (request.headers['content-type'] ?? '').split(';')[0]!.trim() === 'application/x-www-form-urlencoded';
+}
+
+/** A JSON answer. */
+export function json(status: number, body: unknown, headers?: Record<string, string>): FakeAnswer {
+  return { status, body: JSON.stringify(body), headers };
+}
+
+/**
+ * Applies the route's failure switch, if any: `refuse` builds the provider-shaped
+ * 403 or 500 answer. Returns undefined when the route should answer normally.
+ */
+export function applyFailure(failure: FakeFailure | undefined, refuse: (status: 403 | 500) => FakeAnswer): FakeAnswer | undefined {
+  switch (failure) {
+    case undefined:
+      return undefined;
+    case 'forbidden':
+      return refuse(403);
+    case 'server_error':
+      return refuse(500);
+    case 'slow':
+      return 'hang';
+    case 'malformed':
+      return { status: 200, body: '{"truncated": ' };
+  }
+}
