@@ -66,7 +66,13 @@ export function parseServiceAccountKey(text: string): ServiceAccountKey {
   if (privateKeyId !== undefined && typeof privateKeyId !== 'string') throw invalid('private_key_id is not a string');
   const tokenUri = key['token_uri'] ?? DEFAULT_TOKEN_URI;
   if (typeof tokenUri !== 'string') throw invalid('token_uri is not a string');
-  return { clientEmail, privateKey, privateKeyId: privateKeyId || undefined, tokenUri: parseEndpointUrl('google', 'token_uri', tokenUri) };
+  let tokenUrl: URL;
+  try {
+    tokenUrl = parseEndpointUrl('google', 'token_uri', tokenUri);
+  } catch {
+    throw invalid('token_uri is not an http(s) URL');
+  }
+  return { clientEmail, privateKey, privateKeyId: privateKeyId || undefined, tokenUri: tokenUrl };
 }
 
 /** Builds the signed JWT assertion: iss = client_email, aud = token_uri, one hour from `nowMs`. */
