@@ -179,6 +179,8 @@ describe('createOutbound limits', () => {
     ['http://metadata.google.internal/computeMetadata/v1/', 'forbidden_endpoint'],
     ['http://[fd00:ec2::254]/latest/', 'forbidden_endpoint'],
     ['http://[fe80::1]/', 'forbidden_endpoint'],
+    ['http://[::ffff:169.254.169.254]/', 'forbidden_endpoint'],
+    ['http://2852039166/', 'forbidden_endpoint'],
   ])('refuses %s without connecting (%s)', async (url, code) => {
     await expect(outbound()(get(new URL(url)))).rejects.toMatchObject({ code });
   });

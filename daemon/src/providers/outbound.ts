@@ -178,7 +178,7 @@ export function createOutbound(options: OutboundOptions): SendOutbound {
 /** Refuses plain HTTP except to loopback, and every well-known metadata-service address. */
 export function assertAllowedEndpoint(url: URL): void {
   const host = url.hostname.toLowerCase();
-  if (METADATA_HOSTS.has(host) || /^169\.254\./.test(host) || /^\[fe[89ab][0-9a-f]:/.test(host)) {
+  if (METADATA_HOSTS.has(host) || /^169\.254\./.test(host) || /^\[fe[89ab][0-9a-f]:/.test(host) || host.startsWith('[::ffff:a9fe:')) {
     throw new OutboundError('forbidden_endpoint', `${url.host} is a metadata-service address; only configured endpoints are contacted`);
   }
   if (url.protocol === 'https:') return;

@@ -57,7 +57,7 @@ export async function startFakeAzure(options: FakeAzureOptions): Promise<FakeAzu
   const authority = await listenFake((request) => {
     if (request.method !== 'POST' || request.target !== `/${options.tenantId}/oauth2/v2.0/token`) return refuse(400, 'invalid_request', request);
     calls.token++;
-    const failed = applyFailure(failures.token, (status) => refuse(status === 403 ? 401 : 500, status === 403 ? 'invalid_client' : 'temporarily_unavailable', request));
+    const failed = applyFailure(failures.token, (status) => refuse(status, status === 403 ? 'invalid_client' : 'temporarily_unavailable', request));
     if (failed) return failed;
     const form = parseForm(request.body);
     if (!isForm(request) || form['grant_type'] !== 'client_credentials') return refuse(400, 'unsupported_grant_type', request);
@@ -73,7 +73,7 @@ export async function startFakeAzure(options: FakeAzureOptions): Promise<FakeAzu
   const registry = await listenFake((request) => {
     if (request.method !== 'POST' || request.target !== '/oauth2/exchange') return json(404, { errors: [{ code: 'NOT_FOUND' }] });
     calls.exchange++;
-    const failed = applyFailure(failures.exchange, (status) => refuse(status === 403 ? 401 : 500, status === 403 ? 'unauthorized' : 'internal', request));
+    const failed = applyFailure(failures.exchange, (status) => refuse(status, status === 403 ? 'unauthorized' : 'internal', request));
     if (failed) return failed;
     const form = parseForm(request.body);
     const validUntil = accessTokens.get(form['access_token'] ?? '');

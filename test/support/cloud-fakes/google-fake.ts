@@ -79,7 +79,7 @@ export async function startFakeGoogle(options: FakeGoogleOptions): Promise<FakeG
   const listener = await listenFake((request) => {
     if (request.method !== 'POST' || request.target !== '/token') return json(404, { error: 'not_found' });
     calls.token++;
-    const failed = applyFailure(failures.token, (status) => refuse(status === 403 ? 400 : 500, status === 403 ? 'invalid_grant' : 'internal_failure', 'failure switched on', request));
+    const failed = applyFailure(failures.token, (status) => refuse(status, status === 403 ? 'invalid_grant' : 'internal_failure', 'failure switched on', request));
     if (failed) return failed;
     const form = parseForm(request.body);
     if (!isForm(request) || form['grant_type'] !== 'urn:ietf:params:oauth:grant-type:jwt-bearer') return refuse(400, 'unsupported_grant_type', 'grant_type', request);
