@@ -258,7 +258,9 @@ function openTunnel(
     }
     const rest = answer.subarray(end + 4);
     if (rest.length > 0) socket.unshift(rest);
+    // From here TLS runs over the tunnel and reports its failures; a raw socket error must not go unhandled.
     socket.removeAllListeners('error');
+    socket.on('error', () => undefined);
     done(undefined, socket);
   };
   socket.on('data', onData);
