@@ -44,14 +44,14 @@ export default tseslint.config(
     },
   },
   // The daemon's layers, top to bottom: main → cli → lifecycle, http → services → auth, audit, barrier,
-  // registry, store, observability → errors, ids, version, daemon-config. A file may import its own
+  // registry, providers, store, observability → errors, ids, version, daemon-config. A file may import its own
   // layer and the ones below it.
   ...layer('daemon/src/services/**/*.ts', ['../http/**', '../cli/**', '../lifecycle/**'], 'services sit below http, cli and lifecycle'),
   ...layer('daemon/src/http/**/*.ts', ['../cli/**', '../lifecycle/**'], 'http sits below cli and lifecycle'),
   ...layer('daemon/src/lifecycle/**/*.ts', ['../cli/**', '../http/**'], 'lifecycle sits below cli and beside http'),
   ...layer('daemon/src/store/**/*.ts', ['../barrier/**', '../services/**', '../http/**', '../cli/**', '../lifecycle/**', '../auth/**', '../audit/**'], 'the store sees only bytes: it imports no barrier and nothing above it'),
   ...layer('daemon/src/barrier/**/*.ts', ['../store/**', '../services/**', '../http/**', '../cli/**', '../lifecycle/**', '../audit/**'], 'the barrier imports nothing above it'),
-  ...layer('daemon/src/{auth,audit,registry,observability}/**/*.ts', ['../services/**', '../http/**', '../cli/**', '../lifecycle/**'], 'auth, audit, registry and observability sit below services'),
+  ...layer('daemon/src/{auth,audit,registry,providers,observability}/**/*.ts', ['../services/**', '../http/**', '../cli/**', '../lifecycle/**'], 'auth, audit, registry, providers and observability sit below services'),
   ...layer('daemon/src/{errors,ids,version}.ts', ['./*/**'], 'errors, ids and version are the bottom layer'),
   // The config loader knows where a store's files are, and nothing else of the layers.
   ...layer('daemon/src/daemon-config.ts', ['./*/**', '!./lifecycle/store-paths.js'], 'daemon-config reads settings; it does not assemble the daemon'),
