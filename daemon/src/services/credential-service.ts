@@ -19,7 +19,7 @@ import { auditActor, authorize, type RequestContext } from './context.js';
 /** Dependencies of the credential service. */
 export interface CredentialServiceDeps {
   db: Db;
-  integrations: IntegrationRepository;
+  integrationRepository: IntegrationRepository;
   barrier: Pick<Barrier, 'seal' | 'open' | 'activeTerm'>;
   /** `appendCommitted` (group commit) for lookups, `append` in the transaction of every write. */
   audit: Pick<AuditLog, 'append' | 'appendCommitted'>;
@@ -63,7 +63,7 @@ export interface CredentialService {
  * may not read or that are not exported, so that a runner cannot probe which hosts exist.
  */
 export function createCredentialService(deps: CredentialServiceDeps): CredentialService {
-  const { db, integrations, barrier, audit, now, onLookup, onExpiring } = deps;
+  const { db, integrationRepository, barrier, audit, now, onLookup, onExpiring } = deps;
 
   const service: CredentialService = {
     async lookup(ctx, serverUrl) {
@@ -75,7 +75,7 @@ export function createCredentialService(deps: CredentialServiceDeps): Credential
     async lookupWithNotice(ctx, serverUrl) {
       authorize(audit, ctx, 'credential.get');
       const key = parseKey(serverUrl);
-      const row = isSubKey(key) ? undefined : integrations.findByHost(key.host);
+      const row = isSubKey(key) ? undefined : integrationRepository.findByHost(key.host);
       if (!row || !row.export || !mayUseHost(ctx.principal, row.host)) {
         await audit.appendCommitted({ ...auditActor(ctx), action: 'credential.get', host: key.host, outcome: 'not_found' });
         onLookup?.('not_found');
@@ -117,7 +117,7 @@ export function createCredentialService(deps: CredentialServiceDeps): Credential
       // No prototype: a host named "__proto__" must be listed like any other.
       const result: CredentialList = Object.create(null) as CredentialList;
       let count = 0;
-      for (const { host, username } of integrations.listExported()) {
+      for (const { host, username } of integrationRepository.listExported()) {
         if (!mayUseHost(ctx.principal, host)) continue;
         result[dockerCliKey(host)] = username;
         count++;
@@ -140,11 +140,11 @@ export function createCredentialService(deps: CredentialServiceDeps): Credential
       const term = barrier.activeTerm();
       const at = now().toISOString();
       durably(db, () => {
-        const existing = integrations.findByHost(host);
+        const existing = integrationRepository.findByHost(host);
         if (existing) {
-          integrations.update({ ...existing, username: body.Username, envelope, term, updatedAt: at });
+          integrationRepository.update({ ...existing, username: body.Username, envelope, term, updatedAt: at });
         } else {
-          integrations.insert({
+          integrationRepository.insert({
             id: newId('int'),
             host,
             username: body.Username,
@@ -161,7 +161,7 @@ export function createCredentialService(deps: CredentialServiceDeps): Credential
             lastTestDetail: null,
           });
         }
-        const targetId = existing?.id ?? integrations.findByHost(host)?.id;
+        const targetId = existing?.id ?? integrationRepository.findByHost(host)?.id;
         audit.append({ ...auditActor(ctx), action: 'credential.store', host, targetId, outcome: 'ok' });
       });
     },
@@ -176,8 +176,8 @@ export function createCredentialService(deps: CredentialServiceDeps): Credential
       }
       authorize(audit, ctx, 'credential.erase', { host: key.host });
       durably(db, () => {
-        const existing = integrations.findByHost(key.host);
-        const removed = existing ? integrations.remove(existing.id) : false;
+        const existing = integrationRepository.findByHost(key.host);
+        const removed = existing ? integrationRepository.remove(existing.id) : false;
         audit.append({
           ...auditActor(ctx),
           action: 'credential.erase',

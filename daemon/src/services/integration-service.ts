@@ -12,7 +12,7 @@ import { auditActor, authorize, type RequestContext } from './context.js';
 /** Dependencies of the integration service. */
 export interface IntegrationServiceDeps {
   db: Db;
-  integrations: IntegrationRepository;
+  integrationRepository: IntegrationRepository;
   barrier: Pick<Barrier, 'seal' | 'activeTerm'>;
   audit: Pick<AuditLog, 'append'>;
   now: () => Date;
@@ -30,10 +30,10 @@ export interface IntegrationService {
 
 /** Builds the integration service. */
 export function createIntegrationService(deps: IntegrationServiceDeps): IntegrationService {
-  const { db, integrations, barrier, audit, now } = deps;
+  const { db, integrationRepository, barrier, audit, now } = deps;
 
   const findVisible = (ctx: RequestContext, id: string): IntegrationRow => {
-    const row = integrations.findById(id);
+    const row = integrationRepository.findById(id);
     // A host-limited token must not learn that integrations outside its list exist.
     if (!row || !mayUseHost(ctx.principal, row.host)) throw new NotFoundError(`integration ${id} not found`);
     return row;
@@ -60,24 +60,24 @@ export function createIntegrationService(deps: IntegrationServiceDeps): Integrat
         lastTestDetail: null,
       };
       durably(db, () => {
-        if (integrations.findByHost(row.host)) {
+        if (integrationRepository.findByHost(row.host)) {
           throw new ConflictError(`host ${row.host} already has an integration`);
         }
-        integrations.insert(row);
+        integrationRepository.insert(row);
         audit.append({ ...auditActor(ctx), action: 'integration.create', host: row.host, targetId: row.id, outcome: 'ok' });
       });
-      return toSummary(row);
+      return integrationSummary(row);
     },
 
     listJson(ctx) {
       authorize(audit, ctx, 'integration.read');
       // Listings, not rows: the envelopes are not read for a list.
-      return integrations.listingsJson(ctx.principal.hosts);
+      return integrationRepository.listingsJson(ctx.principal.hosts);
     },
 
     get(ctx, id) {
       authorize(audit, ctx, 'integration.read');
-      return toSummary(findVisible(ctx, id));
+      return integrationSummary(findVisible(ctx, id));
     },
 
     update(ctx, id, body) {
@@ -104,8 +104,8 @@ export function createIntegrationService(deps: IntegrationServiceDeps): Integrat
       }
       const changed = Object.keys(body).filter((key) => body[key as keyof UpdateIntegrationBody] !== undefined);
       durably(db, () => {
-        if (!integrations.findById(id)) throw new NotFoundError(`integration ${id} not found`);
-        integrations.update(next);
+        if (!integrationRepository.findById(id)) throw new NotFoundError(`integration ${id} not found`);
+        integrationRepository.update(next);
         audit.append({
           ...auditActor(ctx),
           action: 'integration.update',
@@ -115,7 +115,7 @@ export function createIntegrationService(deps: IntegrationServiceDeps): Integrat
           detail: { fields: changed },
         });
       });
-      return toSummary(next);
+      return integrationSummary(next);
     },
 
     remove(ctx, id) {
@@ -123,7 +123,7 @@ export function createIntegrationService(deps: IntegrationServiceDeps): Integrat
       const current = findVisible(ctx, id);
       authorize(audit, ctx, 'integration.delete', { host: current.host });
       durably(db, () => {
-        if (!integrations.remove(id)) throw new NotFoundError(`integration ${id} not found`);
+        if (!integrationRepository.remove(id)) throw new NotFoundError(`integration ${id} not found`);
         audit.append({ ...auditActor(ctx), action: 'integration.delete', host: current.host, targetId: id, outcome: 'ok' });
       });
     },
@@ -131,7 +131,7 @@ export function createIntegrationService(deps: IntegrationServiceDeps): Integrat
 }
 
 /** The public view of a stored integration: everything but the envelope. */
-export function toSummary(row: IntegrationListing): IntegrationSummary {
+export function integrationSummary(row: IntegrationListing): IntegrationSummary {
   return {
     id: row.id,
     host: row.host,

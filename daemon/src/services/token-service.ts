@@ -10,7 +10,7 @@ import { auditActor, authorize, type RequestContext } from './context.js';
 /** Dependencies of the token service. */
 export interface TokenServiceDeps {
   db: Db;
-  tokens: TokenRepository;
+  tokenRepository: TokenRepository;
   audit: Pick<AuditLog, 'append'>;
   now: () => Date;
 }
@@ -42,7 +42,7 @@ export class AuthenticationFailure extends UnauthenticatedError {
 
 /** Builds the token service. */
 export function createTokenService(deps: TokenServiceDeps): TokenService {
-  const { db, tokens, audit, now } = deps;
+  const { db, tokenRepository, audit, now } = deps;
 
   const mint = (name: string, role: Role, hosts: string[] | null, expiresAt: string | null, onInsert: (row: TokenRow) => void): CreatedToken => {
     const minted = mintToken();
@@ -57,10 +57,10 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
       revokedAt: null,
     };
     durably(db, () => {
-      tokens.insert(row);
+      tokenRepository.insert(row);
       onInsert(row);
     });
-    return { ...toSummary(row), token: minted.value };
+    return { ...tokenSummary(row), token: minted.value };
   };
 
   return {
@@ -85,21 +85,21 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
 
     list(ctx) {
       authorize(audit, ctx, 'token.read');
-      return tokens.list().map(toSummary);
+      return tokenRepository.list().map(tokenSummary);
     },
 
     revoke(ctx, id) {
       // The role is checked before the lookup, so a token that may not revoke learns nothing about ids.
       authorize(audit, ctx, 'token.revoke');
-      const row = tokens.findById(id);
+      const row = tokenRepository.findById(id);
       if (!row) throw new NotFoundError(`token ${id} not found`);
       authorize(audit, ctx, 'token.revoke', { role: row.role });
       durably(db, () => {
         const at = now().toISOString();
-        if (row.role === 'admin' && isActive(row, at) && tokens.countActive('admin', at) <= 1) {
+        if (row.role === 'admin' && isActive(row, at) && tokenRepository.countActive('admin', at) <= 1) {
           throw new ConflictError('cannot revoke the last active admin token; mint another admin token first');
         }
-        const revoked = tokens.revoke(id, at);
+        const revoked = tokenRepository.revoke(id, at);
         audit.append({ ...auditActor(ctx), action: 'token.revoke', targetId: id, outcome: revoked ? 'ok' : 'not_found' });
       });
     },
@@ -107,7 +107,7 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
     authenticate(value) {
       const parsed = parseToken(value);
       if (!parsed) throw new AuthenticationFailure('malformed', undefined, 'the bearer token is malformed');
-      const row = tokens.findById(parsed.id);
+      const row = tokenRepository.findById(parsed.id);
       // Unknown and mismatching tokens get the same answer, and the hash comparison is constant-time.
       if (!row) throw new AuthenticationFailure('unknown', parsed.id, 'the bearer token is not valid');
       if (!secretMatches(parsed.secret, row.hash)) throw new AuthenticationFailure('mismatch', parsed.id, 'the bearer token is not valid');
@@ -131,7 +131,7 @@ function isActive(row: TokenRow, at: string): boolean {
 }
 
 /** The public view of a token: never its value or hash. */
-export function toSummary(row: TokenRow): TokenSummary {
+export function tokenSummary(row: TokenRow): TokenSummary {
   return {
     id: row.id,
     name: row.name,
