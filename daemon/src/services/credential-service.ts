@@ -11,10 +11,10 @@ import type { AuditLog } from '../audit/audit-log.js';
 import { mayUseHost } from '../auth/authorize.js';
 import { secretContext, type Barrier } from '../barrier/barrier.js';
 import { CredentialExpiredError, IntegrityError, NotFoundError, ValidationError } from '../errors.js';
-import { newId } from '../ids.js';
 import { durably, type Db } from '../store/database.js';
 import type { IntegrationRepository } from '../store/integration-repository.js';
 import { auditActor, authorize, type RequestContext } from './context.js';
+import { buildIntegrationRow } from './integration-row.js';
 
 /** Dependencies of the credential service. */
 export interface CredentialServiceDeps {
@@ -136,32 +136,14 @@ export function createCredentialService(deps: CredentialServiceDeps): Credential
       }
       const { host } = key;
       authorize(audit, ctx, 'credential.store', { host });
-      const envelope = barrier.seal(secretContext(host), body.Secret);
-      const term = barrier.activeTerm();
-      const at = now().toISOString();
+      const fresh = buildIntegrationRow(barrier, { host, username: body.Username, secret: body.Secret }, now().toISOString());
       durably(db, () => {
         const existing = integrationRepository.findByHost(host);
-        if (existing) {
-          integrationRepository.update({ ...existing, username: body.Username, envelope, term, updatedAt: at });
-        } else {
-          integrationRepository.insert({
-            id: newId('int'),
-            host,
-            username: body.Username,
-            envelope,
-            term,
-            export: true,
-            description: null,
-            createdAt: at,
-            updatedAt: at,
-            expiresAt: null,
-            caCert: null,
-            lastTestedAt: null,
-            lastTestResult: null,
-            lastTestDetail: null,
-          });
-        }
-        const targetId = existing?.id ?? integrationRepository.findByHost(host)?.id;
+        // An existing integration keeps its id, settings and history; only the credential changes.
+        const { envelope, term, updatedAt } = fresh;
+        if (existing) integrationRepository.update({ ...existing, username: body.Username, envelope, term, updatedAt });
+        else integrationRepository.insert(fresh);
+        const targetId = existing?.id ?? fresh.id;
         audit.append({ ...auditActor(ctx), action: 'credential.store', host, targetId, outcome: 'ok' });
       });
     },

@@ -2,12 +2,12 @@ import { X509Certificate } from 'node:crypto';
 import type { CreateIntegrationBody, IntegrationSummary, UpdateIntegrationBody } from '@dcs/shared';
 import type { AuditLog } from '../audit/audit-log.js';
 import { mayUseHost } from '../auth/authorize.js';
-import { secretContext, type Barrier } from '../barrier/barrier.js';
+import type { Barrier } from '../barrier/barrier.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
-import { newId } from '../ids.js';
 import { durably, type Db } from '../store/database.js';
-import type { IntegrationListing, IntegrationRepository, IntegrationRow } from '../store/integration-repository.js';
+import type { IntegrationRepository, IntegrationRow } from '../store/integration-repository.js';
 import { auditActor, authorize, type RequestContext } from './context.js';
+import { buildIntegrationRow, integrationSummary, sealSecret } from './integration-row.js';
 
 /** Dependencies of the integration service. */
 export interface IntegrationServiceDeps {
@@ -42,23 +42,8 @@ export function createIntegrationService(deps: IntegrationServiceDeps): Integrat
   return {
     create(ctx, body) {
       authorize(audit, ctx, 'integration.create', { host: body.host });
-      const at = now().toISOString();
-      const row: IntegrationRow = {
-        id: newId('int'),
-        host: body.host,
-        username: body.username,
-        envelope: barrier.seal(secretContext(body.host), body.secret),
-        term: barrier.activeTerm(),
-        export: body.export,
-        description: body.description ?? null,
-        createdAt: at,
-        updatedAt: at,
-        expiresAt: body.expiresAt ?? null,
-        caCert: body.caCert === undefined ? null : parseCaCert(body.caCert),
-        lastTestedAt: null,
-        lastTestResult: null,
-        lastTestDetail: null,
-      };
+      const caCert = body.caCert === undefined ? null : parseCaCert(body.caCert);
+      const row = buildIntegrationRow(barrier, { ...body, caCert }, now().toISOString());
       durably(db, () => {
         if (integrationRepository.findByHost(row.host)) {
           throw new ConflictError(`host ${row.host} already has an integration`);
@@ -95,8 +80,7 @@ export function createIntegrationService(deps: IntegrationServiceDeps): Integrat
         caCert: body.caCert === undefined ? current.caCert : body.caCert === null ? null : parseCaCert(body.caCert),
       };
       if (body.secret !== undefined) {
-        next.envelope = barrier.seal(secretContext(current.host), body.secret);
-        next.term = barrier.activeTerm();
+        Object.assign(next, sealSecret(barrier, current.host, body.secret));
       }
       if (body.secret !== undefined || body.username !== undefined) {
         // The last test said something about the old credential, not this one.
@@ -127,24 +111,6 @@ export function createIntegrationService(deps: IntegrationServiceDeps): Integrat
         audit.append({ ...auditActor(ctx), action: 'integration.delete', host: current.host, targetId: id, outcome: 'ok' });
       });
     },
-  };
-}
-
-/** The public view of a stored integration: everything but the envelope. */
-export function integrationSummary(row: IntegrationListing): IntegrationSummary {
-  return {
-    id: row.id,
-    host: row.host,
-    username: row.username,
-    export: row.export,
-    description: row.description,
-    createdAt: row.createdAt,
-    updatedAt: row.updatedAt,
-    expiresAt: row.expiresAt ?? null,
-    caCert: row.caCert ?? null,
-    lastTestedAt: row.lastTestedAt ?? null,
-    lastTestResult: row.lastTestResult ?? null,
-    lastTestDetail: row.lastTestDetail ?? null,
   };
 }
 
