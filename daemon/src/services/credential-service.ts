@@ -128,7 +128,7 @@ export function createCredentialService(deps: CredentialServiceDeps): Credential
 
     store(ctx, body) {
       authorize(audit, ctx, 'credential.store');
-      const key = parseKey(body.ServerURL, 'ServerURL');
+      const key = parseKey(body.ServerURL);
       if (key.path !== '') {
         throw new ValidationError(`"${key.host}${key.path}" names a path; credentials are stored per registry host`, [
           { path: 'ServerURL', message: 'must name a registry host without a path' },
@@ -183,13 +183,13 @@ export function createCredentialService(deps: CredentialServiceDeps): Credential
   return service;
 }
 
-/** `field` names the body field the issue points at: `serverURL` for get and erase, `ServerURL` for store. */
-function parseKey(serverUrl: string, field = 'serverURL'): ParsedServerUrl {
+/** Parses the body's `ServerURL` (or its alias, parsed into it); throws ValidationError pointing at `ServerURL`. */
+function parseKey(serverUrl: string): ParsedServerUrl {
   try {
     return parseServerUrl(serverUrl);
   } catch (error) {
     if (!(error instanceof InvalidRegistryHostError)) throw error;
-    throw new ValidationError(error.message, [{ path: field, message: error.message }]);
+    throw new ValidationError(error.message, [{ path: 'ServerURL', message: error.message }]);
   }
 }
 
