@@ -1,6 +1,7 @@
 import {
   InvalidRegistryHostError,
   dockerCliKey,
+  isSubKey,
   parseServerUrl,
   type CredentialList,
   type LookupResponse,
@@ -49,9 +50,10 @@ export const EXPIRY_WARNING_MS = 7 * 24 * 3600 * 1000;
 
 /** The helper's verbs: get, list, store, erase. */
 export interface CredentialService {
-  /** Resolves only once the lookup's audit row committed; a lookup that cannot be audited rejects. */
-  lookup(ctx: RequestContext, serverUrl: string): Promise<LookupResponse>;
-  /** The lookup with its expiry warning, for the HTTP route. */
+  /**
+   * The credential with its expiry warning. Resolves only once the lookup's audit row committed; a
+   * lookup that cannot be audited rejects.
+   */
   lookupWithNotice(ctx: RequestContext, serverUrl: string): Promise<LookupResult>;
   list(ctx: RequestContext): CredentialList;
   store(ctx: RequestContext, body: StoreCredentialBody): void;
@@ -66,10 +68,6 @@ export function createCredentialService(deps: CredentialServiceDeps): Credential
   const { db, integrationRepository, barrier, audit, now, onLookup, onExpiring } = deps;
 
   const service: CredentialService = {
-    async lookup(ctx, serverUrl) {
-      return (await service.lookupWithNotice(ctx, serverUrl)).credential;
-    },
-
     // Every outcome's audit row goes through the group commit and is awaited before the answer
     // (secret or error) is produced.
     async lookupWithNotice(ctx, serverUrl) {
@@ -191,13 +189,4 @@ function parseKey(serverUrl: string): ParsedServerUrl {
     if (!(error instanceof InvalidRegistryHostError)) throw error;
     throw new ValidationError(error.message, [{ path: 'ServerURL', message: error.message }]);
   }
-}
-
-/**
- * A path under /v1/ or /v2/ names a distinct key (Docker Hub's OAuth access-token and refresh-token
- * entries), which is never stored here. Any other path is a repository (go-containerregistry asks
- * `host/org/repo` first) and falls back to the host's credential.
- */
-function isSubKey(key: ParsedServerUrl): boolean {
-  return /^\/v[12]\//.test(key.path);
 }
