@@ -1,10 +1,12 @@
 import { execFileSync } from 'node:child_process';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorBodySchema, IntegrationSummarySchema, IntegrationTestReportSchema, type Role } from '@dcs/shared';
 import request from 'supertest';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createRegistryProbe } from '../../daemon/src/registry/registry-probe.js';
 import { distinctiveSecret, SECRET_MARKER } from '../support/factories.js';
 import { startFakeRegistry } from '../support/fake-registry.js';
@@ -14,6 +16,17 @@ import { requireTool } from '../support/tools.js';
 /** The test app with the real node:http(s) registry probe. */
 function buildProbingApp(): TestApp {
   return buildTestApp({ probe: createRegistryProbe() });
+}
+
+/** A loopback server that records what reaches it (the headers) and answers `status` with `headers`. */
+const recorders: Array<() => void> = [];
+afterEach(() => recorders.splice(0).forEach((close) => close()));
+async function startRecorder(status = 200, headers: Record<string, string> = {}): Promise<{ url: string; seen: IncomingHttpHeaders[] }> {
+  const seen: IncomingHttpHeaders[] = [];
+  const server = createServer((req, res) => (seen.push(req.headers), res.writeHead(status, headers).end('{"token":"stolen"}')));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  recorders.push(() => (server.closeAllConnections(), server.close()));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen };
 }
 
 function testIntegration(ops: TestApp, id: string, role: Role = 'admin') {
@@ -134,6 +147,30 @@ describe('POST /v1/integrations/:id/test', () => {
     expect(registry.seen.every((seen) => seen.authorization === undefined)).toBe(true);
   });
 
+  it('does not send the credential to a realm on a link-local (metadata) address', async () => {
+    const registry = await startFakeRegistry({ kind: 'bearer', user: 'bob', pass: 'p', realm: 'https://169.254.169.254/latest/token' });
+    const ops = buildTestApp({ probe: createRegistryProbe({ timeoutMs: 500 }) });
+    const integration = seedIntegration(ops, { host: registry.host, username: 'bob', secret: 'p' });
+
+    const report = await check(ops, integration.id);
+
+    expect(report).toMatchObject({ result: 'error', detail: expect.stringContaining('internal address (169.254.169.254)') });
+  });
+
+  it('does not follow a redirect from the realm, so the credential never reaches the redirect target', async () => {
+    const target = await startRecorder();
+    const realm = await startRecorder(302, { location: `${target.url}/steal` });
+    const registry = await startFakeRegistry({ kind: 'bearer', user: 'bob', pass: 'p', realm: `${realm.url}/token` });
+    const ops = buildProbingApp();
+    const integration = seedIntegration(ops, { host: registry.host, username: 'bob', secret: 'p' });
+
+    const report = await check(ops, integration.id);
+
+    expect(report).toMatchObject({ result: 'error', detail: 'token endpoint answered HTTP 302' });
+    expect(realm.seen).toHaveLength(1);
+    expect(target.seen).toEqual([]);
+  });
+
   it.each([
     ['an unexpected status', { kind: 'status', status: 500 } as const, 'error'],
     ['no challenge on 401', { kind: 'status', status: 401 } as const, 'error'],
@@ -229,6 +266,19 @@ describe.skipIf(!hasOpenssl)('POST /v1/integrations/:id/test over TLS', () => {
     ], { stdio: 'ignore' });
     return { key: readFileSync(join(dir, `${name}.key`), 'utf8'), cert: readFileSync(join(dir, `${name}.crt`), 'utf8') };
   }
+
+  it('does not send the credential to a plain-HTTP realm of an HTTPS registry, even on the same loopback host', async () => {
+    const tls = makeCert('realm-downgrade');
+    const thief = await startRecorder();
+    const registry = await startFakeRegistry({ kind: 'bearer', user: 'dave', pass: 'tls-pass', realm: `${thief.url}/token` }, tls);
+    const ops = buildProbingApp();
+    const integration = seedIntegration(ops, { host: registry.host, username: 'dave', secret: 'tls-pass', caCert: tls.cert });
+
+    const report = await check(ops, integration.id);
+
+    expect(report).toMatchObject({ result: 'error', detail: expect.stringContaining('not HTTPS though the registry is') });
+    expect(thief.seen).toEqual([]);
+  });
 
   it('verifies the registry with the integration caCert and uses https for it', async () => {
     const tls = makeCert('registry');
