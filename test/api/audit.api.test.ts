@@ -298,3 +298,62 @@ describe('audit write failure', () => {
     expect(rows(ops)).toHaveLength(before);
   });
 });
+
+describe('GET /v1/audit under a host-limited reader', () => {
+  /** Lookups on ghcr.io and quay.io, a token minted for each host, and readers limited to ghcr.io. */
+  async function arrange() {
+    const t = buildTestApp();
+    seedIntegration(t, { host: 'ghcr.io' });
+    seedIntegration(t, { host: 'quay.io' });
+    const admin = { principal: t.services.tokens.authenticate(t.tokens.admin), requestId: 'arrange' };
+    const readers = {
+      auditor: t.services.tokens.create(admin, { name: 'ghcr auditor', role: 'auditor', hosts: ['ghcr.io'] }),
+      admin: t.services.tokens.create(admin, { name: 'ghcr admin', role: 'admin', hosts: ['ghcr.io'] }),
+    };
+    const quayRunner = t.services.tokens.create(admin, { name: 'quay runner', role: 'runner', hosts: ['quay.io'] });
+    await lookup(t, 'ghcr.io');
+    await lookup(t, 'quay.io');
+    await request(t.app).get('/v1/credentials').set('Authorization', bearer(quayRunner.token));
+    await request(t.app).get('/v1/credentials').set('Authorization', bearer(t.tokens.scopedRunner));
+    return { t, readers, quayRunner };
+  }
+
+  async function readAs(t: TestApp, token: string, query: Record<string, string> = {}): Promise<AuditEvent[]> {
+    const res = await request(t.app).get('/v1/audit').query({ limit: 500, ...query }).set('Authorization', bearer(token));
+    expect(res.status).toBe(200);
+    return AuditPageSchema.parse(res.body).events;
+  }
+
+  it.each(['auditor', 'admin'] as const)('shows a ghcr.io-limited %s only ghcr.io events and host-less events of tokens within ghcr.io', async (role) => {
+    const { t, readers } = await arrange();
+    const within = new Set([readers.auditor.id, readers.admin.id, t.tokenIds.scopedRunner]);
+
+    const events = await readAs(t, readers[role].token);
+
+    expect(events.filter((event) => event.host === 'ghcr.io' && event.action === 'credential.get')).toHaveLength(1);
+    expect(events.some((event) => event.action === 'credential.list' && event.tokenId === t.tokenIds.scopedRunner)).toBe(true);
+    for (const event of events) {
+      if (event.host !== null) expect(event.host).toBe('ghcr.io');
+      else expect(within.has(event.tokenId ?? '')).toBe(true);
+    }
+  });
+
+  it('shows nothing of another host even when the query asks for it', async () => {
+    const { t, readers, quayRunner } = await arrange();
+
+    const byHost = await readAs(t, readers.auditor.token, { host: 'quay.io' });
+    const byToken = await readAs(t, readers.auditor.token, { token: quayRunner.id });
+
+    expect(byHost).toEqual([]);
+    expect(byToken).toEqual([]);
+  });
+
+  it('shows everything to an unlimited auditor', async () => {
+    const { t, quayRunner } = await arrange();
+
+    const events = await readAs(t, t.tokens.auditor);
+
+    expect(events.some((event) => event.host === 'quay.io')).toBe(true);
+    expect(events.some((event) => event.tokenId === quayRunner.id)).toBe(true);
+  });
+});

@@ -57,6 +57,11 @@ export interface AuditFilter {
   host?: string | undefined;
   action?: string | undefined;
   tokenId?: string | undefined;
+  /**
+   * A host-limited reader's view: rows naming one of `hosts`, and rows naming no host that were
+   * written by one of `tokenIds`. Without it, every row.
+   */
+  within?: { hosts: readonly string[]; tokenIds: readonly string[] } | undefined;
   after?: number | undefined;
   limit: number;
 }
@@ -187,6 +192,12 @@ export function createAuditLog(db: Db, now: () => Date = () => new Date()): Audi
       if (query.host !== undefined) (where.push('host = @host'), (params['host'] = query.host));
       if (query.action !== undefined) (where.push('action = @action'), (params['action'] = query.action));
       if (query.tokenId !== undefined) (where.push('token_id = @token'), (params['token'] = query.tokenId));
+      if (query.within !== undefined) {
+        where.push(`(host IN (SELECT value FROM json_each(@withinHosts))
+          OR (host IS NULL AND token_id IN (SELECT value FROM json_each(@withinTokens))))`);
+        params['withinHosts'] = JSON.stringify(query.within.hosts);
+        params['withinTokens'] = JSON.stringify(query.within.tokenIds);
+      }
       const sql = `SELECT * FROM audit_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq LIMIT @limit`;
       return (db.prepare(sql).all(params) as SqlRow[]).map(toRecord);
     },

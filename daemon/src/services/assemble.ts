@@ -63,7 +63,7 @@ export function assembleServices(options: { db: Db; barrier: Barrier } & Assembl
       ...(options.onExpiring ? { onExpiring: options.onExpiring } : {}),
     }),
     tokens: createTokenService({ ...base, tokenRepository }),
-    auditTrail: createAuditService({ audit }),
+    auditTrail: createAuditService({ audit, tokenRepository }),
     registryChecks: createRegistryCheckService({
       ...base,
       integrationRepository,
