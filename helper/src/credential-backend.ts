@@ -1,4 +1,5 @@
 /** The seam between the helper's protocol layer and wherever credentials live (the daemon, or a fake in tests). */
+import type { CredentialList } from '@dcs/shared';
 
 /** A stored credential as the helper prints it; `username` may be `<token>` (Secret is then an identity token). */
 export interface StoredCredential {
@@ -13,8 +14,8 @@ export interface CredentialInput {
   readonly secret: string;
 }
 
-/** Docker-CLI key (`host[:port]` or `https://index.docker.io/v1/`) → username; never a secret. */
-export type CredentialList = Readonly<Record<string, string>>;
+/** Docker-CLI key (`host[:port]` or `https://index.docker.io/v1/`) → username; never a secret (the API's own type). */
+export type { CredentialList };
 
 /** Where the helper's four verbs are answered. Implementations throw HelperError subclasses only. */
 export interface CredentialBackend {

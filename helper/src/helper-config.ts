@@ -3,7 +3,7 @@
  * of zod keep the helper's start-up cheap. Messages name variables and paths, never a token.
  */
 import { InvalidEndpointUrlError, parseEndpointUrl } from '@dcs/shared/http-client';
-import { defaultDaemonUrl } from '@dcs/shared/paths';
+import { defaultDaemonUrl, type ReadTextFile } from '@dcs/shared/paths';
 import { HelperConfigError } from './errors.js';
 
 /** Where the daemon is, how to authenticate, and how long one request may take. */
@@ -15,8 +15,7 @@ export interface HelperConfig {
   readonly timeoutMs: number;
 }
 
-/** Reads a text file synchronously (the token file); throws the fs error. */
-export type ReadTextFile = (path: string) => string;
+export type { ReadTextFile };
 
 /** The request deadline when SCALR_CREDD_TIMEOUT_MS is not set. */
 export const DEFAULT_TIMEOUT_MS = 2000;

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { DOCKER_HUB_HOST, dockerCliKey, parseServerUrl } from '@dcs/shared/registry-host';
+import { DOCKER_HUB_HOST, dockerCliKey, isSubKey, parseServerUrl } from '@dcs/shared/registry-host';
 import { describe, expect, it } from 'vitest';
 import type { CredentialBackend, CredentialInput, CredentialList, StoredCredential } from './credential-backend.js';
 import {
@@ -26,9 +26,9 @@ class MemoryBackend implements CredentialBackend {
 
   async get(serverUrl: string): Promise<StoredCredential> {
     this.calls.push(`get ${serverUrl}`);
-    const { host, path } = parseServerUrl(serverUrl);
-    // Like the daemon: /v1/… sub-keys are distinct keys (never stored); a repository path falls back to its host.
-    const found = /^\/v[12]\//.test(path) ? undefined : this.entries.get(host);
+    const key = parseServerUrl(serverUrl);
+    // The daemon's rule: /v1/… sub-keys are distinct keys (never stored); a repository path falls back to its host.
+    const found = isSubKey(key) ? undefined : this.entries.get(key.host);
     if (!found) throw new CredentialsNotFoundError();
     return found;
   }
@@ -49,8 +49,8 @@ class MemoryBackend implements CredentialBackend {
   async erase(serverUrl: string): Promise<void> {
     this.calls.push(`erase ${serverUrl}`);
     if (!this.writable) throw new ReadOnlyTokenError('runner');
-    const { host, path } = parseServerUrl(serverUrl);
-    if (!/^\/v[12]\//.test(path)) this.entries.delete(host);
+    const key = parseServerUrl(serverUrl);
+    if (!isSubKey(key)) this.entries.delete(key.host);
   }
 }
 

@@ -29,9 +29,8 @@ const started = process.hrtime.bigint();
 const { initStore } = await load('lifecycle/init-store.js');
 const { openStore } = await load('lifecycle/open-store.js');
 const { storePaths } = await load('lifecycle/store-paths.js');
-const { secretContext } = await load('barrier/barrier.js');
+const { buildIntegrationRow } = await load('services/integration-row.js');
 const { mintToken } = await load('auth/token-hash.js');
-const { newId } = await load('ids.js');
 
 const paths = storePaths(dataDir);
 const admin = initStore(paths);
@@ -42,22 +41,9 @@ try {
   store.db.transaction(() => {
     for (let i = 0; i < integrationCount; i++) {
       const host = benchHost(i, integrationCount);
-      store.integrationRepository.insert({
-        id: newId('int'),
-        host,
-        username: 'bench-user',
-        envelope: store.barrier.seal(secretContext(host), `bench-secret-${i}-${'x'.repeat(32)}`),
-        term: store.barrier.activeTerm(),
-        export: true,
-        description: i % 10 === 0 ? `seeded integration ${i}` : null,
-        createdAt: at,
-        updatedAt: at,
-        expiresAt: null,
-        caCert: null,
-        lastTestedAt: null,
-        lastTestResult: null,
-        lastTestDetail: null,
-      });
+      const secret = `bench-secret-${i}-${'x'.repeat(32)}`;
+      const description = i % 10 === 0 ? `seeded integration ${i}` : null;
+      store.integrationRepository.insert(buildIntegrationRow(store.barrier, { host, username: 'bench-user', secret, description }, at));
     }
     for (let i = 0; i < tokenCount; i++) {
       const minted = mintToken();

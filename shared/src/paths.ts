@@ -18,3 +18,6 @@ export function defaultDaemonUrl(env: Readonly<Record<string, string | undefined
   const dataDir = env['SCALR_CREDD_DATA_DIR'] || defaultDataDir(env, homeDir);
   return `unix:${dataDir}/${SOCKET_FILE_NAME}`;
 }
+
+/** Reads a whole text file (UTF-8) synchronously; throws the fs error. Injected so loaders stay pure. */
+export type ReadTextFile = (path: string) => string;

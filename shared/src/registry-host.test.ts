@@ -6,6 +6,7 @@ import {
   InvalidRegistryHostError,
   containersKey,
   dockerCliKey,
+  isSubKey,
   normalizeRegistryHost,
   parseServerUrl,
 } from './registry-host.js';
@@ -184,5 +185,19 @@ describe('normalizeRegistryHost properties', () => {
         expect(() => parseServerUrl(`https://${user}@${withPort(hostname, p)}`)).toThrow(InvalidRegistryHostError);
       }),
     );
+  });
+});
+
+describe('isSubKey', () => {
+  it.each([
+    ['https://index.docker.io/v1/access-token', true],
+    ['https://index.docker.io/v1/refresh-token', true],
+    ['ghcr.io/v2/org/repo', true],
+    ['ghcr.io', false],
+    ['https://index.docker.io/v1/', false],
+    ['ghcr.io/org/repo', false],
+    ['ghcr.io/v3/x', false],
+  ])('says %s is a sub-key: %s', (input, expected) => {
+    expect(isSubKey(parseServerUrl(input))).toBe(expected);
   });
 });

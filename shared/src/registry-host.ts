@@ -67,6 +67,15 @@ export function parseServerUrl(input: string): ParsedServerUrl {
   return { host, path };
 }
 
+/**
+ * Whether a parsed server URL names a sub-key: a path under /v1/ or /v2/ is a distinct key (Docker
+ * Hub's OAuth access-token and refresh-token entries), which is never stored. Any other path is a
+ * repository (go-containerregistry asks `host/org/repo` first) and falls back to the host's credential.
+ */
+export function isSubKey(key: ParsedServerUrl): boolean {
+  return /^\/v[12]\//.test(key.path);
+}
+
 /** Returns the canonical `host[:port]` of a registry; throws when the input is not a bare registry host. */
 export function normalizeRegistryHost(input: string): string {
   const { host, path } = parseServerUrl(input);

@@ -2,14 +2,13 @@ import { AuditPageSchema, ErrorBodySchema, type AuditEvent, type Role } from '@d
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { distinctiveSecret, SECRET_MARKER } from '../support/factories.js';
-import { buildOpsApp, seedOpsIntegration, type OpsApp } from '../support/ops-fixture.js';
-import { bearer } from '../support/test-app.js';
+import { bearer, buildTestApp, seedIntegration, type TestApp } from '../support/test-app.js';
 
-function getAudit(ops: OpsApp, query: Record<string, string | number> = {}, role: Role = 'auditor') {
+function getAudit(ops: TestApp, query: Record<string, string | number> = {}, role: Role = 'auditor') {
   return request(ops.app).get('/v1/audit').query(query).set('Authorization', bearer(ops.tokens[role]));
 }
 
-async function readAll(ops: OpsApp, query: Record<string, string | number>): Promise<{ events: AuditEvent[]; pages: number }> {
+async function readAll(ops: TestApp, query: Record<string, string | number>): Promise<{ events: AuditEvent[]; pages: number }> {
   const events: AuditEvent[] = [];
   let cursor: string | null = null;
   let pages = 0;
@@ -24,11 +23,11 @@ async function readAll(ops: OpsApp, query: Record<string, string | number>): Pro
   return { events, pages };
 }
 
-function rows(ops: OpsApp) {
+function rows(ops: TestApp) {
   return ops.services.audit.list({ limit: 10_000 });
 }
 
-async function lookup(ops: OpsApp, host: string, role: Role = 'runner') {
+async function lookup(ops: TestApp, host: string, role: Role = 'runner') {
   return request(ops.app).post('/v1/credentials/get').set('Authorization', bearer(ops.tokens[role])).send({ serverURL: host });
 }
 
@@ -39,7 +38,7 @@ describe('GET /v1/audit', () => {
     ['manager', 403],
     ['runner', 403],
   ] as const)('answers %s with %i', async (role, status) => {
-    const ops = buildOpsApp();
+    const ops = buildTestApp();
 
     const res = await getAudit(ops, {}, role);
 
@@ -49,7 +48,7 @@ describe('GET /v1/audit', () => {
   });
 
   it('answers 401 without a token and records the failed authentication', async () => {
-    const ops = buildOpsApp();
+    const ops = buildTestApp();
 
     const res = await request(ops.app).get('/v1/audit');
 
@@ -60,7 +59,7 @@ describe('GET /v1/audit', () => {
   });
 
   it('records a denied read of the log as audit.read denied', async () => {
-    const ops = buildOpsApp();
+    const ops = buildTestApp();
 
     await getAudit(ops, {}, 'manager');
 
@@ -69,8 +68,8 @@ describe('GET /v1/audit', () => {
   });
 
   it('records every lookup with time, token id and name, role, action, host, outcome and request id', async () => {
-    const ops = buildOpsApp();
-    seedOpsIntegration(ops, { host: 'audit-a.example' });
+    const ops = buildTestApp();
+    seedIntegration(ops, { host: 'audit-a.example' });
 
     const hit = await lookup(ops, 'audit-a.example');
     const miss = await lookup(ops, 'nowhere.example');
@@ -83,13 +82,13 @@ describe('GET /v1/audit', () => {
       ['credential.get', 'nowhere.example', 'not_found'],
       ['credential.list', null, 'ok'],
     ]);
-    expect(events[0]).toMatchObject({ tokenName: 'ops runner', role: 'runner', requestId: hit.headers['x-request-id'] });
+    expect(events[0]).toMatchObject({ tokenName: 'test runner', role: 'runner', requestId: hit.headers['x-request-id'] });
     expect(events[1]!.requestId).toBe(miss.headers['x-request-id']);
     for (const event of events) expect(Date.parse(event.at)).not.toBeNaN();
   });
 
   it('records changes to integrations and tokens', async () => {
-    const ops = buildOpsApp();
+    const ops = buildTestApp();
     const admin = bearer(ops.tokens.admin);
 
     const created = await request(ops.app).post('/v1/integrations').set('Authorization', admin).send({ host: 'chg.example', username: 'u', secret: distinctiveSecret() });
@@ -111,9 +110,9 @@ describe('GET /v1/audit', () => {
   });
 
   it('never holds a secret or a token value', async () => {
-    const ops = buildOpsApp();
+    const ops = buildTestApp();
     const secret = distinctiveSecret();
-    seedOpsIntegration(ops, { host: 'leak.example', secret });
+    seedIntegration(ops, { host: 'leak.example', secret });
     await lookup(ops, 'leak.example');
     await request(ops.app).get('/v1/audit').set('Authorization', `Bearer ${ops.tokens.runner}x`);
     await request(ops.app).post('/v1/tokens').set('Authorization', bearer(ops.tokens.admin)).send({ name: 'n', role: 'runner' });
@@ -125,9 +124,9 @@ describe('GET /v1/audit', () => {
   });
 
   it('filters by host, action, token and since', async () => {
-    const ops = buildOpsApp();
-    seedOpsIntegration(ops, { host: 'f-one.example' });
-    seedOpsIntegration(ops, { host: 'f-two.example' });
+    const ops = buildTestApp();
+    seedIntegration(ops, { host: 'f-one.example' });
+    seedIntegration(ops, { host: 'f-two.example' });
     await lookup(ops, 'f-one.example');
     ops.clock.advance(60_000);
     const since = ops.clock.now().toISOString();
@@ -148,10 +147,10 @@ describe('GET /v1/audit', () => {
   });
 
   it('accepts since with an offset and compares it as UTC', async () => {
-    const ops = buildOpsApp();
+    const ops = buildTestApp();
     ops.clock.advance(3_600_000);
     const cut = ops.clock.now();
-    seedOpsIntegration(ops, { host: 'tz.example' });
+    seedIntegration(ops, { host: 'tz.example' });
     const local = new Date(cut.getTime() + 2 * 3_600_000).toISOString().replace('Z', '+02:00');
 
     const { events } = await readAll(ops, { since: local, action: 'integration.create' });
@@ -160,8 +159,8 @@ describe('GET /v1/audit', () => {
   });
 
   it('pages with an opaque cursor until nextCursor is null, in log order without gaps or repeats', async () => {
-    const ops = buildOpsApp();
-    for (let i = 0; i < 7; i++) seedOpsIntegration(ops, { host: `page-${i}.example` });
+    const ops = buildTestApp();
+    for (let i = 0; i < 7; i++) seedIntegration(ops, { host: `page-${i}.example` });
 
     const paged = await readAll(ops, { action: 'integration.create', limit: 3 });
 
@@ -172,8 +171,8 @@ describe('GET /v1/audit', () => {
   });
 
   it('answers nextCursor null when the last page is exactly full', async () => {
-    const ops = buildOpsApp();
-    for (let i = 0; i < 4; i++) seedOpsIntegration(ops, { host: `exact-${i}.example` });
+    const ops = buildTestApp();
+    for (let i = 0; i < 4; i++) seedIntegration(ops, { host: `exact-${i}.example` });
 
     const first = AuditPageSchema.parse((await getAudit(ops, { action: 'integration.create', limit: 2 })).body);
     const second = AuditPageSchema.parse((await getAudit(ops, { action: 'integration.create', limit: 2, cursor: first.nextCursor! })).body);
@@ -184,7 +183,7 @@ describe('GET /v1/audit', () => {
   });
 
   it('defaults to 100 events and allows up to 500', async () => {
-    const ops = buildOpsApp();
+    const ops = buildTestApp();
     for (let i = 0; i < 120; i++) ops.services.audit.append({ action: 'test.fill', outcome: 'ok' });
 
     const byDefault = AuditPageSchema.parse((await getAudit(ops, { action: 'test.fill' })).body);
@@ -207,7 +206,7 @@ describe('GET /v1/audit', () => {
     ['an invalid host', { host: 'not a host' }],
     ['an unknown parameter', { verbose: 1 }],
   ])('answers 400 for %s', async (_name, query) => {
-    const ops = buildOpsApp();
+    const ops = buildTestApp();
 
     const res = await getAudit(ops, query as Record<string, string | number>);
 
@@ -216,7 +215,7 @@ describe('GET /v1/audit', () => {
   });
 
   it('answers 400 for a repeated parameter', async () => {
-    const ops = buildOpsApp();
+    const ops = buildTestApp();
 
     const res = await request(ops.app).get('/v1/audit?action=a.b&action=c.d').set('Authorization', bearer(ops.tokens.admin));
 
@@ -224,8 +223,8 @@ describe('GET /v1/audit', () => {
   });
 
   it('records each read of the log with the page size', async () => {
-    const ops = buildOpsApp();
-    seedOpsIntegration(ops, { host: 'read.example' });
+    const ops = buildTestApp();
+    seedIntegration(ops, { host: 'read.example' });
 
     await getAudit(ops, { action: 'integration.create' });
 
@@ -234,7 +233,7 @@ describe('GET /v1/audit', () => {
   });
 
   it('answers 405 to other methods', async () => {
-    const ops = buildOpsApp();
+    const ops = buildTestApp();
 
     const res = await request(ops.app).delete('/v1/audit').set('Authorization', bearer(ops.tokens.admin));
 
@@ -243,12 +242,12 @@ describe('GET /v1/audit', () => {
 });
 
 describe('audit write failure', () => {
-  function breakAuditWrites(ops: OpsApp): void {
+  function breakAuditWrites(ops: TestApp): void {
     ops.services.db.exec(`CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'audit disk full'); END`);
   }
 
   it('fails a create and stores nothing when its audit row cannot be written', async () => {
-    const ops = buildOpsApp();
+    const ops = buildTestApp();
     breakAuditWrites(ops);
 
     const res = await request(ops.app)
@@ -261,7 +260,7 @@ describe('audit write failure', () => {
   });
 
   it('fails a token revoke and keeps the token when its audit row cannot be written', async () => {
-    const ops = buildOpsApp();
+    const ops = buildTestApp();
     breakAuditWrites(ops);
 
     const res = await request(ops.app).delete(`/v1/tokens/${ops.tokenIds.runner}`).set('Authorization', bearer(ops.tokens.admin));
@@ -271,8 +270,8 @@ describe('audit write failure', () => {
   });
 
   it('does not serve a secret when the lookup cannot be audited', async () => {
-    const ops = buildOpsApp();
-    seedOpsIntegration(ops, { host: 'quiet.example', secret: distinctiveSecret() });
+    const ops = buildTestApp();
+    seedIntegration(ops, { host: 'quiet.example', secret: distinctiveSecret() });
     breakAuditWrites(ops);
 
     const res = await lookup(ops, 'quiet.example');
@@ -281,8 +280,8 @@ describe('audit write failure', () => {
     expect(res.text).not.toContain(SECRET_MARKER);
   });
   it('fails every lookup of a group commit, serving no secret, when one row of the batch cannot be written', async () => {
-    const ops = buildOpsApp();
-    for (const host of ['batch-a.example', 'batch-b.example', 'batch-c.example']) seedOpsIntegration(ops, { host, secret: distinctiveSecret() });
+    const ops = buildTestApp();
+    for (const host of ['batch-a.example', 'batch-b.example', 'batch-c.example']) seedIntegration(ops, { host, secret: distinctiveSecret() });
     ops.services.db.exec(
       `CREATE TRIGGER refuse_b BEFORE INSERT ON audit_events WHEN NEW.host = 'batch-b.example' BEGIN SELECT RAISE(ABORT, 'audit disk full'); END`,
     );
@@ -291,11 +290,70 @@ describe('audit write failure', () => {
 
     // Started in one event-loop turn, the three lookups share one audit transaction.
     const results = await Promise.allSettled(
-      ['batch-a.example', 'batch-b.example', 'batch-c.example'].map((host) => ops.services.credentials.lookup(ctx, host)),
+      ['batch-a.example', 'batch-b.example', 'batch-c.example'].map((host) => ops.services.credentials.lookupWithNotice(ctx, host)),
     );
 
     expect(results.map((result) => result.status)).toEqual(['rejected', 'rejected', 'rejected']);
     expect(JSON.stringify(results)).not.toContain(SECRET_MARKER);
     expect(rows(ops)).toHaveLength(before);
+  });
+});
+
+describe('GET /v1/audit under a host-limited reader', () => {
+  /** Lookups on ghcr.io and quay.io, a token minted for each host, and readers limited to ghcr.io. */
+  async function arrange() {
+    const t = buildTestApp();
+    seedIntegration(t, { host: 'ghcr.io' });
+    seedIntegration(t, { host: 'quay.io' });
+    const admin = { principal: t.services.tokens.authenticate(t.tokens.admin), requestId: 'arrange' };
+    const readers = {
+      auditor: t.services.tokens.create(admin, { name: 'ghcr auditor', role: 'auditor', hosts: ['ghcr.io'] }),
+      admin: t.services.tokens.create(admin, { name: 'ghcr admin', role: 'admin', hosts: ['ghcr.io'] }),
+    };
+    const quayRunner = t.services.tokens.create(admin, { name: 'quay runner', role: 'runner', hosts: ['quay.io'] });
+    await lookup(t, 'ghcr.io');
+    await lookup(t, 'quay.io');
+    await request(t.app).get('/v1/credentials').set('Authorization', bearer(quayRunner.token));
+    await request(t.app).get('/v1/credentials').set('Authorization', bearer(t.tokens.scopedRunner));
+    return { t, readers, quayRunner };
+  }
+
+  async function readAs(t: TestApp, token: string, query: Record<string, string> = {}): Promise<AuditEvent[]> {
+    const res = await request(t.app).get('/v1/audit').query({ limit: 500, ...query }).set('Authorization', bearer(token));
+    expect(res.status).toBe(200);
+    return AuditPageSchema.parse(res.body).events;
+  }
+
+  it.each(['auditor', 'admin'] as const)('shows a ghcr.io-limited %s only ghcr.io events and host-less events of tokens within ghcr.io', async (role) => {
+    const { t, readers } = await arrange();
+    const within = new Set([readers.auditor.id, readers.admin.id, t.tokenIds.scopedRunner]);
+
+    const events = await readAs(t, readers[role].token);
+
+    expect(events.filter((event) => event.host === 'ghcr.io' && event.action === 'credential.get')).toHaveLength(1);
+    expect(events.some((event) => event.action === 'credential.list' && event.tokenId === t.tokenIds.scopedRunner)).toBe(true);
+    for (const event of events) {
+      if (event.host !== null) expect(event.host).toBe('ghcr.io');
+      else expect(within.has(event.tokenId ?? '')).toBe(true);
+    }
+  });
+
+  it('shows nothing of another host even when the query asks for it', async () => {
+    const { t, readers, quayRunner } = await arrange();
+
+    const byHost = await readAs(t, readers.auditor.token, { host: 'quay.io' });
+    const byToken = await readAs(t, readers.auditor.token, { token: quayRunner.id });
+
+    expect(byHost).toEqual([]);
+    expect(byToken).toEqual([]);
+  });
+
+  it('shows everything to an unlimited auditor', async () => {
+    const { t, quayRunner } = await arrange();
+
+    const events = await readAs(t, t.tokens.auditor);
+
+    expect(events.some((event) => event.host === 'quay.io')).toBe(true);
+    expect(events.some((event) => event.tokenId === quayRunner.id)).toBe(true);
   });
 });

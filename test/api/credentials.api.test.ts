@@ -188,10 +188,13 @@ describe('POST /v1/credentials/get', () => {
   });
 
   it.each([
-    ['an unsupported scheme', { serverURL: 'ftp://ghcr.io' }, 'serverURL'],
+    ['an unsupported scheme', { ServerURL: 'ftp://ghcr.io' }, 'ServerURL'],
+    ['an unsupported scheme under the alias', { serverURL: 'ftp://ghcr.io' }, 'ServerURL'],
     ['an empty serverURL', { serverURL: '' }, 'serverURL'],
     ['a serverURL that is a number', { serverURL: 443 }, 'serverURL'],
-    ['docker casing of the field', { ServerURL: 'ghcr.io' }, undefined],
+    ['no server field', {}, 'ServerURL'],
+    ['both spellings of the field', { ServerURL: 'ghcr.io', serverURL: 'ghcr.io' }, 'serverURL'],
+    ['another casing of the field', { serverUrl: 'ghcr.io' }, undefined],
   ])('answers 400 when the body has %s', async (_label, body, path) => {
     const t = buildTestApp();
 
@@ -414,6 +417,29 @@ describe('POST /v1/credentials/erase', () => {
     expect(res.status).toBe(403);
     expect(errorOf(res).code).toBe('forbidden');
     expect(t.services.integrationRepository.findByHost('ghcr.io')).toBeDefined();
+  });
+});
+
+describe('the server field of /v1/credentials/get and /erase', () => {
+  // ServerURL is the helper protocol's casing (as /store takes it); serverURL is its documented alias.
+  it.each(['ServerURL', 'serverURL'])('answers a lookup when the body names the server as %s', async (field) => {
+    const t = buildTestApp();
+    const secrets = seedRegistries(t);
+
+    const res = await request(t.app).post('/v1/credentials/get').set('Authorization', bearer(t.tokens.runner)).send({ [field]: 'https://quay.io' });
+
+    expect(res.status).toBe(200);
+    expect(LookupResponseSchema.parse(res.body)).toEqual({ ServerURL: 'https://quay.io', Username: 'quay-bot', Secret: secrets['quay.io'] });
+  });
+
+  it.each(['ServerURL', 'serverURL'])('erases when the body names the server as %s', async (field) => {
+    const t = buildTestApp();
+    seedRegistries(t);
+
+    const res = await request(t.app).post('/v1/credentials/erase').set('Authorization', bearer(t.tokens.manager)).send({ [field]: 'quay.io' });
+
+    expect(res.status).toBe(204);
+    expect(t.services.integrationRepository.findByHost('quay.io')).toBeUndefined();
   });
 });
 

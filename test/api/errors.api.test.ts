@@ -2,7 +2,7 @@ import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ErrorBodySchema, MAX_BODY_BYTES } from '@dcs/shared';
 import request from 'supertest';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { buildIntegrationBody, buildStoreBody, buildTokenBody } from '../support/factories.js';
 import { bearer, buildTestApp, seedIntegration, type TestApp } from '../support/test-app.js';
 
@@ -264,9 +264,10 @@ describe('request observation', () => {
     expect(t.logs.join('')).not.toContain(integration.id);
   });
 
-  it('reports the route pattern and status to onRequest when a request finishes', async () => {
+  it('reports the route pattern and status to the request metrics when a request finishes', async () => {
     const seen: Array<{ method: string; route: string; status: number }> = [];
-    const t = buildTestApp({ appDeps: () => ({ onRequest: ({ method, route, status }) => void seen.push({ method, route, status }) }) });
+    const t = buildTestApp();
+    vi.spyOn(t.metrics, 'observeRequest').mockImplementation(({ method, route, status }) => void seen.push({ method, route, status }));
 
     await request(t.app).delete(`/v1/tokens/${t.tokenIds.runner}`).set('Authorization', bearer(t.tokens.admin));
 

@@ -1,30 +1,29 @@
 import { CREDENTIAL_WARNING_HEADER, ErrorBodySchema, IntegrationListSchema, IntegrationSummarySchema, LookupResponseSchema } from '@dcs/shared';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import { buildOpsApp, seedOpsIntegration, type OpsApp } from '../support/ops-fixture.js';
-import { bearer } from '../support/test-app.js';
+import { bearer, buildTestApp, seedIntegration, type TestApp } from '../support/test-app.js';
 
 const DAY = 24 * 3600 * 1000;
 const HEADER = CREDENTIAL_WARNING_HEADER.toLowerCase();
 
-function inDays(ops: OpsApp, days: number): string {
+function inDays(ops: TestApp, days: number): string {
   return new Date(ops.clock.now().getTime() + days * DAY).toISOString();
 }
 
-async function lookup(ops: OpsApp, host: string) {
+async function lookup(ops: TestApp, host: string) {
   const res = await request(ops.app).post('/v1/credentials/get').set('Authorization', bearer(ops.tokens.runner)).send({ serverURL: host });
   expect(res.status).toBe(200);
   LookupResponseSchema.parse(res.body);
   return res;
 }
 
-function expiryWarnings(ops: OpsApp): Array<{ msg: string; host: string }> {
+function expiryWarnings(ops: TestApp): Array<{ msg: string; host: string }> {
   return ops.logs.map((line) => JSON.parse(line) as { level: string; msg: string; host: string }).filter((line) => line.level === 'warn' && /expire/.test(line.msg));
 }
 
 describe('integration expiresAt', () => {
   it('is stored, normalised to UTC, and shown in list and show', async () => {
-    const ops = buildOpsApp();
+    const ops = buildTestApp();
 
     const created = await request(ops.app)
       .post('/v1/integrations')
@@ -38,8 +37,8 @@ describe('integration expiresAt', () => {
   });
 
   it('is changed and cleared by PATCH', async () => {
-    const ops = buildOpsApp();
-    const integration = seedOpsIntegration(ops, { host: 'patch-exp.example', expiresAt: inDays(ops, 30) });
+    const ops = buildTestApp();
+    const integration = seedIntegration(ops, { host: 'patch-exp.example', expiresAt: inDays(ops, 30) });
     const patch = (body: object) =>
       request(ops.app).patch(`/v1/integrations/${integration.id}`).set('Authorization', bearer(ops.tokens.admin)).send(body);
 
@@ -51,7 +50,7 @@ describe('integration expiresAt', () => {
   });
 
   it('answers 400 for a date without a time or zone', async () => {
-    const ops = buildOpsApp();
+    const ops = buildTestApp();
 
     const res = await request(ops.app)
       .post('/v1/integrations')
@@ -64,9 +63,9 @@ describe('integration expiresAt', () => {
 
 describe('POST /v1/credentials/get with an expiring credential', () => {
   it('adds no warning when the expiry is more than 7 days away or unknown', async () => {
-    const ops = buildOpsApp();
-    seedOpsIntegration(ops, { host: 'far.example', expiresAt: inDays(ops, 8) });
-    seedOpsIntegration(ops, { host: 'never.example' });
+    const ops = buildTestApp();
+    seedIntegration(ops, { host: 'far.example', expiresAt: inDays(ops, 8) });
+    seedIntegration(ops, { host: 'never.example' });
 
     const far = await lookup(ops, 'far.example');
     const never = await lookup(ops, 'never.example');
@@ -77,9 +76,9 @@ describe('POST /v1/credentials/get with an expiring credential', () => {
   });
 
   it('adds the warning header when the credential expires within 7 days', async () => {
-    const ops = buildOpsApp();
+    const ops = buildTestApp();
     const expiresAt = inDays(ops, 3);
-    seedOpsIntegration(ops, { host: 'soon.example', expiresAt });
+    seedIntegration(ops, { host: 'soon.example', expiresAt });
 
     const res = await lookup(ops, 'soon.example');
 
@@ -87,9 +86,9 @@ describe('POST /v1/credentials/get with an expiring credential', () => {
   });
 
   it('refuses an expired credential with 410 credential_expired, a message naming the host, and no secret', async () => {
-    const ops = buildOpsApp();
+    const ops = buildTestApp();
     const expiresAt = inDays(ops, -1);
-    seedOpsIntegration(ops, { host: 'past.example', expiresAt, secret: 'never-served-after-expiry' });
+    seedIntegration(ops, { host: 'past.example', expiresAt, secret: 'never-served-after-expiry' });
 
     const res = await request(ops.app).post('/v1/credentials/get').set('Authorization', bearer(ops.tokens.runner)).send({ serverURL: 'past.example' });
 
@@ -102,9 +101,9 @@ describe('POST /v1/credentials/get with an expiring credential', () => {
   });
 
   it('logs the warning once per hour per host', async () => {
-    const ops = buildOpsApp();
-    seedOpsIntegration(ops, { host: 'w1.example', expiresAt: inDays(ops, 2) });
-    seedOpsIntegration(ops, { host: 'w2.example', expiresAt: inDays(ops, 2) });
+    const ops = buildTestApp();
+    seedIntegration(ops, { host: 'w1.example', expiresAt: inDays(ops, 2) });
+    seedIntegration(ops, { host: 'w2.example', expiresAt: inDays(ops, 2) });
 
     await lookup(ops, 'w1.example');
     await lookup(ops, 'w1.example');

@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { lookupRoute } from '../../daemon/src/http/lookup-route.js';
 import { createFailureLimiter } from '../../daemon/src/http/failure-limiter.js';
 import { createLogger } from '../../daemon/src/observability/logger.js';
-import { buildOpsApp, seedOpsIntegration, type OpsApp } from '../support/ops-fixture.js';
+import { buildTestApp, seedIntegration, type TestApp } from '../support/test-app.js';
 
 const DIRECT = '/v1/credentials/get';
 const VIA_EXPRESS = '/v1/credentials/get/';
@@ -93,24 +93,24 @@ function comparable(reply: Reply) {
   return { status: reply.status, headers, body };
 }
 
-function auditRowsAfter(ops: OpsApp, seq: number) {
+function auditRowsAfter(ops: TestApp, seq: number) {
   return ops.services.audit
     .list({ after: seq, limit: 100 })
     .map(({ action, outcome, host, targetId, tokenId, tokenName, role, detail }) => ({ action, outcome, host, targetId, tokenId, tokenName, role, detail }));
 }
 
-function lastSeq(ops: OpsApp): number {
+function lastSeq(ops: TestApp): number {
   return ops.services.audit.list({ limit: 1_000_000 }).at(-1)?.seq ?? 0;
 }
 
 function arrange(options: { maxFailures?: number } = {}) {
-  const ops = buildOpsApp(options);
+  const ops = buildTestApp(options);
   const now = ops.clock.now().getTime();
-  seedOpsIntegration(ops, { host: 'quay.io', username: 'quay-bot' });
-  seedOpsIntegration(ops, { host: 'ghcr.io', username: 'gh-bot' });
-  seedOpsIntegration(ops, { host: 'soon.example', expiresAt: new Date(now + 2 * DAY).toISOString() });
-  seedOpsIntegration(ops, { host: 'gone.example', expiresAt: new Date(now + DAY).toISOString() });
-  seedOpsIntegration(ops, { host: 'hidden.example', export: false });
+  seedIntegration(ops, { host: 'quay.io', username: 'quay-bot' });
+  seedIntegration(ops, { host: 'ghcr.io', username: 'gh-bot' });
+  seedIntegration(ops, { host: 'soon.example', expiresAt: new Date(now + 2 * DAY).toISOString() });
+  seedIntegration(ops, { host: 'gone.example', expiresAt: new Date(now + DAY).toISOString() });
+  seedIntegration(ops, { host: 'hidden.example', export: false });
   ops.clock.advance(DAY + 1000); // gone.example has expired, soon.example expires within the week
   const admin = { principal: ops.services.tokens.authenticate(ops.tokens.admin), requestId: 'seed' };
   const scoped = ops.services.tokens.create(admin, { name: 'scoped runner', role: 'runner', hosts: ['ghcr.io'] }).token;
@@ -120,7 +120,7 @@ function arrange(options: { maxFailures?: number } = {}) {
 }
 
 /** The direct route on its own server: what it does not claim is answered 418 `not claimed`. */
-function listenRouteAlone(ops: OpsApp): Promise<number> {
+function listenRouteAlone(ops: TestApp): Promise<number> {
   const route = lookupRoute({
     tokens: ops.services.tokens,
     audit: ops.services.audit,

@@ -1,7 +1,6 @@
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import { buildOpsApp, seedOpsIntegration, type OpsApp } from '../support/ops-fixture.js';
-import { bearer } from '../support/test-app.js';
+import { TEST_VERSION, bearer, buildTestApp, seedIntegration, type TestApp } from '../support/test-app.js';
 
 /** Parses Prometheus text into `name{labels}` → value. */
 function parseMetrics(text: string): Map<string, number> {
@@ -15,13 +14,13 @@ function parseMetrics(text: string): Map<string, number> {
   return values;
 }
 
-async function scrape(ops: OpsApp): Promise<Map<string, number>> {
+async function scrape(ops: TestApp): Promise<Map<string, number>> {
   const res = await request(ops.app).get('/metrics');
   expect(res.status).toBe(200);
   return parseMetrics(res.text);
 }
 
-async function lookup(ops: OpsApp, host: string) {
+async function lookup(ops: TestApp, host: string) {
   return request(ops.app).post('/v1/credentials/get').set('Authorization', bearer(ops.tokens.runner)).send({ serverURL: host });
 }
 
@@ -30,19 +29,19 @@ const LOOKUP_404 = 'scalr_credd_http_requests_total{method="POST",route="/v1/cre
 
 describe('GET /metrics', () => {
   it('answers Prometheus text without a token', async () => {
-    const ops = buildOpsApp();
+    const ops = buildTestApp();
 
     const res = await request(ops.app).get('/metrics');
 
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
     expect(res.text).toContain('# TYPE scalr_credd_lookup_duration_seconds histogram');
-    expect(parseMetrics(res.text).get('scalr_credd_build_info{version="0.0.0-ops"}')).toBe(1);
+    expect(parseMetrics(res.text).get(`scalr_credd_build_info{version="${TEST_VERSION}"}`)).toBe(1);
   });
 
   it('moves the request, lookup and histogram counters when lookups happen', async () => {
-    const ops = buildOpsApp();
-    seedOpsIntegration(ops, { host: 'metrics.example' });
+    const ops = buildTestApp();
+    seedIntegration(ops, { host: 'metrics.example' });
     const before = await scrape(ops);
 
     await lookup(ops, 'metrics.example');
@@ -61,7 +60,7 @@ describe('GET /metrics', () => {
   });
 
   it('keeps histogram buckets cumulative', async () => {
-    const ops = buildOpsApp();
+    const ops = buildTestApp();
     for (let i = 0; i < 5; i++) await lookup(ops, 'absent.example');
 
     const values = await scrape(ops);
@@ -72,11 +71,11 @@ describe('GET /metrics', () => {
   });
 
   it('reports integrations and active tokens by role as gauges', async () => {
-    const ops = buildOpsApp();
+    const ops = buildTestApp();
     const before = await scrape(ops);
 
-    seedOpsIntegration(ops, { host: 'g1.example' });
-    seedOpsIntegration(ops, { host: 'g2.example' });
+    seedIntegration(ops, { host: 'g1.example' });
+    seedIntegration(ops, { host: 'g2.example' });
     await request(ops.app).post('/v1/tokens').set('Authorization', bearer(ops.tokens.admin)).send({ name: 'r2', role: 'runner' });
     await request(ops.app).delete(`/v1/tokens/${ops.tokenIds.auditor}`).set('Authorization', bearer(ops.tokens.admin));
     const after = await scrape(ops);
@@ -89,8 +88,8 @@ describe('GET /metrics', () => {
   });
 
   it('labels requests by route pattern, never by id or host', async () => {
-    const ops = buildOpsApp();
-    const created = seedOpsIntegration(ops, { host: 'secret-host-name.example' });
+    const ops = buildTestApp();
+    const created = seedIntegration(ops, { host: 'secret-host-name.example' });
     await request(ops.app).get(`/v1/integrations/${created.id}`).set('Authorization', bearer(ops.tokens.admin));
     await lookup(ops, 'secret-host-name.example');
     await request(ops.app).get('/v1/no-such-route/int_0123456789abcdef').set('Authorization', bearer(ops.tokens.admin));
@@ -105,7 +104,7 @@ describe('GET /metrics', () => {
   });
 
   it('answers 405 to other methods', async () => {
-    const ops = buildOpsApp();
+    const ops = buildTestApp();
 
     const res = await request(ops.app).post('/metrics');
 

@@ -1,7 +1,7 @@
 import { API_ROUTES } from '@dcs/shared';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import { buildOpsApp } from '../support/ops-fixture.js';
+import { TEST_VERSION, buildTestApp } from '../support/test-app.js';
 
 interface OpenApiDocument {
   openapi: string;
@@ -11,7 +11,7 @@ interface OpenApiDocument {
 }
 
 async function fetchDocument() {
-  const ops = buildOpsApp();
+  const ops = buildTestApp();
   const res = await request(ops.app).get('/v1/openapi.json');
   return { res, doc: res.body as OpenApiDocument, ops };
 }
@@ -23,7 +23,7 @@ describe('GET /v1/openapi.json', () => {
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toMatch(/^application\/json/);
     expect(doc.openapi).toBe('3.1.0');
-    expect(doc.info.version).toBe('0.0.0-ops');
+    expect(doc.info.version).toBe(TEST_VERSION);
   });
 
   it('describes every route of API_ROUTES', async () => {

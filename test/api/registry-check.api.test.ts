@@ -1,22 +1,39 @@
 import { execFileSync } from 'node:child_process';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ErrorBodySchema, IntegrationSummarySchema, IntegrationTestReportSchema, type Role } from '@dcs/shared';
 import request from 'supertest';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createRegistryProbe } from '../../daemon/src/registry/registry-probe.js';
 import { distinctiveSecret, SECRET_MARKER } from '../support/factories.js';
 import { startFakeRegistry } from '../support/fake-registry.js';
-import { buildOpsApp, seedOpsIntegration, type OpsApp } from '../support/ops-fixture.js';
-import { bearer } from '../support/test-app.js';
+import { bearer, buildTestApp, seedIntegration, type TestApp } from '../support/test-app.js';
 import { requireTool } from '../support/tools.js';
 
-function testIntegration(ops: OpsApp, id: string, role: Role = 'admin') {
+/** The test app with the real node:http(s) registry probe. */
+function buildProbingApp(): TestApp {
+  return buildTestApp({ probe: createRegistryProbe() });
+}
+
+/** A loopback server that records what reaches it (the headers) and answers `status` with `headers`. */
+const recorders: Array<() => void> = [];
+afterEach(() => recorders.splice(0).forEach((close) => close()));
+async function startRecorder(status = 200, headers: Record<string, string> = {}): Promise<{ url: string; seen: IncomingHttpHeaders[] }> {
+  const seen: IncomingHttpHeaders[] = [];
+  const server = createServer((req, res) => (seen.push(req.headers), res.writeHead(status, headers).end('{"token":"stolen"}')));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  recorders.push(() => (server.closeAllConnections(), server.close()));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen };
+}
+
+function testIntegration(ops: TestApp, id: string, role: Role = 'admin') {
   return request(ops.app).post(`/v1/integrations/${id}/test`).set('Authorization', bearer(ops.tokens[role]));
 }
 
-async function check(ops: OpsApp, id: string) {
+async function check(ops: TestApp, id: string) {
   const res = await testIntegration(ops, id);
   expect(res.status).toBe(200);
   return IntegrationTestReportSchema.parse(res.body);
@@ -30,8 +47,8 @@ describe('POST /v1/integrations/:id/test', () => {
     ['runner', 403],
   ] as const)('answers %s with %i', async (role, status) => {
     const registry = await startFakeRegistry({ kind: 'open' });
-    const ops = buildOpsApp();
-    const integration = seedOpsIntegration(ops, { host: registry.host });
+    const ops = buildProbingApp();
+    const integration = seedIntegration(ops, { host: registry.host });
 
     const res = await testIntegration(ops, integration.id, role);
 
@@ -40,7 +57,7 @@ describe('POST /v1/integrations/:id/test', () => {
   });
 
   it('answers 403, not 404, to an auditor for an unknown id, so ids cannot be probed', async () => {
-    const ops = buildOpsApp();
+    const ops = buildProbingApp();
 
     const res = await testIntegration(ops, 'int_0123456789abcdef', 'auditor');
 
@@ -48,7 +65,7 @@ describe('POST /v1/integrations/:id/test', () => {
   });
 
   it('answers 404 for an unknown integration and 401 without a token', async () => {
-    const ops = buildOpsApp();
+    const ops = buildProbingApp();
 
     const unknown = await testIntegration(ops, 'int_0123456789abcdef');
     const anonymous = await request(ops.app).post('/v1/integrations/int_0123456789abcdef/test');
@@ -60,8 +77,8 @@ describe('POST /v1/integrations/:id/test', () => {
 
   it('answers ok for the right password and unauthorized for a wrong one (basic auth)', async () => {
     const registry = await startFakeRegistry({ kind: 'basic', user: 'alice', pass: 'right-pass' });
-    const ops = buildOpsApp();
-    const good = seedOpsIntegration(ops, { host: registry.host, username: 'alice', secret: 'right-pass' });
+    const ops = buildProbingApp();
+    const good = seedIntegration(ops, { host: registry.host, username: 'alice', secret: 'right-pass' });
 
     const ok = await check(ops, good.id);
     ops.services.integrations.update({ principal: ops.services.tokens.authenticate(ops.tokens.admin), requestId: 'arrange' }, good.id, {
@@ -76,8 +93,8 @@ describe('POST /v1/integrations/:id/test', () => {
 
   it('follows the bearer token flow: realm with service and account, then /v2/ with the token', async () => {
     const registry = await startFakeRegistry({ kind: 'bearer', user: 'bob', pass: 'token-pass' });
-    const ops = buildOpsApp();
-    const integration = seedOpsIntegration(ops, { host: registry.host, username: 'bob', secret: 'token-pass' });
+    const ops = buildProbingApp();
+    const integration = seedIntegration(ops, { host: registry.host, username: 'bob', secret: 'token-pass' });
 
     const report = await check(ops, integration.id);
 
@@ -90,8 +107,8 @@ describe('POST /v1/integrations/:id/test', () => {
 
   it('answers unauthorized when the token endpoint rejects the credential', async () => {
     const registry = await startFakeRegistry({ kind: 'bearer', user: 'bob', pass: 'token-pass' });
-    const ops = buildOpsApp();
-    const integration = seedOpsIntegration(ops, { host: registry.host, username: 'bob', secret: 'not-the-pass' });
+    const ops = buildProbingApp();
+    const integration = seedIntegration(ops, { host: registry.host, username: 'bob', secret: 'not-the-pass' });
 
     const report = await check(ops, integration.id);
 
@@ -101,16 +118,16 @@ describe('POST /v1/integrations/:id/test', () => {
 
   it('answers unauthorized when the registry rejects the issued token', async () => {
     const registry = await startFakeRegistry({ kind: 'bearer', user: 'bob', pass: 'p', rejectToken: true });
-    const ops = buildOpsApp();
-    const integration = seedOpsIntegration(ops, { host: registry.host, username: 'bob', secret: 'p' });
+    const ops = buildProbingApp();
+    const integration = seedIntegration(ops, { host: registry.host, username: 'bob', secret: 'p' });
 
     expect((await check(ops, integration.id)).result).toBe('unauthorized');
   });
 
   it('uses the OAuth2 refresh-token post for an identity token (username <token>)', async () => {
     const registry = await startFakeRegistry({ kind: 'bearer', user: 'x', pass: 'y', refreshToken: 'identity-token-value' });
-    const ops = buildOpsApp();
-    const integration = seedOpsIntegration(ops, { host: registry.host, username: '<token>', secret: 'identity-token-value' });
+    const ops = buildProbingApp();
+    const integration = seedIntegration(ops, { host: registry.host, username: '<token>', secret: 'identity-token-value' });
 
     const report = await check(ops, integration.id);
 
@@ -120,8 +137,8 @@ describe('POST /v1/integrations/:id/test', () => {
 
   it('does not send the credential to a plain-HTTP realm on another host', async () => {
     const registry = await startFakeRegistry({ kind: 'bearer', user: 'bob', pass: 'p', realm: 'http://auth.registry.invalid/token' });
-    const ops = buildOpsApp();
-    const integration = seedOpsIntegration(ops, { host: registry.host, username: 'bob', secret: 'p' });
+    const ops = buildProbingApp();
+    const integration = seedIntegration(ops, { host: registry.host, username: 'bob', secret: 'p' });
 
     const report = await check(ops, integration.id);
 
@@ -130,14 +147,38 @@ describe('POST /v1/integrations/:id/test', () => {
     expect(registry.seen.every((seen) => seen.authorization === undefined)).toBe(true);
   });
 
+  it('does not send the credential to a realm on a link-local (metadata) address', async () => {
+    const registry = await startFakeRegistry({ kind: 'bearer', user: 'bob', pass: 'p', realm: 'https://169.254.169.254/latest/token' });
+    const ops = buildTestApp({ probe: createRegistryProbe({ timeoutMs: 500 }) });
+    const integration = seedIntegration(ops, { host: registry.host, username: 'bob', secret: 'p' });
+
+    const report = await check(ops, integration.id);
+
+    expect(report).toMatchObject({ result: 'error', detail: expect.stringContaining('internal address (169.254.169.254)') });
+  });
+
+  it('does not follow a redirect from the realm, so the credential never reaches the redirect target', async () => {
+    const target = await startRecorder();
+    const realm = await startRecorder(302, { location: `${target.url}/steal` });
+    const registry = await startFakeRegistry({ kind: 'bearer', user: 'bob', pass: 'p', realm: `${realm.url}/token` });
+    const ops = buildProbingApp();
+    const integration = seedIntegration(ops, { host: registry.host, username: 'bob', secret: 'p' });
+
+    const report = await check(ops, integration.id);
+
+    expect(report).toMatchObject({ result: 'error', detail: 'token endpoint answered HTTP 302' });
+    expect(realm.seen).toHaveLength(1);
+    expect(target.seen).toEqual([]);
+  });
+
   it.each([
     ['an unexpected status', { kind: 'status', status: 500 } as const, 'error'],
     ['no challenge on 401', { kind: 'status', status: 401 } as const, 'error'],
     ['no auth at all', { kind: 'open' } as const, 'ok'],
   ])('answers %s as %s', async (_name, mode, result) => {
     const registry = await startFakeRegistry(mode);
-    const ops = buildOpsApp();
-    const integration = seedOpsIntegration(ops, { host: registry.host });
+    const ops = buildProbingApp();
+    const integration = seedIntegration(ops, { host: registry.host });
 
     expect((await check(ops, integration.id)).result).toBe(result);
   });
@@ -146,8 +187,8 @@ describe('POST /v1/integrations/:id/test', () => {
     const registry = await startFakeRegistry({ kind: 'open' });
     const host = registry.host;
     await registry.close();
-    const ops = buildOpsApp();
-    const integration = seedOpsIntegration(ops, { host });
+    const ops = buildProbingApp();
+    const integration = seedIntegration(ops, { host });
 
     const report = await check(ops, integration.id);
 
@@ -157,8 +198,8 @@ describe('POST /v1/integrations/:id/test', () => {
 
   it('answers unreachable when the registry never answers within the deadline', async () => {
     const registry = await startFakeRegistry({ kind: 'hang' });
-    const ops = buildOpsApp({ probe: createRegistryProbe({ timeoutMs: 200 }) });
-    const integration = seedOpsIntegration(ops, { host: registry.host });
+    const ops = buildTestApp({ probe: createRegistryProbe({ timeoutMs: 200 }) });
+    const integration = seedIntegration(ops, { host: registry.host });
 
     const report = await check(ops, integration.id);
 
@@ -168,9 +209,9 @@ describe('POST /v1/integrations/:id/test', () => {
 
   it('records the result on the integration and in the audit log, never the secret', async () => {
     const registry = await startFakeRegistry({ kind: 'basic', user: 'carol', pass: 'nope' });
-    const ops = buildOpsApp();
+    const ops = buildProbingApp();
     const secret = distinctiveSecret();
-    const integration = seedOpsIntegration(ops, { host: registry.host, username: 'carol', secret });
+    const integration = seedIntegration(ops, { host: registry.host, username: 'carol', secret });
 
     const res = await testIntegration(ops, integration.id, 'manager');
     const shown = await request(ops.app).get(`/v1/integrations/${integration.id}`).set('Authorization', bearer(ops.tokens.auditor));
@@ -185,7 +226,7 @@ describe('POST /v1/integrations/:id/test', () => {
   });
 
   it('answers 400 for a caCert that is not a parsable certificate', async () => {
-    const ops = buildOpsApp();
+    const ops = buildProbingApp();
 
     const res = await request(ops.app)
       .post('/v1/integrations')
@@ -198,8 +239,8 @@ describe('POST /v1/integrations/:id/test', () => {
 
   it('clears the last result when the secret changes', async () => {
     const registry = await startFakeRegistry({ kind: 'open' });
-    const ops = buildOpsApp();
-    const integration = seedOpsIntegration(ops, { host: registry.host });
+    const ops = buildProbingApp();
+    const integration = seedIntegration(ops, { host: registry.host });
     await check(ops, integration.id);
 
     const res = await request(ops.app)
@@ -226,11 +267,24 @@ describe.skipIf(!hasOpenssl)('POST /v1/integrations/:id/test over TLS', () => {
     return { key: readFileSync(join(dir, `${name}.key`), 'utf8'), cert: readFileSync(join(dir, `${name}.crt`), 'utf8') };
   }
 
+  it('does not send the credential to a plain-HTTP realm of an HTTPS registry, even on the same loopback host', async () => {
+    const tls = makeCert('realm-downgrade');
+    const thief = await startRecorder();
+    const registry = await startFakeRegistry({ kind: 'bearer', user: 'dave', pass: 'tls-pass', realm: `${thief.url}/token` }, tls);
+    const ops = buildProbingApp();
+    const integration = seedIntegration(ops, { host: registry.host, username: 'dave', secret: 'tls-pass', caCert: tls.cert });
+
+    const report = await check(ops, integration.id);
+
+    expect(report).toMatchObject({ result: 'error', detail: expect.stringContaining('not HTTPS though the registry is') });
+    expect(thief.seen).toEqual([]);
+  });
+
   it('verifies the registry with the integration caCert and uses https for it', async () => {
     const tls = makeCert('registry');
     const registry = await startFakeRegistry({ kind: 'basic', user: 'dave', pass: 'tls-pass' }, tls);
-    const ops = buildOpsApp();
-    const integration = seedOpsIntegration(ops, { host: registry.host, username: 'dave', secret: 'tls-pass', caCert: tls.cert });
+    const ops = buildProbingApp();
+    const integration = seedIntegration(ops, { host: registry.host, username: 'dave', secret: 'tls-pass', caCert: tls.cert });
 
     expect((await check(ops, integration.id)).result).toBe('ok');
   });
@@ -239,8 +293,8 @@ describe.skipIf(!hasOpenssl)('POST /v1/integrations/:id/test over TLS', () => {
     const tls = makeCert('server');
     const other = makeCert('other');
     const registry = await startFakeRegistry({ kind: 'basic', user: 'dave', pass: 'tls-pass' }, tls);
-    const ops = buildOpsApp();
-    const integration = seedOpsIntegration(ops, { host: registry.host, username: 'dave', secret: 'tls-pass', caCert: other.cert });
+    const ops = buildProbingApp();
+    const integration = seedIntegration(ops, { host: registry.host, username: 'dave', secret: 'tls-pass', caCert: other.cert });
 
     const report = await check(ops, integration.id);
 

@@ -296,6 +296,174 @@ describe('DELETE /v1/tokens/:id', () => {
   });
 });
 
+describe('/v1/tokens under a host-limited caller', () => {
+  /** A manager and an auditor limited to ghcr.io, and runners of every reach, minted by the seeded admin. */
+  function arrange() {
+    const t = buildTestApp();
+    const callers = {
+      manager: mintAsAdmin(t, 'manager', { hosts: ['ghcr.io'] }),
+      auditor: mintAsAdmin(t, 'auditor', { hosts: ['ghcr.io'] }),
+    };
+    const targets = {
+      ghcr: mintAsAdmin(t, 'runner', { hosts: ['ghcr.io'] }),
+      quay: mintAsAdmin(t, 'runner', { hosts: ['quay.io'] }),
+      both: mintAsAdmin(t, 'runner', { hosts: ['ghcr.io', 'quay.io'] }),
+      every: mintAsAdmin(t, 'runner'),
+    };
+    return { t, callers, targets };
+  }
+
+  it.each(['manager', 'auditor'] as const)('lists only tokens within its hosts when a ghcr.io-limited %s asks', async (role) => {
+    const { t, callers, targets } = arrange();
+
+    const res = await request(t.app).get('/v1/tokens').set('Authorization', bearer(callers[role].token));
+
+    expect(res.status).toBe(200);
+    const ids = TokenListSchema.parse(res.body).tokens.map((token) => token.id);
+    expect(ids).toEqual(expect.arrayContaining([callers.manager.id, callers.auditor.id, targets.ghcr.id, t.tokenIds.scopedRunner]));
+    for (const hidden of [targets.quay.id, targets.both.id, targets.every.id, t.tokenIds.admin, t.tokenIds.runner]) expect(ids).not.toContain(hidden);
+    expect(TokenListSchema.parse(res.body).tokens.every((token) => token.hosts !== null && token.hosts.every((host) => host === 'ghcr.io'))).toBe(true);
+  });
+
+  it('lists every token when an unlimited caller asks', async () => {
+    const { t, targets } = arrange();
+
+    const res = await request(t.app).get('/v1/tokens').set('Authorization', bearer(t.tokens.manager));
+
+    expect(TokenListSchema.parse(res.body).tokens.map((token) => token.id)).toEqual(expect.arrayContaining(Object.values(targets).map((target) => target.id)));
+  });
+
+  // Outside its hosts a token is not found, as in the listing and as lookups answer: 404, never 403.
+  it.each([
+    ['ghcr', 204],
+    ['quay', 404],
+    ['both', 404],
+    ['every', 404],
+  ] as const)('answers a ghcr.io-limited manager revoking the %s runner with %i', async (target, status) => {
+    const { t, callers, targets } = arrange();
+
+    const res = await request(t.app).delete(`/v1/tokens/${targets[target].id}`).set('Authorization', bearer(callers.manager.token));
+
+    expect(res.status).toBe(status);
+    const revoked = t.services.tokenRepository.findById(targets[target].id)!.revokedAt !== null;
+    expect(revoked).toBe(status === 204);
+    if (status === 404) expect(errorOf(res).code).toBe('not_found');
+  });
+});
+
+describe('POST /v1/tokens: a child never reaches further or lives longer than its parent', () => {
+  const HOUR = 3600;
+
+  it('gives a child without ttlSeconds its parent\'s expiry', async () => {
+    const t = buildTestApp();
+    const manager = mintAsAdmin(t, 'manager', { ttlSeconds: HOUR });
+
+    const res = await mint(t, manager.token, buildTokenBody({ role: 'runner' }));
+
+    expect(res.status).toBe(201);
+    expect(CreatedTokenSchema.parse(res.body).expiresAt).toBe(manager.expiresAt);
+  });
+
+  it.each([
+    ['ends before the parent', HOUR / 2, 201],
+    ['ends with the parent', HOUR, 201],
+    ['ends after the parent', HOUR + 60, 403],
+    ['ends a year later', 365 * 24 * HOUR, 403],
+  ] as const)('answers a child whose ttlSeconds %s (%i s) with %i', async (_label, ttlSeconds, status) => {
+    const t = buildTestApp();
+    const manager = mintAsAdmin(t, 'manager', { ttlSeconds: HOUR });
+
+    const res = await mint(t, manager.token, buildTokenBody({ role: 'runner', ttlSeconds }));
+
+    expect(res.status).toBe(status);
+    if (status === 403) expect(errorOf(res).code).toBe('forbidden');
+    else expect(CreatedTokenSchema.parse(res.body).expiresAt! <= manager.expiresAt!).toBe(true);
+  });
+
+  it('stops the child when its parent has expired', async () => {
+    const t = buildTestApp();
+    const manager = mintAsAdmin(t, 'manager', { ttlSeconds: 60 });
+    const child = CreatedTokenSchema.parse((await mint(t, manager.token, buildTokenBody({ role: 'runner' }))).body);
+    t.clock.advance(61_000);
+
+    const res = await request(t.app).get('/v1/credentials').set('Authorization', bearer(child.token));
+
+    expect(res.status).toBe(401);
+  });
+
+  it('refuses a non-expiring admin minted by an expiring admin, and audits the denial', async () => {
+    const t = buildTestApp();
+    const temporary = mintAsAdmin(t, 'admin', { ttlSeconds: HOUR });
+
+    const res = await mint(t, temporary.token, buildTokenBody({ role: 'admin', ttlSeconds: 2 * HOUR }));
+
+    expect(res.status).toBe(403);
+    expect(auditRows(t).at(-1)).toMatchObject({ action: 'token.create', outcome: 'denied', tokenId: temporary.id, detail: { reason: 'expiry' } });
+  });
+
+  it.each([
+    ['no host list', undefined, 403],
+    ['a host outside its own', ['quay.io'], 403],
+    ['its own and another host', ['ghcr.io', 'quay.io'], 403],
+    ['its own host', ['ghcr.io'], 201],
+  ] as const)('answers a ghcr.io-limited manager minting a runner with %s with %i', async (_label, hosts, status) => {
+    const t = buildTestApp();
+    const manager = mintAsAdmin(t, 'manager', { hosts: ['ghcr.io'] });
+
+    const res = await mint(t, manager.token, buildTokenBody({ role: 'runner', ...(hosts ? { hosts } : {}) }));
+
+    expect(res.status).toBe(status);
+  });
+});
+
+describe('DELETE /v1/tokens/:id: the longest-lived admin token stays', () => {
+  it('answers 409 and the permanent admin keeps working when a temporary admin revokes it', async () => {
+    const t = buildTestApp();
+    const temporary = mintAsAdmin(t, 'admin', { ttlSeconds: 3600 });
+
+    const res = await request(t.app).delete(`/v1/tokens/${t.tokenIds.admin}`).set('Authorization', bearer(temporary.token));
+    t.clock.advance(3601_000);
+    const use = await request(t.app).get('/v1/tokens').set('Authorization', bearer(t.tokens.admin));
+
+    expect(res.status).toBe(409);
+    expect(errorOf(res).code).toBe('conflict');
+    expect(use.status).toBe(200);
+  });
+
+  it('revokes a temporary admin when a permanent one remains', async () => {
+    const t = buildTestApp();
+    const temporary = mintAsAdmin(t, 'admin', { ttlSeconds: 3600 });
+
+    const res = await request(t.app).delete(`/v1/tokens/${temporary.id}`).set('Authorization', bearer(t.tokens.admin));
+
+    expect(res.status).toBe(204);
+  });
+
+  it('revokes a permanent admin when another permanent admin remains, whoever asks', async () => {
+    const t = buildTestApp();
+    mintAsAdmin(t, 'admin');
+    const temporary = mintAsAdmin(t, 'admin', { ttlSeconds: 3600 });
+
+    const res = await request(t.app).delete(`/v1/tokens/${t.tokenIds.admin}`).set('Authorization', bearer(temporary.token));
+
+    expect(res.status).toBe(204);
+  });
+
+  it('keeps the longest-lived of expiring admin tokens when no permanent one is left', async () => {
+    const t = buildTestApp();
+    const short = mintAsAdmin(t, 'admin', { ttlSeconds: 3600 });
+    const long = mintAsAdmin(t, 'admin', { ttlSeconds: 7200 });
+    // A store whose permanent admin was revoked before this guard existed.
+    t.services.tokenRepository.revoke(t.tokenIds.admin, t.clock.now().toISOString());
+
+    const longGone = await request(t.app).delete(`/v1/tokens/${long.id}`).set('Authorization', bearer(short.token));
+    const shortGone = await request(t.app).delete(`/v1/tokens/${short.id}`).set('Authorization', bearer(long.token));
+
+    expect(longGone.status).toBe(409);
+    expect(shortGone.status).toBe(204);
+  });
+});
+
 describe('/v1/tokens with an unsupported method', () => {
   it.each([
     ['put', '/v1/tokens'],

@@ -14,6 +14,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
+import type { AuditEvent } from '@dcs/shared';
 import { requestJson, type JsonResponse } from '@dcs/shared/http-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, makePrivateDir, makeTempDir, runCli, runProcess, startDaemon, type ProcessResult, type RunningDaemon } from '../support/processes.js';
@@ -52,13 +53,6 @@ interface Integration {
   id: string;
   host: string;
   username: string;
-}
-interface AuditEvent {
-  seq: number;
-  tokenId: string | null;
-  action: string;
-  host: string | null;
-  outcome: string;
 }
 interface MintedToken {
   id: string;

@@ -22,7 +22,7 @@ import {
   type HelperError,
 } from '../../helper/src/errors.js';
 import { runHelper } from '../../helper/src/run-helper.js';
-import { InvalidRegistryHostError, dockerCliKey, parseServerUrl } from '../../shared/src/registry-host.js';
+import { InvalidRegistryHostError, dockerCliKey, isSubKey, parseServerUrl } from '../../shared/src/registry-host.js';
 import { initStore, startDaemon, type DaemonProcess } from '../support/hardening/daemon-process.js';
 import { LONG, makeTempDir, pool, removeTempDir } from '../support/hardening/env.js';
 import { printFigures, recordFigures } from '../support/hardening/figures.js';
@@ -178,9 +178,9 @@ class MemoryBackend implements CredentialBackend {
 
   private host(serverUrl: string, forWrite: boolean): string | undefined {
     try {
-      const { host, path } = parseServerUrl(serverUrl);
-      if (forWrite && path !== '') throw new DaemonError('rejected', 'scalr-credd refused the request: names a path', { status: 400 });
-      return path === '' || !/^\/v[12]\//.test(path) ? host : undefined;
+      const key = parseServerUrl(serverUrl);
+      if (forWrite && key.path !== '') throw new DaemonError('rejected', 'scalr-credd refused the request: names a path', { status: 400 });
+      return isSubKey(key) ? undefined : key.host;
     } catch (error) {
       if (error instanceof InvalidRegistryHostError) throw new DaemonError('rejected', `scalr-credd refused the request: ${error.message}`, { status: 400 });
       throw error;

@@ -7,11 +7,13 @@ import {
 } from '@dcs/shared';
 import type { RequestListener } from 'node:http';
 import request from 'supertest';
-import { buildApp, type AppDeps } from '../../daemon/src/http/app.js';
+import { buildServiceApp } from '../../daemon/src/http/app.js';
 import { assembleServices, type Services } from '../../daemon/src/services/assemble.js';
 import { generateKey } from '../../daemon/src/barrier/secretbox-barrier.js';
+import { createExpiryWarner } from '../../daemon/src/services/expiry-warner.js';
 import { createFailureLimiter } from '../../daemon/src/http/failure-limiter.js';
 import { createLogger, type LogLevel } from '../../daemon/src/observability/logger.js';
+import { createMetrics, type Metrics } from '../../daemon/src/observability/metrics.js';
 import type { ProbeOutcome, ProbeTarget, RegistryProbe } from '../../daemon/src/registry/registry-probe.js';
 import type { RequestContext } from '../../daemon/src/services/context.js';
 import { openDatabase } from '../../daemon/src/store/database.js';
@@ -49,11 +51,9 @@ export interface TestAppOverrides {
   logLevel?: LogLevel;
   /** Replaces the registry probe behind POST /v1/integrations/:id/test (default: a fake answering ok, no network). */
   probe?: RegistryProbe;
-  /** Extra or replaced app dependencies (optional routers, observers), built from the real services. */
-  appDeps?: (services: Services) => Partial<AppDeps>;
 }
 
-/** A test app over a real in-memory database, real barrier and real services. */
+/** A test app over a real in-memory database, real barrier and real services, wired as `serve` wires them. */
 export interface TestApp {
   /** The daemon's request listener, as serve mounts it (supertest takes it as is). */
   app: RequestListener;
@@ -62,6 +62,8 @@ export interface TestApp {
   /** Token ids by name. */
   tokenIds: Record<SeededTokenName, string>;
   services: Services;
+  /** The metrics behind `GET /metrics`, fed by requests and lookups. */
+  metrics: Metrics;
   /** Every log line the app wrote, raw. */
   logs: string[];
   clock: TestClock;
@@ -79,11 +81,15 @@ export function createTestClock(start: Date = TEST_START): TestClock {
   };
 }
 
-/** Builds the app as `serve` does, over `:memory:` SQLite and a fresh random root key, with seeded tokens. */
+/**
+ * Builds the app as `serve` does (every route, `/metrics`, the expiry warner, lookup metrics), over
+ * `:memory:` SQLite and a fresh random root key, with seeded tokens.
+ */
 export function buildTestApp(overrides: TestAppOverrides = {}): TestApp {
   const clock = createTestClock(overrides.startAt);
   const logs: string[] = [];
   const logger = createLogger((line) => void logs.push(line), overrides.logLevel ?? 'debug', clock.now);
+  const metrics = createMetrics(TEST_VERSION);
 
   const db = openDatabase(':memory:');
   const rootKey = generateKey();
@@ -94,29 +100,29 @@ export function buildTestApp(overrides: TestAppOverrides = {}): TestApp {
     probes.push(target);
     return { result: 'ok', detail: 'fake probe' };
   };
-  const services = assembleServices({ db, barrier, now: clock.now, probe: overrides.probe ?? fakeProbe });
+  const services = assembleServices({
+    db,
+    barrier,
+    now: clock.now,
+    probe: overrides.probe ?? fakeProbe,
+    onLookup: (outcome) => metrics.observeLookup(outcome),
+    onExpiring: createExpiryWarner(logger, () => clock.now().getTime()),
+  });
 
   const { tokens, tokenIds } = seedTokens(services, clock);
 
-  const app = buildApp({
+  const app = buildServiceApp(services, {
     version: TEST_VERSION,
     logger,
-    audit: services.audit,
     limiter: createFailureLimiter({
       maxFailures: overrides.maxFailures ?? 10_000,
       windowMs: overrides.windowMs ?? 60_000,
       now: () => clock.now().getTime(),
     }),
-    integrations: services.integrations,
-    credentials: services.credentials,
-    tokens: services.tokens,
-    isSealed: () => services.barrier.isSealed(),
-    // As serve wires them; metrics are left to the ops fixture.
-    auditTrail: services.auditTrail,
-    registryChecks: services.registryChecks,
-    ...overrides.appDeps?.(services),
+    metrics,
+    now: clock.now,
   });
-  return { app, tokens, tokenIds, services, logs, clock, probes };
+  return { app, tokens, tokenIds, services, metrics, logs, clock, probes };
 }
 
 function seedTokens(services: Services, clock: TestClock) {

@@ -3,13 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase, type Db } from '../store/database.js';
-import { GROUP_COMMIT_MAX_ROWS, createAuditLog, type AuditEvent, type AuditLog } from './audit-log.js';
+import { GROUP_COMMIT_MAX_ROWS, createAuditLog, type AuditEntry, type AuditLog } from './audit-log.js';
 
 let db: Db;
 let audit: AuditLog;
 let clock: number;
 
-const EVENTS: AuditEvent[] = [
+const EVENTS: AuditEntry[] = [
   { action: 'token.create', outcome: 'ok', targetId: 'tok_0000000000000001', detail: { role: 'admin', bootstrap: true } },
   { action: 'integration.create', outcome: 'ok', requestId: 'r1', tokenId: 'tok_0000000000000001', host: 'ghcr.io', targetId: 'int_0000000000000001' },
   { action: 'credential.get', outcome: 'ok', requestId: 'r2', tokenId: 'tok_0000000000000002', role: 'runner', host: 'ghcr.io' },
@@ -23,7 +23,7 @@ beforeEach(() => {
   audit = createAuditLog(db, () => new Date((clock += 1000)));
 });
 
-function appendAll(events: AuditEvent[] = EVENTS): void {
+function appendAll(events: AuditEntry[] = EVENTS): void {
   for (const event of events) audit.append(event);
 }
 
@@ -143,7 +143,7 @@ describe('AuditLog.list', () => {
 });
 
 describe('AuditLog.appendCommitted (group commit)', () => {
-  const lookupEvent = (n: number, host = 'ghcr.io'): AuditEvent => ({
+  const lookupEvent = (n: number, host = 'ghcr.io'): AuditEntry => ({
     action: 'credential.get',
     outcome: 'ok',
     requestId: `lookup-${n}`,

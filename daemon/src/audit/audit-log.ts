@@ -3,10 +3,10 @@
  *
  * Two ways to append:
  *
- * - `append(event)` writes one row in its own `BEGIN IMMEDIATE` transaction, synchronously. Writes
+ * - `append(entry)` writes one row in its own `BEGIN IMMEDIATE` transaction, synchronously. Writes
  *   (integrations, tokens, keys) call it inside the transaction of the change itself, so the change
  *   and its row commit or roll back together.
- * - `appendCommitted(event)` is the lookup path's group commit. Rows from concurrent lookups queue up
+ * - `appendCommitted(entry)` is the lookup path's group commit. Rows from concurrent lookups queue up
  *   and are written together in one `BEGIN IMMEDIATE` transaction, flushed on `setImmediate` (so all
  *   lookups that reached the audit step in one event-loop turn share it) or as soon as the queue
  *   holds `GROUP_COMMIT_MAX_ROWS`. The promise resolves only after that transaction COMMITTED, and
@@ -22,7 +22,7 @@ import { createHash } from 'node:crypto';
 import type { Db } from '../store/database.js';
 
 /** What an audit row records. Never a secret or a token value: hosts, ids, names, outcomes. */
-export interface AuditEvent {
+export interface AuditEntry {
   action: string;
   outcome: 'ok' | 'denied' | 'not_found' | 'error';
   requestId?: string | undefined;
@@ -52,11 +52,16 @@ export interface AuditRecord {
 }
 
 /** Filters for listing audit rows; `after` is the cursor (a seq). */
-export interface AuditQuery {
+export interface AuditFilter {
   since?: string | undefined;
   host?: string | undefined;
   action?: string | undefined;
   tokenId?: string | undefined;
+  /**
+   * A host-limited reader's view: rows naming one of `hosts`, and rows naming no host that were
+   * written by one of `tokenIds`. Without it, every row.
+   */
+  within?: { hosts: readonly string[]; tokenIds: readonly string[] } | undefined;
   after?: number | undefined;
   limit: number;
 }
@@ -67,15 +72,15 @@ export type AuditVerifyResult = { ok: true; rows: number } | { ok: false; rows: 
 /** The append-only, hash-chained audit log. */
 export interface AuditLog {
   /** Appends one row; throws when it cannot be written, so the caller's request fails. */
-  append(event: AuditEvent): void;
+  append(entry: AuditEntry): void;
   /**
    * Queues one row for the next group commit; resolves once the transaction holding it committed,
    * rejects (as does every other row of the batch) when it failed.
    */
-  appendCommitted(event: AuditEvent): Promise<void>;
+  appendCommitted(entry: AuditEntry): Promise<void>;
   /** Writes the queued rows now (shutdown, tests); waiters are settled as by a scheduled flush. */
   flush(): void;
-  list(query: AuditQuery): AuditRecord[];
+  list(query: AuditFilter): AuditRecord[];
   verify(): AuditVerifyResult;
 }
 
@@ -114,24 +119,24 @@ export function createAuditLog(db: Db, now: () => Date = () => new Date()): Audi
   const getHead = db.prepare('SELECT value FROM meta WHERE key = ?').pluck();
   const iterate = db.prepare('SELECT * FROM audit_events ORDER BY seq');
 
-  /** Writes `events` after the current tail, in order, and records the new head. Runs inside a transaction. */
-  const writeRows = (events: readonly AuditEvent[]): void => {
+  /** Writes `entries` after the current tail, in order, and records the new head. Runs inside a transaction. */
+  const writeRows = (entries: readonly AuditEntry[]): void => {
     const last = tail.get() as { seq: number; hash: string } | undefined;
     let seq = last?.seq ?? 0;
     let prevHash = last?.hash ?? GENESIS;
-    for (const event of events) {
+    for (const entry of entries) {
       const fields: ChainFields = [
         ++seq,
         now().toISOString(),
-        event.requestId ?? null,
-        event.tokenId ?? null,
-        event.tokenName ?? null,
-        event.role ?? null,
-        event.action,
-        event.host ?? null,
-        event.targetId ?? null,
-        event.outcome,
-        event.detail ? JSON.stringify(event.detail) : null,
+        entry.requestId ?? null,
+        entry.tokenId ?? null,
+        entry.tokenName ?? null,
+        entry.role ?? null,
+        entry.action,
+        entry.host ?? null,
+        entry.targetId ?? null,
+        entry.outcome,
+        entry.detail ? JSON.stringify(entry.detail) : null,
       ];
       const hash = chainHash(prevHash, fields);
       insert.run(...fields, prevHash, hash);
@@ -142,7 +147,7 @@ export function createAuditLog(db: Db, now: () => Date = () => new Date()): Audi
   const writeInTransaction = db.transaction(writeRows);
 
   interface Waiter {
-    event: AuditEvent;
+    entry: AuditEntry;
     resolve: () => void;
     reject: (error: unknown) => void;
   }
@@ -157,7 +162,7 @@ export function createAuditLog(db: Db, now: () => Date = () => new Date()): Audi
     if (batch.length === 0) return;
     try {
       // IMMEDIATE: the tail read and the inserts must see the same last row even when another process writes.
-      writeInTransaction.immediate(batch.map((waiter) => waiter.event));
+      writeInTransaction.immediate(batch.map((waiter) => waiter.entry));
     } catch (error) {
       for (const waiter of batch) waiter.reject(error);
       return;
@@ -167,11 +172,11 @@ export function createAuditLog(db: Db, now: () => Date = () => new Date()): Audi
 
   return {
     // IMMEDIATE: the tail read and the insert must see the same last row even when another process writes.
-    append: (event) => writeInTransaction.immediate([event]),
+    append: (entry) => writeInTransaction.immediate([entry]),
 
-    appendCommitted(event) {
+    appendCommitted(entry) {
       return new Promise<void>((resolve, reject) => {
-        queue.push({ event, resolve, reject });
+        queue.push({ entry, resolve, reject });
         if (queue.length >= GROUP_COMMIT_MAX_ROWS) flush();
         else scheduled ??= setImmediate(flush);
       });
@@ -187,6 +192,12 @@ export function createAuditLog(db: Db, now: () => Date = () => new Date()): Audi
       if (query.host !== undefined) (where.push('host = @host'), (params['host'] = query.host));
       if (query.action !== undefined) (where.push('action = @action'), (params['action'] = query.action));
       if (query.tokenId !== undefined) (where.push('token_id = @token'), (params['token'] = query.tokenId));
+      if (query.within !== undefined) {
+        where.push(`(host IN (SELECT value FROM json_each(@withinHosts))
+          OR (host IS NULL AND token_id IN (SELECT value FROM json_each(@withinTokens))))`);
+        params['withinHosts'] = JSON.stringify(query.within.hosts);
+        params['withinTokens'] = JSON.stringify(query.within.tokenIds);
+      }
       const sql = `SELECT * FROM audit_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq LIMIT @limit`;
       return (db.prepare(sql).all(params) as SqlRow[]).map(toRecord);
     },

@@ -1,7 +1,7 @@
 import { ROLES, type Role } from '@dcs/shared';
 import { describe, expect, it } from 'vitest';
 import { ForbiddenError } from '../errors.js';
-import { assertCan, can, mayUseHost, type Principal } from './authorize.js';
+import { assertCan, can, coversHosts, mayUseHost, type Principal } from './authorize.js';
 
 function principal(role: Role, hosts: string[] | null = null): Principal {
   return { tokenId: 'tok_0123456789abcdef', name: `${role} token`, role, hosts, expiresAt: null };
@@ -94,5 +94,20 @@ describe('mayUseHost', () => {
     expect(mayUseHost(runner, 'ghcr.io')).toBe(true);
     expect(mayUseHost(runner, 'ghcr.io:5000')).toBe(false);
     expect(mayUseHost(runner, 'sub.ghcr.io')).toBe(false);
+  });
+});
+
+describe('coversHosts', () => {
+  it.each([
+    [null, null, true],
+    [null, ['quay.io'], true],
+    [['ghcr.io'], null, false],
+    [['ghcr.io'], ['ghcr.io'], true],
+    [['ghcr.io', 'quay.io'], ['ghcr.io'], true],
+    [['ghcr.io'], ['ghcr.io', 'quay.io'], false],
+    [['ghcr.io'], ['quay.io'], false],
+    [['ghcr.io'], [], true],
+  ])('says a token limited to %j covers %j: %s', (scope, hosts, expected) => {
+    expect(coversHosts(principal('manager', scope), hosts)).toBe(expected);
   });
 });

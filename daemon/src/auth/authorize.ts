@@ -3,7 +3,9 @@
  *
  * Must never happen:
  * - an action is allowed because a check was skipped: every service call goes through assertCan;
- * - a host-limited token reads or changes an integration outside its host list;
+ * - a host-limited token reads or changes an integration outside its host list, or sees or revokes
+ *   a token (or an audit event) that reaches beyond it;
+ * - a token mints a token that reaches further (hosts) or lives longer than itself;
  * - a token mints or revokes a token of a role it may not manage;
  * - a denial reveals whether a host exists (callers that must hide it turn Forbidden into NotFound).
  */
@@ -47,4 +49,13 @@ export function assertCan(principal: Principal, action: Action, resource: Resour
 /** Whether a host-limited token covers this host. */
 export function mayUseHost(principal: Principal, host: string): boolean {
   return principal.hosts === null || principal.hosts.includes(host);
+}
+
+/**
+ * Whether a host list (a token's `hosts`; null is every host) lies within the principal's: always for
+ * an unlimited principal, never for an unlimited list under a host-limited one.
+ */
+export function coversHosts(principal: Principal, hosts: readonly string[] | null): boolean {
+  const scope = principal.hosts;
+  return scope === null || (hosts !== null && hosts.every((host) => scope.includes(host)));
 }

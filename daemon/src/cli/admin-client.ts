@@ -15,6 +15,7 @@ import {
   type CreatedToken,
   type IntegrationSummary,
   type IntegrationTestReport,
+  type ReadTextFile,
   type Role,
   type TokenSummary,
 } from '@dcs/shared';
@@ -32,8 +33,7 @@ export interface AdminConnection {
   token: string;
 }
 
-/** Reads a whole text file (UTF-8); readFileSync in production, a fake in tests. Throws the fs error. */
-export type ReadTextFile = (path: string) => string;
+export type { ReadTextFile };
 
 /** The production ReadTextFile. */
 export const readTextFile: ReadTextFile = (path) => readFileSync(path, 'utf8');

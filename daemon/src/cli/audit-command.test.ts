@@ -41,7 +41,7 @@ async function auditedStore(): Promise<StorePaths> {
   const store = openStore(paths);
   const ctx = { principal: store.tokens.authenticate(token), requestId: 'r' };
   for (const host of ['a.example', 'b.example', 'c.example']) store.integrations.create(ctx, { host, username: 'u', secret: 's', export: true });
-  await store.credentials.lookup(ctx, 'b.example');
+  await store.credentials.lookupWithNotice(ctx, 'b.example');
   store.close();
   return paths;
 }

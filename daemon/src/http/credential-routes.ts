@@ -11,7 +11,7 @@ export function credentialRoutes(credentials: CredentialService): Router {
     .route(API_ROUTES.credentialsGet)
     .post(
       route({ body: ServerUrlBodySchema }, async ({ body }, ctx) => {
-        const { credential, warning } = await credentials.lookupWithNotice(ctx, body.serverURL);
+        const { credential, warning } = await credentials.lookupWithNotice(ctx, body.ServerURL);
         return { status: 200, body: credential, ...(warning ? { headers: { [CREDENTIAL_WARNING_HEADER]: warning } } : {}) };
       }),
     )
@@ -26,7 +26,7 @@ export function credentialRoutes(credentials: CredentialService): Router {
     .all(methodNotAllowed);
   router
     .route(API_ROUTES.credentialsErase)
-    .post(route({ body: ServerUrlBodySchema }, ({ body }, ctx) => (credentials.erase(ctx, body.serverURL), { status: 204 })))
+    .post(route({ body: ServerUrlBodySchema }, ({ body }, ctx) => (credentials.erase(ctx, body.ServerURL), { status: 204 })))
     .all(methodNotAllowed);
   return router;
 }

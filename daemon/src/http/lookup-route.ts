@@ -57,7 +57,7 @@ export function lookupRoute(deps: LookupRouteDeps): ClaimingHandler {
       if (error) return void sendError(res, error, id, logger);
       let serverURL: string;
       try {
-        serverURL = ServerUrlBodySchema.parse(body).serverURL;
+        serverURL = ServerUrlBodySchema.parse(body).ServerURL;
       } catch (invalid) {
         return void sendError(res, invalid, id, logger);
       }

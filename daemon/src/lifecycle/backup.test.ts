@@ -44,7 +44,7 @@ async function secretsIn(paths: StorePaths, token: string): Promise<Record<strin
   try {
     const ctx: RequestContext = { principal: store.tokens.authenticate(token), requestId: 'check' };
     const rows = store.integrationRepository.list();
-    return Object.fromEntries(await Promise.all(rows.map(async (row) => [row.host, (await store.credentials.lookup(ctx, row.host)).Secret])));
+    return Object.fromEntries(await Promise.all(rows.map(async (row) => [row.host, (await store.credentials.lookupWithNotice(ctx, row.host)).credential.Secret])));
   } finally {
     store.close();
   }

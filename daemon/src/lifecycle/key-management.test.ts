@@ -42,7 +42,7 @@ function addSecrets(store: OpenStore, token: string, hosts: string[]): void {
 }
 
 async function readSecret(store: OpenStore, token: string, host: string): Promise<string> {
-  return (await store.credentials.lookup(adminCtx(store, token), host)).Secret;
+  return (await store.credentials.lookupWithNotice(adminCtx(store, token), host)).credential.Secret;
 }
 
 function writeNewKey(dir: string): { path: string; key: Uint8Array } {

@@ -81,7 +81,7 @@ describe('openStore', () => {
 
     const second = openStore(paths);
     try {
-      const lookup = await second.credentials.lookup({ principal: second.tokens.authenticate(token.token), requestId: 'test' }, 'ghcr.io');
+      const { credential: lookup } = await second.credentials.lookupWithNotice({ principal: second.tokens.authenticate(token.token), requestId: 'test' }, 'ghcr.io');
 
       expect(lookup.Secret).toBe('kept-across-restarts');
     } finally {

@@ -2,6 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { rootCertificates } from 'node:tls';
 import { DOCKER_HUB_HOST, type RegistryTestResult } from '@dcs/shared';
+import { RealmRefusedError, checkRealm, pinnedLookup, resolveHost, type ResolveHost } from './realm-policy.js';
 
 /**
  * Checks a registry credential against the registry's `/v2/` endpoint, the way docker login does:
@@ -10,7 +11,9 @@ import { DOCKER_HUB_HOST, type RegistryTestResult } from '@dcs/shared';
  *
  * Must never happen:
  * - the secret, a token, or a registry's answer body appears in the outcome's detail;
- * - the credential goes to a token realm over plain HTTP on a non-loopback host;
+ * - the credential goes to a token realm the realm policy refuses (plain HTTP off the registry's
+ *   loopback host, HTTP under an HTTPS registry, an internal address that is not the registry's);
+ * - a redirect is followed (none is: node:http does not follow them, and a 3xx is an outcome);
  * - a probe runs longer than its deadline (one deadline covers every request of the flow).
  */
 
@@ -38,6 +41,8 @@ export interface RegistryProbeOptions {
   timeoutMs?: number;
   userAgent?: string;
   nowMs?: () => number;
+  /** Resolves a token realm's host before the realm policy decides (default: the system resolver). */
+  resolve?: ResolveHost;
 }
 
 const MAX_BODY_BYTES = 64 * 1024;
@@ -72,12 +77,12 @@ export function createRegistryProbe(options: RegistryProbeOptions = {}): Registr
   const timeoutMs = options.timeoutMs ?? 5_000;
   const nowMs = options.nowMs ?? Date.now;
   const userAgent = options.userAgent ?? 'scalr-credd';
+  const resolve = options.resolve ?? resolveHost;
 
   return async (target) => {
     const deadline = nowMs() + timeoutMs;
     const ca = target.caCert ? [...rootCertificates, target.caCert] : undefined;
-    const send = (url: URL, init: { method?: string; headers?: Record<string, string>; body?: string } = {}) =>
-      request(url, { ...init, ca, userAgent, remainingMs: () => deadline - nowMs(), timeoutMs });
+    const send: Send = (url, init = {}) => request(url, { ...init, ca, userAgent, remainingMs: () => deadline - nowMs(), timeoutMs });
     try {
       const base = registryBaseUrl(target.host, target.caCert !== null);
       const anonymous = await send(base);
@@ -93,7 +98,7 @@ export function createRegistryProbe(options: RegistryProbeOptions = {}): Registr
         return judge(answer.status, 'registry accepted the credential (basic auth)', 'registry rejected the credential (basic auth)');
       }
 
-      const token = await fetchBearerToken(send, challenge.params, target);
+      const token = await fetchBearerToken(send, { registry: base, params: challenge.params, resolve }, target);
       const answer = await send(base, { headers: { authorization: `Bearer ${token}` } });
       return judge(answer.status, 'registry accepted the token issued for the credential', 'registry rejected the token issued for the credential');
     } catch (error) {
@@ -127,18 +132,31 @@ export function parseChallenge(header: string): { scheme: 'basic' | 'bearer'; pa
   return { scheme: match[1]!.toLowerCase() as 'basic' | 'bearer', params };
 }
 
-type Send = (url: URL, init?: { method?: string; headers?: Record<string, string>; body?: string }) => Promise<Answer>;
+type Lookup = ReturnType<typeof pinnedLookup>;
+type Send = (url: URL, init?: { method?: string; headers?: Record<string, string>; body?: string; lookup?: Lookup }) => Promise<Answer>;
 
-async function fetchBearerToken(send: Send, params: Record<string, string>, target: ProbeTarget): Promise<string> {
+async function fetchBearerToken(
+  sendAnywhere: Send,
+  challenge: { registry: URL; params: Record<string, string>; resolve: ResolveHost },
+  target: ProbeTarget,
+): Promise<string> {
   let realm: URL;
   try {
-    realm = new URL(params['realm'] ?? '');
+    realm = new URL(challenge.params['realm'] ?? '');
   } catch {
     throw new ProbeFailure('error', 'registry sent a Bearer challenge without a usable realm');
   }
-  if (realm.protocol !== 'https:' && !(realm.protocol === 'http:' && isLoopbackHostname(realm.hostname))) {
-    throw new ProbeFailure('error', `token realm ${realm.protocol}//${realm.host} is not HTTPS; the credential was not sent`);
+  let addresses: string[];
+  try {
+    addresses = await checkRealm(challenge.registry, realm, challenge.resolve);
+  } catch (error) {
+    if (error instanceof RealmRefusedError) throw new ProbeFailure('error', error.message);
+    throw error;
   }
+  // Connect to exactly the addresses the policy checked.
+  const lookup = pinnedLookup(addresses);
+  const send: Send = (url, init = {}) => sendAnywhere(url, { ...init, lookup });
+  const params = challenge.params;
   const service = params['service'];
   let answer: Answer;
   if (target.username === '<token>') {
@@ -191,6 +209,7 @@ function request(
     method?: string;
     headers?: Record<string, string>;
     body?: string;
+    lookup?: Lookup;
     ca: string[] | undefined;
     userAgent: string;
     remainingMs: () => number;
@@ -204,6 +223,7 @@ function request(
     const headers: Record<string, string> = { 'user-agent': init.userAgent, accept: 'application/json', ...init.headers };
     if (init.body !== undefined) headers['content-length'] = String(Buffer.byteLength(init.body));
     const options: https.RequestOptions = { method: init.method ?? 'GET', headers, agent: false };
+    if (init.lookup) options.lookup = init.lookup as unknown as https.RequestOptions['lookup'];
     if (url.protocol === 'https:' && init.ca) options.ca = init.ca;
     const req = (url.protocol === 'https:' ? https : http).request(url, options, (res) => {
       const chunks: Buffer[] = [];

@@ -1,10 +1,13 @@
 import type { AuditEvent, AuditPage, AuditQuery } from '@dcs/shared';
-import type { AuditLog, AuditRecord } from '../audit/audit-log.js';
+import type { AuditFilter, AuditLog, AuditRecord } from '../audit/audit-log.js';
+import { coversHosts } from '../auth/authorize.js';
+import type { TokenRepository } from '../store/token-repository.js';
 import { auditActor, authorize, type RequestContext } from './context.js';
 
 /** Dependencies of the audit service. */
 export interface AuditServiceDeps {
   audit: Pick<AuditLog, 'append' | 'list'>;
+  tokenRepository: Pick<TokenRepository, 'list'>;
 }
 
 /** Reading the audit log through `GET /v1/audit` (admin and auditor). */
@@ -13,8 +16,23 @@ export interface AuditService {
   list(ctx: RequestContext, query: AuditQuery): AuditPage;
 }
 
-/** Builds the audit service. Reading the log is itself recorded (`audit.read`). */
-export function createAuditService({ audit }: AuditServiceDeps): AuditService {
+/**
+ * Builds the audit service. Reading the log is itself recorded (`audit.read`). A host-limited reader
+ * sees the rows that name one of its hosts, and the rows that name no host (token and audit actions,
+ * listings) only when a token within its hosts wrote them, itself included; rows without a host or
+ * a token (the first admin token, failed logins with no token id) stay hidden from it.
+ */
+export function createAuditService({ audit, tokenRepository }: AuditServiceDeps): AuditService {
+  const readerView = (ctx: RequestContext): AuditFilter['within'] => {
+    const hosts = ctx.principal.hosts;
+    if (hosts === null) return undefined;
+    const tokenIds = tokenRepository
+      .list()
+      .filter((row) => coversHosts(ctx.principal, row.hosts))
+      .map((row) => row.id);
+    return { hosts, tokenIds };
+  };
+
   return {
     list(ctx, query) {
       authorize(audit, ctx, 'audit.read');
@@ -24,6 +42,7 @@ export function createAuditService({ audit }: AuditServiceDeps): AuditService {
         host: query.host,
         action: query.action,
         tokenId: query.token,
+        within: readerView(ctx),
         after: query.cursor === undefined ? undefined : Number(query.cursor),
         limit: query.limit + 1,
       });

@@ -1,4 +1,4 @@
-import type { AuditEvent, AuditLog } from '../audit/audit-log.js';
+import type { AuditEntry, AuditLog } from '../audit/audit-log.js';
 import { assertCan, type Principal, type Resource } from '../auth/authorize.js';
 import type { Action } from '../auth/permissions.js';
 import { ForbiddenError } from '../errors.js';
@@ -10,7 +10,7 @@ export interface RequestContext {
 }
 
 /** The audit fields that identify the caller. */
-export function auditActor(ctx: RequestContext): Pick<AuditEvent, 'requestId' | 'tokenId' | 'tokenName' | 'role'> {
+export function auditActor(ctx: RequestContext): Pick<AuditEntry, 'requestId' | 'tokenId' | 'tokenName' | 'role'> {
   return {
     requestId: ctx.requestId,
     tokenId: ctx.principal.tokenId,

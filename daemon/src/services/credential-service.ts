@@ -1,6 +1,7 @@
 import {
   InvalidRegistryHostError,
   dockerCliKey,
+  isSubKey,
   parseServerUrl,
   type CredentialList,
   type LookupResponse,
@@ -11,15 +12,15 @@ import type { AuditLog } from '../audit/audit-log.js';
 import { mayUseHost } from '../auth/authorize.js';
 import { secretContext, type Barrier } from '../barrier/barrier.js';
 import { CredentialExpiredError, IntegrityError, NotFoundError, ValidationError } from '../errors.js';
-import { newId } from '../ids.js';
 import { durably, type Db } from '../store/database.js';
 import type { IntegrationRepository } from '../store/integration-repository.js';
 import { auditActor, authorize, type RequestContext } from './context.js';
+import { buildIntegrationRow } from './integration-row.js';
 
 /** Dependencies of the credential service. */
 export interface CredentialServiceDeps {
   db: Db;
-  integrations: IntegrationRepository;
+  integrationRepository: IntegrationRepository;
   barrier: Pick<Barrier, 'seal' | 'open' | 'activeTerm'>;
   /** `appendCommitted` (group commit) for lookups, `append` in the transaction of every write. */
   audit: Pick<AuditLog, 'append' | 'appendCommitted'>;
@@ -49,9 +50,10 @@ export const EXPIRY_WARNING_MS = 7 * 24 * 3600 * 1000;
 
 /** The helper's verbs: get, list, store, erase. */
 export interface CredentialService {
-  /** Resolves only once the lookup's audit row committed; a lookup that cannot be audited rejects. */
-  lookup(ctx: RequestContext, serverUrl: string): Promise<LookupResponse>;
-  /** The lookup with its expiry warning, for the HTTP route. */
+  /**
+   * The credential with its expiry warning. Resolves only once the lookup's audit row committed; a
+   * lookup that cannot be audited rejects.
+   */
   lookupWithNotice(ctx: RequestContext, serverUrl: string): Promise<LookupResult>;
   list(ctx: RequestContext): CredentialList;
   store(ctx: RequestContext, body: StoreCredentialBody): void;
@@ -63,19 +65,15 @@ export interface CredentialService {
  * may not read or that are not exported, so that a runner cannot probe which hosts exist.
  */
 export function createCredentialService(deps: CredentialServiceDeps): CredentialService {
-  const { db, integrations, barrier, audit, now, onLookup, onExpiring } = deps;
+  const { db, integrationRepository, barrier, audit, now, onLookup, onExpiring } = deps;
 
   const service: CredentialService = {
-    async lookup(ctx, serverUrl) {
-      return (await service.lookupWithNotice(ctx, serverUrl)).credential;
-    },
-
     // Every outcome's audit row goes through the group commit and is awaited before the answer
     // (secret or error) is produced.
     async lookupWithNotice(ctx, serverUrl) {
       authorize(audit, ctx, 'credential.get');
       const key = parseKey(serverUrl);
-      const row = isSubKey(key) ? undefined : integrations.findByHost(key.host);
+      const row = isSubKey(key) ? undefined : integrationRepository.findByHost(key.host);
       if (!row || !row.export || !mayUseHost(ctx.principal, row.host)) {
         await audit.appendCommitted({ ...auditActor(ctx), action: 'credential.get', host: key.host, outcome: 'not_found' });
         onLookup?.('not_found');
@@ -117,7 +115,7 @@ export function createCredentialService(deps: CredentialServiceDeps): Credential
       // No prototype: a host named "__proto__" must be listed like any other.
       const result: CredentialList = Object.create(null) as CredentialList;
       let count = 0;
-      for (const { host, username } of integrations.listExported()) {
+      for (const { host, username } of integrationRepository.listExported()) {
         if (!mayUseHost(ctx.principal, host)) continue;
         result[dockerCliKey(host)] = username;
         count++;
@@ -128,7 +126,7 @@ export function createCredentialService(deps: CredentialServiceDeps): Credential
 
     store(ctx, body) {
       authorize(audit, ctx, 'credential.store');
-      const key = parseKey(body.ServerURL, 'ServerURL');
+      const key = parseKey(body.ServerURL);
       if (key.path !== '') {
         throw new ValidationError(`"${key.host}${key.path}" names a path; credentials are stored per registry host`, [
           { path: 'ServerURL', message: 'must name a registry host without a path' },
@@ -136,32 +134,14 @@ export function createCredentialService(deps: CredentialServiceDeps): Credential
       }
       const { host } = key;
       authorize(audit, ctx, 'credential.store', { host });
-      const envelope = barrier.seal(secretContext(host), body.Secret);
-      const term = barrier.activeTerm();
-      const at = now().toISOString();
+      const fresh = buildIntegrationRow(barrier, { host, username: body.Username, secret: body.Secret }, now().toISOString());
       durably(db, () => {
-        const existing = integrations.findByHost(host);
-        if (existing) {
-          integrations.update({ ...existing, username: body.Username, envelope, term, updatedAt: at });
-        } else {
-          integrations.insert({
-            id: newId('int'),
-            host,
-            username: body.Username,
-            envelope,
-            term,
-            export: true,
-            description: null,
-            createdAt: at,
-            updatedAt: at,
-            expiresAt: null,
-            caCert: null,
-            lastTestedAt: null,
-            lastTestResult: null,
-            lastTestDetail: null,
-          });
-        }
-        const targetId = existing?.id ?? integrations.findByHost(host)?.id;
+        const existing = integrationRepository.findByHost(host);
+        // An existing integration keeps its id, settings and history; only the credential changes.
+        const { envelope, term, updatedAt } = fresh;
+        if (existing) integrationRepository.update({ ...existing, username: body.Username, envelope, term, updatedAt });
+        else integrationRepository.insert(fresh);
+        const targetId = existing?.id ?? fresh.id;
         audit.append({ ...auditActor(ctx), action: 'credential.store', host, targetId, outcome: 'ok' });
       });
     },
@@ -176,8 +156,8 @@ export function createCredentialService(deps: CredentialServiceDeps): Credential
       }
       authorize(audit, ctx, 'credential.erase', { host: key.host });
       durably(db, () => {
-        const existing = integrations.findByHost(key.host);
-        const removed = existing ? integrations.remove(existing.id) : false;
+        const existing = integrationRepository.findByHost(key.host);
+        const removed = existing ? integrationRepository.remove(existing.id) : false;
         audit.append({
           ...auditActor(ctx),
           action: 'credential.erase',
@@ -201,21 +181,12 @@ export function createCredentialService(deps: CredentialServiceDeps): Credential
   return service;
 }
 
-/** `field` names the body field the issue points at: `serverURL` for get and erase, `ServerURL` for store. */
-function parseKey(serverUrl: string, field = 'serverURL'): ParsedServerUrl {
+/** Parses the body's `ServerURL` (or its alias, parsed into it); throws ValidationError pointing at `ServerURL`. */
+function parseKey(serverUrl: string): ParsedServerUrl {
   try {
     return parseServerUrl(serverUrl);
   } catch (error) {
     if (!(error instanceof InvalidRegistryHostError)) throw error;
-    throw new ValidationError(error.message, [{ path: field, message: error.message }]);
+    throw new ValidationError(error.message, [{ path: 'ServerURL', message: error.message }]);
   }
-}
-
-/**
- * A path under /v1/ or /v2/ names a distinct key (Docker Hub's OAuth access-token and refresh-token
- * entries), which is never stored here. Any other path is a repository (go-containerregistry asks
- * `host/org/repo` first) and falls back to the host's credential.
- */
-function isSubKey(key: ParsedServerUrl): boolean {
-  return /^\/v[12]\//.test(key.path);
 }

@@ -2,17 +2,17 @@ import { X509Certificate } from 'node:crypto';
 import type { CreateIntegrationBody, IntegrationSummary, UpdateIntegrationBody } from '@dcs/shared';
 import type { AuditLog } from '../audit/audit-log.js';
 import { mayUseHost } from '../auth/authorize.js';
-import { secretContext, type Barrier } from '../barrier/barrier.js';
+import type { Barrier } from '../barrier/barrier.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
-import { newId } from '../ids.js';
 import { durably, type Db } from '../store/database.js';
-import type { IntegrationListing, IntegrationRepository, IntegrationRow } from '../store/integration-repository.js';
+import type { IntegrationRepository, IntegrationRow } from '../store/integration-repository.js';
 import { auditActor, authorize, type RequestContext } from './context.js';
+import { buildIntegrationRow, integrationSummary, sealSecret } from './integration-row.js';
 
 /** Dependencies of the integration service. */
 export interface IntegrationServiceDeps {
   db: Db;
-  integrations: IntegrationRepository;
+  integrationRepository: IntegrationRepository;
   barrier: Pick<Barrier, 'seal' | 'activeTerm'>;
   audit: Pick<AuditLog, 'append'>;
   now: () => Date;
@@ -30,10 +30,10 @@ export interface IntegrationService {
 
 /** Builds the integration service. */
 export function createIntegrationService(deps: IntegrationServiceDeps): IntegrationService {
-  const { db, integrations, barrier, audit, now } = deps;
+  const { db, integrationRepository, barrier, audit, now } = deps;
 
   const findVisible = (ctx: RequestContext, id: string): IntegrationRow => {
-    const row = integrations.findById(id);
+    const row = integrationRepository.findById(id);
     // A host-limited token must not learn that integrations outside its list exist.
     if (!row || !mayUseHost(ctx.principal, row.host)) throw new NotFoundError(`integration ${id} not found`);
     return row;
@@ -42,42 +42,27 @@ export function createIntegrationService(deps: IntegrationServiceDeps): Integrat
   return {
     create(ctx, body) {
       authorize(audit, ctx, 'integration.create', { host: body.host });
-      const at = now().toISOString();
-      const row: IntegrationRow = {
-        id: newId('int'),
-        host: body.host,
-        username: body.username,
-        envelope: barrier.seal(secretContext(body.host), body.secret),
-        term: barrier.activeTerm(),
-        export: body.export,
-        description: body.description ?? null,
-        createdAt: at,
-        updatedAt: at,
-        expiresAt: body.expiresAt ?? null,
-        caCert: body.caCert === undefined ? null : parseCaCert(body.caCert),
-        lastTestedAt: null,
-        lastTestResult: null,
-        lastTestDetail: null,
-      };
+      const caCert = body.caCert === undefined ? null : parseCaCert(body.caCert);
+      const row = buildIntegrationRow(barrier, { ...body, caCert }, now().toISOString());
       durably(db, () => {
-        if (integrations.findByHost(row.host)) {
+        if (integrationRepository.findByHost(row.host)) {
           throw new ConflictError(`host ${row.host} already has an integration`);
         }
-        integrations.insert(row);
+        integrationRepository.insert(row);
         audit.append({ ...auditActor(ctx), action: 'integration.create', host: row.host, targetId: row.id, outcome: 'ok' });
       });
-      return toSummary(row);
+      return integrationSummary(row);
     },
 
     listJson(ctx) {
       authorize(audit, ctx, 'integration.read');
       // Listings, not rows: the envelopes are not read for a list.
-      return integrations.listingsJson(ctx.principal.hosts);
+      return integrationRepository.listingsJson(ctx.principal.hosts);
     },
 
     get(ctx, id) {
       authorize(audit, ctx, 'integration.read');
-      return toSummary(findVisible(ctx, id));
+      return integrationSummary(findVisible(ctx, id));
     },
 
     update(ctx, id, body) {
@@ -95,8 +80,7 @@ export function createIntegrationService(deps: IntegrationServiceDeps): Integrat
         caCert: body.caCert === undefined ? current.caCert : body.caCert === null ? null : parseCaCert(body.caCert),
       };
       if (body.secret !== undefined) {
-        next.envelope = barrier.seal(secretContext(current.host), body.secret);
-        next.term = barrier.activeTerm();
+        Object.assign(next, sealSecret(barrier, current.host, body.secret));
       }
       if (body.secret !== undefined || body.username !== undefined) {
         // The last test said something about the old credential, not this one.
@@ -104,8 +88,8 @@ export function createIntegrationService(deps: IntegrationServiceDeps): Integrat
       }
       const changed = Object.keys(body).filter((key) => body[key as keyof UpdateIntegrationBody] !== undefined);
       durably(db, () => {
-        if (!integrations.findById(id)) throw new NotFoundError(`integration ${id} not found`);
-        integrations.update(next);
+        if (!integrationRepository.findById(id)) throw new NotFoundError(`integration ${id} not found`);
+        integrationRepository.update(next);
         audit.append({
           ...auditActor(ctx),
           action: 'integration.update',
@@ -115,7 +99,7 @@ export function createIntegrationService(deps: IntegrationServiceDeps): Integrat
           detail: { fields: changed },
         });
       });
-      return toSummary(next);
+      return integrationSummary(next);
     },
 
     remove(ctx, id) {
@@ -123,28 +107,10 @@ export function createIntegrationService(deps: IntegrationServiceDeps): Integrat
       const current = findVisible(ctx, id);
       authorize(audit, ctx, 'integration.delete', { host: current.host });
       durably(db, () => {
-        if (!integrations.remove(id)) throw new NotFoundError(`integration ${id} not found`);
+        if (!integrationRepository.remove(id)) throw new NotFoundError(`integration ${id} not found`);
         audit.append({ ...auditActor(ctx), action: 'integration.delete', host: current.host, targetId: id, outcome: 'ok' });
       });
     },
-  };
-}
-
-/** The public view of a stored integration: everything but the envelope. */
-export function toSummary(row: IntegrationListing): IntegrationSummary {
-  return {
-    id: row.id,
-    host: row.host,
-    username: row.username,
-    export: row.export,
-    description: row.description,
-    createdAt: row.createdAt,
-    updatedAt: row.updatedAt,
-    expiresAt: row.expiresAt ?? null,
-    caCert: row.caCert ?? null,
-    lastTestedAt: row.lastTestedAt ?? null,
-    lastTestResult: row.lastTestResult ?? null,
-    lastTestDetail: row.lastTestDetail ?? null,
   };
 }
 

@@ -11,7 +11,7 @@ import { auditActor, authorize, type RequestContext } from './context.js';
 /** Dependencies of the registry check service. */
 export interface RegistryCheckServiceDeps {
   db: Db;
-  integrations: Pick<IntegrationRepository, 'findById' | 'recordTest'>;
+  integrationRepository: Pick<IntegrationRepository, 'findById' | 'recordTest'>;
   barrier: Pick<Barrier, 'open'>;
   audit: Pick<AuditLog, 'append'>;
   probe: RegistryProbe;
@@ -26,13 +26,13 @@ export interface RegistryCheckService {
 
 /** Builds the service. The secret is opened only to be sent to the registry it belongs to. */
 export function createRegistryCheckService(deps: RegistryCheckServiceDeps): RegistryCheckService {
-  const { db, integrations, barrier, audit, probe, now } = deps;
+  const { db, integrationRepository, barrier, audit, probe, now } = deps;
 
   return {
     async test(ctx, id) {
       // The role is checked before the lookup, so a token that may not test learns nothing about ids.
       authorize(audit, ctx, 'integration.test');
-      const row = integrations.findById(id);
+      const row = integrationRepository.findById(id);
       // A host-limited token must not learn that integrations outside its list exist.
       if (!row || !mayUseHost(ctx.principal, row.host)) throw new NotFoundError(`integration ${id} not found`);
       authorize(audit, ctx, 'integration.test', { host: row.host });
@@ -48,7 +48,7 @@ export function createRegistryCheckService(deps: RegistryCheckServiceDeps): Regi
       const { result, detail } = await probe({ host: row.host, username: row.username, secret, caCert: row.caCert });
       const testedAt = now().toISOString();
       db.transaction(() => {
-        const recorded = integrations.recordTest(id, { at: testedAt, result, detail });
+        const recorded = integrationRepository.recordTest(id, { at: testedAt, result, detail });
         audit.append({
           ...auditActor(ctx),
           action: 'integration.test',

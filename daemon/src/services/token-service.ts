@@ -1,6 +1,6 @@
 import type { CreateTokenBody, CreatedToken, Role, TokenSummary } from '@dcs/shared';
 import type { AuditLog } from '../audit/audit-log.js';
-import type { Principal } from '../auth/authorize.js';
+import { coversHosts, type Principal } from '../auth/authorize.js';
 import { mintToken, parseToken, secretMatches } from '../auth/token-hash.js';
 import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError } from '../errors.js';
 import { durably, type Db } from '../store/database.js';
@@ -10,7 +10,7 @@ import { auditActor, authorize, type RequestContext } from './context.js';
 /** Dependencies of the token service. */
 export interface TokenServiceDeps {
   db: Db;
-  tokens: TokenRepository;
+  tokenRepository: TokenRepository;
   audit: Pick<AuditLog, 'append'>;
   now: () => Date;
 }
@@ -42,7 +42,7 @@ export class AuthenticationFailure extends UnauthenticatedError {
 
 /** Builds the token service. */
 export function createTokenService(deps: TokenServiceDeps): TokenService {
-  const { db, tokens, audit, now } = deps;
+  const { db, tokenRepository, audit, now } = deps;
 
   const mint = (name: string, role: Role, hosts: string[] | null, expiresAt: string | null, onInsert: (row: TokenRow) => void): CreatedToken => {
     const minted = mintToken();
@@ -57,21 +57,29 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
       revokedAt: null,
     };
     durably(db, () => {
-      tokens.insert(row);
+      tokenRepository.insert(row);
       onInsert(row);
     });
-    return { ...toSummary(row), token: minted.value };
+    return { ...tokenSummary(row), token: minted.value };
   };
 
   return {
     create(ctx, body) {
       authorize(audit, ctx, 'token.create', { role: body.role });
       const hosts = body.hosts ? [...new Set(body.hosts)].sort() : null;
-      const scope = ctx.principal.hosts;
-      if (scope !== null && (hosts === null || hosts.some((host) => !scope.includes(host)))) {
-        throw new ForbiddenError('a host-limited token may only mint tokens limited to its own hosts');
+      const deny = (reason: string, message: string): never => {
+        audit.append({ ...auditActor(ctx), action: 'token.create', outcome: 'denied', detail: { reason } });
+        throw new ForbiddenError(message);
+      };
+      if (!coversHosts(ctx.principal, hosts)) {
+        deny('hosts', 'a host-limited token may only mint tokens limited to its own hosts');
       }
-      const expiresAt = body.ttlSeconds === undefined ? null : new Date(now().getTime() + body.ttlSeconds * 1000).toISOString();
+      // A child never outlives its parent: without a ttlSeconds it expires with it, and a longer one is refused.
+      const limit = ctx.principal.expiresAt;
+      const expiresAt = body.ttlSeconds === undefined ? limit : new Date(now().getTime() + body.ttlSeconds * 1000).toISOString();
+      if (limit !== null && (expiresAt === null || expiresAt > limit)) {
+        deny('expiry', `a token may not outlive the token that mints it (${ctx.principal.tokenId} expires at ${limit}); give a shorter ttlSeconds`);
+      }
       return mint(body.name, body.role, hosts, expiresAt, (row) =>
         audit.append({
           ...auditActor(ctx),
@@ -85,21 +93,28 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
 
     list(ctx) {
       authorize(audit, ctx, 'token.read');
-      return tokens.list().map(toSummary);
+      // A host-limited caller sees only tokens that reach no further than itself.
+      return tokenRepository
+        .list()
+        .filter((row) => coversHosts(ctx.principal, row.hosts))
+        .map(tokenSummary);
     },
 
     revoke(ctx, id) {
       // The role is checked before the lookup, so a token that may not revoke learns nothing about ids.
       authorize(audit, ctx, 'token.revoke');
-      const row = tokens.findById(id);
-      if (!row) throw new NotFoundError(`token ${id} not found`);
+      const row = tokenRepository.findById(id);
+      // Beyond the caller's hosts a token is not found, as in the listing: a 403 would confirm it exists.
+      if (!row || !coversHosts(ctx.principal, row.hosts)) throw new NotFoundError(`token ${id} not found`);
       authorize(audit, ctx, 'token.revoke', { role: row.role });
       durably(db, () => {
         const at = now().toISOString();
-        if (row.role === 'admin' && isActive(row, at) && tokens.countActive('admin', at) <= 1) {
-          throw new ConflictError('cannot revoke the last active admin token; mint another admin token first');
+        if (row.role === 'admin' && isActive(row, at) && !outlivedByAnotherAdmin(row, tokenRepository.list(), at)) {
+          throw new ConflictError(
+            `cannot revoke the last active admin token: no other active admin token lives as long as ${row.id}; mint one first (a non-expiring one to revoke a non-expiring one)`,
+          );
         }
-        const revoked = tokens.revoke(id, at);
+        const revoked = tokenRepository.revoke(id, at);
         audit.append({ ...auditActor(ctx), action: 'token.revoke', targetId: id, outcome: revoked ? 'ok' : 'not_found' });
       });
     },
@@ -107,7 +122,7 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
     authenticate(value) {
       const parsed = parseToken(value);
       if (!parsed) throw new AuthenticationFailure('malformed', undefined, 'the bearer token is malformed');
-      const row = tokens.findById(parsed.id);
+      const row = tokenRepository.findById(parsed.id);
       // Unknown and mismatching tokens get the same answer, and the hash comparison is constant-time.
       if (!row) throw new AuthenticationFailure('unknown', parsed.id, 'the bearer token is not valid');
       if (!secretMatches(parsed.secret, row.hash)) throw new AuthenticationFailure('mismatch', parsed.id, 'the bearer token is not valid');
@@ -130,8 +145,23 @@ function isActive(row: TokenRow, at: string): boolean {
   return row.revokedAt === null && (row.expiresAt === null || row.expiresAt > at);
 }
 
+/**
+ * The last-admin guard: an active admin token may be revoked only while another active admin token
+ * lives at least as long (a non-expiring one counts as longest). So the store always keeps its
+ * longest-lived admin, and a temporary admin can never revoke a permanent one.
+ */
+function outlivedByAnotherAdmin(target: TokenRow, tokens: readonly TokenRow[], at: string): boolean {
+  return tokens.some(
+    (other) =>
+      other.id !== target.id &&
+      other.role === 'admin' &&
+      isActive(other, at) &&
+      (other.expiresAt === null || (target.expiresAt !== null && other.expiresAt >= target.expiresAt)),
+  );
+}
+
 /** The public view of a token: never its value or hash. */
-export function toSummary(row: TokenRow): TokenSummary {
+export function tokenSummary(row: TokenRow): TokenSummary {
   return {
     id: row.id,
     name: row.name,

@@ -1,4 +1,4 @@
-import type { RegistryTestResult } from '@dcs/shared';
+import { INTEGRATION_SUMMARY_FIELDS, type RegistryTestResult } from '@dcs/shared';
 import type { Db } from './database.js';
 import { prepareWrite, readThrough } from './read-cache.js';
 
@@ -46,13 +46,16 @@ const COLUMNS =
 export type IntegrationListing = Omit<IntegrationRow, 'envelope' | 'term'>;
 
 /**
- * One listing as a JSON object, built by SQLite: the summary's fields in the summary's order, with
- * `export` as a boolean. The API test and the unit test compare it with JSON.stringify of the row.
+ * One listing as a JSON object, built by SQLite from the summary's field list, in its order: each
+ * field from its snake_case column, `export` as a boolean. The API test and the unit test compare it
+ * with JSON.stringify of the row.
  */
-const LISTING_JSON = `json_object('id', id, 'host', host, 'username', username,
-  'export', json(CASE export WHEN 1 THEN 'true' ELSE 'false' END), 'description', description,
-  'createdAt', created_at, 'updatedAt', updated_at, 'expiresAt', expires_at, 'caCert', ca_cert,
-  'lastTestedAt', last_tested_at, 'lastTestResult', last_test_result, 'lastTestDetail', last_test_detail)`;
+const LISTING_JSON = `json_object(${INTEGRATION_SUMMARY_FIELDS.map((field) => `'${field}', ${listingColumn(field)}`).join(', ')})`;
+
+function listingColumn(field: keyof IntegrationListing): string {
+  const column = field.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
+  return field === 'export' ? `json(CASE ${column} WHEN 1 THEN 'true' ELSE 'false' END)` : column;
+}
 
 /** SQL access to the integrations table; knows nothing of HTTP, principals or crypto. */
 export interface IntegrationRepository {

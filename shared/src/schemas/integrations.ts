@@ -61,6 +61,9 @@ export const IntegrationSummarySchema = z.strictObject({
 });
 export type IntegrationSummary = z.infer<typeof IntegrationSummarySchema>;
 
+/** The summary's fields in its order: the one list the daemon builds summaries and its listing SQL from. */
+export const INTEGRATION_SUMMARY_FIELDS = IntegrationSummarySchema.keyof().options;
+
 /** Body of `GET /v1/integrations`. */
 export const IntegrationListSchema = z.strictObject({ integrations: z.array(IntegrationSummarySchema) });
 export type IntegrationList = z.infer<typeof IntegrationListSchema>;
