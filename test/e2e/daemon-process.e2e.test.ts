@@ -201,7 +201,8 @@ describe('scalr-credd as a real process (TCP and Unix socket, SQLite file, admin
     const wrongKey = await runCli(['serve', '--data-dir', dataDir, '--root-key-file', otherKey, '--listen', '127.0.0.1:0']);
     expect(wrongKey.code).toBe(1);
     expect(wrongKey.stderr).toBe(
-      `scalr-credd: root key file ${otherKey} does not match this database (its check value does not open); use the key the store was created with\n`,
+      `scalr-credd: database ${join(dataDir, 'credd.sqlite')} does not open with root key file ${otherKey}: the key does not match its check value; ` +
+        'use the key it was created with (a backup made before a rekey needs the old key: --root-key-file)\n',
     );
     expect(wrongKey.stdout).not.toContain('listening');
 

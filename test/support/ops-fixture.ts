@@ -7,7 +7,6 @@ import { CreateIntegrationBodySchema, type CreateIntegrationBody, type Integrati
 import type { RequestListener } from 'node:http';
 import { buildServiceApp } from '../../daemon/src/http/app.js';
 import { assembleServices, type Services } from '../../daemon/src/services/assemble.js';
-import { generateKey } from '../../daemon/src/barrier/secretbox-barrier.js';
 import { createExpiryWarner } from '../../daemon/src/services/expiry-warner.js';
 import { createFailureLimiter } from '../../daemon/src/http/failure-limiter.js';
 import { createLogger } from '../../daemon/src/observability/logger.js';
@@ -41,9 +40,7 @@ export function buildOpsApp(options: { probe?: RegistryProbe; maxFailures?: numb
   const metrics = createMetrics(OPS_VERSION);
 
   const db = openDatabase(':memory:');
-  const rootKey = generateKey();
-  const barrier = seedKeyring(db, rootKey, clock.now());
-  rootKey.fill(0);
+  const barrier = seedKeyring(db, clock.now());
   const services = assembleServices({
     db,
     barrier,

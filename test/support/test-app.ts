@@ -9,7 +9,6 @@ import type { RequestListener } from 'node:http';
 import request from 'supertest';
 import { buildApp, type AppDeps } from '../../daemon/src/http/app.js';
 import { assembleServices, type Services } from '../../daemon/src/services/assemble.js';
-import { generateKey } from '../../daemon/src/barrier/secretbox-barrier.js';
 import { createFailureLimiter } from '../../daemon/src/http/failure-limiter.js';
 import { createLogger, type LogLevel } from '../../daemon/src/observability/logger.js';
 import type { ProbeOutcome, ProbeTarget, RegistryProbe } from '../../daemon/src/registry/registry-probe.js';
@@ -86,9 +85,7 @@ export function buildTestApp(overrides: TestAppOverrides = {}): TestApp {
   const logger = createLogger((line) => void logs.push(line), overrides.logLevel ?? 'debug', clock.now);
 
   const db = openDatabase(':memory:');
-  const rootKey = generateKey();
-  const barrier = seedKeyring(db, rootKey, clock.now());
-  rootKey.fill(0);
+  const barrier = seedKeyring(db, clock.now());
   const probes: ProbeTarget[] = [];
   const fakeProbe: RegistryProbe = async (target): Promise<ProbeOutcome> => {
     probes.push(target);

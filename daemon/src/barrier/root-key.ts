@@ -35,6 +35,11 @@ export function loadRootKey(path: string): Uint8Array {
   }
 }
 
+/** Throws ConfigError unless `path` holds a readable, private root key (the key is not kept). */
+export function assertRootKeyReadable(path: string): void {
+  loadRootKey(path).fill(0);
+}
+
 /** Writes a new root key file with mode 0600; refuses to overwrite an existing file. */
 export function writeRootKey(path: string, key: Uint8Array): void {
   const fd = openSync(path, 'wx', 0o600);
@@ -58,14 +63,6 @@ export function rootKeyMatches(rootKey: Uint8Array, check: Uint8Array): boolean 
     if (error instanceof IntegrityError) return false;
     throw error;
   }
-}
-
-/** Throws ConfigError unless `rootKey` opens the database's check value. */
-export function assertRootKeyMatches(rootKey: Uint8Array, check: Uint8Array, keyPath: string): void {
-  if (rootKeyMatches(rootKey, check)) return;
-  throw new ConfigError(
-    `root key file ${keyPath} does not match this database (its check value does not open); use the key the store was created with`,
-  );
 }
 
 /** Seals one data key of the keyring under the root key, bound to its term. */

@@ -5,7 +5,8 @@ import { basename, dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { createAuditLog } from '../audit/audit-log.js';
 import { secretContext } from '../barrier/barrier.js';
-import { loadRootKey, openKeyring, rootKeyMatches } from '../barrier/root-key.js';
+import { KeyringOwner, type RootKeyPlace } from '../barrier/keyring-owner.js';
+import { assertRootKeyReadable } from '../barrier/root-key.js';
 import { createSecretboxBarrier } from '../barrier/secretbox-barrier.js';
 import { ConfigError } from '../errors.js';
 import { openDatabase } from '../store/database.js';
@@ -96,18 +97,17 @@ export async function restoreStore(
   if (existsSync(paths.dbPath) && !options.force) {
     throw new ConfigError(`a store already exists in ${paths.dataDir}; pass --force to replace it (it is kept as ${basename(paths.dbPath)}.pre-restore)`);
   }
-  const rootKey = loadRootKey(paths.rootKeyPath);
+  // A missing or too open key file is reported before anything is copied.
+  assertRootKeyReadable(paths.rootKeyPath);
   const staged = `${paths.dbPath}.restore-${randomBytes(4).toString('hex')}`;
   let result: Omit<RestoreResult, 'previous'>;
   try {
     copyFileSync(fromFile, staged);
     chmodSync(staged, 0o600);
-    result = verifyBackup(staged, rootKey, paths.rootKeyPath);
+    result = verifyBackup(staged, { keyPath: paths.rootKeyPath, subject: `the backup ${fromFile}`, finishPendingRekey: false });
   } catch (error) {
     removeQuietly(staged, `${staged}-wal`, `${staged}-shm`);
     throw error;
-  } finally {
-    rootKey.fill(0);
   }
 
   let previous: string | undefined;
@@ -142,7 +142,7 @@ export function socketAnswers(path: string): Promise<boolean> {
   });
 }
 
-function verifyBackup(file: string, rootKey: Uint8Array, rootKeyPath: string): Omit<RestoreResult, 'previous'> {
+function verifyBackup(file: string, place: RootKeyPlace): Omit<RestoreResult, 'previous'> {
   let db;
   try {
     // Migrations run here: a backup from an older version is brought up to date before it goes live.
@@ -151,34 +151,26 @@ function verifyBackup(file: string, rootKey: Uint8Array, rootKeyPath: string): O
     throw new ConfigError(`the backup is not a readable SQLite database (${(error as Error).message})`);
   }
   try {
-    const keyrings = createKeyringRepository(db);
-    const check = keyrings.findRootKeyCheck();
-    if (!check) throw new ConfigError('the backup has no root key check value; it is not a scalr-credd store');
-    if (!rootKeyMatches(rootKey, check)) {
-      throw new ConfigError(
-        `the backup does not open with root key file ${rootKeyPath}; a backup made before a rekey needs the old root key (--root-key-file)`,
-      );
-    }
-    const barrier = createSecretboxBarrier(openKeyring(rootKey, keyrings.list()));
-    try {
-      const integrations = createIntegrationRepository(db).list();
-      for (const row of integrations) {
+    const integrations = KeyringOwner.using(createKeyringRepository(db), place, (owner) => {
+      // Over the owner's keyring, which `using` wipes.
+      const barrier = createSecretboxBarrier(owner);
+      const rows = createIntegrationRepository(db).list();
+      for (const row of rows) {
         try {
           barrier.open(secretContext(row.host), row.envelope);
         } catch {
           throw new ConfigError(`the backup's integration ${row.id} (${row.host}) does not open; refusing to restore it`);
         }
       }
-      const audit = createAuditLog(db).verify();
-      return {
-        integrations: integrations.length,
-        tokens: createTokenRepository(db).count(),
-        auditRows: audit.rows,
-        auditProblem: audit.ok ? undefined : audit.problem,
-      };
-    } finally {
-      barrier.wipe();
-    }
+      return rows.length;
+    });
+    const audit = createAuditLog(db).verify();
+    return {
+      integrations,
+      tokens: createTokenRepository(db).count(),
+      auditRows: audit.rows,
+      auditProblem: audit.ok ? undefined : audit.problem,
+    };
   } finally {
     db.close();
   }

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
+import { KeyringOwner } from '../barrier/keyring-owner.js';
 import { createKeyringSync, withKeyringRefresh, type KeyringSync, type KeyringSyncDeps } from '../barrier/keyring-sync.js';
-import type { Keyring } from '../barrier/keyring.js';
-import { assertRootKeyMatches, completePendingRekey, loadRootKey, openKeyring, stagedRootKeyPath, tryLoadRootKey } from '../barrier/root-key.js';
+import { assertRootKeyReadable, stagedRootKeyPath, tryLoadRootKey } from '../barrier/root-key.js';
 import { createSecretboxBarrier } from '../barrier/secretbox-barrier.js';
-import { ConfigError, IntegrityError } from '../errors.js';
+import { ConfigError } from '../errors.js';
 import { assembleServices, type AssembleOptions, type Services } from '../services/assemble.js';
 import { openDatabase } from '../store/database.js';
 import { createKeyringRepository } from '../store/keyring-repository.js';
@@ -28,39 +28,19 @@ export interface OpenStoreOptions extends AssembleOptions {
 export function openStore(paths: StorePaths, options: OpenStoreOptions = {}): OpenStore {
   ensureDataDir(paths.dataDir, false);
   if (!existsSync(paths.dbPath)) {
-    loadRootKey(paths.rootKeyPath).fill(0);
+    assertRootKeyReadable(paths.rootKeyPath);
     throw new ConfigError(`database ${paths.dbPath} is missing but root key ${paths.rootKeyPath} exists; restore the database or run init in a new data dir`);
   }
   const db = openDatabase(paths.dbPath);
+  let owner: KeyringOwner | undefined;
   try {
     const keyringRepository = createKeyringRepository(db);
-    const check = keyringRepository.findRootKeyCheck();
-    if (!check) throw new ConfigError(`database ${paths.dbPath} has no root key check value; it is not a scalr-credd store`);
-    const recoveredRekey = completePendingRekey(paths.rootKeyPath, check);
-    const rootKey = loadRootKey(paths.rootKeyPath);
-    try {
-      assertRootKeyMatches(rootKey, check, paths.rootKeyPath);
-    } catch (error) {
-      rootKey.fill(0);
-      throw error;
-    }
-    let keyring: Keyring;
-    try {
-      keyring = openKeyring(rootKey, keyringRepository.list());
-    } catch (error) {
-      rootKey.fill(0);
-      if (!(error instanceof IntegrityError)) throw error;
-      // The root key matched the check value, so a keyring row itself was changed, swapped or copied in.
-      throw new ConfigError(
-        `the keyring in ${paths.dbPath} does not open with root key file ${paths.rootKeyPath} (${error.message}); the database was modified: restore it from a backup`,
-      );
-    }
-    const inner = createSecretboxBarrier(keyring);
+    const unlocked = KeyringOwner.unlock(keyringRepository, { keyPath: paths.rootKeyPath, subject: `database ${paths.dbPath}` });
+    owner = unlocked.owner;
     const { onKeyringReload, onKeyringFailure, ...assembleOptions } = options;
     const keyringSync = createKeyringSync({
       keyrings: keyringRepository,
-      barrier: inner,
-      rootKey,
+      owner,
       loadRootKeys: () =>
         [paths.rootKeyPath, stagedRootKeyPath(paths.rootKeyPath)]
           .map(tryLoadRootKey)
@@ -70,21 +50,21 @@ export function openStore(paths: StorePaths, options: OpenStoreOptions = {}): Op
       ...(onKeyringReload ? { onReload: onKeyringReload } : {}),
       ...(onKeyringFailure ? { onFailure: onKeyringFailure } : {}),
     });
-    const barrier = withKeyringRefresh(inner, () => keyringSync.refresh());
+    const barrier = withKeyringRefresh(createSecretboxBarrier(owner), () => keyringSync.refresh());
     const services = assembleServices({ db, barrier, ...assembleOptions });
     return {
       ...services,
       keyringSync,
-      recoveredRekey,
+      recoveredRekey: unlocked.recoveredRekey,
       close() {
         // Queued lookup audit rows are written (and their lookups answered) before the file closes.
         if (db.open) services.audit.flush();
         barrier.wipe();
-        keyringSync.wipe();
         if (db.open) db.close();
       },
     };
   } catch (error) {
+    owner?.wipe();
     db.close();
     throw error;
   }

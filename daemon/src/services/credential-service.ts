@@ -20,7 +20,7 @@ import { auditActor, authorize, type RequestContext } from './context.js';
 export interface CredentialServiceDeps {
   db: Db;
   integrations: IntegrationRepository;
-  barrier: Pick<Barrier, 'seal' | 'open' | 'activeTerm'>;
+  barrier: Pick<Barrier, 'seal' | 'open'>;
   /** `appendCommitted` (group commit) for lookups, `append` in the transaction of every write. */
   audit: Pick<AuditLog, 'append' | 'appendCommitted'>;
   now: () => Date;
@@ -136,8 +136,7 @@ export function createCredentialService(deps: CredentialServiceDeps): Credential
       }
       const { host } = key;
       authorize(audit, ctx, 'credential.store', { host });
-      const envelope = barrier.seal(secretContext(host), body.Secret);
-      const term = barrier.activeTerm();
+      const { envelope, term } = barrier.seal(secretContext(host), body.Secret);
       const at = now().toISOString();
       durably(db, () => {
         const existing = integrations.findByHost(host);

@@ -13,7 +13,7 @@ import { auditActor, authorize, type RequestContext } from './context.js';
 export interface IntegrationServiceDeps {
   db: Db;
   integrations: IntegrationRepository;
-  barrier: Pick<Barrier, 'seal' | 'activeTerm'>;
+  barrier: Pick<Barrier, 'seal'>;
   audit: Pick<AuditLog, 'append'>;
   now: () => Date;
 }
@@ -47,8 +47,7 @@ export function createIntegrationService(deps: IntegrationServiceDeps): Integrat
         id: newId('int'),
         host: body.host,
         username: body.username,
-        envelope: barrier.seal(secretContext(body.host), body.secret),
-        term: barrier.activeTerm(),
+        ...barrier.seal(secretContext(body.host), body.secret),
         export: body.export,
         description: body.description ?? null,
         createdAt: at,
@@ -95,8 +94,7 @@ export function createIntegrationService(deps: IntegrationServiceDeps): Integrat
         caCert: body.caCert === undefined ? current.caCert : body.caCert === null ? null : parseCaCert(body.caCert),
       };
       if (body.secret !== undefined) {
-        next.envelope = barrier.seal(secretContext(current.host), body.secret);
-        next.term = barrier.activeTerm();
+        Object.assign(next, barrier.seal(secretContext(current.host), body.secret));
       }
       if (body.secret !== undefined || body.username !== undefined) {
         // The last test said something about the old credential, not this one.
