@@ -40,10 +40,10 @@ export function buildOpsApp(options: { probe?: RegistryProbe; maxFailures?: numb
   const metrics = createMetrics(OPS_VERSION);
 
   const db = openDatabase(':memory:');
-  const barrier = seedKeyring(db, clock.now());
+  const keys = seedKeyring(db, clock.now());
   const services = assembleServices({
     db,
-    barrier,
+    ...keys,
     now: clock.now,
     onLookup: (outcome) => metrics.observeLookup(outcome),
     onExpiring: createExpiryWarner(logger, () => clock.now().getTime()),

@@ -85,13 +85,13 @@ export function buildTestApp(overrides: TestAppOverrides = {}): TestApp {
   const logger = createLogger((line) => void logs.push(line), overrides.logLevel ?? 'debug', clock.now);
 
   const db = openDatabase(':memory:');
-  const barrier = seedKeyring(db, clock.now());
+  const keys = seedKeyring(db, clock.now());
   const probes: ProbeTarget[] = [];
   const fakeProbe: RegistryProbe = async (target): Promise<ProbeOutcome> => {
     probes.push(target);
     return { result: 'ok', detail: 'fake probe' };
   };
-  const services = assembleServices({ db, barrier, now: clock.now, probe: overrides.probe ?? fakeProbe });
+  const services = assembleServices({ db, ...keys, now: clock.now, probe: overrides.probe ?? fakeProbe });
 
   const { tokens, tokenIds } = seedTokens(services, clock);
 

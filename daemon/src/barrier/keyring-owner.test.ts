@@ -123,7 +123,6 @@ describe('KeyringOwner', () => {
     const barrier = createSecretboxBarrier(t.owner);
     const dataKey = t.owner.keyring().find(1)!;
 
-    KeyringOwner.using(t.writer, t.place, () => undefined);
     t.owner.wipe();
 
     expect(dataKey.every((byte) => byte === 0)).toBe(true);

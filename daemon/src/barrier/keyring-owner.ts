@@ -2,8 +2,10 @@ import { unlinkSync } from 'node:fs';
 import { BarrierSealedError, ConfigError, IntegrityError } from '../errors.js';
 import type { KeyringHolder } from './barrier.js';
 import { Keyring } from './keyring.js';
+import { createRowAuthenticator, type RowAuthenticatorKey } from './row-authenticator.js';
 import {
   buildRootKeyCheck,
+  checkVersion,
   completePendingRekey,
   loadRootKey,
   openKeyring,
@@ -72,8 +74,14 @@ export class KeyringModifiedError extends ConfigError {
 export class KeyringOwner implements KeyringHolder {
   private rootKey: Uint8Array | undefined;
   private ring: Keyring | undefined;
+  private rowKey: RowAuthenticatorKey | undefined;
 
-  private constructor(rootKey: Uint8Array, ring: Keyring) {
+  private constructor(
+    rootKey: Uint8Array,
+    ring: Keyring,
+    /** Whether the check value says every row carries a MAC (format 2); a format-1 store is upgraded once. */
+    private rowsAuthenticated: boolean,
+  ) {
     this.rootKey = rootKey;
     this.ring = ring;
   }
@@ -89,23 +97,14 @@ export class KeyringOwner implements KeyringHolder {
     return { owner: KeyringOwner.open(loadRootKey(place.keyPath), sealed, place), recoveredRekey };
   }
 
-  /** Unlocks, runs `fn` with the owner, and wipes every key in `finally`. */
-  static using<T>(sealed: SealedKeyring, place: RootKeyPlace, fn: (owner: KeyringOwner) => T): T {
-    const { owner } = KeyringOwner.unlock(sealed, place);
-    try {
-      return fn(owner);
-    } finally {
-      owner.wipe();
-    }
-  }
-
   /** Opens the keyring with a root key already in memory; takes ownership of `rootKey` (wiped on failure). */
   static open(rootKey: Uint8Array, sealed: SealedKeyring, place: RootKeyPlace): KeyringOwner {
     try {
       const check = sealed.findRootKeyCheck();
-      if (!check || !rootKeyMatches(rootKey, check)) throw new RootKeyMismatchError(place);
+      const version = check && checkVersion(rootKey, check);
+      if (!version) throw new RootKeyMismatchError(place);
       try {
-        return new KeyringOwner(rootKey, openKeyring(rootKey, sealed.list()));
+        return new KeyringOwner(rootKey, openKeyring(rootKey, sealed.list()), version === 2);
       } catch (error) {
         if (!(error instanceof IntegrityError)) throw error;
         throw new KeyringModifiedError(place, error.message);
@@ -129,7 +128,7 @@ export class KeyringOwner implements KeyringHolder {
         writer.setRootKeyCheck(buildRootKeyCheck(rootKey));
         writer.insert({ term: 1, sealedKey: sealDataKey(rootKey, 1, dataKey), createdAt: createdAt.toISOString() });
       });
-      return new KeyringOwner(rootKey, Keyring.fromEntries([[1, dataKey]]));
+      return new KeyringOwner(rootKey, Keyring.fromEntries([[1, dataKey]]), true);
     } catch (error) {
       rootKey.fill(0);
       dataKey.fill(0);
@@ -235,8 +234,30 @@ export class KeyringOwner implements KeyringHolder {
     return rootKeyChanged;
   }
 
+  /** The MAC that authenticates token and integration rows (row-authenticator.ts); wiped with the owner. */
+  rowAuthenticator(): Pick<RowAuthenticatorKey, 'tag' | 'verify'> {
+    this.rowKey ??= createRowAuthenticator(this.keyring());
+    return this.rowKey;
+  }
+
+  /** Whether the store's rows still need their MACs computed (a store from before row MACs). */
+  needsRowUpgrade(): boolean {
+    return !this.rowsAuthenticated;
+  }
+
+  /**
+   * Records, in the sealed check value, that every row now carries a MAC; call it in the transaction
+   * that wrote them. From then on a row without a MAC fails authentication.
+   */
+  markRowsAuthenticated(writer: SealedKeyringWriter): void {
+    writer.setRootKeyCheck(buildRootKeyCheck(this.heldRootKey()));
+    this.rowsAuthenticated = true;
+  }
+
   /** Zero-fills the root key and every data key (best effort: JavaScript may have copied them). */
   wipe(): void {
+    this.rowKey?.wipe();
+    this.rowKey = undefined;
     this.ring?.wipe();
     this.ring = undefined;
     this.rootKey?.fill(0);

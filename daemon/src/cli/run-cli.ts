@@ -10,7 +10,8 @@ Daemon:
   serve                     serve the API (creates the store on first run)
 
 Operations (offline, on the data dir; safe while serve runs, except restore):
-  audit verify              check the audit log's hash chain
+  audit verify              check the audit log's hash chain (no key needed)
+  verify                    check schema, keyring, row MACs and audit chain (with the root key)
   rotate [--reseal]         add a data-key term (and re-seal older secrets)
   reseal                    re-seal secrets of older terms with the active term
   rekey --new-key-file F    replace the root key
@@ -37,6 +38,7 @@ const COMMANDS: Record<string, Command> = {
   token: async (args, io) => (await import('./token-command.js')).runTokenCommand(args, io),
   version: (_args, io) => (io.stdout(`scalr-credd ${VERSION}\n`), 0),
   audit: async (args, io) => (await import('./audit-command.js')).runAuditCommand(args, io),
+  verify: async (args, io) => (await import('./verify-command.js')).runVerify(args, io),
   rotate: async (args, io) => (await import('./key-commands.js')).runRotate(args, io),
   reseal: async (args, io) => (await import('./key-commands.js')).runReseal(args, io),
   rekey: async (args, io) => (await import('./key-commands.js')).runRekey(args, io),

@@ -53,6 +53,7 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
     onExpiring: createExpiryWarner(logger),
     onKeyringReload: (info) => logger.info('keyring reloaded after a change by another process', info),
     onKeyringFailure: (reason) => logger.warn('keyring reload failed; serving with the keys already in memory', { reason }),
+    onRowFailure: (failure) => logger.error('row failed authentication: it was changed without the root key; run scalr-credd verify', failure),
   });
   if (store.recoveredRekey) logger.warn('finished an interrupted rekey: moved the staged root key into place', { rootKeyFile: config.paths.rootKeyPath });
   const app = buildServiceApp(store, {

@@ -5,15 +5,16 @@ import { basename, dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { createAuditLog } from '../audit/audit-log.js';
 import { secretContext } from '../barrier/barrier.js';
-import { KeyringOwner, type RootKeyPlace } from '../barrier/keyring-owner.js';
+import type { RootKeyPlace } from '../barrier/keyring-owner.js';
 import { assertRootKeyReadable } from '../barrier/root-key.js';
 import { createSecretboxBarrier } from '../barrier/secretbox-barrier.js';
 import { ConfigError } from '../errors.js';
 import { openDatabase } from '../store/database.js';
 import { createIntegrationRepository } from '../store/integration-repository.js';
-import { createKeyringRepository } from '../store/keyring-repository.js';
+import { assertOwnSchema } from '../store/schema-check.js';
 import { createTokenRepository } from '../store/token-repository.js';
 import { ensureDataDir, type StorePaths } from './store-paths.js';
+import { findUnauthenticatedRows, usingUnlockedStore } from './unlock-store.js';
 
 /**
  * Backup and restore of the store's database. A backup is a consistent SQLite copy taken online with
@@ -151,26 +152,27 @@ function verifyBackup(file: string, place: RootKeyPlace): Omit<RestoreResult, 'p
     throw new ConfigError(`the backup is not a readable SQLite database (${(error as Error).message})`);
   }
   try {
-    const integrations = KeyringOwner.using(createKeyringRepository(db), place, (owner) => {
-      // Over the owner's keyring, which `using` wipes.
+    assertOwnSchema(db, place.subject);
+    // Unlocking also computes the row MACs of a backup from before them (with the root key).
+    const counts = usingUnlockedStore(db, place, ({ owner, rows }) => {
+      const problems = findUnauthenticatedRows(db, rows);
+      if (problems.length > 0) {
+        throw new ConfigError(`${place.subject} holds rows that fail authentication (${problems.join(', ')}); they were edited without the root key: refusing to restore it`);
+      }
+      // Over the owner's keyring, which usingUnlockedStore wipes.
       const barrier = createSecretboxBarrier(owner);
-      const rows = createIntegrationRepository(db).list();
-      for (const row of rows) {
+      const integrations = createIntegrationRepository(db, rows).list();
+      for (const row of integrations) {
         try {
           barrier.open(secretContext(row.host), row.envelope);
         } catch {
           throw new ConfigError(`the backup's integration ${row.id} (${row.host}) does not open; refusing to restore it`);
         }
       }
-      return rows.length;
+      return { integrations: integrations.length, tokens: createTokenRepository(db, rows).count() };
     });
     const audit = createAuditLog(db).verify();
-    return {
-      integrations,
-      tokens: createTokenRepository(db).count(),
-      auditRows: audit.rows,
-      auditProblem: audit.ok ? undefined : audit.problem,
-    };
+    return { ...counts, auditRows: audit.rows, auditProblem: audit.ok ? undefined : audit.problem };
   } finally {
     db.close();
   }

@@ -7,6 +7,7 @@ import { ConfigError } from '../errors.js';
 import { assembleServices } from '../services/assemble.js';
 import { durably, openDatabase, type Db } from '../store/database.js';
 import { createKeyringRepository } from '../store/keyring-repository.js';
+import { createRowGuard, type RowGuard } from '../store/row-integrity.js';
 import { ensureDataDir, isEmptyStore, type StorePaths } from './store-paths.js';
 
 /**
@@ -22,13 +23,13 @@ export function initStore(paths: StorePaths, now: () => Date = () => new Date())
   try {
     const db = openDatabase(paths.dbPath);
     try {
-      const barrier = createSecretboxBarrier(createKeys(db, now(), paths.rootKeyPath));
+      const keys = createKeys(db, now(), paths.rootKeyPath);
       try {
-        const token = assembleServices({ db, barrier, now }).tokens.bootstrap('initial admin', 'admin');
+        const token = assembleServices({ db, ...keys, now }).tokens.bootstrap('initial admin', 'admin');
         created = true;
         return token;
       } finally {
-        barrier.wipe();
+        keys.barrier.wipe();
       }
     } finally {
       db.close();
@@ -38,17 +39,24 @@ export function initStore(paths: StorePaths, now: () => Date = () => new Date())
   }
 }
 
-/**
- * Writes a new database's root-key check value and keyring term 1, in one fsynced transaction, and
- * returns the barrier over that keyring; the root key exists only in memory. Tests that build a store
- * in memory use it.
- */
-export function seedKeyring(db: Db, createdAt: Date): Barrier {
-  return createSecretboxBarrier(createKeys(db, createdAt));
+/** A new store's keys in memory, as assembleServices takes them. `barrier.wipe()` wipes them all. */
+export interface StoreKeys {
+  barrier: Barrier;
+  rows: RowGuard;
 }
 
-function createKeys(db: Db, createdAt: Date, rootKeyPath?: string): KeyringOwner {
-  return KeyringOwner.create(createKeyringRepository(db), createdAt, (fn) => durably(db, fn), rootKeyPath);
+/**
+ * Writes a new database's root-key check value and keyring term 1, in one fsynced transaction, and
+ * returns the barrier and row guard over that keyring; the root key exists only in memory. Tests that
+ * build a store in memory use it.
+ */
+export function seedKeyring(db: Db, createdAt: Date): StoreKeys {
+  return createKeys(db, createdAt);
+}
+
+function createKeys(db: Db, createdAt: Date, rootKeyPath?: string): StoreKeys {
+  const owner = KeyringOwner.create(createKeyringRepository(db), createdAt, (fn) => durably(db, fn), rootKeyPath);
+  return { barrier: createSecretboxBarrier(owner), rows: createRowGuard(owner.rowAuthenticator()) };
 }
 
 function removeQuietly(...paths: string[]): void {

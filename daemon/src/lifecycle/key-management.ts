@@ -2,7 +2,7 @@ import { existsSync, unlinkSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createAuditLog, type AuditLog, type AuditEvent } from '../audit/audit-log.js';
 import { secretContext } from '../barrier/barrier.js';
-import { KeyringOwner, type InTransaction } from '../barrier/keyring-owner.js';
+import type { InTransaction, KeyringOwner } from '../barrier/keyring-owner.js';
 import { moveIntoPlace, stagedRootKeyPath } from '../barrier/root-key.js';
 import { createSecretboxBarrier } from '../barrier/secretbox-barrier.js';
 import { ConfigError, IntegrityError } from '../errors.js';
@@ -10,6 +10,7 @@ import { durably, openDatabase, type Db } from '../store/database.js';
 import { createIntegrationRepository, type IntegrationRepository } from '../store/integration-repository.js';
 import { createKeyringRepository, type KeyringRepository } from '../store/keyring-repository.js';
 import { ensureDataDir, type StorePaths } from './store-paths.js';
+import { unlockStore } from './unlock-store.js';
 
 /**
  * The offline key commands: rotate (a new data-key term), reseal (move rows to the active term) and
@@ -35,12 +36,11 @@ export function openKeyStore(paths: StorePaths, now: () => Date = () => new Date
   if (!existsSync(paths.dbPath)) throw new ConfigError(`database ${paths.dbPath} does not exist`);
   const db = openDatabase(paths.dbPath);
   try {
-    const keyrings = createKeyringRepository(db);
-    const { owner } = KeyringOwner.unlock(keyrings, { keyPath: paths.rootKeyPath, subject: `database ${paths.dbPath}` });
+    const { owner, rows } = unlockStore(db, { keyPath: paths.rootKeyPath, subject: `database ${paths.dbPath}` });
     return {
       db,
-      keyrings,
-      integrations: createIntegrationRepository(db),
+      keyrings: createKeyringRepository(db),
+      integrations: createIntegrationRepository(db, rows),
       audit: createAuditLog(db, now),
       owner,
       close() {

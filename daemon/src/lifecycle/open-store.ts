@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { KeyringOwner } from '../barrier/keyring-owner.js';
+import type { KeyringOwner } from '../barrier/keyring-owner.js';
 import { createKeyringSync, withKeyringRefresh, type KeyringSync, type KeyringSyncDeps } from '../barrier/keyring-sync.js';
 import { assertRootKeyReadable, stagedRootKeyPath, tryLoadRootKey } from '../barrier/root-key.js';
 import { createSecretboxBarrier } from '../barrier/secretbox-barrier.js';
@@ -7,7 +7,10 @@ import { ConfigError } from '../errors.js';
 import { assembleServices, type AssembleOptions, type Services } from '../services/assemble.js';
 import { openDatabase } from '../store/database.js';
 import { createKeyringRepository } from '../store/keyring-repository.js';
+import type { RowFailureListener } from '../store/row-integrity.js';
+import { assertOwnSchema } from '../store/schema-check.js';
 import { ensureDataDir, type StorePaths } from './store-paths.js';
+import { unlockStore } from './unlock-store.js';
 
 /** A store opened and unsealed: its services, kept in step with the offline key commands. */
 export interface OpenStore extends Services {
@@ -22,9 +25,14 @@ export interface OpenStore extends Services {
 export interface OpenStoreOptions extends AssembleOptions {
   onKeyringReload?: KeyringSyncDeps['onReload'];
   onKeyringFailure?: KeyringSyncDeps['onFailure'];
+  /** Told when a token or integration row fails authentication (edited without the root key). */
+  onRowFailure?: RowFailureListener;
 }
 
-/** Opens and unseals a store; refuses a key file that is missing, too open, or does not match the database. */
+/**
+ * Opens and unseals a store; refuses a key file that is missing, too open, or does not match the
+ * database, and a database holding schema objects (triggers, views, tables) the migrations did not create.
+ */
 export function openStore(paths: StorePaths, options: OpenStoreOptions = {}): OpenStore {
   ensureDataDir(paths.dataDir, false);
   if (!existsSync(paths.dbPath)) {
@@ -34,10 +42,13 @@ export function openStore(paths: StorePaths, options: OpenStoreOptions = {}): Op
   const db = openDatabase(paths.dbPath);
   let owner: KeyringOwner | undefined;
   try {
-    const keyringRepository = createKeyringRepository(db);
-    const unlocked = KeyringOwner.unlock(keyringRepository, { keyPath: paths.rootKeyPath, subject: `database ${paths.dbPath}` });
+    const subject = `database ${paths.dbPath}`;
+    // Before anything writes: a foreign trigger would run inside our own transactions.
+    assertOwnSchema(db, subject);
+    const { onKeyringReload, onKeyringFailure, onRowFailure, ...assembleOptions } = options;
+    const unlocked = unlockStore(db, { keyPath: paths.rootKeyPath, subject }, onRowFailure);
     owner = unlocked.owner;
-    const { onKeyringReload, onKeyringFailure, ...assembleOptions } = options;
+    const keyringRepository = createKeyringRepository(db);
     const keyringSync = createKeyringSync({
       keyrings: keyringRepository,
       owner,
@@ -51,7 +62,7 @@ export function openStore(paths: StorePaths, options: OpenStoreOptions = {}): Op
       ...(onKeyringFailure ? { onFailure: onKeyringFailure } : {}),
     });
     const barrier = withKeyringRefresh(createSecretboxBarrier(owner), () => keyringSync.refresh());
-    const services = assembleServices({ db, barrier, ...assembleOptions });
+    const services = assembleServices({ db, barrier, rows: unlocked.rows, ...assembleOptions });
     return {
       ...services,
       keyringSync,
