@@ -17,6 +17,7 @@ Operations (offline, on the data dir; safe while serve runs, except restore):
   rekey --new-key-file F    replace the root key
   backup --out FILE         consistent online copy of the database (ciphertext only)
   restore --from FILE       replace the database with a backup (daemon stopped)
+  token recover-admin       mint a new admin token with the root key (lost admin access)
 
 Admin (over the HTTP API; SCALR_CREDD_URL and SCALR_CREDD_TOKEN or SCALR_CREDD_TOKEN_FILE):
   integration add|list|show|update|test|rm
@@ -35,7 +36,11 @@ const COMMANDS: Record<string, Command> = {
   init: async (args, io) => (await import('./init-command.js')).runInit(args, io),
   serve: async (args, io) => (await import('./serve-command.js')).runServe(args, io),
   integration: async (args, io) => (await import('./integration-command.js')).runIntegrationCommand(args, io),
-  token: async (args, io) => (await import('./token-command.js')).runTokenCommand(args, io),
+  // recover-admin is offline (root key, no API); the other token verbs talk to the daemon.
+  token: async (args, io) =>
+    args[0] === 'recover-admin'
+      ? (await import('./recover-admin-command.js')).runRecoverAdmin(args.slice(1), io)
+      : (await import('./token-command.js')).runTokenCommand(args, io),
   version: (_args, io) => (io.stdout(`scalr-credd ${VERSION}\n`), 0),
   audit: async (args, io) => (await import('./audit-command.js')).runAuditCommand(args, io),
   verify: async (args, io) => (await import('./verify-command.js')).runVerify(args, io),
