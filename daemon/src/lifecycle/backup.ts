@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, copyFileSync, existsSync, fsyncSync, openSync, renameSync, statSync, unlinkSync } from 'node:fs';
-import { connect } from 'node:net';
 import { basename, dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { createAuditLog } from '../audit/audit-log.js';
@@ -13,6 +12,7 @@ import { openDatabase } from '../store/database.js';
 import { createIntegrationRepository } from '../store/integration-repository.js';
 import { assertOwnSchema } from '../store/schema-check.js';
 import { createTokenRepository } from '../store/token-repository.js';
+import { SERVE_LOCK_FILE, isServing } from './serve-lock.js';
 import { ensureDataDir, type StorePaths } from './store-paths.js';
 import { findUnauthenticatedRows, usingUnlockedStore } from './unlock-store.js';
 
@@ -83,7 +83,7 @@ export interface RestoreResult {
 /**
  * Replaces the store's database with a backup, after proving the backup opens with the root key:
  * its check value, every keyring term and every integration's secret must open. Refuses while a
- * daemon answers on the data dir's socket, and over an existing database unless `force`.
+ * daemon serves the data dir (its serve lock is held), and over an existing database unless `force`.
  */
 export async function restoreStore(
   paths: StorePaths,
@@ -92,8 +92,8 @@ export async function restoreStore(
 ): Promise<RestoreResult> {
   if (!existsSync(fromFile)) throw new ConfigError(`backup file ${fromFile} does not exist`);
   ensureDataDir(paths.dataDir, true);
-  if (await socketAnswers(paths.socketPath)) {
-    throw new ConfigError(`a daemon is answering on unix:${paths.socketPath}; stop it before restoring`);
+  if (isServing(paths)) {
+    throw new ConfigError(`a daemon is serving ${paths.dataDir} (it holds its ${SERVE_LOCK_FILE}); stop it before restoring`);
   }
   if (existsSync(paths.dbPath) && !options.force) {
     throw new ConfigError(`a store already exists in ${paths.dataDir}; pass --force to replace it (it is kept as ${basename(paths.dbPath)}.pre-restore)`);
@@ -131,16 +131,6 @@ export async function restoreStore(
     db.close();
   }
   return { ...result, previous };
-}
-
-/** Whether something accepts connections on the Unix socket (a running daemon). */
-export function socketAnswers(path: string): Promise<boolean> {
-  if (!existsSync(path)) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const socket = connect({ path });
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => resolve(false));
-  });
 }
 
 function verifyBackup(file: string, place: RootKeyPlace): Omit<RestoreResult, 'previous'> {
