@@ -7,13 +7,13 @@
  */
 import { copyFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { mintToken } from '../../daemon/src/auth/token-hash.js';
 import { initStore, runDaemonCli, startDaemon, startDaemonExpectingRefusal, type DaemonProcess } from '../support/hardening/daemon-process.js';
 import { makeTempDir, removeTempDir, sleep } from '../support/hardening/env.js';
 import { printFigures, recordFigures } from '../support/hardening/figures.js';
 import { call } from '../support/hardening/http.js';
+import { UNREVOKE_TRIGGER, editDatabase, plantAdminToken } from '../support/tamper.js';
 
 let dir: string | undefined;
 let daemon: DaemonProcess | undefined;
@@ -29,25 +29,6 @@ afterAll(async () => {
   });
   printFigures();
 });
-
-const UNREVOKE = 'CREATE TRIGGER unrevoke AFTER UPDATE OF revoked_at ON tokens BEGIN UPDATE tokens SET revoked_at = NULL WHERE id = NEW.id; END';
-
-function edit(file: string, fn: (db: Database.Database) => void): void {
-  const db = new Database(file, { fileMustExist: true });
-  db.pragma('busy_timeout = 5000');
-  try {
-    fn(db);
-  } finally {
-    db.close();
-  }
-}
-
-/** Inserts an admin token row whose value the attacker knows. */
-function plantAdmin(db: Database.Database): string {
-  const minted = mintToken();
-  db.prepare("INSERT INTO tokens (id, name, role, hash, created_at) VALUES (?, 'planted', 'admin', ?, '2026-01-01T00:00:00.000Z')").run(minted.id, Buffer.from(minted.hash));
-  return minted.value;
-}
 
 describe('row tamper', () => {
   it('refuses edited backups at restore, and edited rows of the live file when they are read', async () => {
@@ -67,14 +48,14 @@ describe('row tamper', () => {
 
     // ---- edited backups: restore refuses each, and the target stays empty ----
     const backupCases: Array<[string, (db: Database.Database) => void, RegExp]> = [
-      ['planted admin token', (db) => void plantAdmin(db), /holds rows that fail authentication \(tokens row tok_/],
+      ['planted admin token', (db) => void plantAdminToken(db), /holds rows that fail authentication \(tokens row tok_/],
       ['promoted runner', (db) => void db.prepare("UPDATE tokens SET role = 'admin' WHERE id = ?").run(runner.id), new RegExp(`tokens row ${runner.id}`)],
-      ['un-revoke trigger', (db) => db.exec(UNREVOKE), /did not create \(trigger unrevoke\)/],
+      ['un-revoke trigger', (db) => db.exec(UNREVOKE_TRIGGER), /did not create \(trigger unrevoke\)/],
     ];
     for (const [label, tamper, message] of backupCases) {
       const copy = join(dir, `${label.replace(/ /g, '-')}.sqlite`);
       copyFileSync(backup, copy);
-      edit(copy, tamper);
+      editDatabase(copy, tamper);
       const target = join(dir, `restore-${label.replace(/ /g, '-')}`);
       const restored = runDaemonCli(['restore', '--from', copy, '--data-dir', target, '--root-key-file', join(dataDir, 'root.key')]);
       expect(restored.code, `${label}: ${restored.stdout}`).toBe(1);
@@ -85,8 +66,8 @@ describe('row tamper', () => {
 
     // ---- the same edits on the live file ----
     let planted = '';
-    edit(join(dataDir, 'credd.sqlite'), (db) => {
-      planted = plantAdmin(db);
+    editDatabase(join(dataDir, 'credd.sqlite'), (db) => {
+      planted = plantAdminToken(db);
       db.prepare("UPDATE tokens SET role = 'admin' WHERE id = ?").run(runner.id);
       db.prepare('UPDATE tokens SET revoked_at = NULL WHERE id = ?').run(revoked.id);
     });
@@ -110,7 +91,7 @@ describe('row tamper', () => {
     expect(failureLines().join('\n')).toContain(runner.id);
     expect(failureLines().join('\n')).not.toContain(runner.token);
     await daemon.stop();
-    edit(join(dataDir, 'credd.sqlite'), (db) => {
+    editDatabase(join(dataDir, 'credd.sqlite'), (db) => {
       const reasons = db.prepare("SELECT json_extract(detail, '$.reason') FROM audit_events WHERE action = 'auth.failed'").pluck().all();
       expect(reasons.filter((reason) => reason === 'tampered').length).toBeGreaterThanOrEqual(4);
     });
@@ -120,7 +101,7 @@ describe('row tamper', () => {
     expect(verified.stderr).toContain(`row failed authentication: tokens row ${revoked.id}`);
 
     // ---- a trigger in the live file: serve refuses to start ----
-    edit(join(dataDir, 'credd.sqlite'), (db) => db.exec(UNREVOKE));
+    editDatabase(join(dataDir, 'credd.sqlite'), (db) => db.exec(UNREVOKE_TRIGGER));
     const refused = await startDaemonExpectingRefusal({ dataDir });
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/^scalr-credd: database .* holds schema objects scalr-credd did not create \(trigger unrevoke\)/);

@@ -6,30 +6,13 @@ import { generateKey } from '../barrier/secretbox-barrier.js';
 import { initStore } from '../lifecycle/init-store.js';
 import { openStore } from '../lifecycle/open-store.js';
 import { storePaths, type StorePaths } from '../lifecycle/store-paths.js';
-import type { CliIo } from './io.js';
+import { recordingIo } from '../../../test/support/cli-io.js';
 import { runCli } from './run-cli.js';
 
 const dirs: string[] = [];
 afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
-
-function fakeIo(): CliIo & { out: string[]; err: string[] } {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    out,
-    err,
-    env: {},
-    homeDir: '/nonexistent',
-    stdout: (text) => void out.push(text),
-    stderr: (text) => void err.push(text),
-    readStdin: async () => '',
-    stdinIsTty: false,
-    promptSecret: async () => '',
-    onShutdownSignal: () => undefined,
-  };
-}
 
 function newStore(): { dir: string; paths: StorePaths } {
   const dir = mkdtempSync(join(tmpdir(), 'scalr-recover-'));
@@ -51,7 +34,7 @@ function adminRole(paths: StorePaths, token: string): string {
 describe('scalr-credd token recover-admin', () => {
   it('mints an admin token with the root key, prints it once, and audits it as a recovery', async () => {
     const { paths } = newStore();
-    const io = fakeIo();
+    const io = recordingIo();
 
     const code = await runCli(['token', 'recover-admin', '--data-dir', paths.dataDir, '--name', 'break glass'], io);
 
@@ -68,21 +51,21 @@ describe('scalr-credd token recover-admin', () => {
   it('with --out writes the token to a new 0600 file and prints only the path', async () => {
     const { dir, paths } = newStore();
     const out = join(dir, 'admin.token');
-    const io = fakeIo();
+    const io = recordingIo();
 
     expect(await runCli(['token', 'recover-admin', '--data-dir', paths.dataDir, '--out', out], io)).toBe(0);
 
     expect(io.out.join('')).toBe(`${out}\n`);
     expect(statSync(out).mode & 0o777).toBe(0o600);
     expect(adminRole(paths, readFileSync(out, 'utf8').trim())).toBe('admin');
-    expect(await runCli(['token', 'recover-admin', '--data-dir', paths.dataDir, '--out', out], fakeIo())).toBe(1);
+    expect(await runCli(['token', 'recover-admin', '--data-dir', paths.dataDir, '--out', out], recordingIo())).toBe(1);
   });
 
   it('refuses without the store root key and mints nothing', async () => {
     const { dir, paths } = newStore();
     const wrongKey = join(dir, 'wrong.key');
     writeFileSync(wrongKey, `${Buffer.from(generateKey()).toString('base64')}\n`, { mode: 0o600 });
-    const io = fakeIo();
+    const io = recordingIo();
 
     const code = await runCli(['token', 'recover-admin', '--data-dir', paths.dataDir, '--root-key-file', wrongKey], io);
 

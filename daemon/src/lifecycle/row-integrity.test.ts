@@ -7,9 +7,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { mintToken } from '../auth/token-hash.js';
 import { buildLegacyRootKeyCheck, checkVersion, loadRootKey } from '../barrier/root-key.js';
 import { ConfigError, IntegrityError } from '../errors.js';
 import type { RequestContext } from '../services/context.js';
@@ -20,6 +19,7 @@ import { initStore } from './init-store.js';
 import { openStore, type OpenStore } from './open-store.js';
 import { storePaths, type StorePaths } from './store-paths.js';
 import { verifyStore } from './verify-store.js';
+import { UNREVOKE_TRIGGER, editDatabase, plantAdminToken } from '../../../test/support/tamper.js';
 
 const dirs: string[] = [];
 const stores: OpenStore[] = [];
@@ -58,28 +58,6 @@ function fixture(): Fixture {
   }
 }
 
-/** Edits a database file as an attacker with write access and no root key would. */
-function edit(file: string, fn: (db: Database.Database) => void): void {
-  const db = new Database(file);
-  try {
-    fn(db);
-  } finally {
-    db.close();
-  }
-}
-
-/** Inserts an admin token whose value the attacker knows; returns that value. */
-function plantAdmin(db: Database.Database): string {
-  const minted = mintToken();
-  db.prepare("INSERT INTO tokens (id, name, role, hash, hosts, created_at) VALUES (?, 'planted', 'admin', ?, NULL, '2026-01-01T00:00:00.000Z')").run(
-    minted.id,
-    Buffer.from(minted.hash),
-  );
-  return minted.value;
-}
-
-const UNREVOKE = "CREATE TRIGGER unrevoke AFTER UPDATE OF revoked_at ON tokens BEGIN UPDATE tokens SET revoked_at = NULL WHERE id = NEW.id; END";
-
 function serve(paths: StorePaths, failures: Array<{ table: string; id: string }> = []): OpenStore {
   const store = openStore(paths, { onRowFailure: (failure) => void failures.push(failure) });
   stores.push(store);
@@ -100,8 +78,8 @@ describe('rows edited in the live database', () => {
   it('refuses a planted admin token and a promoted runner as tampered, and reports both rows', () => {
     const t = fixture();
     let planted = '';
-    edit(t.paths.dbPath, (db) => {
-      planted = plantAdmin(db);
+    editDatabase(t.paths.dbPath, (db) => {
+      planted = plantAdminToken(db);
       db.prepare("UPDATE tokens SET role = 'admin' WHERE id = ?").run(t.runner.id);
     });
     const failures: Array<{ table: string; id: string }> = [];
@@ -118,14 +96,14 @@ describe('rows edited in the live database', () => {
     const store = serve(t.paths);
     expect(store.tokens.authenticate(t.runner.token).role).toBe('runner');
 
-    edit(t.paths.dbPath, (db) => db.prepare("UPDATE tokens SET role = 'admin' WHERE id = ?").run(t.runner.id));
+    editDatabase(t.paths.dbPath, (db) => db.prepare("UPDATE tokens SET role = 'admin' WHERE id = ?").run(t.runner.id));
 
     expect(authFailure(() => store.tokens.authenticate(t.runner.token)).reason).toBe('tampered');
   });
 
   it('refuses an un-revoked token, and an integration whose export flag or host was changed', async () => {
     const t = fixture();
-    edit(t.paths.dbPath, (db) => {
+    editDatabase(t.paths.dbPath, (db) => {
       db.prepare('UPDATE tokens SET revoked_at = NULL WHERE id = ?').run(t.revoked.id);
       db.prepare("UPDATE integrations SET export = 1 WHERE host = 'ghcr.io'").run();
     });
@@ -139,7 +117,7 @@ describe('rows edited in the live database', () => {
 
   it('will not start over a trigger, view or table the migrations did not create', () => {
     const t = fixture();
-    edit(t.paths.dbPath, (db) => db.exec(UNREVOKE));
+    editDatabase(t.paths.dbPath, (db) => db.exec(UNREVOKE_TRIGGER));
 
     expect(() => openStore(t.paths)).toThrow(ConfigError);
     expect(() => openStore(t.paths)).toThrow(/holds schema objects scalr-credd did not create \(trigger unrevoke\)/);
@@ -148,9 +126,9 @@ describe('rows edited in the live database', () => {
   it('is reported by verify, row by row, with the foreign trigger', () => {
     const t = fixture();
     expect(verifyStore(t.paths).ok).toBe(true);
-    edit(t.paths.dbPath, (db) => {
+    editDatabase(t.paths.dbPath, (db) => {
       db.prepare("UPDATE tokens SET role = 'admin' WHERE id = ?").run(t.runner.id);
-      db.exec(UNREVOKE);
+      db.exec(UNREVOKE_TRIGGER);
     });
 
     const result = verifyStore(t.paths);
@@ -162,7 +140,7 @@ describe('rows edited in the live database', () => {
 
   it('is skipped in the token list, and revoking such a row fails as an integrity error', () => {
     const t = fixture();
-    edit(t.paths.dbPath, (db) => db.prepare("UPDATE tokens SET role = 'admin' WHERE id = ?").run(t.runner.id));
+    editDatabase(t.paths.dbPath, (db) => db.prepare("UPDATE tokens SET role = 'admin' WHERE id = ?").run(t.runner.id));
     const store = serve(t.paths);
     const ctx: RequestContext = { principal: store.tokens.authenticate(t.admin), requestId: 'test' };
 
@@ -173,9 +151,9 @@ describe('rows edited in the live database', () => {
 
 describe('restore of an edited backup', () => {
   const cases: Array<[string, (db: Database.Database, t: Fixture) => void, RegExp]> = [
-    ['a planted admin token', (db) => void plantAdmin(db), /holds rows that fail authentication \(tokens row tok_/],
+    ['a planted admin token', (db) => void plantAdminToken(db), /holds rows that fail authentication \(tokens row tok_/],
     ['a promoted runner', (db, t) => void db.prepare("UPDATE tokens SET role = 'admin' WHERE id = ?").run(t.runner.id), /tokens row tok_/],
-    ['an un-revoke trigger', (db) => db.exec(UNREVOKE), /schema objects scalr-credd did not create \(trigger unrevoke\)/],
+    ['an un-revoke trigger', (db) => db.exec(UNREVOKE_TRIGGER), /schema objects scalr-credd did not create \(trigger unrevoke\)/],
     ['an extra index', (db) => db.exec('CREATE INDEX sneaky ON tokens (role)'), /\(index sneaky\)/],
   ];
   for (const [label, tamper, message] of cases) {
@@ -183,7 +161,7 @@ describe('restore of an edited backup', () => {
       const t = fixture();
       const out = join(tempDir(), 'backup.sqlite');
       await backupStore(t.paths, out);
-      edit(out, (db) => tamper(db, t));
+      editDatabase(out, (db) => tamper(db, t));
       const target = storePaths(join(tempDir(), 'data'), t.paths.rootKeyPath);
 
       await expect(restoreStore(target, out)).rejects.toThrow(message);
@@ -196,7 +174,7 @@ describe('a store from before row MACs', () => {
   it('has every MAC computed on its next unlock, once; later a missing MAC fails', () => {
     const t = fixture();
     const rootKey = loadRootKey(t.paths.rootKeyPath);
-    edit(t.paths.dbPath, (db) => {
+    editDatabase(t.paths.dbPath, (db) => {
       db.exec('UPDATE tokens SET mac = NULL; UPDATE integrations SET mac = NULL');
       db.prepare("UPDATE meta SET value = ? WHERE key = 'root_key_check'").run(Buffer.from(buildLegacyRootKeyCheck(rootKey)));
     });
@@ -209,7 +187,7 @@ describe('a store from before row MACs', () => {
       JSON.stringify({ tokens: 3, integrations: 1 }),
     ]);
     store.close();
-    edit(t.paths.dbPath, (db) => db.prepare('UPDATE tokens SET mac = NULL WHERE id = ?').run(t.runner.id));
+    editDatabase(t.paths.dbPath, (db) => db.prepare('UPDATE tokens SET mac = NULL WHERE id = ?').run(t.runner.id));
     expect(authFailure(() => serve(t.paths).tokens.authenticate(t.runner.token)).reason).toBe('tampered');
   });
 });

@@ -1,7 +1,7 @@
 import type { RegistryTestResult } from '@dcs/shared';
 import type { Db } from './database.js';
 import { prepareWrite, readThrough } from './read-cache.js';
-import { sortByAuthenticity, type RowFields, type RowGuard } from './row-integrity.js';
+import { authenticateTable, sortByAuthenticity, type RowFields, type RowGuard } from './row-integrity.js';
 
 /** An integration as stored: the secret only as an opaque envelope. */
 export interface IntegrationRow {
@@ -123,12 +123,7 @@ export function createIntegrationRepository(db: Db, guard: RowGuard): Integratio
     'UPDATE integrations SET last_tested_at = ?, last_test_result = ?, last_test_detail = ? WHERE id = ?',
   );
   const countByTerm = db.prepare('SELECT term, COUNT(*) AS count FROM integrations GROUP BY term ORDER BY term');
-  const macOf = (row: IntegrationRow): Buffer => guard.mac('integrations', row.id, authenticatedFields(row));
-  const verified = (sql: SqlRow): IntegrationRow => {
-    const row = fromSql(sql);
-    guard.check('integrations', row.id, authenticatedFields(row), sql.mac);
-    return row;
-  };
+  const { macOf, verified, authenticateAll } = authenticateTable(guard, 'integrations', fromSql, authenticatedFields);
   const read = (sql: unknown): IntegrationRow | undefined => (sql ? verified(sql as SqlRow) : undefined);
   const findById = (id: string) => read(byId.get(id));
 
@@ -152,11 +147,7 @@ export function createIntegrationRepository(db: Db, guard: RowGuard): Integratio
     recordTest: (id, test) => recordTest.run(test.at, test.result, test.detail, id).changes > 0,
     countByTerm: () => countByTerm.all() as Array<{ term: number; count: number }>,
     unauthenticated: () => sortByAuthenticity(all.all() as SqlRow[], verified).failed,
-    authenticateAll: () => {
-      const rows = (all.all() as SqlRow[]).map(fromSql);
-      for (const row of rows) setMac.run(macOf(row), row.id);
-      return rows.length;
-    },
+    authenticateAll: () => authenticateAll(all.all() as SqlRow[], (id, mac) => setMac.run(mac, id)),
   };
 }
 

@@ -86,3 +86,34 @@ export function sortByAuthenticity<S extends { id: string }, R>(rows: readonly S
   }
   return { authentic, failed };
 }
+
+/** How one repository authenticates its rows: the MAC of a row, and a SQL row read back only when it authenticates. */
+export interface TableAuthentication<S, R> {
+  macOf(row: R): Buffer;
+  /** The row of `sql`, or RowAuthenticationError. */
+  verified(sql: S): R;
+  /** Computes and stores the MAC of every row (the one-time upgrade); returns how many. */
+  authenticateAll(rows: readonly S[], store: (id: string, mac: Buffer) => void): number;
+}
+
+/** Binds the guard to a table, its SQL-row reader and its authenticated fields. */
+export function authenticateTable<S extends { mac: Buffer | null }, R extends { id: string }>(
+  guard: RowGuard,
+  table: AuthenticatedTable,
+  fromSql: (sql: S) => R,
+  fields: (row: R) => RowFields,
+): TableAuthentication<S, R> {
+  const macOf = (row: R): Buffer => guard.mac(table, row.id, fields(row));
+  return {
+    macOf,
+    verified(sql) {
+      const row = fromSql(sql);
+      guard.check(table, row.id, fields(row), sql.mac);
+      return row;
+    },
+    authenticateAll(rows, store) {
+      for (const row of rows.map(fromSql)) store(row.id, macOf(row));
+      return rows.length;
+    },
+  };
+}

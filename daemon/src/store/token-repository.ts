@@ -1,7 +1,7 @@
 import type { Role } from '@dcs/shared';
 import type { Db } from './database.js';
 import { prepareWrite, readThrough } from './read-cache.js';
-import { sortByAuthenticity, type RowFields, type RowGuard } from './row-integrity.js';
+import { authenticateTable, sortByAuthenticity, type RowFields, type RowGuard } from './row-integrity.js';
 
 /** A token as stored: only the SHA-256 of its secret part. */
 export interface TokenRow {
@@ -61,12 +61,7 @@ export function createTokenRepository(db: Db, guard: RowGuard): TokenRepository 
     .pluck();
   const count = db.prepare('SELECT COUNT(*) FROM tokens').pluck();
 
-  const macOf = (row: TokenRow): Buffer => guard.mac('tokens', row.id, authenticatedFields(row));
-  const verified = (sql: SqlRow): TokenRow => {
-    const row = fromSql(sql);
-    guard.check('tokens', row.id, authenticatedFields(row), sql.mac);
-    return row;
-  };
+  const { macOf, verified, authenticateAll } = authenticateTable(guard, 'tokens', fromSql, authenticatedFields);
   const sorted = () => sortByAuthenticity(all.all() as SqlRow[], verified);
   const findById = (id: string): TokenRow | undefined => {
     const sql = byId.get(id) as SqlRow | undefined;
@@ -86,11 +81,7 @@ export function createTokenRepository(db: Db, guard: RowGuard): TokenRepository 
     countActive: (role, now) => countActive.get(role, now) as number,
     count: () => count.get() as number,
     unauthenticated: () => sorted().failed,
-    authenticateAll: () => {
-      const rows = (all.all() as SqlRow[]).map(fromSql);
-      for (const row of rows) setMac.run(macOf(row), row.id);
-      return rows.length;
-    },
+    authenticateAll: () => authenticateAll(all.all() as SqlRow[], (id, mac) => setMac.run(mac, id)),
   };
 }
 
