@@ -31,7 +31,6 @@ import { ratio, round, roundSummary, summarize } from './lib/stats.mjs';
 
 const root = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
 const SECTIONS = ['helper', 'fanout', 'load', 'scale'];
-const TOKEN_PATTERN = /scd_tok_[0-9a-f]{16}_[A-Za-z0-9_-]{43}/;
 
 const { values: opts } = parseArgs({
   options: {
@@ -173,14 +172,20 @@ async function startDaemon(name, dataDir, home) {
     memoryAtStart: memoryMiB(server.pid),
     tcpUrl: urls.find((url) => url.startsWith('http://')),
     socketUrl: urls.find((url) => url.startsWith('unix:')),
-    adminToken: TOKEN_PATTERN.exec(server.output().stdout)?.[0],
+    adminToken: firstAdminToken(dataDir),
   };
 }
 
-/** The 10-integration daemon: a first `serve` creates the store and prints the admin token; the rest goes through the API. */
+/** The admin token a first `serve` wrote to the data dir (0600), if it created the store. */
+function firstAdminToken(dataDir) {
+  const file = join(dataDir, 'initial-admin.token');
+  return existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined;
+}
+
+/** The 10-integration daemon: a first `serve` creates the store and writes the admin token; the rest goes through the API. */
 async function startSmallDaemon(work, home) {
   const daemon = await startDaemon('daemon (10 integrations)', join(work, 'small'), home);
-  if (!daemon.adminToken) throw new Error('the first serve printed no admin token');
+  if (!daemon.adminToken) throw new Error('the first serve wrote no admin token file');
   const client = createClient(daemon.tcpUrl);
   try {
     for (let i = 0; i < config.smallIntegrations; i++) {

@@ -55,7 +55,8 @@ function findLeaks(haystack: Buffer, needles: ReadonlyArray<{ label: string; byt
 function dataDirFiles(dataDir: string): Map<string, Buffer> {
   const files = new Map<string, Buffer>();
   for (const entry of readdirSync(dataDir, { withFileTypes: true })) {
-    if (entry.isFile()) files.set(entry.name, readFileSync(join(dataDir, entry.name)));
+    // The first admin token's own 0600 file is where it is meant to be (the operator moves it away).
+    if (entry.isFile() && entry.name !== 'initial-admin.token') files.set(entry.name, readFileSync(join(dataDir, entry.name)));
   }
   return files;
 }
@@ -83,13 +84,17 @@ describe('scalr-credd as a real process (TCP and Unix socket, SQLite file, admin
     await daemon?.stop();
   });
 
-  it('first serve creates a private store, listens on TCP and a 0600 socket, and prints the admin token once', async () => {
+  it('first serve creates a private store, listens on TCP and a 0600 socket, and writes the admin token to a 0600 file', async () => {
     expect(daemon.adminToken).toMatch(TOKEN_PATTERN);
     adminToken = daemon.adminToken!;
     writeFileSync(tokenFile, `${adminToken}\n`, { mode: 0o600 });
     const { stdout, stderr } = daemon.logs();
-    expect(stdout.split(adminToken)).toHaveLength(2);
-    expect(stdout).toContain('Admin token (shown once');
+    const adminTokenFile = join(dataDir, 'initial-admin.token');
+    expect(stdout).toContain(`Admin token written to ${adminTokenFile} (mode 0600`);
+    expect(readFileSync(adminTokenFile, 'utf8')).toBe(`${adminToken}\n`);
+    expect(mode(adminTokenFile)).toBe(0o600);
+    // Neither stream carries it: stdout ends up in journald and container logs.
+    expect(stdout).not.toContain(adminToken);
     expect(stderr).not.toContain(adminToken);
 
     expect(statSync(dataDir).isDirectory()).toBe(true);
@@ -191,24 +196,35 @@ describe('scalr-credd as a real process (TCP and Unix socket, SQLite file, admin
     expect(await admin(daemon.url, ['integration', 'rm', id])).toMatchObject({ code: 1, stderr: `scalr-credd: integration ${id} not found (not_found)\n` });
   });
 
-  it('refuses a wrong root key and a 0644 key file at start (exit 1), and init refuses an existing store', async () => {
+  it('refuses a second serve of a served data dir, a wrong root key and a 0644 key file at start (exit 1), and init refuses an existing store', async () => {
     const other = join(makeTempDir('scalr-e2e-other-'), 'data');
     const init = await runCli(['init', '--data-dir', other, '--json']);
     expect(init.code).toBe(0);
+    expect(JSON.parse(init.stdout)).toEqual({ adminTokenFile: join(other, 'initial-admin.token'), dataDir: other });
+    expect(mode(join(other, 'initial-admin.token'))).toBe(0o600);
+    expect(init.stdout).not.toMatch(TOKEN_PATTERN);
     const otherKey = join(other, 'root.key');
     expect(mode(otherKey)).toBe(0o600);
 
-    const wrongKey = await runCli(['serve', '--data-dir', dataDir, '--root-key-file', otherKey, '--listen', '127.0.0.1:0']);
+    // The running daemon holds dataDir's serve lock.
+    const second = await runCli(['serve', '--data-dir', dataDir, '--listen', '127.0.0.1:0']);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toBe(`scalr-credd: another scalr-credd serves ${dataDir} (it holds ${join(dataDir, 'serve.lock')}); stop it first\n`);
+
+    // Another store's key (other is not served).
+    const dataDirKey = join(dataDir, 'root.key');
+    const wrongKey = await runCli(['serve', '--data-dir', other, '--root-key-file', dataDirKey, '--listen', '127.0.0.1:0']);
     expect(wrongKey.code).toBe(1);
     expect(wrongKey.stderr).toBe(
-      `scalr-credd: root key file ${otherKey} does not match this database (its check value does not open); use the key the store was created with\n`,
+      `scalr-credd: database ${join(other, 'credd.sqlite')} does not open with root key file ${dataDirKey}: the key does not match its check value; ` +
+        'use the key it was created with (a backup made before a rekey needs the old key: --root-key-file)\n',
     );
     expect(wrongKey.stdout).not.toContain('listening');
 
     const openKey = join(makeTempDir('scalr-e2e-key-'), 'open.key');
-    copyFileSync(join(dataDir, 'root.key'), openKey);
+    copyFileSync(otherKey, openKey);
     chmodSync(openKey, 0o644);
-    const tooOpen = await runCli(['serve', '--data-dir', dataDir, '--root-key-file', openKey, '--listen', '127.0.0.1:0']);
+    const tooOpen = await runCli(['serve', '--data-dir', other, '--root-key-file', openKey, '--listen', '127.0.0.1:0']);
     expect(tooOpen.code).toBe(1);
     expect(tooOpen.stderr).toMatch(/^scalr-credd: root key file .*open\.key is readable by group or others \(mode 0644\); run: chmod 600 .*open\.key\n$/);
 
@@ -320,9 +336,8 @@ describe('no secret in plaintext or encoded form in the database, its WAL and SH
 
     const firstRun = daemon.output();
     expect(findLeaks(firstRun, [...secretNeedles, ...encodedForms('runner token', runnerToken)])).toEqual([]);
-    // The admin token is printed once on stdout by design, never in the JSON logs on stderr.
-    expect(findLeaks(firstRun, encodedForms('admin token', adminToken))).toContain('admin token (utf8)');
-    expect(findLeaks(Buffer.from(daemon.logs().stderr), encodedForms('admin token', adminToken))).toEqual([]);
+    // The admin token went to its 0600 file: neither stdout nor the JSON logs on stderr carry it.
+    expect(findLeaks(firstRun, encodedForms('admin token', adminToken))).toEqual([]);
 
     // And the lookups still return every secret after a restart.
     daemon = await startDaemon({ dataDir, args: ['--log-level', 'debug'] });

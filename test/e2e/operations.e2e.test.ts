@@ -143,7 +143,8 @@ describe('rotate and rekey while the daemon serves', () => {
 
 describe('backup and restore', () => {
   it('backs up online, refuses to restore under a running daemon, and restores after it stops', async () => {
-    const daemon = await startDaemon();
+    // TCP only: no socket in the data dir to probe; the daemon's serve lock is what restore sees.
+    const daemon = await startDaemon({ listen: ['127.0.0.1:0'] });
     const token = daemon.adminToken!;
     const kept = ['one.registry.test', 'two.registry.test'];
     for (const host of kept) await addIntegration(daemon, token, host);
@@ -160,7 +161,7 @@ describe('backup and restore', () => {
     expect(backup.code, backup.stderr).toBe(0);
     expect(statSync(backupFile).mode & 0o777).toBe(0o600);
     expect(whileRunning.code).toBe(1);
-    expect(whileRunning.stderr).toContain('daemon is answering');
+    expect(whileRunning.stderr).toContain(`a daemon is serving ${daemon.dataDir}`);
     expect(withoutForce.code).toBe(1);
     expect(withoutForce.stderr).toContain('already exists');
     expect(forced.code, forced.stderr).toBe(0);

@@ -6,7 +6,7 @@
  * Needs the build (`npx tsc -b` or `npm run build`): it runs daemon/bin/scalr-credd.js → dist/main.js.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -244,13 +244,19 @@ export async function startDaemon(options: StartDaemonOptions = {}): Promise<Run
     urls,
     url: tcpUrl ?? socketUrl!,
     socketUrl,
-    adminToken: TOKEN_PATTERN.exec(banner)?.[0],
+    adminToken: firstAdminToken(banner),
     logs,
     output: () => Buffer.concat([...stdout, ...stderr]),
     exited,
     stop: () => stopWith('SIGTERM'),
     kill: () => stopWith('SIGKILL'),
   };
+}
+
+/** The first serve writes the admin token to a 0600 file and prints its path (or, with --print-token, the token). */
+function firstAdminToken(banner: string): string | undefined {
+  const file = /^Admin token written to (\S+) \(mode 0600/m.exec(banner)?.[1];
+  return file ? readFileSync(file, 'utf8').trim() : TOKEN_PATTERN.exec(banner)?.[0];
 }
 
 function describeLogs({ stdout, stderr }: { stdout: string; stderr: string }): string {

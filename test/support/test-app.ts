@@ -9,7 +9,6 @@ import type { RequestListener } from 'node:http';
 import request from 'supertest';
 import { buildServiceApp } from '../../daemon/src/http/app.js';
 import { assembleServices, type Services } from '../../daemon/src/services/assemble.js';
-import { generateKey } from '../../daemon/src/barrier/secretbox-barrier.js';
 import { createExpiryWarner } from '../../daemon/src/services/expiry-warner.js';
 import { createFailureLimiter } from '../../daemon/src/http/failure-limiter.js';
 import { createLogger, type LogLevel } from '../../daemon/src/observability/logger.js';
@@ -92,9 +91,7 @@ export function buildTestApp(overrides: TestAppOverrides = {}): TestApp {
   const metrics = createMetrics(TEST_VERSION);
 
   const db = openDatabase(':memory:');
-  const rootKey = generateKey();
-  const barrier = seedKeyring(db, rootKey, clock.now());
-  rootKey.fill(0);
+  const keys = seedKeyring(db, clock.now());
   const probes: ProbeTarget[] = [];
   const fakeProbe: RegistryProbe = async (target): Promise<ProbeOutcome> => {
     probes.push(target);
@@ -102,7 +99,7 @@ export function buildTestApp(overrides: TestAppOverrides = {}): TestApp {
   };
   const services = assembleServices({
     db,
-    barrier,
+    ...keys,
     now: clock.now,
     probe: overrides.probe ?? fakeProbe,
     onLookup: (outcome) => metrics.observeLookup(outcome),

@@ -11,21 +11,33 @@ import type { Keyring } from './keyring.js';
  * - key material appears in an error message or a log line.
  */
 
+/** A sealed secret and the key term it was sealed under (stored beside it). */
+export interface Sealed {
+  envelope: Uint8Array;
+  term: number;
+}
+
 /** Seals and opens secrets bound to a context (`secret:<host>`), under the keyring's data keys. */
 export interface Barrier {
-  /** Seals `plaintext` for `context` under the active data key; returns the envelope. */
-  seal(context: string, plaintext: string): Uint8Array;
+  /** Seals `plaintext` for `context` under the active data key; returns the envelope and the term it used. */
+  seal(context: string, plaintext: string): Sealed;
   /** Opens an envelope sealed for `context`; throws IntegrityError on any doubt. */
   open(context: string, envelope: Uint8Array): string;
-  /** The key term new seals use. */
+  /** The key term new seals use (for metrics; a seal reports the term it used). */
   activeTerm(): number;
   /** Whether the keys were wiped (after shutdown). */
   isSealed(): boolean;
-  /** The keyring in use. */
-  keyring(): Keyring;
-  /** Switches to another keyring (after a rotate); old terms must stay in it to stay readable. */
-  useKeyring(keyring: Keyring): void;
   /** Wipes the keys held in memory (best effort: JavaScript may have copied them). */
+  wipe(): void;
+}
+
+/**
+ * Who holds the keyring a barrier uses: the KeyringOwner in a store (keyring-owner.ts), which swaps it
+ * after a rotate or rekey; a bare keyring in tests. `keyring()` throws BarrierSealedError once wiped.
+ */
+export interface KeyringHolder {
+  keyring(): Keyring;
+  isWiped(): boolean;
   wipe(): void;
 }
 

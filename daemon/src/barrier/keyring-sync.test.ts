@@ -1,14 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { Keyring } from './keyring.js';
+import { KeyringOwner } from './keyring-owner.js';
 import { buildRootKeyCheck, sealDataKey } from './root-key.js';
 import { createSecretboxBarrier, generateKey } from './secretbox-barrier.js';
 import { createKeyringSync } from './keyring-sync.js';
-import type { KeyringRow } from '../store/keyring-repository.js';
 
 /** An in-memory keyring table that another "process" changes. */
 function fakeStore(rootKey: Uint8Array) {
   const dataKeys = new Map<number, Uint8Array>([[1, generateKey()]]);
-  const state = { version: 0, rootKey, rows: [] as KeyringRow[], check: buildRootKeyCheck(rootKey) };
+  const state = { version: 0, rootKey, rows: [] as Array<{ term: number; sealedKey: Uint8Array; createdAt: string }>, check: buildRootKeyCheck(rootKey) };
   const reseal = () => {
     state.rows = [...dataKeys].map(([term, key]) => ({ term, sealedKey: sealDataKey(state.rootKey, term, key), createdAt: 'x' }));
     state.check = buildRootKeyCheck(state.rootKey);
@@ -38,15 +37,15 @@ function fakeStore(rootKey: Uint8Array) {
 function setup() {
   const rootKey = generateKey();
   const store = fakeStore(rootKey);
-  const barrier = createSecretboxBarrier(Keyring.fromEntries([[1, new Uint8Array(store.dataKeys.get(1)!)]]));
+  const owner = KeyringOwner.open(new Uint8Array(rootKey), store.keyrings, { keyPath: 'root.key', subject: 'the test store' });
+  const barrier = createSecretboxBarrier(owner);
   let clock = 0;
   let onDisk: Uint8Array[] = [];
   const failures: string[] = [];
   const reloads: boolean[] = [];
   const sync = createKeyringSync({
     keyrings: store.keyrings,
-    barrier,
-    rootKey: new Uint8Array(rootKey),
+    owner,
     loadRootKeys: () => onDisk.map((key) => new Uint8Array(key)),
     snapshot: (fn) => fn(),
     nowMs: () => clock,
@@ -102,7 +101,7 @@ describe('createKeyringSync', () => {
 
   it('keeps the keys in memory when no key on disk matches, and retries only after retryMs', () => {
     const t = setup();
-    const sealed = t.barrier.seal('secret:x', 'value');
+    const { envelope: sealed } = t.barrier.seal('secret:x', 'value');
     t.store.rekey(generateKey());
     t.store.rotate();
 

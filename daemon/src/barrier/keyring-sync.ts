@@ -1,6 +1,5 @@
 import type { Barrier } from './barrier.js';
-import { openKeyring, rootKeyMatches } from './root-key.js';
-import type { KeyringRepository } from '../store/keyring-repository.js';
+import type { KeyringOwner, SealedKeyring } from './keyring-owner.js';
 
 /**
  * Keeps a running daemon's barrier in step with the offline key commands. `scalr-credd rotate` and
@@ -18,16 +17,14 @@ import type { KeyringRepository } from '../store/keyring-repository.js';
 export interface KeyringSync {
   /** Reloads the keyring when another process changed it. */
   refresh(): void;
-  /** Zero-fills the root key held in memory (best effort). */
-  wipe(): void;
 }
 
 /** What the sync reads and swaps. */
 export interface KeyringSyncDeps {
-  keyrings: Pick<KeyringRepository, 'version' | 'list' | 'findRootKeyCheck'>;
-  barrier: Pick<Barrier, 'keyring' | 'useKeyring' | 'isSealed'>;
-  /** The root key the store was opened with; the sync owns it from now on. */
-  rootKey: Uint8Array;
+  /** The store's keyring rows and the counter that moves when they change. */
+  keyrings: SealedKeyring & { version(): number };
+  /** The owner of the root key and keyring the store was unlocked with; the barrier reads its keyring. */
+  owner: Pick<KeyringOwner, 'follow' | 'keyring' | 'isWiped'>;
   /** Reads the candidate root keys from disk (key file, then staged replacement); unreadable ones are left out. */
   loadRootKeys: () => Uint8Array[];
   /** Runs reads in one snapshot, so the check value and the keyring rows belong together. */
@@ -40,39 +37,21 @@ export interface KeyringSyncDeps {
 
 /** Builds the sync; the counter's current value counts as already loaded. */
 export function createKeyringSync(deps: KeyringSyncDeps): KeyringSync {
-  const { keyrings, barrier, loadRootKeys, snapshot, nowMs, retryMs = 1_000 } = deps;
-  let rootKey: Uint8Array | undefined = deps.rootKey;
+  const { keyrings, owner, loadRootKeys, snapshot, nowMs, retryMs = 1_000 } = deps;
   let seenVersion = keyrings.version();
   let retryAt = 0;
 
   const reload = (version: number): void => {
     const { check, rows } = snapshot(() => ({ check: keyrings.findRootKeyCheck(), rows: keyrings.list() }));
-    if (!check || !rootKey) throw new Error('the store has no root key check value');
-    let key = rootKey;
-    let rootKeyChanged = false;
-    if (!rootKeyMatches(key, check)) {
-      const candidates = loadRootKeys();
-      const match = candidates.find((candidate) => rootKeyMatches(candidate, check));
-      for (const candidate of candidates) if (candidate !== match) candidate.fill(0);
-      if (!match) throw new Error('the root key was replaced and no root key file on disk matches the database yet');
-      key = match;
-      rootKeyChanged = true;
-    }
-    const next = openKeyring(key, rows);
-    const previous = barrier.keyring();
-    barrier.useKeyring(next);
-    previous.wipe();
-    if (rootKeyChanged) {
-      rootKey.fill(0);
-      rootKey = key;
-    }
+    if (!check) throw new Error('the store has no root key check value');
+    const rootKeyChanged = owner.follow(check, rows, loadRootKeys);
     seenVersion = version;
-    deps.onReload?.({ version, activeTerm: next.activeTerm, rootKeyChanged });
+    deps.onReload?.({ version, activeTerm: owner.keyring().activeTerm, rootKeyChanged });
   };
 
   return {
     refresh() {
-      if (barrier.isSealed()) return;
+      if (owner.isWiped()) return;
       const version = keyrings.version();
       if (version === seenVersion || nowMs() < retryAt) return;
       try {
@@ -82,17 +61,12 @@ export function createKeyringSync(deps: KeyringSyncDeps): KeyringSync {
         deps.onFailure?.((error as Error).message);
       }
     },
-    wipe() {
-      rootKey?.fill(0);
-      rootKey = undefined;
-    },
   };
 }
 
 /**
  * Wraps a barrier so that every `seal` and `open` first calls `refresh`, which may swap the keyring
- * (another process rotated or rekeyed the store). `activeTerm` does not refresh: callers read it right
- * after `seal` and must get the term that seal used.
+ * (another process rotated or rekeyed the store). `seal` reports the term it used.
  */
 export function withKeyringRefresh(barrier: Barrier, refresh: () => void): Barrier {
   return {
@@ -106,8 +80,6 @@ export function withKeyringRefresh(barrier: Barrier, refresh: () => void): Barri
     },
     activeTerm: () => barrier.activeTerm(),
     isSealed: () => barrier.isSealed(),
-    keyring: () => barrier.keyring(),
-    useKeyring: (keyring) => barrier.useKeyring(keyring),
     wipe: () => barrier.wipe(),
   };
 }

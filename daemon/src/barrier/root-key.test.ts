@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError, IntegrityError } from '../errors.js';
-import { assertRootKeyMatches, buildRootKeyCheck, loadRootKey, openKeyring, sealDataKey, writeRootKey } from './root-key.js';
+import { buildRootKeyCheck, loadRootKey, openKeyring, sealDataKey, writeRootKey } from './root-key.js';
 import { generateKey } from './secretbox-barrier.js';
 
 let dir: string;
@@ -88,27 +88,6 @@ describe('writeRootKey', () => {
 
     expect(statSync(path).mode & 0o777).toBe(0o600);
     expect(() => writeRootKey(path, generateKey())).toThrow();
-  });
-});
-
-describe('assertRootKeyMatches', () => {
-  it('returns when the key opens the check value', () => {
-    const key = generateKey();
-
-    expect(() => assertRootKeyMatches(key, buildRootKeyCheck(key), '/keys/root.key')).not.toThrow();
-  });
-
-  it('throws ConfigError naming the key file when another key is given', () => {
-    const check = buildRootKeyCheck(generateKey());
-
-    expect(() => assertRootKeyMatches(generateKey(), check, '/keys/root.key')).toThrow(ConfigError);
-    expect(() => assertRootKeyMatches(generateKey(), check, '/keys/root.key')).toThrow(/\/keys\/root\.key/);
-  });
-
-  it('throws ConfigError when the check value is garbage', () => {
-    const key = generateKey();
-
-    expect(() => assertRootKeyMatches(key, new Uint8Array([1, 2, 3]), '/keys/root.key')).toThrow(ConfigError);
   });
 });
 

@@ -5,7 +5,16 @@ import { KEY_BYTES, Keyring } from './keyring.js';
 import { openWithKey, sealWithKey } from './secretbox-barrier.js';
 
 const CHECK_CONTEXT = 'root-key-check';
-const CHECK_VALUE = 'scalr-credd root key check v1';
+/**
+ * v1: a store from before row MACs. v2: every token and integration row carries a MAC. The version
+ * sits inside the sealed check value, so only the root key's holder can say that a store's rows are
+ * authenticated; a v1 store has its MACs computed once, on its next unlock (lifecycle/unlock-store.ts).
+ */
+const CHECK_VALUES = { 'scalr-credd root key check v1': 1, 'scalr-credd root key check v2': 2 } as const;
+const CURRENT_CHECK_VALUE = 'scalr-credd root key check v2';
+
+/** The check-value format: 1 before row MACs, 2 with them. */
+export type CheckVersion = 1 | 2;
 
 /** Reads the root key file; refuses a file readable by group or others, or one that holds no 32-byte key. */
 export function loadRootKey(path: string): Uint8Array {
@@ -35,6 +44,11 @@ export function loadRootKey(path: string): Uint8Array {
   }
 }
 
+/** Throws ConfigError unless `path` holds a readable, private root key (the key is not kept). */
+export function assertRootKeyReadable(path: string): void {
+  loadRootKey(path).fill(0);
+}
+
 /** Writes a new root key file with mode 0600; refuses to overwrite an existing file. */
 export function writeRootKey(path: string, key: Uint8Array): void {
   const fd = openSync(path, 'wx', 0o600);
@@ -47,25 +61,28 @@ export function writeRootKey(path: string, key: Uint8Array): void {
 
 /** Returns the check value stored beside the keyring, which proves a root key matches the database. */
 export function buildRootKeyCheck(rootKey: Uint8Array): Uint8Array {
-  return sealWithKey(rootKey, 0, CHECK_CONTEXT, CHECK_VALUE);
+  return sealWithKey(rootKey, 0, CHECK_CONTEXT, CURRENT_CHECK_VALUE);
 }
 
 /** Whether `rootKey` opens the database's check value. */
 export function rootKeyMatches(rootKey: Uint8Array, check: Uint8Array): boolean {
+  return checkVersion(rootKey, check) !== undefined;
+}
+
+/** The format of the check value `rootKey` opens, or undefined when it does not open it. */
+export function checkVersion(rootKey: Uint8Array, check: Uint8Array): CheckVersion | undefined {
   try {
-    return openWithKey(rootKey, CHECK_CONTEXT, check) === CHECK_VALUE;
+    const value = openWithKey(rootKey, CHECK_CONTEXT, check);
+    return Object.hasOwn(CHECK_VALUES, value) ? CHECK_VALUES[value as keyof typeof CHECK_VALUES] : undefined;
   } catch (error) {
-    if (error instanceof IntegrityError) return false;
+    if (error instanceof IntegrityError) return undefined;
     throw error;
   }
 }
 
-/** Throws ConfigError unless `rootKey` opens the database's check value. */
-export function assertRootKeyMatches(rootKey: Uint8Array, check: Uint8Array, keyPath: string): void {
-  if (rootKeyMatches(rootKey, check)) return;
-  throw new ConfigError(
-    `root key file ${keyPath} does not match this database (its check value does not open); use the key the store was created with`,
-  );
+/** A check value of format 1 (a store from before row MACs), for the upgrade tests. */
+export function buildLegacyRootKeyCheck(rootKey: Uint8Array): Uint8Array {
+  return sealWithKey(rootKey, 0, CHECK_CONTEXT, 'scalr-credd root key check v1');
 }
 
 /** Seals one data key of the keyring under the root key, bound to its term. */

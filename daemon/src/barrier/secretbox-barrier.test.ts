@@ -24,7 +24,7 @@ describe('createSecretboxBarrier', () => {
   it('opens what it sealed when the context matches', () => {
     const barrier = newBarrier();
 
-    const envelope = barrier.seal(HOST_CONTEXT, PLAINTEXT);
+    const envelope = barrier.seal(HOST_CONTEXT, PLAINTEXT).envelope;
 
     expect(barrier.open(HOST_CONTEXT, envelope)).toBe(PLAINTEXT);
   });
@@ -34,13 +34,13 @@ describe('createSecretboxBarrier', () => {
 
     const values = ['', 'pässwörd-🔑-"quoted"\n'];
 
-    for (const value of values) expect(barrier.open(HOST_CONTEXT, barrier.seal(HOST_CONTEXT, value))).toBe(value);
+    for (const value of values) expect(barrier.open(HOST_CONTEXT, barrier.seal(HOST_CONTEXT, value).envelope)).toBe(value);
   });
 
   it('writes version 1, the active term and never the plaintext into the envelope', () => {
     const barrier = newBarrier();
 
-    const envelope = barrier.seal(HOST_CONTEXT, PLAINTEXT);
+    const envelope = barrier.seal(HOST_CONTEXT, PLAINTEXT).envelope;
 
     expect(envelope[0]).toBe(1);
     expect(envelopeTerm(envelope)).toBe(1);
@@ -51,8 +51,8 @@ describe('createSecretboxBarrier', () => {
   it('draws a fresh nonce for every seal when the same value is sealed twice', () => {
     const barrier = newBarrier();
 
-    const first = barrier.seal(HOST_CONTEXT, PLAINTEXT);
-    const second = barrier.seal(HOST_CONTEXT, PLAINTEXT);
+    const first = barrier.seal(HOST_CONTEXT, PLAINTEXT).envelope;
+    const second = barrier.seal(HOST_CONTEXT, PLAINTEXT).envelope;
 
     expect(Buffer.from(first.subarray(NONCE_OFFSET, BOX_OFFSET))).not.toEqual(Buffer.from(second.subarray(NONCE_OFFSET, BOX_OFFSET)));
     expect(Buffer.from(first)).not.toEqual(Buffer.from(second));
@@ -66,7 +66,7 @@ describe('createSecretboxBarrier', () => {
     ['the term', 4],
   ])('throws IntegrityError when a byte of %s was changed', (_part, index) => {
     const barrier = newBarrier();
-    const envelope = barrier.seal(HOST_CONTEXT, PLAINTEXT);
+    const envelope = barrier.seal(HOST_CONTEXT, PLAINTEXT).envelope;
 
     const tampered = flipByte(envelope, index < 0 ? envelope.length + index : index);
 
@@ -84,49 +84,51 @@ describe('createSecretboxBarrier', () => {
 
   it('throws IntegrityError when the envelope is truncated', () => {
     const barrier = newBarrier();
-    const envelope = barrier.seal(HOST_CONTEXT, PLAINTEXT);
+    const envelope = barrier.seal(HOST_CONTEXT, PLAINTEXT).envelope;
 
     expect(() => barrier.open(HOST_CONTEXT, envelope.subarray(0, envelope.length - 1))).toThrow(IntegrityError);
   });
 
   it('throws IntegrityError when the envelope was sealed for another host', () => {
     const barrier = newBarrier();
-    const envelope = barrier.seal(secretContext('quay.io'), PLAINTEXT);
+    const envelope = barrier.seal(secretContext('quay.io'), PLAINTEXT).envelope;
 
     expect(() => barrier.open(HOST_CONTEXT, envelope)).toThrow(IntegrityError);
   });
 
   it('throws IntegrityError when the envelope names a term the keyring does not hold', () => {
     const other = createSecretboxBarrier(Keyring.fromEntries([[1, generateKey()], [7, generateKey()]]));
-    const envelope = other.seal(HOST_CONTEXT, PLAINTEXT);
+    const envelope = other.seal(HOST_CONTEXT, PLAINTEXT).envelope;
     const barrier = newBarrier();
 
     expect(() => barrier.open(HOST_CONTEXT, envelope)).toThrow(IntegrityError);
   });
 
   it('throws IntegrityError when the same term holds another key', () => {
-    const envelope = newBarrier().seal(HOST_CONTEXT, PLAINTEXT);
+    const envelope = newBarrier().seal(HOST_CONTEXT, PLAINTEXT).envelope;
 
     expect(() => newBarrier().open(HOST_CONTEXT, envelope)).toThrow(IntegrityError);
   });
 
-  it('keeps opening old-term envelopes and seals with the new term when a term is added', () => {
-    const barrier = newBarrier();
+  it('keeps opening old-term envelopes and seals with the new term when its holder adds a term', () => {
+    let ring = Keyring.fromEntries([[1, generateKey()]]);
+    const barrier = createSecretboxBarrier({ keyring: () => ring, isWiped: () => false, wipe: () => ring.wipe() });
     const old = barrier.seal(HOST_CONTEXT, 'sealed under term 1');
 
-    barrier.useKeyring(barrier.keyring().add(2, generateKey()));
+    ring = ring.add(2, generateKey());
     const fresh = barrier.seal(HOST_CONTEXT, 'sealed under term 2');
 
+    expect([old.term, fresh.term]).toEqual([1, 2]);
     expect(barrier.activeTerm()).toBe(2);
-    expect(envelopeTerm(old)).toBe(1);
-    expect(envelopeTerm(fresh)).toBe(2);
-    expect(barrier.open(HOST_CONTEXT, old)).toBe('sealed under term 1');
-    expect(barrier.open(HOST_CONTEXT, fresh)).toBe('sealed under term 2');
+    expect(envelopeTerm(old.envelope)).toBe(1);
+    expect(envelopeTerm(fresh.envelope)).toBe(2);
+    expect(barrier.open(HOST_CONTEXT, old.envelope)).toBe('sealed under term 1');
+    expect(barrier.open(HOST_CONTEXT, fresh.envelope)).toBe('sealed under term 2');
   });
 
   it('opens an envelope that sits at an offset inside a larger buffer', () => {
     const barrier = newBarrier();
-    const envelope = barrier.seal(HOST_CONTEXT, PLAINTEXT);
+    const envelope = barrier.seal(HOST_CONTEXT, PLAINTEXT).envelope;
     const larger = new Uint8Array(envelope.length + 16);
     larger.set(envelope, 16);
 
@@ -136,7 +138,7 @@ describe('createSecretboxBarrier', () => {
   it('is sealed, refuses seal and open, and zero-fills its keys when wiped', () => {
     const key = generateKey();
     const barrier = createSecretboxBarrier(Keyring.fromEntries([[1, key]]));
-    const envelope = barrier.seal(HOST_CONTEXT, PLAINTEXT);
+    const envelope = barrier.seal(HOST_CONTEXT, PLAINTEXT).envelope;
 
     barrier.wipe();
 

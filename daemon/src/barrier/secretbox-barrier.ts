@@ -1,6 +1,6 @@
 import nacl from 'tweetnacl';
 import { IntegrityError, BarrierSealedError } from '../errors.js';
-import type { Barrier } from './barrier.js';
+import type { Barrier, KeyringHolder } from './barrier.js';
 import { KEY_BYTES, Keyring } from './keyring.js';
 
 /**
@@ -58,34 +58,38 @@ export function generateKey(): Uint8Array {
   return nacl.randomBytes(KEY_BYTES);
 }
 
-/** Builds the tweetnacl secretbox barrier over a keyring. */
-export function createSecretboxBarrier(initial: Keyring): Barrier {
-  let keyring: Keyring | undefined = initial;
-
-  const current = (): Keyring => {
-    if (!keyring) throw new BarrierSealedError();
-    return keyring;
-  };
-
+/** Builds the tweetnacl secretbox barrier over a keyring, or over the holder that owns one. */
+export function createSecretboxBarrier(keys: Keyring | KeyringHolder): Barrier {
+  const holder = keys instanceof Keyring ? holdKeyring(keys) : keys;
   return {
     seal(context, plaintext) {
-      const ring = current();
-      return sealWithKey(ring.find(ring.activeTerm)!, ring.activeTerm, context, plaintext);
+      const ring = holder.keyring();
+      const term = ring.activeTerm;
+      return { envelope: sealWithKey(ring.find(term)!, term, context, plaintext), term };
     },
     open(context, envelope) {
-      const key = current().find(envelopeTerm(envelope));
+      const key = holder.keyring().find(envelopeTerm(envelope));
       if (!key) throw new IntegrityError('envelope names a key term the keyring does not hold');
       return openWithKey(key, context, envelope);
     },
-    activeTerm: () => current().activeTerm,
-    isSealed: () => keyring === undefined,
-    keyring: current,
-    useKeyring(next) {
-      keyring = next;
+    activeTerm: () => holder.keyring().activeTerm,
+    isSealed: () => holder.isWiped(),
+    wipe: () => holder.wipe(),
+  };
+}
+
+/** A holder of one fixed keyring (tests, and a barrier built over a keyring without an owner). */
+export function holdKeyring(initial: Keyring): KeyringHolder {
+  let held: Keyring | undefined = initial;
+  return {
+    keyring() {
+      if (!held) throw new BarrierSealedError();
+      return held;
     },
+    isWiped: () => held === undefined,
     wipe() {
-      keyring?.wipe();
-      keyring = undefined;
+      held?.wipe();
+      held = undefined;
     },
   };
 }

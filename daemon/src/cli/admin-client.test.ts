@@ -273,7 +273,7 @@ describe('admin verbs against the real API in-process (Unix socket)', () => {
     let resolveListening!: () => void;
     const listening = new Promise<void>((resolve) => (resolveListening = resolve));
     const io: CliIo = { ...daemon.io, stdout: (text) => (daemon.io.stdout(text), text.includes('listening on') && resolveListening()) };
-    const served = runServe(['--data-dir', join(dir, 'data'), '--listen', `unix:${socket}`, '--log-level', 'error'], io);
+    const served = runServe(['--data-dir', join(dir, 'data'), '--listen', `unix:${socket}`, '--log-level', 'error', '--print-token'], io);
     await Promise.race([listening, served.then((code) => Promise.reject(new Error(`serve exited ${code}: ${daemon.out.stderr}`)))]);
     adminToken = /scd_tok_[0-9a-f]{16}_[A-Za-z0-9_-]{43}/.exec(daemon.out.stdout)![0];
     socketUrl = `unix:${socket}`;

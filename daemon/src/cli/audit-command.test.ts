@@ -7,30 +7,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { initStore } from '../lifecycle/init-store.js';
 import { openStore } from '../lifecycle/open-store.js';
 import { storePaths, type StorePaths } from '../lifecycle/store-paths.js';
-import type { CliIo } from './io.js';
+import { recordingIo } from '../../../test/support/cli-io.js';
 import { runCli } from './run-cli.js';
 
 const dirs: string[] = [];
 afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
-
-function fakeIo(): CliIo & { out: string[]; err: string[] } {
-  const out: string[] = [];
-  const err: string[] = [];
-  return {
-    out,
-    err,
-    env: {},
-    homeDir: '/nonexistent',
-    stdout: (text) => void out.push(text),
-    stderr: (text) => void err.push(text),
-    readStdin: async () => '',
-    stdinIsTty: false,
-    promptSecret: async () => '',
-    onShutdownSignal: () => undefined,
-  };
-}
 
 /** A store with a few audited changes. */
 async function auditedStore(): Promise<StorePaths> {
@@ -53,7 +36,7 @@ function tamper(paths: StorePaths, sql: string): void {
 }
 
 async function verify(paths: StorePaths, ...extra: string[]) {
-  const io = fakeIo();
+  const io = recordingIo();
   const code = await runCli(['audit', 'verify', '--data-dir', paths.dataDir, ...extra], io);
   return { code, stdout: io.out.join(''), stderr: io.err.join('') };
 }
@@ -129,7 +112,7 @@ describe('scalr-credd audit verify', () => {
 
   it('exits 2 for an unknown verb', async () => {
     const paths = await auditedStore();
-    const io = fakeIo();
+    const io = recordingIo();
 
     const code = await runCli(['audit', 'erase', '--data-dir', paths.dataDir], io);
 

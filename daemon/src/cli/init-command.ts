@@ -1,51 +1,86 @@
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { CreatedToken } from '@dcs/shared';
 import { loadDaemonConfig } from '../daemon-config.js';
 import { initStore } from '../lifecycle/init-store.js';
 import { type StorePaths } from '../lifecycle/store-paths.js';
+import { writeTokenFile } from '../lifecycle/token-file.js';
 import { type CliIo } from './io.js';
 
-/** Help text of `scalr-credd init`. */
-export const INIT_HELP = `Usage: scalr-credd init [--data-dir DIR] [--root-key-file FILE] [--json]
+/** Where a new store's first admin token is written (0600), unless --print-token. */
+export const ADMIN_TOKEN_FILE = 'initial-admin.token';
 
-Creates a new store: the data dir (0700), a root key file (0600), the encrypted database, and
-the first admin token, printed once. Refuses to overwrite an existing store.
+/** Help text of `scalr-credd init`. */
+export const INIT_HELP = `Usage: scalr-credd init [--data-dir DIR] [--root-key-file FILE] [--print-token] [--json]
+
+Creates a new store: the data dir (0700), a root key file (0600), the encrypted database, and the
+first admin token, written to DIR/${ADMIN_TOKEN_FILE} (0600) and not printed, so that logs and
+terminals that are recorded never hold it. Refuses to overwrite an existing store.
 
   --data-dir DIR        default $SCALR_CREDD_DATA_DIR, $XDG_DATA_HOME/scalr-credd or ~/.local/share/scalr-credd
   --root-key-file FILE  default DIR/root.key
-  --json                print {"adminToken": "...", "dataDir": "..."}
+  --print-token         print the admin token on stdout instead of writing the file
+  --json                print {"adminTokenFile": "...", "dataDir": "..."}
+                        ({"adminToken": "...", "dataDir": "..."} with --print-token)
 `;
 
 /** Runs `scalr-credd init`. */
 export function runInit(args: string[], io: CliIo): number {
   const { values } = parseArgs({
     args,
-    options: { 'data-dir': { type: 'string' }, 'root-key-file': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      'data-dir': { type: 'string' },
+      'root-key-file': { type: 'string' },
+      'print-token': { type: 'boolean' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
     strict: true,
   });
   if (values.help) return (io.stdout(INIT_HELP), 0);
   const config = loadDaemonConfig({ dataDir: values['data-dir'], rootKeyFile: values['root-key-file'] }, io.env, io.homeDir);
-  const token = initStore(config.paths);
+  const handOver = handOverAdminToken(config.paths, initStore(config.paths), values['print-token'] ?? false);
   if (values.json) {
-    io.stdout(`${JSON.stringify({ adminToken: token.token, dataDir: config.paths.dataDir })}\n`);
+    const where = handOver.file === undefined ? { adminToken: handOver.token.token } : { adminTokenFile: handOver.file };
+    io.stdout(`${JSON.stringify({ ...where, dataDir: config.paths.dataDir })}\n`);
   } else {
-    io.stdout(initBanner(config.paths, token, `unix:${config.paths.socketPath}`));
+    io.stdout(initBanner(config.paths, handOver, `unix:${config.paths.socketPath}`));
   }
   return 0;
 }
 
-/** What a new store prints once: where it is, the admin token, and what to do next. */
-export function initBanner(paths: StorePaths, token: CreatedToken, url: string): string {
+/** The first admin token, and the file it was written to (undefined when it is to be printed). */
+export interface AdminTokenHandOver {
+  token: CreatedToken;
+  file: string | undefined;
+}
+
+/** Writes a new store's admin token to DIR/initial-admin.token (0600), unless it is to be printed. */
+export function handOverAdminToken(paths: StorePaths, token: CreatedToken, print: boolean): AdminTokenHandOver {
+  if (print) return { token, file: undefined };
+  const file = join(paths.dataDir, ADMIN_TOKEN_FILE);
+  writeTokenFile(file, token.token);
+  return { token, file };
+}
+
+/** What a new store prints once: where it is, where the admin token is (or the token), and what to do next. */
+export function initBanner(paths: StorePaths, handOver: AdminTokenHandOver, url: string): string {
+  const where =
+    handOver.file === undefined
+      ? `Admin token (shown once; keep it somewhere safe):
+
+    ${handOver.token.token}`
+      : `Admin token written to ${handOver.file} (mode 0600; it is not printed).
+Move it somewhere safe (a password manager), then delete the file.`;
+  const tokenEnv = handOver.file === undefined ? 'SCALR_CREDD_TOKEN=<the admin token above>' : `SCALR_CREDD_TOKEN_FILE=${handOver.file}`;
   return `scalr-credd: created a new store in ${paths.dataDir}
 
-Admin token (shown once; keep it somewhere safe):
-
-    ${token.token}
+${where}
 
 Next steps (from a checkout, run the commands as npx scalr-credd and npx docker-credential-scalr):
   1. Point the admin CLI at the daemon:
        export SCALR_CREDD_URL=${url}
-       export SCALR_CREDD_TOKEN=<the admin token above>
+       export ${tokenEnv}
   2. Store a registry credential (the secret is read from stdin, never from an argument):
        printf '%s' "$REGISTRY_PAT" | scalr-credd integration add --host ghcr.io --username my-user
   3. Mint a short-lived runner token limited to that host:

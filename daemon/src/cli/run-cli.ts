@@ -10,12 +10,14 @@ Daemon:
   serve                     serve the API (creates the store on first run)
 
 Operations (offline, on the data dir; safe while serve runs, except restore):
-  audit verify              check the audit log's hash chain
+  audit verify              check the audit log's hash chain (no key needed)
+  verify                    check schema, keyring, row MACs and audit chain (with the root key)
   rotate [--reseal]         add a data-key term (and re-seal older secrets)
   reseal                    re-seal secrets of older terms with the active term
   rekey --new-key-file F    replace the root key
   backup --out FILE         consistent online copy of the database (ciphertext only)
   restore --from FILE       replace the database with a backup (daemon stopped)
+  token recover-admin       mint a new admin token with the root key (lost admin access)
 
 Admin (over the HTTP API; SCALR_CREDD_URL and SCALR_CREDD_TOKEN or SCALR_CREDD_TOKEN_FILE):
   integration add|list|show|update|test|rm
@@ -34,9 +36,14 @@ const COMMANDS: Record<string, Command> = {
   init: async (args, io) => (await import('./init-command.js')).runInit(args, io),
   serve: async (args, io) => (await import('./serve-command.js')).runServe(args, io),
   integration: async (args, io) => (await import('./integration-command.js')).runIntegrationCommand(args, io),
-  token: async (args, io) => (await import('./token-command.js')).runTokenCommand(args, io),
+  // recover-admin is offline (root key, no API); the other token verbs talk to the daemon.
+  token: async (args, io) =>
+    args[0] === 'recover-admin'
+      ? (await import('./recover-admin-command.js')).runRecoverAdmin(args.slice(1), io)
+      : (await import('./token-command.js')).runTokenCommand(args, io),
   version: (_args, io) => (io.stdout(`scalr-credd ${VERSION}\n`), 0),
   audit: async (args, io) => (await import('./audit-command.js')).runAuditCommand(args, io),
+  verify: async (args, io) => (await import('./verify-command.js')).runVerify(args, io),
   rotate: async (args, io) => (await import('./key-commands.js')).runRotate(args, io),
   reseal: async (args, io) => (await import('./key-commands.js')).runReseal(args, io),
   rekey: async (args, io) => (await import('./key-commands.js')).runRekey(args, io),

@@ -10,15 +10,18 @@ import { initStore } from '../lifecycle/init-store.js';
 import { openStore } from '../lifecycle/open-store.js';
 import { isEmptyStore, ensureDataDir } from '../lifecycle/store-paths.js';
 import { VERSION } from '../version.js';
-import { initBanner } from './init-command.js';
+import { acquireServeLock } from '../lifecycle/serve-lock.js';
+import { handOverAdminToken, initBanner } from './init-command.js';
 import type { CliIo } from './io.js';
 
 /** Help text of `scalr-credd serve`. */
-export const SERVE_HELP = `Usage: scalr-credd serve [--data-dir DIR] [--root-key-file FILE] [--listen ADDR]... [--log-level LEVEL]
+export const SERVE_HELP = `Usage: scalr-credd serve [--data-dir DIR] [--root-key-file FILE] [--listen ADDR]... [--log-level LEVEL] [--print-token]
 
 Serves the API. ADDR is HOST:PORT (e.g. 127.0.0.1:8700), [::1]:PORT or unix:PATH; the default is
 unix:DIR/credd.sock (created 0600). On an empty data dir the first serve creates the store and
-prints the admin token once. Logs are JSON lines on stderr. SIGTERM or SIGINT stops gracefully.
+writes the admin token to DIR/initial-admin.token (0600), printing only its path (--print-token:
+print the token itself, once). It holds DIR/serve.lock while it runs: a second serve of DIR and a
+restore into DIR refuse. Logs are JSON lines on stderr. SIGTERM or SIGINT stops gracefully.
 
 Environment: SCALR_CREDD_DATA_DIR, SCALR_CREDD_ROOT_KEY_FILE, SCALR_CREDD_LISTEN (comma-separated),
 SCALR_CREDD_LOG_LEVEL.
@@ -33,6 +36,7 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
       'root-key-file': { type: 'string' },
       listen: { type: 'string', multiple: true },
       'log-level': { type: 'string' },
+      'print-token': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -46,14 +50,23 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
   const logger = createLogger(io.stderr, config.logLevel);
 
   ensureDataDir(config.paths.dataDir, true);
-  const firstToken = isEmptyStore(config.paths) ? initStore(config.paths) : undefined;
+  const lock = acquireServeLock(config.paths);
+  let store;
+  let firstToken;
   const metrics = createMetrics(VERSION);
-  const store = openStore(config.paths, {
-    onLookup: (outcome) => metrics.observeLookup(outcome),
-    onExpiring: createExpiryWarner(logger),
-    onKeyringReload: (info) => logger.info('keyring reloaded after a change by another process', info),
-    onKeyringFailure: (reason) => logger.warn('keyring reload failed; serving with the keys already in memory', { reason }),
-  });
+  try {
+    firstToken = isEmptyStore(config.paths) ? handOverAdminToken(config.paths, initStore(config.paths), values['print-token'] ?? false) : undefined;
+    store = openStore(config.paths, {
+      onLookup: (outcome) => metrics.observeLookup(outcome),
+      onExpiring: createExpiryWarner(logger),
+      onKeyringReload: (info) => logger.info('keyring reloaded after a change by another process', info),
+      onKeyringFailure: (reason) => logger.warn('keyring reload failed; serving with the keys already in memory', { reason }),
+      onRowFailure: (failure) => logger.error('row failed authentication: it was changed without the root key; run scalr-credd verify', failure),
+    });
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
   if (store.recoveredRekey) logger.warn('finished an interrupted rekey: moved the staged root key into place', { rootKeyFile: config.paths.rootKeyPath });
   const app = buildServiceApp(store, {
     version: VERSION,
@@ -68,6 +81,7 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
     servers = await listenAll(app, config.listen);
   } catch (error) {
     store.close();
+    lock.release();
     throw error;
   }
   const urls = servers.addresses.map(formatListenAddress);
@@ -91,6 +105,7 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
         .catch((error: unknown) => logger.error('error while closing listeners', { error }))
         .finally(() => {
           store.close();
+          lock.release();
           logger.info('stopped');
           resolve(0);
         });

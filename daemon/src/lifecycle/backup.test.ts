@@ -1,5 +1,4 @@
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -9,13 +8,12 @@ import { backupStore, restoreStore } from './backup.js';
 import { ConfigError } from '../errors.js';
 import type { RequestContext } from '../services/context.js';
 import { initStore } from './init-store.js';
+import { acquireServeLock } from './serve-lock.js';
 import { openStore } from './open-store.js';
 import { ensureDataDir, storePaths, type StorePaths } from './store-paths.js';
 
 const dirs: string[] = [];
-const servers: Server[] = [];
 afterEach(async () => {
-  await Promise.all(servers.splice(0).map((server) => new Promise((done) => server.close(done))));
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -124,15 +122,15 @@ describe('backupStore and restoreStore', () => {
     expect(existsSync(`${paths.dbPath}.pre-restore`)).toBe(true);
   });
 
-  it('refuses while a daemon answers on the data dir socket', async () => {
+  it('refuses while a daemon holds the data dir serve lock, whatever it listens on, and restores once it is released', async () => {
     const { paths } = storeWith([]);
     const out = join(tempDir(), 'credd.backup');
     await backupStore(paths, out);
-    const server = createServer();
-    servers.push(server);
-    await new Promise<void>((resolve) => server.listen(paths.socketPath, resolve));
+    const lock = acquireServeLock(paths);
 
-    await expect(restoreStore(paths, out, { force: true })).rejects.toThrow(/daemon is answering/);
+    await expect(restoreStore(paths, out, { force: true })).rejects.toThrow(/a daemon is serving .* stop it before restoring/);
+    lock.release();
+    await expect(restoreStore(paths, out, { force: true })).resolves.toMatchObject({ integrations: 0 });
   });
 
   it('refuses a backup that does not open with the root key, and leaves the target untouched', async () => {

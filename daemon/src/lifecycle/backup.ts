@@ -1,18 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, copyFileSync, existsSync, fsyncSync, openSync, renameSync, statSync, unlinkSync } from 'node:fs';
-import { connect } from 'node:net';
 import { basename, dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { createAuditLog } from '../audit/audit-log.js';
 import { secretContext } from '../barrier/barrier.js';
-import { loadRootKey, openKeyring, rootKeyMatches } from '../barrier/root-key.js';
+import type { RootKeyPlace } from '../barrier/keyring-owner.js';
+import { assertRootKeyReadable } from '../barrier/root-key.js';
 import { createSecretboxBarrier } from '../barrier/secretbox-barrier.js';
 import { ConfigError } from '../errors.js';
 import { openDatabase } from '../store/database.js';
 import { createIntegrationRepository } from '../store/integration-repository.js';
-import { createKeyringRepository } from '../store/keyring-repository.js';
+import { assertOwnSchema } from '../store/schema-check.js';
 import { createTokenRepository } from '../store/token-repository.js';
+import { SERVE_LOCK_FILE, isServing } from './serve-lock.js';
 import { ensureDataDir, type StorePaths } from './store-paths.js';
+import { findUnauthenticatedRows, usingUnlockedStore } from './unlock-store.js';
 
 /**
  * Backup and restore of the store's database. A backup is a consistent SQLite copy taken online with
@@ -81,7 +83,7 @@ export interface RestoreResult {
 /**
  * Replaces the store's database with a backup, after proving the backup opens with the root key:
  * its check value, every keyring term and every integration's secret must open. Refuses while a
- * daemon answers on the data dir's socket, and over an existing database unless `force`.
+ * daemon serves the data dir (its serve lock is held), and over an existing database unless `force`.
  */
 export async function restoreStore(
   paths: StorePaths,
@@ -90,24 +92,23 @@ export async function restoreStore(
 ): Promise<RestoreResult> {
   if (!existsSync(fromFile)) throw new ConfigError(`backup file ${fromFile} does not exist`);
   ensureDataDir(paths.dataDir, true);
-  if (await socketAnswers(paths.socketPath)) {
-    throw new ConfigError(`a daemon is answering on unix:${paths.socketPath}; stop it before restoring`);
+  if (isServing(paths)) {
+    throw new ConfigError(`a daemon is serving ${paths.dataDir} (it holds its ${SERVE_LOCK_FILE}); stop it before restoring`);
   }
   if (existsSync(paths.dbPath) && !options.force) {
     throw new ConfigError(`a store already exists in ${paths.dataDir}; pass --force to replace it (it is kept as ${basename(paths.dbPath)}.pre-restore)`);
   }
-  const rootKey = loadRootKey(paths.rootKeyPath);
+  // A missing or too open key file is reported before anything is copied.
+  assertRootKeyReadable(paths.rootKeyPath);
   const staged = `${paths.dbPath}.restore-${randomBytes(4).toString('hex')}`;
   let result: Omit<RestoreResult, 'previous'>;
   try {
     copyFileSync(fromFile, staged);
     chmodSync(staged, 0o600);
-    result = verifyBackup(staged, rootKey, paths.rootKeyPath);
+    result = verifyBackup(staged, { keyPath: paths.rootKeyPath, subject: `the backup ${fromFile}`, finishPendingRekey: false });
   } catch (error) {
     removeQuietly(staged, `${staged}-wal`, `${staged}-shm`);
     throw error;
-  } finally {
-    rootKey.fill(0);
   }
 
   let previous: string | undefined;
@@ -132,17 +133,7 @@ export async function restoreStore(
   return { ...result, previous };
 }
 
-/** Whether something accepts connections on the Unix socket (a running daemon). */
-export function socketAnswers(path: string): Promise<boolean> {
-  if (!existsSync(path)) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const socket = connect({ path });
-    socket.once('connect', () => (socket.destroy(), resolve(true)));
-    socket.once('error', () => resolve(false));
-  });
-}
-
-function verifyBackup(file: string, rootKey: Uint8Array, rootKeyPath: string): Omit<RestoreResult, 'previous'> {
+function verifyBackup(file: string, place: RootKeyPlace): Omit<RestoreResult, 'previous'> {
   let db;
   try {
     // Migrations run here: a backup from an older version is brought up to date before it goes live.
@@ -151,17 +142,16 @@ function verifyBackup(file: string, rootKey: Uint8Array, rootKeyPath: string): O
     throw new ConfigError(`the backup is not a readable SQLite database (${(error as Error).message})`);
   }
   try {
-    const keyrings = createKeyringRepository(db);
-    const check = keyrings.findRootKeyCheck();
-    if (!check) throw new ConfigError('the backup has no root key check value; it is not a scalr-credd store');
-    if (!rootKeyMatches(rootKey, check)) {
-      throw new ConfigError(
-        `the backup does not open with root key file ${rootKeyPath}; a backup made before a rekey needs the old root key (--root-key-file)`,
-      );
-    }
-    const barrier = createSecretboxBarrier(openKeyring(rootKey, keyrings.list()));
-    try {
-      const integrations = createIntegrationRepository(db).list();
+    assertOwnSchema(db, place.subject);
+    // Unlocking also computes the row MACs of a backup from before them (with the root key).
+    const counts = usingUnlockedStore(db, place, ({ owner, rows }) => {
+      const problems = findUnauthenticatedRows(db, rows);
+      if (problems.length > 0) {
+        throw new ConfigError(`${place.subject} holds rows that fail authentication (${problems.join(', ')}); they were edited without the root key: refusing to restore it`);
+      }
+      // Over the owner's keyring, which usingUnlockedStore wipes.
+      const barrier = createSecretboxBarrier(owner);
+      const integrations = createIntegrationRepository(db, rows).list();
       for (const row of integrations) {
         try {
           barrier.open(secretContext(row.host), row.envelope);
@@ -169,16 +159,10 @@ function verifyBackup(file: string, rootKey: Uint8Array, rootKeyPath: string): O
           throw new ConfigError(`the backup's integration ${row.id} (${row.host}) does not open; refusing to restore it`);
         }
       }
-      const audit = createAuditLog(db).verify();
-      return {
-        integrations: integrations.length,
-        tokens: createTokenRepository(db).count(),
-        auditRows: audit.rows,
-        auditProblem: audit.ok ? undefined : audit.problem,
-      };
-    } finally {
-      barrier.wipe();
-    }
+      return { integrations: integrations.length, tokens: createTokenRepository(db, rows).count() };
+    });
+    const audit = createAuditLog(db).verify();
+    return { ...counts, auditRows: audit.rows, auditProblem: audit.ok ? undefined : audit.problem };
   } finally {
     db.close();
   }

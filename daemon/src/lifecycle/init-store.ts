@@ -1,13 +1,13 @@
 import { unlinkSync } from 'node:fs';
 import type { CreatedToken } from '@dcs/shared';
 import type { Barrier } from '../barrier/barrier.js';
-import { Keyring } from '../barrier/keyring.js';
-import { buildRootKeyCheck, sealDataKey, writeRootKey } from '../barrier/root-key.js';
-import { createSecretboxBarrier, generateKey } from '../barrier/secretbox-barrier.js';
+import { KeyringOwner } from '../barrier/keyring-owner.js';
+import { createSecretboxBarrier } from '../barrier/secretbox-barrier.js';
 import { ConfigError } from '../errors.js';
 import { assembleServices } from '../services/assemble.js';
 import { durably, openDatabase, type Db } from '../store/database.js';
 import { createKeyringRepository } from '../store/keyring-repository.js';
+import { createRowGuard, type RowGuard } from '../store/row-integrity.js';
 import { ensureDataDir, isEmptyStore, type StorePaths } from './store-paths.js';
 
 /**
@@ -19,38 +19,44 @@ export function initStore(paths: StorePaths, now: () => Date = () => new Date())
   if (!isEmptyStore(paths)) {
     throw new ConfigError(`a store already exists in ${paths.dataDir}; refusing to overwrite it`);
   }
-  const rootKey = generateKey();
-  writeRootKey(paths.rootKeyPath, rootKey);
   let created = false;
   try {
     const db = openDatabase(paths.dbPath);
     try {
-      const barrier = seedKeyring(db, rootKey, now());
-      const token = assembleServices({ db, barrier, now }).tokens.bootstrap('initial admin', 'admin');
-      barrier.wipe();
-      created = true;
-      return token;
+      const keys = createKeys(db, now(), paths.rootKeyPath);
+      try {
+        const token = assembleServices({ db, ...keys, now }).tokens.bootstrap('initial admin', 'admin');
+        created = true;
+        return token;
+      } finally {
+        keys.barrier.wipe();
+      }
     } finally {
       db.close();
-      rootKey.fill(0);
     }
   } finally {
     if (!created) removeQuietly(paths.rootKeyPath, paths.dbPath, `${paths.dbPath}-wal`, `${paths.dbPath}-shm`);
   }
 }
 
+/** A new store's keys in memory, as assembleServices takes them. `barrier.wipe()` wipes them all. */
+export interface StoreKeys {
+  barrier: Barrier;
+  rows: RowGuard;
+}
+
 /**
  * Writes a new database's root-key check value and keyring term 1, in one fsynced transaction, and
- * returns the barrier over that keyring. `initStore` uses it; so do tests that build a store in memory.
+ * returns the barrier and row guard over that keyring; the root key exists only in memory. Tests that
+ * build a store in memory use it.
  */
-export function seedKeyring(db: Db, rootKey: Uint8Array, createdAt: Date): Barrier {
-  const dataKey = generateKey();
-  durably(db, () => {
-    const keyring = createKeyringRepository(db);
-    keyring.setRootKeyCheck(buildRootKeyCheck(rootKey));
-    keyring.insert({ term: 1, sealedKey: sealDataKey(rootKey, 1, dataKey), createdAt: createdAt.toISOString() });
-  });
-  return createSecretboxBarrier(Keyring.fromEntries([[1, dataKey]]));
+export function seedKeyring(db: Db, createdAt: Date): StoreKeys {
+  return createKeys(db, createdAt);
+}
+
+function createKeys(db: Db, createdAt: Date, rootKeyPath?: string): StoreKeys {
+  const owner = KeyringOwner.create(createKeyringRepository(db), createdAt, (fn) => durably(db, fn), rootKeyPath);
+  return { barrier: createSecretboxBarrier(owner), rows: createRowGuard(owner.rowAuthenticator()) };
 }
 
 function removeQuietly(...paths: string[]): void {

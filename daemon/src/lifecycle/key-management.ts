@@ -1,25 +1,16 @@
 import { existsSync, unlinkSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { createAuditLog, type AuditLog } from '../audit/audit-log.js';
+import { createAuditLog, type AuditLog, type AuditEntry } from '../audit/audit-log.js';
 import { secretContext } from '../barrier/barrier.js';
-import type { Keyring } from '../barrier/keyring.js';
-import {
-  buildRootKeyCheck,
-  completePendingRekey,
-  loadRootKey,
-  moveIntoPlace,
-  openKeyring,
-  rootKeyMatches,
-  sealDataKey,
-  stagedRootKeyPath,
-  writeKeyFileDurably,
-} from '../barrier/root-key.js';
-import { createSecretboxBarrier, generateKey } from '../barrier/secretbox-barrier.js';
+import type { InTransaction, KeyringOwner } from '../barrier/keyring-owner.js';
+import { moveIntoPlace, stagedRootKeyPath } from '../barrier/root-key.js';
+import { createSecretboxBarrier } from '../barrier/secretbox-barrier.js';
 import { ConfigError, IntegrityError } from '../errors.js';
 import { durably, openDatabase, type Db } from '../store/database.js';
 import { createIntegrationRepository, type IntegrationRepository } from '../store/integration-repository.js';
 import { createKeyringRepository, type KeyringRepository } from '../store/keyring-repository.js';
 import { ensureDataDir, type StorePaths } from './store-paths.js';
+import { unlockStore } from './unlock-store.js';
 
 /**
  * The offline key commands: rotate (a new data-key term), reseal (move rows to the active term) and
@@ -28,14 +19,14 @@ import { ensureDataDir, type StorePaths } from './store-paths.js';
  * either the old or the new state, never a mix.
  */
 
-/** A store opened for key management: the database, its repositories and the unsealed keyring. */
+/** A store opened for key management: the database, its repositories and the owner of its keys. */
 export interface KeyStore {
   db: Db;
   keyrings: KeyringRepository;
   integrations: IntegrationRepository;
   audit: AuditLog;
-  rootKey: Uint8Array;
-  keyring: Keyring;
+  /** Holds the root key and the unsealed keyring until `close`. */
+  owner: KeyringOwner;
   close(): void;
 }
 
@@ -45,26 +36,15 @@ export function openKeyStore(paths: StorePaths, now: () => Date = () => new Date
   if (!existsSync(paths.dbPath)) throw new ConfigError(`database ${paths.dbPath} does not exist`);
   const db = openDatabase(paths.dbPath);
   try {
-    const keyrings = createKeyringRepository(db);
-    const check = keyrings.findRootKeyCheck();
-    if (!check) throw new ConfigError(`database ${paths.dbPath} has no root key check value; it is not a scalr-credd store`);
-    completePendingRekey(paths.rootKeyPath, check);
-    const rootKey = loadRootKey(paths.rootKeyPath);
-    if (!rootKeyMatches(rootKey, check)) {
-      rootKey.fill(0);
-      throw new ConfigError(`root key file ${paths.rootKeyPath} does not match this database; use the key the store was created with`);
-    }
-    const keyring = openKeyring(rootKey, keyrings.list());
+    const { owner, rows } = unlockStore(db, { keyPath: paths.rootKeyPath, subject: `database ${paths.dbPath}` });
     return {
       db,
-      keyrings,
-      integrations: createIntegrationRepository(db),
+      keyrings: createKeyringRepository(db),
+      integrations: createIntegrationRepository(db, rows),
       audit: createAuditLog(db, now),
-      rootKey,
-      keyring,
+      owner,
       close() {
-        keyring.wipe();
-        rootKey.fill(0);
+        owner.wipe();
         if (db.open) db.close();
       },
     };
@@ -74,24 +54,24 @@ export function openKeyStore(paths: StorePaths, now: () => Date = () => new Date
   }
 }
 
+/** A durable transaction that also appends the audit row `event(result)` describes. */
+function auditedTransaction(store: KeyStore, event: (result: number) => AuditEntry): InTransaction {
+  return (fn) =>
+    durably(store.db, () => {
+      const result = fn();
+      store.audit.append(event(result as number));
+      return result;
+    });
+}
+
 /** Adds data-key term N+1 (sealed under the root key), which new writes use from now on; old terms stay readable. */
 export function rotateKeyring(store: KeyStore, now: () => Date = () => new Date()): { term: number } {
-  const key = generateKey();
-  try {
-    const term = durably(store.db, () => {
-      const next = Math.max(0, ...store.keyrings.list().map((row) => row.term)) + 1;
-      store.keyrings.insert({ term: next, sealedKey: sealDataKey(store.rootKey, next, key), createdAt: now().toISOString() });
-      store.keyrings.bumpVersion();
-      store.audit.append({ action: 'keyring.rotate', outcome: 'ok', detail: { term: next, via: 'cli' } });
-      return next;
-    });
-    const previous = store.keyring;
-    store.keyring = openKeyring(store.rootKey, store.keyrings.list());
-    previous.wipe();
-    return { term };
-  } finally {
-    key.fill(0);
-  }
+  const term = store.owner.rotate(
+    store.keyrings,
+    now(),
+    auditedTransaction(store, (next) => ({ action: 'keyring.rotate', outcome: 'ok', detail: { term: next, via: 'cli' } })),
+  );
+  return { term };
 }
 
 /**
@@ -103,36 +83,33 @@ export function resealIntegrations(
   options: { batchSize?: number; onBatch?: (done: number) => void } = {},
 ): { resealed: number; term: number } {
   const batchSize = options.batchSize ?? 100;
-  const barrier = createSecretboxBarrier(openKeyring(store.rootKey, store.keyrings.list()));
+  // Over the owner's keyring: the store's close wipes it, not this barrier.
+  const barrier = createSecretboxBarrier(store.owner);
   const term = barrier.activeTerm();
-  let resealed = 0;
-  try {
-    for (;;) {
-      const count = store.db
-        .transaction(() => {
-          const rows = store.integrations.listSealedBefore(term, batchSize);
-          for (const row of rows) {
-            let secret: string;
-            try {
-              secret = barrier.open(secretContext(row.host), row.envelope);
-            } catch (error) {
-              if (error instanceof IntegrityError) throw new IntegrityError(`integration ${row.id} (${row.host}) does not open: ${error.message}`);
-              throw error;
-            }
-            store.integrations.replaceEnvelope(row.id, barrier.seal(secretContext(row.host), secret), term);
-          }
-          return rows.length;
-        })
-        .immediate();
-      resealed += count;
-      if (count > 0) options.onBatch?.(resealed);
-      if (count < batchSize) break;
+  const resealBatch = store.db.transaction(() => {
+    const rows = store.integrations.listSealedBefore(term, batchSize);
+    for (const row of rows) {
+      let secret: string;
+      try {
+        secret = barrier.open(secretContext(row.host), row.envelope);
+      } catch (error) {
+        if (error instanceof IntegrityError) throw new IntegrityError(`integration ${row.id} (${row.host}) does not open: ${error.message}`);
+        throw error;
+      }
+      const sealed = barrier.seal(secretContext(row.host), secret);
+      store.integrations.replaceEnvelope(row.id, sealed.envelope, sealed.term);
     }
-    store.audit.append({ action: 'keyring.reseal', outcome: 'ok', detail: { term, count: resealed, via: 'cli' } });
-    return { resealed, term };
-  } finally {
-    barrier.wipe();
+    return rows.length;
+  });
+  let resealed = 0;
+  for (;;) {
+    const count = resealBatch.immediate();
+    resealed += count;
+    if (count > 0) options.onBatch?.(resealed);
+    if (count < batchSize) break;
   }
+  store.audit.append({ action: 'keyring.reseal', outcome: 'ok', detail: { term, count: resealed, via: 'cli' } });
+  return { resealed, term };
 }
 
 /** What rekey did. */
@@ -150,44 +127,23 @@ export interface RekeyResult {
  * before the rekey, because only the old key opens those.
  */
 export function rekeyStore(paths: StorePaths, newKeyFile: string, now: () => Date = () => new Date()): RekeyResult {
-  const newKey = loadRootKey(newKeyFile);
   const store = openKeyStore(paths, now);
-  const staged = stagedRootKeyPath(paths.rootKeyPath);
   try {
-    if (Buffer.from(newKey).equals(Buffer.from(store.rootKey))) {
-      throw new ConfigError(`${newKeyFile} holds the current root key; generate a new one`);
-    }
-    writeKeyFileDurably(staged, newKey);
+    const staged = stagedRootKeyPath(paths.rootKeyPath);
     // Cells freed or rewritten by this transaction are zeroed, so old sealed rows do not linger in the file.
     store.db.pragma('secure_delete = ON');
-    const terms = durably(store.db, () => {
-      const rows = store.keyrings.list();
-      const keyring = openKeyring(store.rootKey, rows);
-      try {
-        for (const term of keyring.terms()) {
-          store.keyrings.replaceSealedKey(term, sealDataKey(newKey, term, keyring.find(term)!));
-        }
-      } finally {
-        keyring.wipe();
-      }
-      store.keyrings.setRootKeyCheck(buildRootKeyCheck(newKey));
-      store.keyrings.bumpVersion();
-      store.audit.append({ action: 'keyring.rekey', outcome: 'ok', detail: { terms: rows.length, via: 'cli' } });
-      return rows.length;
-    });
+    const terms = store.owner.rekey(
+      store.keyrings,
+      newKeyFile,
+      staged,
+      auditedTransaction(store, (count) => ({ action: 'keyring.rekey', outcome: 'ok', detail: { terms: count, via: 'cli' } })),
+    );
     // The old page images live on in the WAL until a checkpoint copies the new ones over them.
     const [checkpoint] = store.db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
     moveIntoPlace(staged, paths.rootKeyPath);
     if (resolve(newKeyFile) !== resolve(paths.rootKeyPath)) unlinkSync(newKeyFile);
     return { terms, checkpointed: checkpoint?.busy === 0 };
-  } catch (error) {
-    // Before the commit the staged key is useless; after it, it is needed, and moveIntoPlace has run.
-    if (existsSync(staged) && !rootKeyMatches(newKey, store.keyrings.findRootKeyCheck() ?? new Uint8Array())) {
-      unlinkSync(staged);
-    }
-    throw error;
   } finally {
-    newKey.fill(0);
     store.close();
   }
 }

@@ -1,13 +1,16 @@
 import { existsSync } from 'node:fs';
+import type { KeyringOwner } from '../barrier/keyring-owner.js';
 import { createKeyringSync, withKeyringRefresh, type KeyringSync, type KeyringSyncDeps } from '../barrier/keyring-sync.js';
-import type { Keyring } from '../barrier/keyring.js';
-import { assertRootKeyMatches, completePendingRekey, loadRootKey, openKeyring, stagedRootKeyPath, tryLoadRootKey } from '../barrier/root-key.js';
+import { assertRootKeyReadable, stagedRootKeyPath, tryLoadRootKey } from '../barrier/root-key.js';
 import { createSecretboxBarrier } from '../barrier/secretbox-barrier.js';
-import { ConfigError, IntegrityError } from '../errors.js';
+import { ConfigError } from '../errors.js';
 import { assembleServices, type AssembleOptions, type Services } from '../services/assemble.js';
 import { openDatabase } from '../store/database.js';
 import { createKeyringRepository } from '../store/keyring-repository.js';
+import type { RowFailureListener } from '../store/row-integrity.js';
+import { assertOwnSchema } from '../store/schema-check.js';
 import { ensureDataDir, type StorePaths } from './store-paths.js';
+import { unlockStore } from './unlock-store.js';
 
 /** A store opened and unsealed: its services, kept in step with the offline key commands. */
 export interface OpenStore extends Services {
@@ -22,45 +25,33 @@ export interface OpenStore extends Services {
 export interface OpenStoreOptions extends AssembleOptions {
   onKeyringReload?: KeyringSyncDeps['onReload'];
   onKeyringFailure?: KeyringSyncDeps['onFailure'];
+  /** Told when a token or integration row fails authentication (edited without the root key). */
+  onRowFailure?: RowFailureListener;
 }
 
-/** Opens and unseals a store; refuses a key file that is missing, too open, or does not match the database. */
+/**
+ * Opens and unseals a store; refuses a key file that is missing, too open, or does not match the
+ * database, and a database holding schema objects (triggers, views, tables) the migrations did not create.
+ */
 export function openStore(paths: StorePaths, options: OpenStoreOptions = {}): OpenStore {
   ensureDataDir(paths.dataDir, false);
   if (!existsSync(paths.dbPath)) {
-    loadRootKey(paths.rootKeyPath).fill(0);
+    assertRootKeyReadable(paths.rootKeyPath);
     throw new ConfigError(`database ${paths.dbPath} is missing but root key ${paths.rootKeyPath} exists; restore the database or run init in a new data dir`);
   }
   const db = openDatabase(paths.dbPath);
+  let owner: KeyringOwner | undefined;
   try {
+    const subject = `database ${paths.dbPath}`;
+    // Before anything writes: a foreign trigger would run inside our own transactions.
+    assertOwnSchema(db, subject);
+    const { onKeyringReload, onKeyringFailure, onRowFailure, ...assembleOptions } = options;
+    const unlocked = unlockStore(db, { keyPath: paths.rootKeyPath, subject }, onRowFailure);
+    owner = unlocked.owner;
     const keyringRepository = createKeyringRepository(db);
-    const check = keyringRepository.findRootKeyCheck();
-    if (!check) throw new ConfigError(`database ${paths.dbPath} has no root key check value; it is not a scalr-credd store`);
-    const recoveredRekey = completePendingRekey(paths.rootKeyPath, check);
-    const rootKey = loadRootKey(paths.rootKeyPath);
-    try {
-      assertRootKeyMatches(rootKey, check, paths.rootKeyPath);
-    } catch (error) {
-      rootKey.fill(0);
-      throw error;
-    }
-    let keyring: Keyring;
-    try {
-      keyring = openKeyring(rootKey, keyringRepository.list());
-    } catch (error) {
-      rootKey.fill(0);
-      if (!(error instanceof IntegrityError)) throw error;
-      // The root key matched the check value, so a keyring row itself was changed, swapped or copied in.
-      throw new ConfigError(
-        `the keyring in ${paths.dbPath} does not open with root key file ${paths.rootKeyPath} (${error.message}); the database was modified: restore it from a backup`,
-      );
-    }
-    const inner = createSecretboxBarrier(keyring);
-    const { onKeyringReload, onKeyringFailure, ...assembleOptions } = options;
     const keyringSync = createKeyringSync({
       keyrings: keyringRepository,
-      barrier: inner,
-      rootKey,
+      owner,
       loadRootKeys: () =>
         [paths.rootKeyPath, stagedRootKeyPath(paths.rootKeyPath)]
           .map(tryLoadRootKey)
@@ -70,21 +61,21 @@ export function openStore(paths: StorePaths, options: OpenStoreOptions = {}): Op
       ...(onKeyringReload ? { onReload: onKeyringReload } : {}),
       ...(onKeyringFailure ? { onFailure: onKeyringFailure } : {}),
     });
-    const barrier = withKeyringRefresh(inner, () => keyringSync.refresh());
-    const services = assembleServices({ db, barrier, ...assembleOptions });
+    const barrier = withKeyringRefresh(createSecretboxBarrier(owner), () => keyringSync.refresh());
+    const services = assembleServices({ db, barrier, rows: unlocked.rows, ...assembleOptions });
     return {
       ...services,
       keyringSync,
-      recoveredRekey,
+      recoveredRekey: unlocked.recoveredRekey,
       close() {
         // Queued lookup audit rows are written (and their lookups answered) before the file closes.
         if (db.open) services.audit.flush();
         barrier.wipe();
-        keyringSync.wipe();
         if (db.open) db.close();
       },
     };
   } catch (error) {
+    owner?.wipe();
     db.close();
     throw error;
   }

@@ -5,6 +5,7 @@ import type { MetricGauges } from '../observability/metrics.js';
 import type { Db } from '../store/database.js';
 import { createIntegrationRepository, type IntegrationRepository } from '../store/integration-repository.js';
 import { createKeyringRepository, type KeyringRepository } from '../store/keyring-repository.js';
+import type { RowGuard } from '../store/row-integrity.js';
 import { createTokenRepository, type TokenRepository } from '../store/token-repository.js';
 import { createRegistryProbe, type RegistryProbe } from '../registry/registry-probe.js';
 import { createAuditService, type AuditService } from './audit-service.js';
@@ -39,12 +40,12 @@ export interface AssembleOptions {
 }
 
 /** Wires repositories and services; `now`, the observers and the probe are injected so tests and metrics can observe. */
-export function assembleServices(options: { db: Db; barrier: Barrier } & AssembleOptions): Services {
-  const { db, barrier } = options;
+export function assembleServices(options: { db: Db; barrier: Barrier; rows: RowGuard } & AssembleOptions): Services {
+  const { db, barrier, rows } = options;
   const now = options.now ?? (() => new Date());
   const audit = createAuditLog(db, now);
-  const integrationRepository = createIntegrationRepository(db);
-  const tokenRepository = createTokenRepository(db);
+  const integrationRepository = createIntegrationRepository(db, rows);
+  const tokenRepository = createTokenRepository(db, rows);
   const keyringRepository = createKeyringRepository(db);
   const base = { db, audit, now };
   return {

@@ -21,7 +21,7 @@ import { buildIntegrationRow } from './integration-row.js';
 export interface CredentialServiceDeps {
   db: Db;
   integrationRepository: IntegrationRepository;
-  barrier: Pick<Barrier, 'seal' | 'open' | 'activeTerm'>;
+  barrier: Pick<Barrier, 'seal' | 'open'>;
   /** `appendCommitted` (group commit) for lookups, `append` in the transaction of every write. */
   audit: Pick<AuditLog, 'append' | 'appendCommitted'>;
   now: () => Date;
@@ -73,7 +73,14 @@ export function createCredentialService(deps: CredentialServiceDeps): Credential
     async lookupWithNotice(ctx, serverUrl) {
       authorize(audit, ctx, 'credential.get');
       const key = parseKey(serverUrl);
-      const row = isSubKey(key) ? undefined : integrationRepository.findByHost(key.host);
+      let row;
+      try {
+        row = isSubKey(key) ? undefined : integrationRepository.findByHost(key.host);
+      } catch (error) {
+        // A row edited without the root key (its MAC fails) is an integrity error, audited like one that does not open.
+        if (error instanceof IntegrityError) await auditLookupError(ctx, key.host, undefined);
+        throw error;
+      }
       if (!row || !row.export || !mayUseHost(ctx.principal, row.host)) {
         await audit.appendCommitted({ ...auditActor(ctx), action: 'credential.get', host: key.host, outcome: 'not_found' });
         onLookup?.('not_found');
@@ -97,10 +104,7 @@ export function createCredentialService(deps: CredentialServiceDeps): Credential
       try {
         secret = barrier.open(secretContext(row.host), row.envelope);
       } catch (error) {
-        if (error instanceof IntegrityError) {
-          await audit.appendCommitted({ ...auditActor(ctx), action: 'credential.get', host: row.host, targetId: row.id, outcome: 'error' });
-          onLookup?.('error');
-        }
+        if (error instanceof IntegrityError) await auditLookupError(ctx, row.host, row.id);
         throw error;
       }
       // The audit row is written before the secret leaves: a lookup that cannot be audited is not served.
@@ -168,6 +172,11 @@ export function createCredentialService(deps: CredentialServiceDeps): Credential
       });
     },
   };
+
+  async function auditLookupError(ctx: RequestContext, host: string, targetId: string | undefined): Promise<void> {
+    await audit.appendCommitted({ ...auditActor(ctx), action: 'credential.get', host, targetId, outcome: 'error' });
+    onLookup?.('error');
+  }
 
   function expiryWarning(host: string, expiresAt: string | null | undefined): string | undefined {
     if (!expiresAt) return undefined;

@@ -1,7 +1,6 @@
 import { IntegrationSummarySchema } from '@dcs/shared';
 import { describe, expect, it } from 'vitest';
 import { secretContext } from '../barrier/barrier.js';
-import { generateKey } from '../barrier/secretbox-barrier.js';
 import { seedKeyring } from '../lifecycle/init-store.js';
 import { openDatabase } from '../store/database.js';
 import { createIntegrationRepository } from '../store/integration-repository.js';
@@ -11,8 +10,8 @@ const AT = '2026-03-02T09:00:00.000Z';
 
 function setup() {
   const db = openDatabase(':memory:');
-  const barrier = seedKeyring(db, generateKey(), new Date(AT));
-  return { barrier, repo: createIntegrationRepository(db) };
+  const { barrier, rows } = seedKeyring(db, new Date(AT));
+  return { barrier, repo: createIntegrationRepository(db, rows) };
 }
 
 describe('buildIntegrationRow', () => {

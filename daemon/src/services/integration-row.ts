@@ -15,12 +15,12 @@ export interface NewIntegration {
 }
 
 /** Returns the secret sealed for its host, with the term that sealed it. */
-export function sealSecret(barrier: Pick<Barrier, 'seal' | 'activeTerm'>, host: string, secret: string): Pick<IntegrationRow, 'envelope' | 'term'> {
-  return { envelope: barrier.seal(secretContext(host), secret), term: barrier.activeTerm() };
+export function sealSecret(barrier: Pick<Barrier, 'seal'>, host: string, secret: string): Pick<IntegrationRow, 'envelope' | 'term'> {
+  return barrier.seal(secretContext(host), secret);
 }
 
 /** Builds the row of a new integration: a fresh id, the secret sealed for its host, created and updated `at`, never tested. */
-export function buildIntegrationRow(barrier: Pick<Barrier, 'seal' | 'activeTerm'>, fields: NewIntegration, at: string): IntegrationRow {
+export function buildIntegrationRow(barrier: Pick<Barrier, 'seal'>, fields: NewIntegration, at: string): IntegrationRow {
   return {
     id: newId('int'),
     host: fields.host,

@@ -13,7 +13,7 @@ import { buildIntegrationRow, integrationSummary, sealSecret } from './integrati
 export interface IntegrationServiceDeps {
   db: Db;
   integrationRepository: IntegrationRepository;
-  barrier: Pick<Barrier, 'seal' | 'activeTerm'>;
+  barrier: Pick<Barrier, 'seal'>;
   audit: Pick<AuditLog, 'append'>;
   now: () => Date;
 }

@@ -4,6 +4,7 @@ import { coversHosts, type Principal } from '../auth/authorize.js';
 import { mintToken, parseToken, secretMatches } from '../auth/token-hash.js';
 import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError } from '../errors.js';
 import { durably, type Db } from '../store/database.js';
+import { RowAuthenticationError } from '../store/row-integrity.js';
 import type { TokenRepository, TokenRow } from '../store/token-repository.js';
 import { auditActor, authorize, type RequestContext } from './context.js';
 
@@ -16,7 +17,7 @@ export interface TokenServiceDeps {
 }
 
 /** Why an authentication failed, for the audit log (the client only ever sees 401). */
-export type AuthFailure = 'malformed' | 'unknown' | 'mismatch' | 'revoked' | 'expired';
+export type AuthFailure = 'malformed' | 'unknown' | 'mismatch' | 'revoked' | 'expired' | 'tampered';
 
 /** Tokens: minting, listing, revoking, and turning a presented value into a Principal. */
 export interface TokenService {
@@ -122,7 +123,7 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
     authenticate(value) {
       const parsed = parseToken(value);
       if (!parsed) throw new AuthenticationFailure('malformed', undefined, 'the bearer token is malformed');
-      const row = tokenRepository.findById(parsed.id);
+      const row = findTokenRow(tokenRepository, parsed.id);
       // Unknown and mismatching tokens get the same answer, and the hash comparison is constant-time.
       if (!row) throw new AuthenticationFailure('unknown', parsed.id, 'the bearer token is not valid');
       if (!secretMatches(parsed.secret, row.hash)) throw new AuthenticationFailure('mismatch', parsed.id, 'the bearer token is not valid');
@@ -139,6 +140,16 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
       );
     },
   };
+}
+
+/** The token's row; one edited without the root key (its MAC fails) is refused like an invalid token, and audited as tampered. */
+function findTokenRow(tokens: TokenRepository, id: string): Readonly<TokenRow> | undefined {
+  try {
+    return tokens.findById(id);
+  } catch (error) {
+    if (error instanceof RowAuthenticationError) throw new AuthenticationFailure('tampered', id, 'the bearer token is not valid');
+    throw error;
+  }
 }
 
 function isActive(row: TokenRow, at: string): boolean {

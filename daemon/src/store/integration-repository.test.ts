@@ -3,6 +3,10 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase, type Db } from './database.js';
 import { createIntegrationRepository, type IntegrationRepository, type IntegrationRow } from './integration-repository.js';
 import { createKeyringRepository } from './keyring-repository.js';
+import { testRowGuard } from '../../../test/support/row-guard.js';
+
+/** One row key for every connection of a test, as one store has. */
+const rows = testRowGuard();
 
 let db: Db;
 let repo: IntegrationRepository;
@@ -43,7 +47,7 @@ beforeEach(() => {
   const keyring = createKeyringRepository(db);
   // integrations.term references keyring.term.
   for (const term of [1, 2]) keyring.insert({ term, sealedKey: new Uint8Array([term]), createdAt: '2026-03-02T09:00:00.000Z' });
-  repo = createIntegrationRepository(db);
+  repo = createIntegrationRepository(db, rows);
 });
 
 describe('IntegrationRepository', () => {

@@ -1,6 +1,7 @@
 import { INTEGRATION_SUMMARY_FIELDS, type RegistryTestResult } from '@dcs/shared';
 import type { Db } from './database.js';
 import { prepareWrite, readThrough } from './read-cache.js';
+import { authenticateTable, sortByAuthenticity, type RowFields, type RowGuard } from './row-integrity.js';
 
 /** An integration as stored: the secret only as an opaque envelope. */
 export interface IntegrationRow {
@@ -37,10 +38,11 @@ interface SqlRow {
   last_tested_at: string | null;
   last_test_result: RegistryTestResult | null;
   last_test_detail: string | null;
+  mac: Buffer | null;
 }
 
 const COLUMNS =
-  'id, host, username, envelope, term, export, description, created_at, updated_at, expires_at, ca_cert, last_tested_at, last_test_result, last_test_detail';
+  'id, host, username, envelope, term, export, description, created_at, updated_at, expires_at, ca_cert, last_tested_at, last_test_result, last_test_detail, mac';
 
 /** An integration without its envelope and key term. */
 export type IntegrationListing = Omit<IntegrationRow, 'envelope' | 'term'>;
@@ -57,7 +59,12 @@ function listingColumn(field: keyof IntegrationListing): string {
   return field === 'export' ? `json(CASE ${column} WHEN 1 THEN 'true' ELSE 'false' END)` : column;
 }
 
-/** SQL access to the integrations table; knows nothing of HTTP, principals or crypto. */
+/**
+ * SQL access to the integrations table; knows nothing of HTTP, principals or crypto. Rows are
+ * authenticated (row-integrity.ts): reads of whole rows throw RowAuthenticationError for an edited
+ * row, except `listExported`, which leaves such rows out. Listings (`listingsJson`) grant nothing
+ * and are not checked.
+ */
 export interface IntegrationRepository {
   insert(row: IntegrationRow): void;
   update(row: IntegrationRow): void;
@@ -81,20 +88,24 @@ export interface IntegrationRepository {
   recordTest(id: string, test: { at: string; result: RegistryTestResult; detail: string }): boolean;
   /** How many rows each key term seals (for rotate's report and metrics). */
   countByTerm(): Array<{ term: number; count: number }>;
+  /** Ids of the rows whose MAC is missing or wrong. */
+  unauthenticated(): string[];
+  /** Writes the MAC of every row (the one-time upgrade of a store from before row MACs). */
+  authenticateAll(): number;
 }
 
 /** Builds the repository with its statements compiled once. */
-export function createIntegrationRepository(db: Db): IntegrationRepository {
+export function createIntegrationRepository(db: Db, guard: RowGuard): IntegrationRepository {
   const insert = prepareWrite(
     db,
     `INSERT INTO integrations (${COLUMNS}) VALUES (@id, @host, @username, @envelope, @term, @export, @description, @created_at, @updated_at,
-       @expires_at, @ca_cert, @last_tested_at, @last_test_result, @last_test_detail)`,
+       @expires_at, @ca_cert, @last_tested_at, @last_test_result, @last_test_detail, @mac)`,
   );
   const update = prepareWrite(
     db,
     `UPDATE integrations SET username = @username, envelope = @envelope, term = @term, export = @export,
        description = @description, updated_at = @updated_at, expires_at = @expires_at, ca_cert = @ca_cert,
-       last_tested_at = @last_tested_at, last_test_result = @last_test_result, last_test_detail = @last_test_detail
+       last_tested_at = @last_tested_at, last_test_result = @last_test_result, last_test_detail = @last_test_detail, mac = @mac
      WHERE id = @id`,
   );
   const remove = prepareWrite(db, 'DELETE FROM integrations WHERE id = ?');
@@ -105,38 +116,65 @@ export function createIntegrationRepository(db: Db): IntegrationRepository {
     .prepare(`SELECT json_group_array(${LISTING_JSON} ORDER BY host) FROM integrations
               WHERE @hosts IS NULL OR host IN (SELECT value FROM json_each(@hosts))`)
     .pluck();
-  const exported = db.prepare('SELECT host, username FROM integrations WHERE export = 1 ORDER BY host');
+  const exported = db.prepare(`SELECT ${COLUMNS} FROM integrations WHERE export = 1 ORDER BY host`);
   const count = db.prepare('SELECT COUNT(*) AS n FROM integrations').pluck();
   const sealedBefore = db.prepare(`SELECT ${COLUMNS} FROM integrations WHERE term < ? ORDER BY id LIMIT ?`);
-  const replaceEnvelope = prepareWrite(db, 'UPDATE integrations SET envelope = ?, term = ? WHERE id = ?');
+  const replaceEnvelope = prepareWrite(db, 'UPDATE integrations SET envelope = ?, term = ?, mac = ? WHERE id = ?');
+  const setMac = prepareWrite(db, 'UPDATE integrations SET mac = ? WHERE id = ?');
   const recordTest = prepareWrite(
     db,
     'UPDATE integrations SET last_tested_at = ?, last_test_result = ?, last_test_detail = ? WHERE id = ?',
   );
   const countByTerm = db.prepare('SELECT term, COUNT(*) AS count FROM integrations GROUP BY term ORDER BY term');
-  // Every lookup reads its integration by host.
-  const findByHost = readThrough(db, (host: string) => fromSql(byHost.get(host) as SqlRow | undefined));
+  const { macOf, verified, authenticateAll } = authenticateTable(guard, 'integrations', fromSql, authenticatedFields);
+  const read = (sql: unknown): IntegrationRow | undefined => (sql ? verified(sql as SqlRow) : undefined);
+  const findById = (id: string) => read(byId.get(id));
 
   return {
-    insert: (row) => void insert.run(toSql(row)),
-    update: (row) => void update.run(toSql(row)),
+    insert: (row) => void insert.run(toSql(row, macOf(row))),
+    update: (row) => void update.run(toSql(row, macOf(row))),
     remove: (id) => remove.run(id).changes > 0,
-    findById: (id) => fromSql(byId.get(id) as SqlRow | undefined),
-    findByHost,
-    list: () => (all.all() as SqlRow[]).map((row) => fromSql(row)!),
+    findById,
+    // Every lookup reads its integration by host: verified once, then served from the cache.
+    findByHost: readThrough(db, (host: string) => read(byHost.get(host))),
+    list: () => (all.all() as SqlRow[]).map(verified),
     listingsJson: (hosts) => listingsJson.get({ hosts: hosts === null ? null : JSON.stringify(hosts) }) as string,
-    listExported: () => exported.all() as Array<{ host: string; username: string }>,
+    listExported: () => sortByAuthenticity(exported.all() as SqlRow[], verified).authentic.map(({ host, username }) => ({ host, username })),
     count: () => count.get() as number,
     // LIMIT -1 is SQLite for "no limit".
-    listSealedBefore: (term, limit = -1) => (sealedBefore.all(term, limit) as SqlRow[]).map((row) => fromSql(row)!),
-    replaceEnvelope: (id, envelope, term) => void replaceEnvelope.run(Buffer.from(envelope), term, id),
+    listSealedBefore: (term, limit = -1) => (sealedBefore.all(term, limit) as SqlRow[]).map(verified),
+    replaceEnvelope(id, envelope, term) {
+      const row = findById(id);
+      if (row) replaceEnvelope.run(Buffer.from(envelope), term, macOf({ ...row, envelope, term }), id);
+    },
     recordTest: (id, test) => recordTest.run(test.at, test.result, test.detail, id).changes > 0,
     countByTerm: () => countByTerm.all() as Array<{ term: number; count: number }>,
+    unauthenticated: () => sortByAuthenticity(all.all() as SqlRow[], verified).failed,
+    authenticateAll: () => authenticateAll(all.all() as SqlRow[], (id, mac) => setMac.run(mac, id)),
   };
 }
 
-function toSql(row: IntegrationRow): SqlRow {
+/**
+ * What an integration row's MAC covers: where its secret is served (host, export), as whom
+ * (username), the sealed secret and its term, its expiry and the CA it trusts. Description,
+ * timestamps and the last test's outcome grant nothing and are not covered. A provider's fields
+ * (a later migration) are appended here; absent ones do not change existing MACs (encodeRow).
+ */
+function authenticatedFields(row: IntegrationRow): RowFields {
+  return [
+    ['host', row.host],
+    ['username', row.username],
+    ['envelope', row.envelope],
+    ['term', row.term],
+    ['export', row.export],
+    ['expiresAt', row.expiresAt],
+    ['caCert', row.caCert],
+  ];
+}
+
+function toSql(row: IntegrationRow, mac: Buffer): SqlRow {
   return {
+    mac,
     id: row.id,
     host: row.host,
     username: row.username,
@@ -155,8 +193,7 @@ function toSql(row: IntegrationRow): SqlRow {
   };
 }
 
-function fromSql(row: SqlRow | undefined): IntegrationRow | undefined {
-  if (!row) return undefined;
+function fromSql(row: SqlRow): IntegrationRow {
   return {
     id: row.id,
     host: row.host,

@@ -81,4 +81,14 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX audit_events_token ON audit_events (token_id, seq);
     `,
   },
+  {
+    version: 3,
+    name: 'row MACs on tokens and integrations',
+    // NULL until the store is next opened with its root key, which computes every MAC once (see
+    // lifecycle/unlock-store.ts); from then on a NULL MAC fails authentication like a wrong one.
+    sql: `
+      ALTER TABLE tokens ADD COLUMN mac BLOB;
+      ALTER TABLE integrations ADD COLUMN mac BLOB;
+    `,
+  },
 ];

@@ -6,6 +6,10 @@ import { openDatabase, type Db } from './database.js';
 import { createKeyringRepository } from './keyring-repository.js';
 import { readThrough, storeChanges } from './read-cache.js';
 import { createTokenRepository, type TokenRow } from './token-repository.js';
+import { testRowGuard } from '../../../test/support/row-guard.js';
+
+/** One row key for every connection of a test, as one store has. */
+const rows = testRowGuard();
 
 let dir: string;
 let db: Db;
@@ -124,7 +128,7 @@ describe('the cached repository reads', () => {
   });
 
   it('a token revoked through the repository is read as revoked at once', () => {
-    const tokens = createTokenRepository(db);
+    const tokens = createTokenRepository(db, rows);
     tokens.insert(tokenRow());
     expect(tokens.findById('tok_00000000000000aa')?.revokedAt).toBeNull();
 
@@ -134,11 +138,11 @@ describe('the cached repository reads', () => {
   });
 
   it('a token revoked by another process is read as revoked at once', () => {
-    const tokens = createTokenRepository(db);
+    const tokens = createTokenRepository(db, rows);
     tokens.insert(tokenRow());
     expect(tokens.findById('tok_00000000000000aa')?.revokedAt).toBeNull();
 
-    createTokenRepository(other).revoke('tok_00000000000000aa', '2026-03-02T10:00:00.000Z');
+    createTokenRepository(other, rows).revoke('tok_00000000000000aa', '2026-03-02T10:00:00.000Z');
 
     expect(tokens.findById('tok_00000000000000aa')?.revokedAt).toBe('2026-03-02T10:00:00.000Z');
   });

@@ -1,6 +1,10 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase } from './database.js';
 import { createTokenRepository, type TokenRepository, type TokenRow } from './token-repository.js';
+import { testRowGuard } from '../../../test/support/row-guard.js';
+
+/** One row key for every connection of a test, as one store has. */
+const rows = testRowGuard();
 
 let repo: TokenRepository;
 let counter = 0;
@@ -21,7 +25,7 @@ function buildRow(overrides: Partial<TokenRow> = {}): TokenRow {
 }
 
 beforeEach(() => {
-  repo = createTokenRepository(openDatabase(':memory:'));
+  repo = createTokenRepository(openDatabase(':memory:'), rows);
 });
 
 describe('TokenRepository', () => {

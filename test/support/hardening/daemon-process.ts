@@ -3,7 +3,7 @@
  * Kept minimal on purpose: the crash test starts it hundreds of times.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { DAEMON_MAIN, ROOT, assertDaemonBuilt } from './env.js';
 import type { Target } from './http.js';
@@ -13,7 +13,7 @@ function daemonEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/tmp', ...extra };
 }
 
-/** Creates a store with `scalr-credd init --json` and returns the first admin token. */
+/** Creates a store with `scalr-credd init --json` and returns the first admin token (read from the file init wrote). */
 export function initStore(dataDir: string): string {
   assertDaemonBuilt();
   const result = spawnSync(process.execPath, [DAEMON_MAIN, 'init', '--data-dir', dataDir, '--json'], {
@@ -23,9 +23,13 @@ export function initStore(dataDir: string): string {
     timeout: 30_000,
   });
   if (result.status !== 0) throw new Error(`scalr-credd init failed (${result.status}): ${result.stderr}`);
-  const parsed = JSON.parse(result.stdout) as { adminToken?: unknown };
-  if (typeof parsed.adminToken !== 'string') throw new Error('scalr-credd init --json printed no adminToken');
-  return parsed.adminToken;
+  // The token is not printed: it is written to a 0600 file in the data dir, whose path is printed.
+  const parsed = JSON.parse(result.stdout) as { adminTokenFile?: unknown };
+  if (typeof parsed.adminTokenFile !== 'string') throw new Error('scalr-credd init --json printed no adminTokenFile');
+  // Read once and deleted, as init tells the operator: the data dir then holds no token value.
+  const token = readFileSync(parsed.adminTokenFile, 'utf8').trim();
+  unlinkSync(parsed.adminTokenFile);
+  return token;
 }
 
 /** Runs another `scalr-credd` command to completion (admin CLI verbs, rotate, backup). */

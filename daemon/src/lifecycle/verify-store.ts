@@ -1,0 +1,37 @@
+import { existsSync } from 'node:fs';
+import { createAuditLog, type AuditVerifyResult } from '../audit/audit-log.js';
+import { ConfigError } from '../errors.js';
+import { openDatabase } from '../store/database.js';
+import { foreignSchemaObjects } from '../store/schema-check.js';
+import { ensureDataDir, type StorePaths } from './store-paths.js';
+import { findUnauthenticatedRows, usingUnlockedStore } from './unlock-store.js';
+
+/** What `scalr-credd verify` found. */
+export interface StoreVerification {
+  ok: boolean;
+  /** Schema objects the migrations did not create (`trigger x`, `table y (changed)`). */
+  foreignSchema: string[];
+  /** Rows whose MAC fails (`tokens row tok_…`, `integrations row int_…`). */
+  failedRows: string[];
+  audit: AuditVerifyResult;
+}
+
+/**
+ * Checks a store with its root key: the schema is exactly the migrations', the keyring opens (else
+ * ConfigError, as at start), every token and integration row authenticates, and the audit chain holds.
+ */
+export function verifyStore(paths: StorePaths): StoreVerification {
+  ensureDataDir(paths.dataDir, false);
+  if (!existsSync(paths.dbPath)) throw new ConfigError(`database ${paths.dbPath} does not exist`);
+  const db = openDatabase(paths.dbPath);
+  try {
+    const foreignSchema = foreignSchemaObjects(db);
+    const failedRows = usingUnlockedStore(db, { keyPath: paths.rootKeyPath, subject: `database ${paths.dbPath}` }, ({ rows }) =>
+      findUnauthenticatedRows(db, rows),
+    );
+    const audit = createAuditLog(db).verify();
+    return { ok: foreignSchema.length === 0 && failedRows.length === 0 && audit.ok, foreignSchema, failedRows, audit };
+  } finally {
+    db.close();
+  }
+}
