@@ -289,6 +289,23 @@ describe('response headers', () => {
     }
     expect(errorOf(miss).requestId).toBe(miss.headers['x-request-id']);
   });
+
+  it('sends no-store and a request id on every answer, inside /v1 or not, on both lookup paths', async () => {
+    const t = buildTestApp();
+
+    const answers = [
+      await request(t.app).get('/healthz'),
+      await request(t.app).get('/v1/openapi.json'),
+      await request(t.app).get('/no/such/route'),
+      await request(t.app).post('/v1/credentials/get').set('Authorization', bearer(t.tokens.runner)).send({ serverURL: 'ghcr.io' }),
+      await request(t.app).post('/v1/credentials/get/').set('Authorization', bearer(t.tokens.runner)).send({ serverURL: 'ghcr.io' }),
+    ];
+
+    for (const res of answers) {
+      expect(res.headers['cache-control']).toBe('no-store');
+      expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    }
+  });
 });
 
 /** Every table except the audit trail, as plain data. */

@@ -8,6 +8,7 @@ import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { lookupRoute } from '../../daemon/src/http/lookup-route.js';
+import { preflight } from '../../daemon/src/http/preflight.js';
 import { createFailureLimiter } from '../../daemon/src/http/failure-limiter.js';
 import { createLogger } from '../../daemon/src/observability/logger.js';
 import { buildOpsApp, seedOpsIntegration, type OpsApp } from '../support/ops-fixture.js';
@@ -121,15 +122,16 @@ function arrange(options: { maxFailures?: number } = {}) {
 
 /** The direct route on its own server: what it does not claim is answered 418 `not claimed`. */
 function listenRouteAlone(ops: OpsApp): Promise<number> {
+  const logger = createLogger(() => undefined);
   const route = lookupRoute({
     tokens: ops.services.tokens,
     audit: ops.services.audit,
     limiter: createFailureLimiter({ maxFailures: 10_000, windowMs: 60_000, now: Date.now }),
     credentials: ops.services.credentials,
-    logger: createLogger(() => undefined),
+    logger,
   });
   return listen((req, res) => {
-    if (!route(req, res)) res.writeHead(418).end('not claimed');
+    if (!route(req, res, preflight(req, res, { logger }))) res.writeHead(418).end('not claimed');
   });
 }
 

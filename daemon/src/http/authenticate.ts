@@ -4,6 +4,7 @@ import type { Principal } from '../auth/authorize.js';
 import { UnauthenticatedError, RateLimitedError } from '../errors.js';
 import { AuthenticationFailure, type TokenService } from '../services/token-service.js';
 import type { FailureLimiter } from './failure-limiter.js';
+import type { RequestState } from './preflight.js';
 
 /** Dependencies of authentication. */
 export interface AuthenticateDeps {
@@ -55,13 +56,14 @@ export function authenticateRequest({ tokens, audit, limiter }: AuthenticateDeps
   }
 }
 
-/** The express middleware: authenticateRequest's Principal goes to res.locals. */
+/** The express middleware: authenticateRequest's Principal goes to the request state (res.locals). */
 export function authenticate(deps: AuthenticateDeps): RequestHandler {
   return (req, res, next) => {
-    res.locals['principal'] = authenticateRequest(deps, {
+    const state = res.locals as RequestState;
+    state.principal = authenticateRequest(deps, {
       remoteAddress: req.socket.remoteAddress,
       authorization: req.headers.authorization,
-      requestId: res.locals['requestId'] as string,
+      requestId: state.requestId,
     });
     next();
   };

@@ -43,7 +43,7 @@ describe('listenAll', () => {
     for (const reply of replies) {
       expect(reply.error).toBeUndefined();
       expect(reply.status).toBe(400);
-      expect(JSON.parse(reply.body!)).toMatchObject({ error: { code: 'validation_failed' } });
+      expect(JSON.parse(reply.body!)).toMatchObject({ error: { code: 'validation_failed', requestId: expect.stringMatching(/^[0-9a-f-]{36}$/) } });
     }
   });
 

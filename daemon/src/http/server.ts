@@ -5,6 +5,8 @@ import type { Duplex } from 'node:stream';
 import type { RequestListener } from 'node:http';
 import type { ListenAddress } from '../daemon-config.js';
 import { ConfigError } from '../errors.js';
+import { errorBody } from './error-handler.js';
+import { requestIdFor } from './preflight.js';
 
 /** The servers listening for one daemon, with the addresses they actually bound. */
 export interface RunningServers {
@@ -46,12 +48,15 @@ export async function listenAll(handler: RequestListener, addresses: readonly Li
   };
 }
 
-const MALFORMED_BODY = JSON.stringify({
-  error: { code: 'validation_failed', message: 'malformed HTTP request (request line or headers)' },
-});
-const MALFORMED_RESPONSE =
-  'HTTP/1.1 400 Bad Request\r\nContent-Type: application/json; charset=utf-8\r\nCache-Control: no-store\r\n' +
-  `Content-Length: ${Buffer.byteLength(MALFORMED_BODY)}\r\nConnection: close\r\n\r\n${MALFORMED_BODY}`;
+/** The raw 400 for a request node's parser refused: the API's error body, with a request id of its own. */
+function malformedResponse(): string {
+  const requestId = requestIdFor(undefined);
+  const body = JSON.stringify(errorBody('validation_failed', 'malformed HTTP request (request line or headers)', requestId));
+  return (
+    'HTTP/1.1 400 Bad Request\r\nContent-Type: application/json; charset=utf-8\r\nCache-Control: no-store\r\n' +
+    `X-Request-Id: ${requestId}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
+  );
+}
 
 const MALFORMED_HEAD_RESPONSE = 'HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n';
 
@@ -76,7 +81,7 @@ function answerMalformedRequest(error: NodeJS.ErrnoException, stream: Duplex): v
   if (socket.bytesWritten > 0) socket.end();
   // The refused bytes tell the method when there is one: a HEAD answer carries no body.
   else if (isHead((error as { rawPacket?: unknown }).rawPacket)) socket.end(MALFORMED_HEAD_RESPONSE);
-  else socket.end(MALFORMED_RESPONSE);
+  else socket.end(malformedResponse());
   socket.on('data', () => undefined);
   socket.on('error', () => socket.destroy());
   setTimeout(() => socket.destroy(), 2_000).unref();
