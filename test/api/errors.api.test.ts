@@ -214,22 +214,32 @@ describe('query strings on every /v1 route', () => {
 });
 
 describe('unknown routes', () => {
-  it('answers 404 not_found when an unknown /v1 route is called with a valid token', async () => {
+  it('answers 404 route_not_found when an unknown /v1 route is called with a valid token', async () => {
     const t = buildTestApp();
 
     const res = await request(t.app).get('/v1/secrets').set('Authorization', bearer(t.tokens.admin));
 
     expect(res.status).toBe(404);
-    expect(errorOf(res).code).toBe('not_found');
+    expect(errorOf(res).code).toBe('route_not_found');
   });
 
-  it('answers 404 not_found when a path outside /v1 is called', async () => {
+  it('answers 404 route_not_found when a path outside /v1 is called', async () => {
     const t = buildTestApp();
 
     const res = await request(t.app).get('/admin');
 
     expect(res.status).toBe(404);
-    expect(errorOf(res).code).toBe('not_found');
+    expect(errorOf(res).code).toBe('route_not_found');
+  });
+
+  it('answers a lookup under a wrong base path route_not_found, unlike an unknown host', async () => {
+    const t = buildTestApp();
+
+    const typo = await request(t.app).post('/typo/v1/credentials/get').set('Authorization', bearer(t.tokens.runner)).send({ serverURL: 'nowhere.example' });
+    const unknownHost = await request(t.app).post('/v1/credentials/get').set('Authorization', bearer(t.tokens.runner)).send({ serverURL: 'nowhere.example' });
+
+    expect(errorOf(typo).code).toBe('route_not_found');
+    expect(errorOf(unknownHost).code).toBe('not_found');
   });
 });
 
@@ -376,6 +386,6 @@ describe('the node:http listener', () => {
     expect(reply.status).toBe(404);
     expect(reply.type).toMatch(/^application\/json/);
     const parsed = ErrorBodySchema.parse(JSON.parse(reply.body));
-    expect(parsed.error).toMatchObject({ code: 'not_found', requestId: reply.id });
+    expect(parsed.error).toMatchObject({ code: 'route_not_found', requestId: reply.id });
   });
 });

@@ -174,7 +174,7 @@ function toRequestListener(app: Express, logger: Logger): (req: IncomingMessage,
     handle(req, res, (error?: unknown) => {
       logger.warn('request target not routable', { requestId: state.requestId, method: req.method, error });
       if (res.headersSent) return void res.destroy();
-      sendError(res, error ?? new AppError('not_found', 'no such route'), state.requestId, logger);
+      sendError(res, error ?? new AppError('route_not_found', 'no such route; check the base URL'), state.requestId, logger);
     });
   };
 }

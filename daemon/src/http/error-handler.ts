@@ -50,7 +50,7 @@ export function sendJson(res: ServerResponse, status: number, body: unknown): vo
 
 /** Answers 404 for routes that do not exist. */
 export const notFoundHandler: RequestHandler = () => {
-  throw new AppError('not_found', 'no such route');
+  throw new AppError('route_not_found', 'no such route; check the base URL');
 };
 
 /** Answers 405 for a known path with a method it does not take. */
