@@ -105,18 +105,37 @@ describe('authentication on every /v1 route', () => {
     expect(res.status).toBe(401);
   });
 
-  it('answers 429 with Retry-After, even for a valid token, once a source failed too often, and lets it in after the window', async () => {
+  it('answers further failures 429 with Retry-After once a source failed too often, lets a valid token through meanwhile, and 401 after the window', async () => {
     const t = buildTestApp({ maxFailures: 3, windowMs: 60_000 });
     for (let i = 0; i < 3; i++) await request(t.app).get('/v1/credentials').set('Authorization', 'Bearer wrong');
 
-    const blocked = await request(t.app).get('/v1/credentials').set('Authorization', bearer(t.tokens.runner));
+    const blocked = await request(t.app).get('/v1/credentials').set('Authorization', 'Bearer wrong');
+    const valid = await request(t.app).get('/v1/credentials').set('Authorization', bearer(t.tokens.runner));
     t.clock.advance(60_000);
-    const later = await request(t.app).get('/v1/credentials').set('Authorization', bearer(t.tokens.runner));
+    const later = await request(t.app).get('/v1/credentials').set('Authorization', 'Bearer wrong');
 
     expect(blocked.status).toBe(429);
     expect(errorOf(blocked).code).toBe('rate_limited');
     expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
-    expect(later.status).toBe(200);
+    expect(valid.status).toBe(200);
+    expect(later.status).toBe(401);
+  });
+
+  it("audits a source's first failure at once and its repeats as one row with the count when the window ends", async () => {
+    const t = buildTestApp({ maxFailures: 3, windowMs: 60_000 });
+    const before = auditRows(t).length;
+
+    for (let i = 0; i < 10; i++) await request(t.app).get('/v1/credentials').set('Authorization', 'Bearer wrong');
+    const during = auditRows(t).slice(before);
+    t.clock.advance(60_000);
+    await request(t.app).get('/v1/credentials').set('Authorization', 'Bearer wrong');
+    const after = auditRows(t).slice(before);
+
+    expect(during).toHaveLength(1);
+    expect(during[0]).toMatchObject({ action: 'auth.failed', detail: { reason: 'malformed' } });
+    expect(after).toHaveLength(3);
+    expect(after[1]).toMatchObject({ action: 'auth.failed', outcome: 'denied', detail: { reason: 'repeated', count: 9, sources: 1 } });
+    expect(after[2]).toMatchObject({ action: 'auth.failed', detail: { reason: 'malformed' } });
   });
 });
 

@@ -3,6 +3,7 @@ import { buildServiceApp } from '../http/app.js';
 import { formatListenAddress, isLoopback, loadDaemonConfig } from '../daemon-config.js';
 import { createExpiryWarner } from '../services/expiry-warner.js';
 import { createFailureLimiter } from '../http/failure-limiter.js';
+import { writeFailureSummaries } from '../http/authenticate.js';
 import { createLogger } from '../observability/logger.js';
 import { createMetrics } from '../observability/metrics.js';
 import { listenAll } from '../http/server.js';
@@ -23,6 +24,9 @@ prints the admin token once. Logs are JSON lines on stderr. SIGTERM or SIGINT st
 Environment: SCALR_CREDD_DATA_DIR, SCALR_CREDD_ROOT_KEY_FILE, SCALR_CREDD_LISTEN (comma-separated),
 SCALR_CREDD_LOG_LEVEL.
 `;
+
+/** The failure limiter's window: failed authentications are counted, limited and summarised per minute. */
+const FAILURE_WINDOW_MS = 60_000;
 
 /** Runs `scalr-credd serve` until a shutdown signal; resolves with the exit code. */
 export async function runServe(args: string[], io: CliIo): Promise<number> {
@@ -55,10 +59,19 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
     onKeyringFailure: (reason) => logger.warn('keyring reload failed; serving with the keys already in memory', { reason }),
   });
   if (store.recoveredRekey) logger.warn('finished an interrupted rekey: moved the staged root key into place', { rootKeyFile: config.paths.rootKeyPath });
+  const limiter = createFailureLimiter({ maxFailures: 30, windowMs: FAILURE_WINDOW_MS, now: Date.now });
+  const auditSummaries = (all = false) => {
+    try {
+      writeFailureSummaries({ limiter, audit: store.audit }, all);
+    } catch (error) {
+      logger.error('could not audit the summary of failed authentications', { error });
+    }
+  };
+  const summaryTimer = setInterval(auditSummaries, FAILURE_WINDOW_MS).unref();
   const app = buildServiceApp(store, {
     version: VERSION,
     logger,
-    limiter: createFailureLimiter({ maxFailures: 30, windowMs: 60_000, now: Date.now }),
+    limiter,
     metrics,
     beforeMetrics: () => store.keyringSync.refresh(),
   });
@@ -67,6 +80,7 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
   try {
     servers = await listenAll(app, config.listen);
   } catch (error) {
+    clearInterval(summaryTimer);
     store.close();
     throw error;
   }
@@ -90,6 +104,8 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
         .close()
         .catch((error: unknown) => logger.error('error while closing listeners', { error }))
         .finally(() => {
+          clearInterval(summaryTimer);
+          auditSummaries(true);
           store.close();
           logger.info('stopped');
           resolve(0);
