@@ -28,6 +28,9 @@ SCALR_CREDD_LOG_LEVEL.
 /** The failure limiter's window: failed authentications are counted, limited and summarised per minute. */
 const FAILURE_WINDOW_MS = 60_000;
 
+/** How long a request waits for an SQLite lock another process holds before it is answered 503. */
+const SERVING_BUSY_TIMEOUT_MS = 100;
+
 /** Runs `scalr-credd serve` until a shutdown signal; resolves with the exit code. */
 export async function runServe(args: string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({
@@ -58,6 +61,9 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
     onKeyringReload: (info) => logger.info('keyring reloaded after a change by another process', info),
     onKeyringFailure: (reason) => logger.warn('keyring reload failed; serving with the keys already in memory', { reason }),
   });
+  // Opening may wait for another process (the offline CLI) as long as it takes; serving must not:
+  // better-sqlite3 waits on the event loop, so a lock held elsewhere would stall every request.
+  store.db.pragma(`busy_timeout = ${SERVING_BUSY_TIMEOUT_MS}`);
   if (store.recoveredRekey) logger.warn('finished an interrupted rekey: moved the staged root key into place', { rootKeyFile: config.paths.rootKeyPath });
   const limiter = createFailureLimiter({ maxFailures: 30, windowMs: FAILURE_WINDOW_MS, now: Date.now });
   const auditSummaries = (all = false) => {

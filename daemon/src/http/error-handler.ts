@@ -36,6 +36,7 @@ export function sendError(res: ServerResponse, error: unknown, requestId: string
     logger.error('request failed', { requestId, error });
   }
   if (error instanceof RateLimitedError) res.setHeader('Retry-After', String(error.retryAfterSeconds));
+  else if (isStoreBusy(error)) res.setHeader('Retry-After', '1');
   sendJson(res, status, body);
 }
 
@@ -63,6 +64,15 @@ export function errorBody(code: ErrorCode, message: string, requestId: string | 
   return { error: { code, message, ...(requestId ? { requestId } : {}), ...(issues?.length ? { issues } : {}) } };
 }
 
+/**
+ * Whether SQLite gave up waiting for a lock another process holds (SQLITE_BUSY after the busy
+ * timeout, or SQLITE_LOCKED): the store is there but busy, so the answer is 503, not 500.
+ */
+function isStoreBusy(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return (error as Error | null)?.name === 'SqliteError' && typeof code === 'string' && /^SQLITE_(BUSY|LOCKED)/.test(code);
+}
+
 /** The only code that turns an error into a status and an ErrorBody. Never echoes a received value. */
 function toErrorBody(error: unknown, requestId: string | undefined): { status: number; body: ErrorBody } {
   if (error instanceof ZodError) {
@@ -76,6 +86,9 @@ function toErrorBody(error: unknown, requestId: string | undefined): { status: n
   if (error instanceof AppError) {
     const message = error.expose ? error.message : INTERNAL_MESSAGE;
     return { status: error.status, body: errorBody(error.code, message, requestId) };
+  }
+  if (isStoreBusy(error)) {
+    return { status: 503, body: errorBody('unavailable', 'the credential store is locked by another process; retry shortly', requestId) };
   }
   const type = (error as { type?: unknown } | null)?.type;
   const parserError = typeof type === 'string' ? BODY_PARSER_ERRORS[type] : undefined;

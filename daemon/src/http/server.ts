@@ -14,16 +14,49 @@ export interface RunningServers {
   close(graceMs?: number): Promise<void>;
 }
 
+/** How long a connection may take, in milliseconds. */
+export interface ConnectionLimits {
+  /** From the connection's start (or the previous answer) to the end of the request's headers. */
+  headersMs: number;
+  /** From the connection's start (or the previous answer) to the end of the request's body. */
+  requestMs: number;
+  /** An idle keep-alive connection between requests. */
+  keepAliveMs: number;
+  /**
+   * After an answer to a request whose body has not all arrived (a refusal, which never reads it):
+   * how long the rest is read and dropped before the connection is closed. Closing at once would
+   * make the kernel reset the connection, and the client might lose the answer.
+   */
+  lingerMs: number;
+}
+
+/** The limits `serve` uses. */
+export const DEFAULT_LIMITS: ConnectionLimits = { headersMs: 10_000, requestMs: 30_000, keepAliveMs: 5_000, lingerMs: 2_000 };
+
+/** Options of listenAll. */
+export interface ListenOptions {
+  limits?: Partial<ConnectionLimits>;
+}
+
 /** Listens on every address; a Unix socket is created 0600 and a stale one is replaced. */
-export async function listenAll(handler: RequestListener, addresses: readonly ListenAddress[]): Promise<RunningServers> {
+export async function listenAll(handler: RequestListener, addresses: readonly ListenAddress[], options: ListenOptions = {}): Promise<RunningServers> {
+  const limits = { ...DEFAULT_LIMITS, ...options.limits };
+  const serve = closingAfterRefusal(handler, limits.lingerMs);
   const servers: Array<{ server: Server; address: ListenAddress }> = [];
   try {
     for (const address of addresses) {
-      const server = createServer(handler);
-      server.headersTimeout = 10_000;
-      server.requestTimeout = 30_000;
-      server.keepAliveTimeout = 5_000;
-      server.on('clientError', answerMalformedRequest);
+      const server = createServer(
+        {
+          headersTimeout: limits.headersMs,
+          requestTimeout: limits.requestMs,
+          keepAliveTimeout: limits.keepAliveMs,
+          // Node checks the two request timeouts only this often (30 s by default), so without it a
+          // slow client was closed up to 30 s late.
+          connectionsCheckingInterval: checkingInterval(limits),
+        },
+        serve,
+      );
+      server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => answerClientError(error, socket, limits.lingerMs));
       servers.push({ server, address: await listenOne(server, address) });
     }
   } catch (error) {
@@ -60,6 +93,40 @@ function malformedResponse(): string {
 
 const MALFORMED_HEAD_RESPONSE = 'HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n';
 
+/** The raw 408 for a request that took longer than the limits allow. */
+function timeoutResponse(): string {
+  const requestId = requestIdFor(undefined);
+  const body = JSON.stringify(errorBody('request_timeout', 'the request took too long to arrive', requestId));
+  return (
+    'HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json; charset=utf-8\r\nCache-Control: no-store\r\n' +
+    `X-Request-Id: ${requestId}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
+  );
+}
+
+/** A tenth of the shortest request limit, between 50 ms and 1 s: the limits hold to within 10%. */
+function checkingInterval(limits: ConnectionLimits): number {
+  return Math.min(1_000, Math.max(50, Math.floor(Math.min(limits.headersMs, limits.requestMs) / 10)));
+}
+
+/**
+ * Wraps the app so that an answer sent before the request's body has all arrived (a refusal: the
+ * body is never read) does not keep the connection open for the rest of a slow body: what arrives
+ * within `lingerMs` is dropped, then the connection is closed.
+ */
+function closingAfterRefusal(handler: RequestListener, lingerMs: number): RequestListener {
+  return (req, res) => {
+    res.once('finish', () => {
+      if (req.complete) return;
+      const socket = req.socket;
+      const timer = setTimeout(() => socket.destroy(), lingerMs);
+      timer.unref();
+      req.once('end', () => clearTimeout(timer));
+      socket.once('close', () => clearTimeout(timer));
+    });
+    handler(req, res);
+  };
+}
+
 function isHead(rawPacket: unknown): boolean {
   return !Buffer.isBuffer(rawPacket) || rawPacket.subarray(0, 5).toString('latin1').toUpperCase() === 'HEAD ';
 }
@@ -69,13 +136,20 @@ function isHead(rawPacket: unknown): boolean {
  * not answered anything yet gets the API's JSON error shape. After an answer nothing more is written
  * (the client may have been told `Connection: close`, or be reading a pipelined answer); the
  * connection is only closed. Either way the rest of what the client sent is read and dropped until
- * it closes (at most 2 s): closing a socket with unread input makes the kernel send a reset, and the
- * client would see ECONNRESET instead of the 400.
+ * it closes (at most `lingerMs`): closing a socket with unread input makes the kernel send a reset,
+ * and the client would see ECONNRESET instead of the 400. A request that broke the time limits gets
+ * a 408 and is closed at once.
  */
-function answerMalformedRequest(error: NodeJS.ErrnoException, stream: Duplex): void {
+function answerClientError(error: NodeJS.ErrnoException, stream: Duplex, lingerMs: number): void {
   const socket = stream as Socket;
   if (error.code === 'ECONNRESET' || !socket.writable) {
     socket.destroy();
+    return;
+  }
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    // Too slow: answered 408 if nothing was answered yet, and closed without reading any more.
+    if (socket.bytesWritten === 0) socket.end(timeoutResponse());
+    socket.destroySoon();
     return;
   }
   if (socket.bytesWritten > 0) socket.end();
@@ -84,7 +158,7 @@ function answerMalformedRequest(error: NodeJS.ErrnoException, stream: Duplex): v
   else socket.end(malformedResponse());
   socket.on('data', () => undefined);
   socket.on('error', () => socket.destroy());
-  setTimeout(() => socket.destroy(), 2_000).unref();
+  setTimeout(() => socket.destroy(), lingerMs).unref();
 }
 
 async function listenOne(server: Server, address: ListenAddress): Promise<ListenAddress> {
