@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { ErrorBodySchema, MAX_BODY_BYTES } from '@dcs/shared';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
+import { createSourceOf } from '../../daemon/src/http/client-address.js';
 import { buildIntegrationBody, buildStoreBody, buildTokenBody } from '../support/factories.js';
 import { bearer, buildTestApp, seedIntegration, type TestApp } from '../support/test-app.js';
 
@@ -119,6 +120,23 @@ describe('authentication on every /v1 route', () => {
     expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
     expect(valid.status).toBe(200);
     expect(later.status).toBe(401);
+  });
+
+  it('limits and audits the forwarded client behind a trusted proxy, and ignores X-Forwarded-For otherwise', async () => {
+    const behindProxy = buildTestApp({ maxFailures: 3, appDeps: () => ({ sourceOf: createSourceOf(['127.0.0.0/8']) }) });
+    const direct = buildTestApp({ maxFailures: 3 });
+    const fail = (t: TestApp, client: string) => request(t.app).get('/v1/credentials').set('Authorization', 'Bearer wrong').set('X-Forwarded-For', client);
+
+    for (let i = 0; i < 3; i++) await fail(behindProxy, '203.0.113.1');
+    for (let i = 0; i < 3; i++) await fail(direct, `203.0.113.${i + 1}`);
+    const sameClient = await fail(behindProxy, '203.0.113.1');
+    const otherClient = await fail(behindProxy, '203.0.113.2');
+    const spoofed = await fail(direct, '203.0.113.9');
+
+    expect([sameClient.status, otherClient.status, spoofed.status]).toEqual([429, 401, 429]);
+    const sources = (t: TestApp) => auditRows(t).filter((row) => row.action === 'auth.failed').map((row) => row.detail?.['source']);
+    expect(sources(behindProxy)).toEqual(['203.0.113.1', '203.0.113.2']);
+    expect(sources(direct)).toEqual([expect.stringMatching(/127\.0\.0\.1$/)]);
   });
 
   it("audits a source's first failure at once and its repeats as one row with the count when the window ends", async () => {

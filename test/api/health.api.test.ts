@@ -1,6 +1,7 @@
 import { ErrorBodySchema, HealthSchema, ROLES } from '@dcs/shared';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
+import { OPS_VERSION, buildOpsApp } from '../support/ops-fixture.js';
 import { TEST_VERSION, bearer, buildTestApp } from '../support/test-app.js';
 
 describe('GET /healthz', () => {
@@ -67,6 +68,47 @@ describe('GET /healthz', () => {
 
     expect(sane.headers['x-request-id']).toBe('build-42.step_7');
     expect(unsafe.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
+
+describe('GET /readyz', () => {
+  it('answers ok and the version when the store answers and the keyring is loaded', async () => {
+    const ops = buildOpsApp();
+
+    const res = await request(ops.app).get('/readyz');
+
+    expect(res.status).toBe(200);
+    expect(HealthSchema.parse(res.body)).toEqual({ status: 'ok', version: OPS_VERSION });
+  });
+
+  it('answers 503 unavailable when the keyring is not loaded', async () => {
+    const ops = buildOpsApp();
+    ops.services.barrier.wipe();
+
+    const res = await request(ops.app).get('/readyz');
+
+    expect(res.status).toBe(503);
+    expect(ErrorBodySchema.parse(res.body).error.code).toBe('unavailable');
+  });
+
+  it('answers 503 unavailable while /healthz still answers 200 when the store does not answer', async () => {
+    const ops = buildOpsApp();
+    ops.services.db.close();
+
+    const ready = await request(ops.app).get('/readyz');
+    const live = await request(ops.app).get('/healthz');
+
+    expect(ready.status).toBe(503);
+    expect(ErrorBodySchema.parse(ready.body).error.code).toBe('unavailable');
+    expect(live.status).toBe(200);
+  });
+
+  it('answers 405 method_not_allowed when the method is not GET', async () => {
+    const ops = buildOpsApp();
+
+    const res = await request(ops.app).delete('/readyz');
+
+    expect(res.status).toBe(405);
   });
 });
 

@@ -18,6 +18,7 @@ import { metricsRoutes } from './metrics-routes.js';
 import { openApiRoutes } from './openapi-routes.js';
 import { registryCheckRoutes } from './registry-check-routes.js';
 import { preflight, type RequestObserver, type RequestState } from './preflight.js';
+import type { SourceOf } from './client-address.js';
 import { tokenRoutes } from './token-routes.js';
 import type { Logger } from '../observability/logger.js';
 import type { AuditService } from '../services/audit-service.js';
@@ -44,6 +45,10 @@ export interface AppDeps {
   registryChecks?: RegistryCheckService;
   /** Serves `GET /metrics` (no auth, counts only) when given. */
   metricsText?: () => string;
+  /** How a request's source address is found (trusted proxies); default: the peer's address. */
+  sourceOf?: SourceOf;
+  /** Whether the daemon can serve: the store answers and the keyring is loaded (`GET /readyz`). */
+  isReady?: () => boolean;
 }
 
 /**
@@ -83,7 +88,7 @@ interface PipelineStep {
 function expressPipeline(deps: AppDeps): PipelineStep[] {
   const otherPath = { excluded: 'claims() takes only POST /v1/credentials/get' };
   return [
-    { handler: healthRoutes(deps.version, deps.isSealed), lookupRoute: otherPath },
+    { handler: healthRoutes(deps.version, deps.isSealed, deps.isReady), lookupRoute: otherPath },
     // Public, before authentication: neither exposes a host, an id or a secret.
     { handler: openApiRoutes(deps.version), lookupRoute: otherPath },
     ...(deps.metricsText ? [{ handler: metricsRoutes(deps.metricsText), lookupRoute: otherPath }] : []),
@@ -132,12 +137,26 @@ export interface ServiceAppOptions {
   now?: () => Date;
   /** Runs before each metrics scrape (serve refreshes the keyring so the term gauge is current). */
   beforeMetrics?: () => void;
+  /** How a request's source address is found (trusted proxies); default: the peer's address. */
+  sourceOf?: SourceOf;
 }
 
 /** Builds the app over assembled services exactly as `serve` wires it; tests use the same wiring. */
 export function buildServiceApp(services: Services, options: ServiceAppOptions): RequestListener {
   const { metrics, beforeMetrics } = options;
   const now = options.now ?? (() => new Date());
+  // A read of a real page: it needs the file to answer, never the write lock.
+  const readMeta = services.db.prepare('SELECT 1 FROM meta LIMIT 1');
+  const isSealed = () => services.barrier.isSealed();
+  const isReady = () => {
+    if (isSealed()) return false;
+    try {
+      readMeta.get();
+      return true;
+    } catch {
+      return false;
+    }
+  };
   return buildApp({
     version: options.version,
     logger: options.logger,
@@ -146,7 +165,9 @@ export function buildServiceApp(services: Services, options: ServiceAppOptions):
     integrations: services.integrations,
     credentials: services.credentials,
     tokens: services.tokens,
-    isSealed: () => services.barrier.isSealed(),
+    isSealed,
+    isReady,
+    ...(options.sourceOf ? { sourceOf: options.sourceOf } : {}),
     auditTrail: services.auditTrail,
     registryChecks: services.registryChecks,
     ...(metrics

@@ -15,8 +15,8 @@ export interface AuthenticateDeps {
 
 /** What authentication reads from a request. */
 export interface Credentials {
-  /** The peer's address; undefined on the Unix socket. */
-  remoteAddress: string | undefined;
+  /** Where the request comes from (RequestState.source). */
+  source: string;
   /** The Authorization header as received. */
   authorization: string | undefined;
   requestId: string;
@@ -39,7 +39,7 @@ export function authenticateRequest(deps: AuthenticateDeps, request: Credentials
     return deps.tokens.authenticate(match[1]!);
   } catch (error) {
     if (!(error instanceof AuthenticationFailure)) throw error;
-    const source = request.remoteAddress ?? 'unix';
+    const { source } = request;
     const { limiter, audit } = deps;
     const blockedFor = limiter.blockedFor(source);
     const auditedAlone = limiter.recordFailure(source);
@@ -82,7 +82,7 @@ export function authenticate(deps: AuthenticateDeps): RequestHandler {
   return (req, res, next) => {
     const state = res.locals as RequestState;
     state.principal = authenticateRequest(deps, {
-      remoteAddress: req.socket.remoteAddress,
+      source: state.source,
       authorization: req.headers.authorization,
       requestId: state.requestId,
     });

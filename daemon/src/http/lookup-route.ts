@@ -43,7 +43,7 @@ export function lookupRoute(deps: LookupRouteDeps): ClaimingHandler {
     state.route = ROUTE;
     const id = state.requestId;
     try {
-      state.principal = authenticateRequest(deps, { remoteAddress: req.socket.remoteAddress, authorization: req.headers.authorization, requestId: id });
+      state.principal = authenticateRequest(deps, { source: state.source, authorization: req.headers.authorization, requestId: id });
     } catch (error) {
       sendError(res, error, id, logger);
       return true;

@@ -9,6 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Principal } from '../auth/authorize.js';
 import type { Logger } from '../observability/logger.js';
+import { createSourceOf, type SourceOf } from './client-address.js';
 
 /** A client's X-Request-Id is kept only when it is this short and plain; otherwise a UUID replaces it. */
 const CLIENT_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -22,6 +23,8 @@ export type RequestObserver = (info: { method: string; route: string; status: nu
  */
 export interface RequestState {
   readonly requestId: string;
+  /** Where the request comes from (client-address.ts): the failure limiter's key, and in the log line. */
+  readonly source: string;
   /** Set once the request is authenticated; its token id goes into the log line. */
   principal?: Principal | undefined;
   /** The route pattern for the log line and metric labels; unset, express's matched route is used. */
@@ -32,7 +35,11 @@ export interface RequestState {
 export interface PreflightDeps {
   logger: Logger;
   onRequest?: RequestObserver | undefined;
+  /** How the source address is found; default: the peer's address. */
+  sourceOf?: SourceOf | undefined;
 }
+
+const peerAddress = createSourceOf([]);
 
 /** The request's id: the client's X-Request-Id when short and plain, otherwise a new UUID. */
 export function requestIdFor(offered: string | string[] | undefined): string {
@@ -40,8 +47,8 @@ export function requestIdFor(offered: string | string[] | undefined): string {
 }
 
 /** Runs the pre-flight on a request and returns its state. */
-export function preflight(req: IncomingMessage, res: ServerResponse, { logger, onRequest }: PreflightDeps): RequestState {
-  const state: RequestState = { requestId: requestIdFor(req.headers['x-request-id']) };
+export function preflight(req: IncomingMessage, res: ServerResponse, { logger, onRequest, sourceOf = peerAddress }: PreflightDeps): RequestState {
+  const state: RequestState = { requestId: requestIdFor(req.headers['x-request-id']), source: sourceOf(req) };
   res.setHeader('X-Request-Id', state.requestId);
   res.setHeader('Cache-Control', 'no-store');
   const started = process.hrtime.bigint();
@@ -57,6 +64,7 @@ export function preflight(req: IncomingMessage, res: ServerResponse, { logger, o
       status: res.statusCode,
       ms: Math.round(ms * 100) / 100,
       tokenId: state.principal?.tokenId,
+      source: state.source,
     });
     onRequest?.({ method, route, status: res.statusCode, ms });
   });

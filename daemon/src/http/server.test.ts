@@ -34,7 +34,7 @@ function refusedRequest(port: number): Promise<{ status?: number; body?: string;
 
 describe('listenAll', () => {
   it('answers a request the HTTP parser refuses with a JSON 400 instead of resetting the connection', async () => {
-    running = await listenAll((_req, res) => res.end('unreachable'), [{ kind: 'tcp', host: '127.0.0.1', port: 0 }]);
+    running = await listenAll((_req, res) => res.end('unreachable'), [{ kind: 'tcp', host: '127.0.0.1', port: 0, tls: false }]);
     const address = running.addresses[0]!;
     const port = address.kind === 'tcp' ? address.port : 0;
 
@@ -49,7 +49,7 @@ describe('listenAll', () => {
   });
 
   it('answers a refused HEAD request without a body, so the client parser sees a complete answer', async () => {
-    running = await listenAll((_req, res) => res.end('unreachable'), [{ kind: 'tcp', host: '127.0.0.1', port: 0 }]);
+    running = await listenAll((_req, res) => res.end('unreachable'), [{ kind: 'tcp', host: '127.0.0.1', port: 0, tls: false }]);
     const address = running.addresses[0]!;
     const port = address.kind === 'tcp' ? address.port : 0;
 
@@ -111,7 +111,7 @@ describe('listenAll time limits', () => {
   };
 
   it('closes a connection that never sends a request once the headers limit passed', async () => {
-    running = await listenAll((_req, res) => res.end('unreachable'), [{ kind: 'tcp', host: '127.0.0.1', port: 0 }], { limits });
+    running = await listenAll((_req, res) => res.end('unreachable'), [{ kind: 'tcp', host: '127.0.0.1', port: 0, tls: false }], { limits });
 
     const { closedAfterMs } = await watchConnection(portOf(running), () => undefined);
 
@@ -120,7 +120,7 @@ describe('listenAll time limits', () => {
   });
 
   it('answers 408 to headers sent too slowly and closes at the headers limit', async () => {
-    running = await listenAll((_req, res) => res.end('unreachable'), [{ kind: 'tcp', host: '127.0.0.1', port: 0 }], { limits });
+    running = await listenAll((_req, res) => res.end('unreachable'), [{ kind: 'tcp', host: '127.0.0.1', port: 0, tls: false }], { limits });
 
     const { received, closedAfterMs } = await watchConnection(portOf(running), (socket) => {
       socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ');
@@ -133,7 +133,7 @@ describe('listenAll time limits', () => {
   });
 
   it('closes a body sent too slowly at the request limit', async () => {
-    running = await listenAll(readAll, [{ kind: 'tcp', host: '127.0.0.1', port: 0 }], { limits });
+    running = await listenAll(readAll, [{ kind: 'tcp', host: '127.0.0.1', port: 0, tls: false }], { limits });
 
     const { received, closedAfterMs } = await watchConnection(portOf(running), (socket) => {
       socket.write('POST /v1/credentials/get HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n');
@@ -148,7 +148,7 @@ describe('listenAll time limits', () => {
   it('does not read the rest of a refused request: the answer arrives, then the connection closes after the linger time', async () => {
     running = await listenAll(
       (_req, res) => res.writeHead(401, { 'Content-Type': 'application/json' }).end('{"error":{"code":"unauthenticated","message":"no"}}'),
-      [{ kind: 'tcp', host: '127.0.0.1', port: 0 }],
+      [{ kind: 'tcp', host: '127.0.0.1', port: 0, tls: false }],
       { limits: { ...limits, requestMs: 60_000, headersMs: 60_000 } },
     );
 
@@ -163,7 +163,7 @@ describe('listenAll time limits', () => {
   });
 
   it('keeps a connection whose refused request had its whole body for the next request', async () => {
-    running = await listenAll((_req, res) => res.writeHead(401).end('no'), [{ kind: 'tcp', host: '127.0.0.1', port: 0 }], { limits });
+    running = await listenAll((_req, res) => res.writeHead(401).end('no'), [{ kind: 'tcp', host: '127.0.0.1', port: 0, tls: false }], { limits });
     const request = 'POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}';
 
     const { received } = await watchConnection(portOf(running), (socket) => {

@@ -1,9 +1,11 @@
-import { chmodSync, existsSync, unlinkSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { chmodSync, existsSync, readFileSync, unlinkSync } from 'node:fs';
+import { createServer, type Server, type ServerOptions } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import { connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 import type { RequestListener } from 'node:http';
-import type { ListenAddress } from '../daemon-config.js';
+import type { ListenAddress, TlsFiles } from '../daemon-config.js';
 import { ConfigError } from '../errors.js';
 import { errorBody } from './error-handler.js';
 import { requestIdFor } from './preflight.js';
@@ -11,6 +13,12 @@ import { requestIdFor } from './preflight.js';
 /** The servers listening for one daemon, with the addresses they actually bound. */
 export interface RunningServers {
   addresses: ListenAddress[];
+  /**
+   * Reads the TLS files again and gives every https listener the new certificate and key: new
+   * handshakes use them, open connections keep theirs. Throws ConfigError (and keeps the old
+   * identity) when the files cannot be read or do not form a valid identity.
+   */
+  reloadTls(): void;
   close(graceMs?: number): Promise<void>;
 }
 
@@ -36,26 +44,79 @@ export const DEFAULT_LIMITS: ConnectionLimits = { headersMs: 10_000, requestMs: 
 /** Options of listenAll. */
 export interface ListenOptions {
   limits?: Partial<ConnectionLimits>;
+  /** The TLS identity for `https://` addresses (required when there is one). */
+  tls?: TlsFiles | undefined;
+}
+
+/** The TLS material read from TlsFiles, as node:tls takes it. */
+interface TlsMaterial {
+  cert: Buffer;
+  key: Buffer;
+  ca?: Buffer;
+}
+
+/** Reads the TLS files; a file that cannot be read is a ConfigError naming it. */
+function readTlsMaterial(files: TlsFiles): TlsMaterial {
+  const read = (what: string, path: string) => {
+    try {
+      return readFileSync(path);
+    } catch (error) {
+      throw new ConfigError(`cannot read the TLS ${what} ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  };
+  return {
+    cert: read('certificate', files.certFile),
+    key: read('key', files.keyFile),
+    ...(files.clientCaFile ? { ca: read('client CA', files.clientCaFile) } : {}),
+  };
+}
+
+/** Builds a node:https server; client certificates are asked for when a client CA is set. */
+function createTlsServer(options: ServerOptions, handler: RequestListener, files: TlsFiles): HttpsServer {
+  let server: HttpsServer;
+  try {
+    server = createHttpsServer(
+      {
+        ...options,
+        ...readTlsMaterial(files),
+        minVersion: 'TLSv1.2',
+        requestCert: files.clientCaFile !== undefined,
+        rejectUnauthorized: files.requireClientCert,
+      },
+      handler,
+    );
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    throw new ConfigError(`the TLS certificate and key are not usable (${(error as Error).message})`);
+  }
+  if (files.clientCaFile !== undefined && !files.requireClientCert) {
+    // An optional client certificate still has to be valid when one is presented.
+    server.on('secureConnection', (socket: TLSSocket) => {
+      if (!socket.authorized && Object.keys(socket.getPeerCertificate()).length > 0) socket.destroy();
+    });
+  }
+  return server;
 }
 
 /** Listens on every address; a Unix socket is created 0600 and a stale one is replaced. */
 export async function listenAll(handler: RequestListener, addresses: readonly ListenAddress[], options: ListenOptions = {}): Promise<RunningServers> {
   const limits = { ...DEFAULT_LIMITS, ...options.limits };
   const serve = closingAfterRefusal(handler, limits.lingerMs);
+  const serverOptions: ServerOptions = {
+    headersTimeout: limits.headersMs,
+    requestTimeout: limits.requestMs,
+    keepAliveTimeout: limits.keepAliveMs,
+    // Node checks the two request timeouts only this often (30 s by default), so without it a
+    // slow client was closed up to 30 s late.
+    connectionsCheckingInterval: checkingInterval(limits),
+  };
+  const { tls } = options;
   const servers: Array<{ server: Server; address: ListenAddress }> = [];
   try {
     for (const address of addresses) {
-      const server = createServer(
-        {
-          headersTimeout: limits.headersMs,
-          requestTimeout: limits.requestMs,
-          keepAliveTimeout: limits.keepAliveMs,
-          // Node checks the two request timeouts only this often (30 s by default), so without it a
-          // slow client was closed up to 30 s late.
-          connectionsCheckingInterval: checkingInterval(limits),
-        },
-        serve,
-      );
+      const secure = address.kind === 'tcp' && address.tls;
+      if (secure && !tls) throw new ConfigError(`${address.host}:${address.port} is https but no TLS certificate and key are set`);
+      const server = secure ? createTlsServer(serverOptions, serve, tls!) : createServer(serverOptions, serve);
       server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => answerClientError(error, socket, limits.lingerMs));
       servers.push({ server, address: await listenOne(server, address) });
     }
@@ -65,6 +126,18 @@ export async function listenAll(handler: RequestListener, addresses: readonly Li
   }
   return {
     addresses: servers.map(({ address }) => address),
+    reloadTls() {
+      if (!tls) return;
+      const material = readTlsMaterial(tls);
+      for (const { server } of servers) {
+        if (!('setSecureContext' in server)) continue;
+        try {
+          (server as HttpsServer).setSecureContext({ ...material, minVersion: 'TLSv1.2' });
+        } catch (error) {
+          throw new ConfigError(`the new TLS certificate and key are not usable (${(error as Error).message}); still serving the old ones`);
+        }
+      }
+    },
     async close(graceMs = 5_000) {
       await Promise.all(
         servers.map(({ server, address }) => {
@@ -176,7 +249,7 @@ async function listenOne(server: Server, address: ListenAddress): Promise<Listen
   }
   await listenOn(server, { host: address.host, port: address.port });
   const bound = server.address();
-  return { kind: 'tcp', host: address.host, port: typeof bound === 'object' && bound ? bound.port : address.port };
+  return { ...address, port: typeof bound === 'object' && bound ? bound.port : address.port };
 }
 
 function listenOn(server: Server, options: { path: string } | { host: string; port: number }): Promise<void> {
