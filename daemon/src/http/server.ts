@@ -154,27 +154,20 @@ export async function listenAll(handler: RequestListener, addresses: readonly Li
   };
 }
 
-/** The raw 400 for a request node's parser refused: the API's error body, with a request id of its own. */
-function malformedResponse(): string {
+/**
+ * A whole raw answer, for a connection node's HTTP layer gave up on (no response object exists): the
+ * API's error body with a request id of its own, then the connection closes.
+ */
+function rawErrorAnswer(statusLine: string, code: 'validation_failed' | 'request_timeout', message: string): string {
   const requestId = requestIdFor(undefined);
-  const body = JSON.stringify(errorBody('validation_failed', 'malformed HTTP request (request line or headers)', requestId));
+  const body = JSON.stringify(errorBody(code, message, requestId));
   return (
-    'HTTP/1.1 400 Bad Request\r\nContent-Type: application/json; charset=utf-8\r\nCache-Control: no-store\r\n' +
+    `HTTP/1.1 ${statusLine}\r\nContent-Type: application/json; charset=utf-8\r\nCache-Control: no-store\r\n` +
     `X-Request-Id: ${requestId}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
   );
 }
 
 const MALFORMED_HEAD_RESPONSE = 'HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n';
-
-/** The raw 408 for a request that took longer than the limits allow. */
-function timeoutResponse(): string {
-  const requestId = requestIdFor(undefined);
-  const body = JSON.stringify(errorBody('request_timeout', 'the request took too long to arrive', requestId));
-  return (
-    'HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json; charset=utf-8\r\nCache-Control: no-store\r\n' +
-    `X-Request-Id: ${requestId}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
-  );
-}
 
 /** A tenth of the shortest request limit, between 50 ms and 1 s: the limits hold to within 10%. */
 function checkingInterval(limits: ConnectionLimits): number {
@@ -221,14 +214,14 @@ function answerClientError(error: NodeJS.ErrnoException, stream: Duplex, lingerM
   }
   if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
     // Too slow: answered 408 if nothing was answered yet, and closed without reading any more.
-    if (socket.bytesWritten === 0) socket.end(timeoutResponse());
+    if (socket.bytesWritten === 0) socket.end(rawErrorAnswer('408 Request Timeout', 'request_timeout', 'the request took too long to arrive'));
     socket.destroySoon();
     return;
   }
   if (socket.bytesWritten > 0) socket.end();
   // The refused bytes tell the method when there is one: a HEAD answer carries no body.
   else if (isHead((error as { rawPacket?: unknown }).rawPacket)) socket.end(MALFORMED_HEAD_RESPONSE);
-  else socket.end(malformedResponse());
+  else socket.end(rawErrorAnswer('400 Bad Request', 'validation_failed', 'malformed HTTP request (request line or headers)'));
   socket.on('data', () => undefined);
   socket.on('error', () => socket.destroy());
   setTimeout(() => socket.destroy(), lingerMs).unref();
