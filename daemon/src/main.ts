@@ -28,6 +28,7 @@ const io = {
     process.on('SIGTERM', () => handler('SIGTERM'));
     process.on('SIGINT', () => handler('SIGINT'));
   },
+  onReloadSignal: (handler: () => void) => void process.on('SIGHUP', handler),
 };
 
 runCli(process.argv.slice(2), io).then((code) => {

@@ -76,7 +76,7 @@ function daemon(req: IncomingMessage, res: ServerResponse): void {
       }
       return json(204);
     }
-    json(404, { error: { code: 'not_found', message: 'no such route' } });
+    json(404, { error: { code: 'route_not_found', message: 'no such route' } });
   });
 }
 

@@ -93,6 +93,18 @@ describe('createDaemonBackend answers', () => {
     expect(await rejection(backend.get('ghcr.io'))).toMatchObject({ name: 'DaemonError', kind: 'rejected', status: 404 });
   });
 
+  it('reports 404 route_not_found (a wrong base path) on get and erase as an error naming SCALR_CREDD_URL', async () => {
+    const { backend } = backendAnswering(() => apiError(404, 'route_not_found', 'no such route'));
+
+    const onGet = await rejection(backend.get('ghcr.io'));
+    const onErase = await rejection(backend.erase('ghcr.io'));
+
+    for (const error of [onGet, onErase]) {
+      expect(error).toMatchObject({ name: 'DaemonError', kind: 'rejected', status: 404, code: 'route_not_found' });
+      expect((error as Error).message).toMatch(/SCALR_CREDD_URL/);
+    }
+  });
+
   it('treats erase of an absent entry as success', async () => {
     const { backend } = backendAnswering(() => apiError(404, 'not_found', 'nothing stored'));
 

@@ -117,6 +117,9 @@ function failedStatus(daemonUrl: string, response: JsonResponse): DaemonError {
       details,
     );
   }
+  if (http.code === 'route_not_found') {
+    return new DaemonError('rejected', `scalr-credd at ${daemonUrl} has no such route (404); check the path in SCALR_CREDD_URL`, details);
+  }
   if (http.code === 'credential_expired' && http.serverMessage !== undefined) {
     return new DaemonError('rejected', http.serverMessage, details);
   }

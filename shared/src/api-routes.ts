@@ -4,6 +4,7 @@ export const API_PREFIX = '/v1';
 /** The daemon's routes, as express path patterns. */
 export const API_ROUTES = {
   health: '/healthz',
+  ready: '/readyz',
   integrations: `${API_PREFIX}/integrations`,
   integration: `${API_PREFIX}/integrations/:id`,
   tokens: `${API_PREFIX}/tokens`,

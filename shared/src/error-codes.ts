@@ -5,7 +5,11 @@ export const ERROR_STATUS = {
   unauthenticated: 401,
   forbidden: 403,
   not_found: 404,
+  /** No route at this path: a wrong base URL, never an absent credential. */
+  route_not_found: 404,
   method_not_allowed: 405,
+  /** The request took longer to arrive than the daemon's time limits allow. */
+  request_timeout: 408,
   conflict: 409,
   credential_expired: 410,
   payload_too_large: 413,

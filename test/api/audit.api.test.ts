@@ -58,6 +58,34 @@ describe('GET /v1/audit', () => {
     expect(failed[0]).toMatchObject({ outcome: 'denied', requestId: res.headers['x-request-id'] });
   });
 
+  it.each([
+    ['65 characters', 'a'.repeat(65)],
+    ['a space', 'build 42'],
+    ['markup', '<script>x</script>'],
+    ['a quote and a newline escape', 'id"\\n'],
+    ['Latin-1 bytes', 'caf\u00e9'],
+  ])('stores a generated request id, never the client one, when the X-Request-Id has %s', async (_label, offered) => {
+    const ops = buildTestApp();
+    seedIntegration(ops, { host: 'audit-a.example' });
+
+    const hit = await request(ops.app).post('/v1/credentials/get').set('Authorization', bearer(ops.tokens.runner)).set('X-Request-Id', offered).send({ serverURL: 'audit-a.example' });
+
+    expect(hit.status).toBe(200);
+    expect(hit.headers['x-request-id']).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    const stored = rows(ops).filter((row) => row.action === 'credential.get');
+    expect(stored.map((row) => row.requestId)).toEqual([hit.headers['x-request-id']]);
+  });
+
+  it('stores a short, plain client request id as sent', async () => {
+    const ops = buildTestApp();
+    seedIntegration(ops, { host: 'audit-a.example' });
+    const offered = `ci-${'7'.repeat(61)}`;
+
+    await request(ops.app).post('/v1/credentials/get').set('Authorization', bearer(ops.tokens.runner)).set('X-Request-Id', offered).send({ serverURL: 'audit-a.example' });
+
+    expect(rows(ops).filter((row) => row.action === 'credential.get').map((row) => row.requestId)).toEqual([offered]);
+  });
+
   it('records a denied read of the log as audit.read denied', async () => {
     const ops = buildTestApp();
 

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { ErrorBodySchema, MAX_BODY_BYTES } from '@dcs/shared';
 import request from 'supertest';
 import { describe, expect, it, vi } from 'vitest';
+import { createSourceOf } from '../../daemon/src/http/client-address.js';
 import { buildIntegrationBody, buildStoreBody, buildTokenBody } from '../support/factories.js';
 import { bearer, buildTestApp, seedIntegration, type TestApp } from '../support/test-app.js';
 
@@ -105,18 +106,54 @@ describe('authentication on every /v1 route', () => {
     expect(res.status).toBe(401);
   });
 
-  it('answers 429 with Retry-After, even for a valid token, once a source failed too often, and lets it in after the window', async () => {
+  it('answers further failures 429 with Retry-After once a source failed too often, lets a valid token through meanwhile, and 401 after the window', async () => {
     const t = buildTestApp({ maxFailures: 3, windowMs: 60_000 });
     for (let i = 0; i < 3; i++) await request(t.app).get('/v1/credentials').set('Authorization', 'Bearer wrong');
 
-    const blocked = await request(t.app).get('/v1/credentials').set('Authorization', bearer(t.tokens.runner));
+    const blocked = await request(t.app).get('/v1/credentials').set('Authorization', 'Bearer wrong');
+    const valid = await request(t.app).get('/v1/credentials').set('Authorization', bearer(t.tokens.runner));
     t.clock.advance(60_000);
-    const later = await request(t.app).get('/v1/credentials').set('Authorization', bearer(t.tokens.runner));
+    const later = await request(t.app).get('/v1/credentials').set('Authorization', 'Bearer wrong');
 
     expect(blocked.status).toBe(429);
     expect(errorOf(blocked).code).toBe('rate_limited');
     expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
-    expect(later.status).toBe(200);
+    expect(valid.status).toBe(200);
+    expect(later.status).toBe(401);
+  });
+
+  it('limits and audits the forwarded client behind a trusted proxy, and ignores X-Forwarded-For otherwise', async () => {
+    const behindProxy = buildTestApp({ maxFailures: 3, sourceOf: createSourceOf(['127.0.0.0/8']) });
+    const direct = buildTestApp({ maxFailures: 3 });
+    const fail = (t: TestApp, client: string) => request(t.app).get('/v1/credentials').set('Authorization', 'Bearer wrong').set('X-Forwarded-For', client);
+
+    for (let i = 0; i < 3; i++) await fail(behindProxy, '203.0.113.1');
+    for (let i = 0; i < 3; i++) await fail(direct, `203.0.113.${i + 1}`);
+    const sameClient = await fail(behindProxy, '203.0.113.1');
+    const otherClient = await fail(behindProxy, '203.0.113.2');
+    const spoofed = await fail(direct, '203.0.113.9');
+
+    expect([sameClient.status, otherClient.status, spoofed.status]).toEqual([429, 401, 429]);
+    const sources = (t: TestApp) => auditRows(t).filter((row) => row.action === 'auth.failed').map((row) => row.detail?.['source']);
+    expect(sources(behindProxy)).toEqual(['203.0.113.1', '203.0.113.2']);
+    expect(sources(direct)).toEqual([expect.stringMatching(/127\.0\.0\.1$/)]);
+  });
+
+  it("audits a source's first failure at once and its repeats as one row with the count when the window ends", async () => {
+    const t = buildTestApp({ maxFailures: 3, windowMs: 60_000 });
+    const before = auditRows(t).length;
+
+    for (let i = 0; i < 10; i++) await request(t.app).get('/v1/credentials').set('Authorization', 'Bearer wrong');
+    const during = auditRows(t).slice(before);
+    t.clock.advance(60_000);
+    await request(t.app).get('/v1/credentials').set('Authorization', 'Bearer wrong');
+    const after = auditRows(t).slice(before);
+
+    expect(during).toHaveLength(1);
+    expect(during[0]).toMatchObject({ action: 'auth.failed', detail: { reason: 'malformed' } });
+    expect(after).toHaveLength(3);
+    expect(after[1]).toMatchObject({ action: 'auth.failed', outcome: 'denied', detail: { reason: 'repeated', count: 9, sources: 1 } });
+    expect(after[2]).toMatchObject({ action: 'auth.failed', detail: { reason: 'malformed' } });
   });
 });
 
@@ -214,22 +251,32 @@ describe('query strings on every /v1 route', () => {
 });
 
 describe('unknown routes', () => {
-  it('answers 404 not_found when an unknown /v1 route is called with a valid token', async () => {
+  it('answers 404 route_not_found when an unknown /v1 route is called with a valid token', async () => {
     const t = buildTestApp();
 
     const res = await request(t.app).get('/v1/secrets').set('Authorization', bearer(t.tokens.admin));
 
     expect(res.status).toBe(404);
-    expect(errorOf(res).code).toBe('not_found');
+    expect(errorOf(res).code).toBe('route_not_found');
   });
 
-  it('answers 404 not_found when a path outside /v1 is called', async () => {
+  it('answers 404 route_not_found when a path outside /v1 is called', async () => {
     const t = buildTestApp();
 
     const res = await request(t.app).get('/admin');
 
     expect(res.status).toBe(404);
-    expect(errorOf(res).code).toBe('not_found');
+    expect(errorOf(res).code).toBe('route_not_found');
+  });
+
+  it('answers a lookup under a wrong base path route_not_found, unlike an unknown host', async () => {
+    const t = buildTestApp();
+
+    const typo = await request(t.app).post('/typo/v1/credentials/get').set('Authorization', bearer(t.tokens.runner)).send({ serverURL: 'nowhere.example' });
+    const unknownHost = await request(t.app).post('/v1/credentials/get').set('Authorization', bearer(t.tokens.runner)).send({ serverURL: 'nowhere.example' });
+
+    expect(errorOf(typo).code).toBe('route_not_found');
+    expect(errorOf(unknownHost).code).toBe('not_found');
   });
 });
 
@@ -289,6 +336,23 @@ describe('response headers', () => {
       expect(res.headers['x-powered-by']).toBeUndefined();
     }
     expect(errorOf(miss).requestId).toBe(miss.headers['x-request-id']);
+  });
+
+  it('sends no-store and a request id on every answer, inside /v1 or not, on both lookup paths', async () => {
+    const t = buildTestApp();
+
+    const answers = [
+      await request(t.app).get('/healthz'),
+      await request(t.app).get('/v1/openapi.json'),
+      await request(t.app).get('/no/such/route'),
+      await request(t.app).post('/v1/credentials/get').set('Authorization', bearer(t.tokens.runner)).send({ serverURL: 'ghcr.io' }),
+      await request(t.app).post('/v1/credentials/get/').set('Authorization', bearer(t.tokens.runner)).send({ serverURL: 'ghcr.io' }),
+    ];
+
+    for (const res of answers) {
+      expect(res.headers['cache-control']).toBe('no-store');
+      expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+    }
   });
 });
 
@@ -360,6 +424,6 @@ describe('the node:http listener', () => {
     expect(reply.status).toBe(404);
     expect(reply.type).toMatch(/^application\/json/);
     const parsed = ErrorBodySchema.parse(JSON.parse(reply.body));
-    expect(parsed.error).toMatchObject({ code: 'not_found', requestId: reply.id });
+    expect(parsed.error).toMatchObject({ code: 'route_not_found', requestId: reply.id });
   });
 });

@@ -70,6 +70,47 @@ describe('GET /healthz', () => {
   });
 });
 
+describe('GET /readyz', () => {
+  it('answers ok and the version when the store answers and the keyring is loaded', async () => {
+    const ops = buildTestApp();
+
+    const res = await request(ops.app).get('/readyz');
+
+    expect(res.status).toBe(200);
+    expect(HealthSchema.parse(res.body)).toEqual({ status: 'ok', version: TEST_VERSION });
+  });
+
+  it('answers 503 unavailable when the keyring is not loaded', async () => {
+    const ops = buildTestApp();
+    ops.services.barrier.wipe();
+
+    const res = await request(ops.app).get('/readyz');
+
+    expect(res.status).toBe(503);
+    expect(ErrorBodySchema.parse(res.body).error.code).toBe('unavailable');
+  });
+
+  it('answers 503 unavailable while /healthz still answers 200 when the store does not answer', async () => {
+    const ops = buildTestApp();
+    ops.services.db.close();
+
+    const ready = await request(ops.app).get('/readyz');
+    const live = await request(ops.app).get('/healthz');
+
+    expect(ready.status).toBe(503);
+    expect(ErrorBodySchema.parse(ready.body).error.code).toBe('unavailable');
+    expect(live.status).toBe(200);
+  });
+
+  it('answers 405 method_not_allowed when the method is not GET', async () => {
+    const ops = buildTestApp();
+
+    const res = await request(ops.app).delete('/readyz');
+
+    expect(res.status).toBe(405);
+  });
+});
+
 describe('API once the barrier is sealed', () => {
   it('answers 503 unavailable when an integration would be created', async () => {
     const t = buildTestApp();

@@ -7,6 +7,7 @@ import { copyFileSync, chmodSync, existsSync, readdirSync, readFileSync, statSyn
 import { join } from 'node:path';
 import { requestJson, type JsonResponse } from '@dcs/shared/http-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { bundledHelper, helperEnv, runHelperProcess } from '../support/hardening/helper-process.js';
 import { TOKEN_PATTERN, makeTempDir, runCli, startDaemon, type RunningDaemon } from '../support/processes.js';
 
 const mode = (path: string) => statSync(path).mode & 0o777;
@@ -186,6 +187,20 @@ describe('scalr-credd as a real process (TCP and Unix socket, SQLite file, admin
     const revoked = await admin(daemon.url, ['token', 'revoke', runnerSummary.id]);
     expect(revoked).toMatchObject({ code: 0, stdout: `revoked token ${runnerSummary.id}\n` });
     expect(await lookup(daemon.url, runner, 'ghcr.io')).toMatchObject({ status: 401, body: { error: { code: 'unauthenticated' } } });
+  });
+
+  it('the helper reports a wrong base path in SCALR_CREDD_URL as an error, and an unknown host as not found', async () => {
+    const home = makeTempDir('scalr-e2e-home-');
+    const get = (url: string) => runHelperProcess(bundledHelper(), ['get'], 'nowhere.example', helperEnv({ url, token: adminToken, home }));
+
+    const typo = await get(`${daemon.url}/typo`);
+    const unknownHost = await get(daemon.url);
+
+    expect(typo.code).toBe(1);
+    expect(typo.stdout.toString()).toMatch(/^docker-credential-scalr: .*no such route.*SCALR_CREDD_URL/);
+    expect(typo.stdout.toString()).not.toContain('credentials not found');
+    expect(unknownHost).toMatchObject({ code: 1 });
+    expect(unknownHost.stdout.toString()).toBe('credentials not found in native keychain\n');
   });
 
   it('integration rm removes by host, and a missing one is reported as not found', async () => {

@@ -150,8 +150,8 @@ describe('auth abuse', () => {
       ['upper-case prefix', { authorization: `Bearer ${adminToken.replace('scd_', 'SCD_')}` }],
       ['token in query only', {}],
     ];
+    // A new source for every attempt: a source's first failure in a window gets its own audit row.
     let source = 10;
-    let failuresHere = 0;
     const before = digest(db);
     for (const route of ROUTES) {
       for (const [kind, headers] of badTokens) {
@@ -160,7 +160,7 @@ describe('auth abuse', () => {
         const path = kind === 'token in query only' ? `${options.path}${options.path.includes('?') ? '&' : '?'}token=${adminToken}` : options.path;
         const reply = await call({ host: '127.0.0.1', port: daemon.tcp!.port, localAddress: `127.0.0.${source}` }, { ...options, path, headers });
         figures.badTokenRequests++;
-        if (++failuresHere >= 25) ((source += 1), (failuresHere = 0));
+        source++;
         const code = safeCode(reply);
         if (reply.status !== 401 || code !== 'unauthenticated') problems.push(`${route.name} with ${kind}: ${reply.status} ${reply.text.slice(0, 120)}`);
         if (digest(db) !== baseline) problems.push(`${route.name} with ${kind} changed stored data`);
@@ -205,7 +205,7 @@ describe('auth abuse', () => {
     expect(problems, problems.join('\n')).toEqual([]);
   });
 
-  it('rate-limits repeated failures per source: 30 in 60 s, then 429 with Retry-After', async () => {
+  it('rate-limits repeated failures per source: 30 in 60 s, then 429 with Retry-After, and lets every valid token through', async () => {
     const dataDir = join(dir!, 'limit');
     const adminToken = initStore(dataDir);
     const daemon = await startDaemon({ dataDir, tcp: true, logLevel: 'warn' });
@@ -221,12 +221,9 @@ describe('auth abuse', () => {
     expect(safeCode(blocked)).toBe('rate_limited');
     const retryAfter = Number(blocked.headers['retry-after']);
     expect(Number.isInteger(retryAfter) && retryAfter >= 1 && retryAfter <= 60, `Retry-After ${blocked.headers['retry-after']}`).toBe(true);
-    // The blocked source is refused even with a valid token; another source is not affected.
-    const validBlocked = await call(from('127.0.0.50'), { method: 'GET', path: '/v1/integrations', token: adminToken });
-    figures.rateLimited++;
-    expect(validBlocked.status).toBe(429);
+    // The limit is on the failing source's failures only: a valid token from that very address passes.
+    expect((await call(from('127.0.0.50'), { method: 'GET', path: '/v1/integrations', token: adminToken })).status).toBe(200);
     expect((await call(from('127.0.0.51'), { method: 'GET', path: '/v1/integrations', token: adminToken })).status).toBe(200);
-    // A blocked source's attempts are not authenticated at all: still 429 for the rest of the window.
     for (let i = 0; i < 5; i++) expect((await call(from('127.0.0.50'), bad)).status).toBe(429);
     // Over the Unix socket failures are limited as well, but a valid token still passes: every local
     // client shares that one source, and a looping stale token must not lock out the other helpers.
@@ -237,6 +234,52 @@ describe('auth abuse', () => {
     expect(unixStatuses[30]).toBe(429);
     expect((await call(daemon.unix(), { method: 'GET', path: '/v1/integrations', token: adminToken })).status).toBe(200);
     expect((await call(daemon.unix(), bad)).status).toBe(429);
+  });
+
+  it('never locks a valid token out of the TCP port, and keeps the audit cost of failures from rotating addresses bounded', async () => {
+    const dataDir = join(dir!, 'lockout');
+    const adminToken = initStore(dataDir);
+    const daemon = await startDaemon({ dataDir, tcp: true, logLevel: 'warn' });
+    daemons.push(daemon);
+    const from = (address: string): Target => ({ host: '127.0.0.1', port: daemon.tcp!.port, localAddress: address });
+    const runner = (await call(from('127.0.0.1'), { method: 'POST', path: '/v1/tokens', token: adminToken, body: { name: 'lockout runner', role: 'runner' } })).json<{ token: string }>().token;
+    const bad = { method: 'GET', path: '/v1/integrations', token: `scd_tok_${'2'.repeat(16)}_${'D'.repeat(43)}` };
+    const lastSeq = () => {
+      const db = new Database(join(dataDir, 'credd.sqlite'), { readonly: true });
+      try {
+        return db.prepare('SELECT coalesce(max(seq), 0) FROM audit_events').pluck().get() as number;
+      } finally {
+        db.close();
+      }
+    };
+    const seqBefore = lastSeq();
+
+    // Thirty-five bad requests from the address every client of a proxy shares, then the valid tokens from it.
+    for (let i = 0; i < 35; i++) await call(from('127.0.0.1'), bad);
+    const adminAfter = await call(from('127.0.0.1'), { method: 'GET', path: '/v1/integrations', token: adminToken });
+    const runnerAfter = await call(from('127.0.0.1'), { method: 'POST', path: '/v1/credentials/get', token: runner, body: { serverURL: 'nowhere.registry.test' } });
+    // 1,200 failed logins, each from another loopback address.
+    const statuses = new Map<number, number>();
+    for (let i = 0; i < 1200; i++) {
+      const reply = await call(from(`127.1.${i >> 8}.${i & 255}`), bad);
+      statuses.set(reply.status, (statuses.get(reply.status) ?? 0) + 1);
+    }
+    figures.rateLimited++;
+    expect((await daemon.stop()).code).toBe(0);
+
+    expect(adminAfter.status).toBe(200);
+    expect(runnerAfter.status).toBe(404);
+    expect([...statuses]).toEqual([[401, 1200]]);
+    const db = new Database(join(dataDir, 'credd.sqlite'), { readonly: true });
+    const failed = (db.prepare("SELECT detail FROM audit_events WHERE action = 'auth.failed' AND seq > ?").pluck().all(seqBefore) as string[]).map(
+      (text) => JSON.parse(text) as { reason: string; source: string; count?: number; sources?: number },
+    );
+    db.close();
+    // Every failure is counted: rows of their own plus the counts of the summaries.
+    const counted = failed.reduce((sum, row) => sum + (row.reason === 'repeated' ? row.count! : 1), 0);
+    expect(counted).toBe(1235);
+    expect(failed.length).toBeLessThanOrEqual(50);
+    expect(failed.find((row) => row.source === '127.0.0.1' && row.reason === 'repeated')).toMatchObject({ count: 34, sources: 1 });
   });
 
   it('creates the socket 0600, the data dir 0700 and the key 0600, and refuses a 0755 data dir or a 0644 key', async () => {

@@ -10,6 +10,7 @@ import request from 'supertest';
 import { buildServiceApp } from '../../daemon/src/http/app.js';
 import { assembleServices, type Services } from '../../daemon/src/services/assemble.js';
 import { createExpiryWarner } from '../../daemon/src/services/expiry-warner.js';
+import type { SourceOf } from '../../daemon/src/http/client-address.js';
 import { createFailureLimiter } from '../../daemon/src/http/failure-limiter.js';
 import { createLogger, type LogLevel } from '../../daemon/src/observability/logger.js';
 import { createMetrics, type Metrics } from '../../daemon/src/observability/metrics.js';
@@ -50,6 +51,8 @@ export interface TestAppOverrides {
   logLevel?: LogLevel;
   /** Replaces the registry probe behind POST /v1/integrations/:id/test (default: a fake answering ok, no network). */
   probe?: RegistryProbe;
+  /** How the app tells a request's source address (default: the peer address; tests of trusted proxies pass their own). */
+  sourceOf?: SourceOf;
 }
 
 /** A test app over a real in-memory database, real barrier and real services, wired as `serve` wires them. */
@@ -118,6 +121,7 @@ export function buildTestApp(overrides: TestAppOverrides = {}): TestApp {
     }),
     metrics,
     now: clock.now,
+    ...(overrides.sourceOf ? { sourceOf: overrides.sourceOf } : {}),
   });
   return { app, tokens, tokenIds, services, metrics, logs, clock, probes };
 }

@@ -12,6 +12,8 @@ export interface CliIo {
   promptSecret: (question: string) => Promise<string>;
   /** Registers a handler for SIGTERM and SIGINT. */
   onShutdownSignal: (handler: (signal: string) => void) => void;
+  /** Registers a handler for SIGHUP (reload); absent where there is no such signal. */
+  onReloadSignal?: (handler: () => void) => void;
 }
 
 /** A usage error: printed with the command's help hint, exit 2. */

@@ -3,9 +3,11 @@ import { buildServiceApp } from '../http/app.js';
 import { formatListenAddress, isLoopback, loadDaemonConfig } from '../daemon-config.js';
 import { createExpiryWarner } from '../services/expiry-warner.js';
 import { createFailureLimiter } from '../http/failure-limiter.js';
+import { writeFailureSummaries } from '../http/authenticate.js';
 import { createLogger } from '../observability/logger.js';
 import { createMetrics } from '../observability/metrics.js';
-import { listenAll } from '../http/server.js';
+import { listenAll, type RunningServers } from '../http/server.js';
+import { createSourceOf } from '../http/client-address.js';
 import { initStore } from '../lifecycle/init-store.js';
 import { openStore } from '../lifecycle/open-store.js';
 import { isEmptyStore, ensureDataDir } from '../lifecycle/store-paths.js';
@@ -16,16 +18,34 @@ import type { CliIo } from './io.js';
 
 /** Help text of `scalr-credd serve`. */
 export const SERVE_HELP = `Usage: scalr-credd serve [--data-dir DIR] [--root-key-file FILE] [--listen ADDR]... [--log-level LEVEL] [--print-token]
+         [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE [--tls-require-client-cert]]]
+         [--insecure-listen] [--trust-proxy CIDR]...
 
-Serves the API. ADDR is HOST:PORT (e.g. 127.0.0.1:8700), [::1]:PORT or unix:PATH; the default is
-unix:DIR/credd.sock (created 0600). On an empty data dir the first serve creates the store and
-writes the admin token to DIR/initial-admin.token (0600), printing only its path (--print-token:
-print the token itself, once). It holds DIR/serve.lock while it runs: a second serve of DIR and a
-restore into DIR refuse. Logs are JSON lines on stderr. SIGTERM or SIGINT stops gracefully.
+Serves the API. ADDR is https://HOST:PORT, http://HOST:PORT (or HOST:PORT), [::1]:PORT forms of
+both, or unix:PATH; the default is unix:DIR/credd.sock (created 0600). Plain http is refused on a
+non-loopback address unless --insecure-listen is given. An https address needs --tls-cert and
+--tls-key (PEM); SIGHUP reloads both without dropping connections. --tls-client-ca asks TLS clients
+for a certificate from that CA (refusing invalid ones), and --tls-require-client-cert refuses
+clients without one. --trust-proxy (an address or CIDR block, repeatable) believes X-Forwarded-For
+from those proxies for the source address (failure limiter, logs).
+
+On an empty data dir the first serve creates the store and writes the admin token to
+DIR/initial-admin.token (0600), printing only its path (--print-token: print the token itself,
+once). It holds DIR/serve.lock while it runs: a second serve of DIR and a restore into DIR refuse.
+Logs are JSON lines on stderr. SIGTERM or SIGINT stops gracefully. GET /healthz is liveness,
+GET /readyz readiness (the store answers, the keyring is loaded).
 
 Environment: SCALR_CREDD_DATA_DIR, SCALR_CREDD_ROOT_KEY_FILE, SCALR_CREDD_LISTEN (comma-separated),
-SCALR_CREDD_LOG_LEVEL.
+SCALR_CREDD_LOG_LEVEL, SCALR_CREDD_TLS_CERT_FILE, SCALR_CREDD_TLS_KEY_FILE,
+SCALR_CREDD_TLS_CLIENT_CA_FILE, SCALR_CREDD_TLS_REQUIRE_CLIENT_CERT (1/0),
+SCALR_CREDD_INSECURE_LISTEN (1/0), SCALR_CREDD_TRUST_PROXY (comma-separated).
 `;
+
+/** The failure limiter's window: failed authentications are counted, limited and summarised per minute. */
+const FAILURE_WINDOW_MS = 60_000;
+
+/** How long a request waits for an SQLite lock another process holds before it is answered 503. */
+const SERVING_BUSY_TIMEOUT_MS = 100;
 
 /** Runs `scalr-credd serve` until a shutdown signal; resolves with the exit code. */
 export async function runServe(args: string[], io: CliIo): Promise<number> {
@@ -37,13 +57,30 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
       listen: { type: 'string', multiple: true },
       'log-level': { type: 'string' },
       'print-token': { type: 'boolean' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'tls-client-ca': { type: 'string' },
+      'tls-require-client-cert': { type: 'boolean' },
+      'insecure-listen': { type: 'boolean' },
+      'trust-proxy': { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
   if (values.help) return (io.stdout(SERVE_HELP), 0);
   const config = loadDaemonConfig(
-    { dataDir: values['data-dir'], rootKeyFile: values['root-key-file'], listen: values.listen, logLevel: values['log-level'] },
+    {
+      dataDir: values['data-dir'],
+      rootKeyFile: values['root-key-file'],
+      listen: values.listen,
+      logLevel: values['log-level'],
+      tlsCert: values['tls-cert'],
+      tlsKey: values['tls-key'],
+      tlsClientCa: values['tls-client-ca'],
+      tlsRequireClientCert: values['tls-require-client-cert'],
+      insecureListen: values['insecure-listen'],
+      trustProxy: values['trust-proxy'],
+    },
     io.env,
     io.homeDir,
   );
@@ -67,32 +104,58 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
     lock.release();
     throw error;
   }
+  // Opening may wait for another process (the offline CLI) as long as it takes; serving must not:
+  // better-sqlite3 waits on the event loop, so a lock held elsewhere would stall every request.
+  store.db.pragma(`busy_timeout = ${SERVING_BUSY_TIMEOUT_MS}`);
   if (store.recoveredRekey) logger.warn('finished an interrupted rekey: moved the staged root key into place', { rootKeyFile: config.paths.rootKeyPath });
+  const limiter = createFailureLimiter({ maxFailures: 30, windowMs: FAILURE_WINDOW_MS, now: Date.now });
+  const auditSummaries = (all = false) => {
+    try {
+      writeFailureSummaries({ limiter, audit: store.audit }, all);
+    } catch (error) {
+      logger.error('could not audit the summary of failed authentications', { error });
+    }
+  };
+  const summaryTimer = setInterval(auditSummaries, FAILURE_WINDOW_MS).unref();
   const app = buildServiceApp(store, {
     version: VERSION,
     logger,
-    limiter: createFailureLimiter({ maxFailures: 30, windowMs: 60_000, now: Date.now }),
+    limiter,
     metrics,
     beforeMetrics: () => store.keyringSync.refresh(),
+    sourceOf: createSourceOf(config.trustProxy),
   });
 
-  let servers;
+  let servers: RunningServers;
   try {
-    servers = await listenAll(app, config.listen);
+    servers = await listenAll(app, config.listen, { tls: config.tls });
   } catch (error) {
+    clearInterval(summaryTimer);
     store.close();
     lock.release();
     throw error;
   }
   const urls = servers.addresses.map(formatListenAddress);
   for (const address of servers.addresses) {
-    if (address.kind === 'tcp' && !isLoopback(address.host)) {
-      logger.warn('listening on a non-loopback address without TLS; put a TLS proxy in front', { address: formatListenAddress(address) });
+    if (address.kind === 'tcp' && !address.tls && !isLoopback(address.host)) {
+      logger.warn('listening with plain http on a non-loopback address (--insecure-listen): tokens and secrets cross the network in clear', {
+        address: formatListenAddress(address),
+      });
     }
   }
   if (firstToken) io.stdout(initBanner(config.paths, firstToken, urls[0]!));
   logger.info('listening', { addresses: urls, dataDir: config.paths.dataDir, version: VERSION });
   io.stdout(`scalr-credd ${VERSION} listening on ${urls.join(', ')}\n`);
+
+  io.onReloadSignal?.(() => {
+    if (!config.tls) return logger.info('SIGHUP: nothing to reload (no TLS listener)');
+    try {
+      servers.reloadTls();
+      logger.info('reloaded the TLS certificate and key', { certFile: config.tls.certFile });
+    } catch (error) {
+      logger.error('TLS reload failed; still serving the previous certificate', { error: (error as Error).message });
+    }
+  });
 
   return new Promise<number>((resolve) => {
     let stopping = false;
@@ -104,6 +167,8 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
         .close()
         .catch((error: unknown) => logger.error('error while closing listeners', { error }))
         .finally(() => {
+          clearInterval(summaryTimer);
+          auditSummaries(true);
           store.close();
           lock.release();
           logger.info('stopped');

@@ -1,14 +1,15 @@
-import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import { API_PREFIX, ERROR_STATUS, MAX_BODY_BYTES, type ErrorBody, type ErrorCode } from '@dcs/shared';
-import express, { type Express } from 'express';
+import { API_PREFIX } from '@dcs/shared';
+import express, { type Express, type RequestHandler } from 'express';
+import { AppError } from '../errors.js';
 import { readMetricGauges, type Services } from '../services/assemble.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { AuditLog } from '../audit/audit-log.js';
 import { auditRoutes } from './audit-routes.js';
 import { authenticate } from './authenticate.js';
 import { credentialRoutes } from './credential-routes.js';
-import { errorHandler, notFoundHandler } from './error-handler.js';
+import { errorHandler, notFoundHandler, sendError } from './error-handler.js';
+import { jsonBodyParser } from './json-body.js';
 import { lookupRoute } from './lookup-route.js';
 import type { FailureLimiter } from './failure-limiter.js';
 import { healthRoutes } from './health-routes.js';
@@ -16,7 +17,8 @@ import { integrationRoutes } from './integration-routes.js';
 import { metricsRoutes } from './metrics-routes.js';
 import { openApiRoutes } from './openapi-routes.js';
 import { registryCheckRoutes } from './registry-check-routes.js';
-import { requestId } from './request-id.js';
+import { preflight, type RequestObserver, type RequestState } from './preflight.js';
+import type { SourceOf } from './client-address.js';
 import { tokenRoutes } from './token-routes.js';
 import type { Logger } from '../observability/logger.js';
 import type { AuditService } from '../services/audit-service.js';
@@ -36,25 +38,71 @@ export interface AppDeps {
   tokens: TokenService;
   isSealed: () => boolean;
   /** Observes every finished request (metrics); optional. */
-  onRequest?: (info: { method: string; route: string; status: number; ms: number }) => void;
+  onRequest?: RequestObserver;
   /** Serves `GET /v1/audit` when given. */
   auditTrail?: AuditService;
   /** Serves `POST /v1/integrations/:id/test` when given. */
   registryChecks?: RegistryCheckService;
   /** Serves `GET /metrics` (no auth, counts only) when given. */
   metricsText?: () => string;
+  /** How a request's source address is found (trusted proxies); default: the peer's address. */
+  sourceOf?: SourceOf;
+  /** Whether the daemon can serve: the store answers and the keyring is loaded (`GET /readyz`). */
+  isReady?: () => boolean;
 }
 
 /**
- * Builds the daemon's request listener: the direct lookup route (the helpers' hot path), then the
- * express app for everything else. Never listens, never reads env.
+ * Builds the daemon's request listener: the pre-flight for every request, then the direct lookup
+ * route (the helpers' hot path), then the express app for everything else. Never listens, never
+ * reads env.
  */
 export function buildApp(deps: AppDeps): RequestListener {
   const lookup = lookupRoute(deps);
   const rest = toRequestListener(buildExpressApp(deps), deps.logger);
   return (req, res) => {
-    if (!lookup(req, res)) rest(req, res);
+    const state = preflight(req, res, deps);
+    if (!lookup(req, res, state)) rest(req, res, state);
   };
+}
+
+/** How the direct lookup route stands for one express middleware. */
+type LookupRouteParity =
+  /** It calls the same function as the middleware. */
+  | { mirrored: string }
+  /** Its claims() never takes a request this middleware would act on. */
+  | { excluded: string };
+
+/** One express middleware that runs before the routers. */
+interface PipelineStep {
+  path?: string;
+  handler: RequestHandler;
+  lookupRoute: LookupRouteParity;
+}
+
+/**
+ * The express middleware before the routers, in order. The rule lives here: every step is mirrored
+ * by the direct lookup route (the same function) or excluded by its claims(); a new step must say
+ * which, and the lookup route must follow it when it is mirrored. The pre-flight (request id,
+ * no-store, log line) runs before both paths in buildApp, and the error mapper (sendError) is shared.
+ */
+function expressPipeline(deps: AppDeps): PipelineStep[] {
+  const otherPath = { excluded: 'claims() takes only POST /v1/credentials/get' };
+  return [
+    { handler: healthRoutes(deps.version, deps.isSealed, deps.isReady), lookupRoute: otherPath },
+    // Public, before authentication: neither exposes a host, an id or a secret.
+    { handler: openApiRoutes(deps.version), lookupRoute: otherPath },
+    ...(deps.metricsText ? [{ handler: metricsRoutes(deps.metricsText), lookupRoute: otherPath }] : []),
+    {
+      path: API_PREFIX,
+      handler: authenticate({ tokens: deps.tokens, audit: deps.audit, limiter: deps.limiter }),
+      lookupRoute: { mirrored: 'authenticateRequest, the function behind this middleware' },
+    },
+    {
+      path: API_PREFIX,
+      handler: jsonBodyParser(),
+      lookupRoute: { mirrored: 'readJsonBody (json-body.ts); claims() leaves every other media type and any Content-Encoding here' },
+    },
+  ];
 }
 
 /** The express app: middleware order, routers, error handler. */
@@ -65,17 +113,10 @@ function buildExpressApp(deps: AppDeps): Express {
   app.set('etag', false);
   app.set('query parser', 'simple');
 
-  app.use(requestId(deps.logger, deps.onRequest));
-  app.use(healthRoutes(deps.version, deps.isSealed));
-  // Public, before authentication: neither exposes a host, an id or a secret.
-  app.use(openApiRoutes(deps.version));
-  if (deps.metricsText) app.use(metricsRoutes(deps.metricsText));
-  app.use(API_PREFIX, (_req, res, next) => {
-    res.setHeader('Cache-Control', 'no-store');
-    next();
-  });
-  app.use(API_PREFIX, authenticate({ tokens: deps.tokens, audit: deps.audit, limiter: deps.limiter }));
-  app.use(API_PREFIX, express.json({ limit: MAX_BODY_BYTES, strict: true, type: 'application/json' }));
+  for (const step of expressPipeline(deps)) {
+    if (step.path) app.use(step.path, step.handler);
+    else app.use(step.handler);
+  }
   app.use(integrationRoutes(deps.integrations));
   app.use(tokenRoutes(deps.tokens));
   app.use(credentialRoutes(deps.credentials));
@@ -96,12 +137,26 @@ export interface ServiceAppOptions {
   now?: () => Date;
   /** Runs before each metrics scrape (serve refreshes the keyring so the term gauge is current). */
   beforeMetrics?: () => void;
+  /** How a request's source address is found (trusted proxies); default: the peer's address. */
+  sourceOf?: SourceOf;
 }
 
 /** Builds the app over assembled services exactly as `serve` wires it; tests use the same wiring. */
 export function buildServiceApp(services: Services, options: ServiceAppOptions): RequestListener {
   const { metrics, beforeMetrics } = options;
   const now = options.now ?? (() => new Date());
+  // A read of a real page: it needs the file to answer, never the write lock.
+  const readMeta = services.db.prepare('SELECT 1 FROM meta LIMIT 1');
+  const isSealed = () => services.barrier.isSealed();
+  const isReady = () => {
+    if (isSealed()) return false;
+    try {
+      readMeta.get();
+      return true;
+    } catch {
+      return false;
+    }
+  };
   return buildApp({
     version: options.version,
     logger: options.logger,
@@ -110,7 +165,9 @@ export function buildServiceApp(services: Services, options: ServiceAppOptions):
     integrations: services.integrations,
     credentials: services.credentials,
     tokens: services.tokens,
-    isSealed: () => services.barrier.isSealed(),
+    isSealed,
+    isReady,
+    ...(options.sourceOf ? { sourceOf: options.sourceOf } : {}),
     auditTrail: services.auditTrail,
     registryChecks: services.registryChecks,
     ...(metrics
@@ -126,22 +183,19 @@ export function buildServiceApp(services: Services, options: ServiceAppOptions):
 }
 
 /**
- * The node:http listener for an app. A request target express's router cannot parse (e.g.
- * `//..?a=#@x#y`) never reaches the app's middleware; instead of express's HTML page it gets the
- * API's JSON error shape, a request id and a log line, like every other answer.
+ * The node:http listener for an app; express keeps the pre-flight's state as `res.locals`. A request
+ * target express's router cannot parse (e.g. `//..?a=#@x#y`) never reaches the app's middleware;
+ * instead of express's HTML page it gets the API's JSON error shape like every other answer.
  */
-function toRequestListener(app: Express, logger: Logger): RequestListener {
+function toRequestListener(app: Express, logger: Logger): (req: IncomingMessage, res: ServerResponse, state: RequestState) => void {
   // An express app is itself a (req, res, done) handler; its Request type only narrows the same objects.
   const handle = app as unknown as (req: IncomingMessage, res: ServerResponse, done: (error?: unknown) => void) => void;
-  return (req, res) => {
+  return (req, res, state) => {
+    (res as ServerResponse & { locals?: RequestState }).locals = state;
     handle(req, res, (error?: unknown) => {
-      const requestId = randomUUID();
-      const code: ErrorCode = error ? 'internal' : 'not_found';
-      logger.warn('request target not routable', { requestId, method: req.method, status: ERROR_STATUS[code], error });
+      logger.warn('request target not routable', { requestId: state.requestId, method: req.method, error });
       if (res.headersSent) return void res.destroy();
-      res.writeHead(ERROR_STATUS[code], { 'Content-Type': 'application/json; charset=utf-8', 'X-Request-Id': requestId, 'Cache-Control': 'no-store' });
-      const message = error ? 'internal error; see the daemon log for this request id' : 'no such route';
-      res.end(JSON.stringify({ error: { code, message, requestId } } satisfies ErrorBody));
+      sendError(res, error ?? new AppError('route_not_found', 'no such route; check the base URL'), state.requestId, logger);
     });
   };
 }

@@ -4,6 +4,7 @@ import type { Principal } from '../auth/authorize.js';
 import { UnauthenticatedError, RateLimitedError } from '../errors.js';
 import { AuthenticationFailure, type TokenService } from '../services/token-service.js';
 import type { FailureLimiter } from './failure-limiter.js';
+import type { RequestState } from './preflight.js';
 
 /** Dependencies of authentication. */
 export interface AuthenticateDeps {
@@ -14,8 +15,8 @@ export interface AuthenticateDeps {
 
 /** What authentication reads from a request. */
 export interface Credentials {
-  /** The peer's address; undefined on the Unix socket. */
-  remoteAddress: string | undefined;
+  /** Where the request comes from (RequestState.source). */
+  source: string;
   /** The Authorization header as received. */
   authorization: string | undefined;
   requestId: string;
@@ -24,44 +25,66 @@ export interface Credentials {
 const BEARER = /^Bearer +([^\s]+) *$/i;
 
 /**
- * Bearer token → Principal; otherwise UnauthenticatedError (audited), or RateLimitedError after
- * repeated failures from one source. A blocked TCP address is refused outright for the rest of the
- * window. Every client of the Unix socket shares one source (and holds the socket's owner's rights
- * anyway), so there a block only answers further failures with 429, unaudited, and valid tokens
- * still pass: one runner looping on a stale token must not lock out every helper on the host.
+ * Bearer token → Principal; otherwise UnauthenticatedError, or RateLimitedError once the source
+ * failed too often. A valid token always passes, whatever its source did: every client behind one
+ * proxy, and every client of the Unix socket, shares a source, and one runner looping on a stale
+ * token must not lock the others out. The limiter decides which failures get an audit row of their
+ * own; the rest are audited as summaries with a count (writeFailureSummaries).
  */
-export function authenticateRequest({ tokens, audit, limiter }: AuthenticateDeps, request: Credentials): Principal {
-  const source = request.remoteAddress ?? 'unix';
-  const blockedFor = limiter.blockedFor(source);
-  if (blockedFor > 0 && source !== 'unix') throw new RateLimitedError(blockedFor);
-
+export function authenticateRequest(deps: AuthenticateDeps, request: Credentials): Principal {
   const header = request.authorization;
   const match = header ? BEARER.exec(header) : null;
   try {
     if (!match) throw new AuthenticationFailure('malformed', undefined, 'a bearer token is required (Authorization: Bearer <token>)');
-    return tokens.authenticate(match[1]!);
+    return deps.tokens.authenticate(match[1]!);
   } catch (error) {
     if (!(error instanceof AuthenticationFailure)) throw error;
+    const { source } = request;
+    const { limiter, audit } = deps;
+    const blockedFor = limiter.blockedFor(source);
+    const auditedAlone = limiter.recordFailure(source);
+    // Summaries of ended windows first, so the rows keep the order of the failures.
+    writeFailureSummaries(deps);
+    if (auditedAlone) {
+      audit.append({
+        action: 'auth.failed',
+        outcome: 'denied',
+        requestId: request.requestId,
+        tokenId: error.claimedTokenId,
+        detail: { reason: header ? error.reason : 'missing', source },
+      });
+    }
     if (blockedFor > 0) throw new RateLimitedError(blockedFor);
-    limiter.recordFailure(source);
-    audit.append({
-      action: 'auth.failed',
-      outcome: 'denied',
-      requestId: request.requestId,
-      tokenId: error.claimedTokenId,
-      detail: { reason: header ? error.reason : 'missing', source },
-    });
     throw new UnauthenticatedError(error.message);
   }
 }
 
-/** The express middleware: authenticateRequest's Principal goes to res.locals. */
+/** Audits the limiter's summaries of repeated failures: one row per source and window, with the count. */
+export function writeFailureSummaries({ limiter, audit }: Pick<AuthenticateDeps, 'limiter' | 'audit'>, all = false): void {
+  for (const summary of limiter.takeSummaries(all)) {
+    audit.append({
+      action: 'auth.failed',
+      outcome: 'denied',
+      detail: {
+        reason: 'repeated',
+        source: summary.source,
+        count: summary.failures,
+        sources: summary.sources,
+        from: new Date(summary.from).toISOString(),
+        to: new Date(summary.to).toISOString(),
+      },
+    });
+  }
+}
+
+/** The express middleware: authenticateRequest's Principal goes to the request state (res.locals). */
 export function authenticate(deps: AuthenticateDeps): RequestHandler {
   return (req, res, next) => {
-    res.locals['principal'] = authenticateRequest(deps, {
-      remoteAddress: req.socket.remoteAddress,
+    const state = res.locals as RequestState;
+    state.principal = authenticateRequest(deps, {
+      source: state.source,
       authorization: req.headers.authorization,
-      requestId: res.locals['requestId'] as string,
+      requestId: state.requestId,
     });
     next();
   };

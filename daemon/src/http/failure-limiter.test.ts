@@ -1,9 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { createFailureLimiter } from './failure-limiter.js';
+import { OTHER_SOURCES, createFailureLimiter } from './failure-limiter.js';
 
-function build(maxSources?: number) {
+function build(maxSources?: number, maxAuditedSources?: number) {
   let now = 1_000_000;
-  const limiter = createFailureLimiter({ maxFailures: 3, windowMs: 60_000, now: () => now, ...(maxSources ? { maxSources } : {}) });
+  const limiter = createFailureLimiter({
+    maxFailures: 3,
+    windowMs: 60_000,
+    now: () => now,
+    ...(maxSources ? { maxSources } : {}),
+    ...(maxAuditedSources ? { maxAuditedSources } : {}),
+  });
   return { limiter, advance: (ms: number) => void (now += ms) };
 }
 
@@ -73,6 +79,50 @@ describe('createFailureLimiter', () => {
     limiter.recordFailure('10.0.0.2');
     limiter.recordFailure('10.0.0.3');
 
+    expect(limiter.blockedFor('10.0.0.1')).toBe(0);
+  });
+
+  it("asks for an audit row of its own only for a source's first failure in a window", () => {
+    const { limiter, advance } = build();
+
+    const first = [1, 2, 3, 4].map(() => limiter.recordFailure('10.0.0.1'));
+    advance(60_000);
+    const next = limiter.recordFailure('10.0.0.1');
+
+    expect(first).toEqual([true, false, false, false]);
+    expect(next).toBe(true);
+  });
+
+  it("sums a source's further failures into one summary once its window ended", () => {
+    const { limiter, advance } = build();
+    for (let i = 0; i < 5; i++) limiter.recordFailure('10.0.0.1');
+    limiter.recordFailure('10.0.0.2');
+
+    const early = limiter.takeSummaries();
+    advance(60_000);
+    const ended = limiter.takeSummaries();
+
+    expect(early).toEqual([]);
+    expect(ended).toEqual([{ source: '10.0.0.1', failures: 4, sources: 1, from: 1_000_000, to: 1_060_000 }]);
+    expect(limiter.takeSummaries()).toEqual([]);
+  });
+
+  it('folds the failures of sources over the audit budget into one summary for all of them', () => {
+    const { limiter, advance } = build(undefined, 2);
+
+    const audited = Array.from({ length: 1200 }, (_, i) => limiter.recordFailure(`127.0.${i >> 8}.${i & 255}`));
+    advance(60_000);
+    const summaries = limiter.takeSummaries();
+
+    expect(audited.filter(Boolean)).toHaveLength(2);
+    expect(summaries).toEqual([{ source: OTHER_SOURCES, failures: 1198, sources: 1198, from: 1_000_000, to: 1_060_000 }]);
+  });
+
+  it('hands out every open window when asked for all (at shutdown)', () => {
+    const { limiter } = build();
+    for (let i = 0; i < 3; i++) limiter.recordFailure('10.0.0.1');
+
+    expect(limiter.takeSummaries(true)).toEqual([{ source: '10.0.0.1', failures: 2, sources: 1, from: 1_000_000, to: 1_060_000 }]);
     expect(limiter.blockedFor('10.0.0.1')).toBe(0);
   });
 });

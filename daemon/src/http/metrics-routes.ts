@@ -8,7 +8,6 @@ export function metricsRoutes(render: () => string): Router {
   router
     .route(API_ROUTES.metrics)
     .get((_req, res) => {
-      res.setHeader('Cache-Control', 'no-store');
       res.type('text/plain; version=0.0.4; charset=utf-8').send(render());
     })
     .all(methodNotAllowed);

@@ -66,6 +66,7 @@ const RESPONSE_SCHEMAS: Record<string, z.ZodType> = {
 
 const OPERATIONS: Operation[] = [
   { method: 'get', path: API_ROUTES.health, summary: 'Liveness; 503 once the store is sealed', roles: 'none', answer: 'Health', auth: false },
+  { method: 'get', path: API_ROUTES.ready, summary: 'Readiness: the store answers and the keyring is loaded; 503 otherwise', roles: 'none', answer: 'Health', auth: false },
   { method: 'get', path: API_ROUTES.metrics, summary: 'Prometheus metrics (counts only, no hosts)', roles: 'none', answer: null, auth: false, text: true },
   { method: 'get', path: API_ROUTES.openapi, summary: 'This document', roles: 'none', answer: null, auth: false },
   { method: 'post', path: API_ROUTES.integrations, summary: 'Create an integration', roles: 'admin, manager', body: 'CreateIntegrationBody', answer: 'IntegrationSummary', status: 201 },

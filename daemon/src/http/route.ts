@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { AppError } from '../errors.js';
 import type { RequestContext } from '../services/context.js';
 import type { Principal } from '../auth/authorize.js';
+import type { RequestState } from './preflight.js';
 
 /** What a handler answers: a status and, unless 204, a JSON body. */
 export interface Reply {
@@ -59,7 +60,8 @@ export function route<P extends z.ZodType = typeof EMPTY, Q extends z.ZodType = 
   };
 }
 
-/** The request context `authenticate` left in res.locals. */
+/** The request context: the pre-flight's request id and the principal `authenticate` set (res.locals). */
 export function requestContext(res: Response): RequestContext {
-  return { principal: res.locals['principal'] as Principal, requestId: res.locals['requestId'] as string };
+  const state = res.locals as RequestState;
+  return { principal: state.principal as Principal, requestId: state.requestId };
 }

@@ -15,7 +15,7 @@ export interface MetricGauges {
   keyringActiveTerm: number;
 }
 
-/** A finished HTTP request, as the request-id middleware reports it. */
+/** A finished HTTP request, as the pre-flight (http/preflight.ts) reports it. */
 export interface RequestObservation {
   method: string;
   route: string;
