@@ -143,7 +143,7 @@ describe('configure on real files', () => {
     });
     const tofuText = readFileSync(tofu, 'utf8');
     expect(tofuText.startsWith('plugin_cache_dir = "/tmp/cache"\n\n# BEGIN docker-credential-scalr')).toBe(true);
-    expect([...tofuText.matchAll(/oci_credentials "([^"]+)" \{\n  docker_credentials_helper = "scalr"\n\}/g)].map((m) => m[1])).toEqual([
+    expect([...tofuText.matchAll(/oci_credentials "([^"]+)" \{\n {2}docker_credentials_helper = "scalr"\n\}/g)].map((m) => m[1])).toEqual([
       'docker.io',
       'ghcr.io',
       'reg.example.com:5000',

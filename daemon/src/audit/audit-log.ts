@@ -187,11 +187,16 @@ export function createAuditLog(db: Db, now: () => Date = () => new Date()): Audi
     list(query) {
       const where: string[] = [];
       const params: Record<string, string | number> = { limit: query.limit };
-      if (query.after !== undefined) (where.push('seq > @after'), (params['after'] = query.after));
-      if (query.since !== undefined) (where.push('at >= @since'), (params['since'] = query.since));
-      if (query.host !== undefined) (where.push('host = @host'), (params['host'] = query.host));
-      if (query.action !== undefined) (where.push('action = @action'), (params['action'] = query.action));
-      if (query.tokenId !== undefined) (where.push('token_id = @token'), (params['token'] = query.tokenId));
+      const filterBy = (condition: string, name: string, value: string | number | undefined): void => {
+        if (value === undefined) return;
+        where.push(condition);
+        params[name] = value;
+      };
+      filterBy('seq > @after', 'after', query.after);
+      filterBy('at >= @since', 'since', query.since);
+      filterBy('host = @host', 'host', query.host);
+      filterBy('action = @action', 'action', query.action);
+      filterBy('token_id = @token', 'token', query.tokenId);
       if (query.within !== undefined) {
         where.push(`(host IN (SELECT value FROM json_each(@withinHosts))
           OR (host IS NULL AND token_id IN (SELECT value FROM json_each(@withinTokens))))`);

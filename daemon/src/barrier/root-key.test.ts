@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError, IntegrityError } from '../errors.js';
-import { buildRootKeyCheck, loadRootKey, openKeyring, sealDataKey, writeRootKey } from './root-key.js';
+import { loadRootKey, openKeyring, sealDataKey, writeRootKey } from './root-key.js';
 import { generateKey } from './secretbox-barrier.js';
 
 let dir: string;
