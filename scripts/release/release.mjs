@@ -8,7 +8,7 @@
 //   scalr-credd-<version>-linux-x64.docker.tar      the same image as a docker-archive (`docker load -i`)
 //   SHA256SUMS                                      `sha256sum -c` format, every file above
 //
-// Needs npm (the registry, or .cache filled), tar, ldd, buildah, and root for the image. Options:
+// Needs npm (the registry, or .cache filled), tar, ldd, objdump, buildah, and root for the image. Options:
 //   --reuse-fresh  do nothing when release/ was built from the same sources (fingerprint in .cache/release/)
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';

@@ -5,8 +5,9 @@
  * daemon's image inspected with skopeo and run from its unpacked root filesystem with chroot, since no
  * container engine runs here.
  *
- * Needs buildah, skopeo, tar, sha256sum and chroot, and root (the image build mounts a buildah container,
- * chroot needs it): under CI=true a missing one fails the suite, elsewhere it skips saying which.
+ * Needs buildah, skopeo, tar, sha256sum, chroot, ldd and objdump, and root (the image build mounts a
+ * buildah container, chroot needs it): under CI=true a missing one fails the suite, elsewhere it skips
+ * saying which.
  */
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
@@ -35,7 +36,7 @@ function requireRoot(): boolean {
   return false;
 }
 
-const ready = requireTool('buildah', 'skopeo', 'tar', 'sha256sum', 'chroot', 'ldd') && requireRoot();
+const ready = requireTool('buildah', 'skopeo', 'tar', 'sha256sum', 'chroot', 'ldd', 'objdump') && requireRoot();
 
 /** This process's PATH without the directories that hold a node: how a machine without Node looks. */
 function pathWithoutNode(): string {
