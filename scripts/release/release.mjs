@@ -88,7 +88,9 @@ async function main() {
   }
   const started = Date.now();
   const { version } = JSON.parse(readFileSync(join(root, 'daemon/package.json'), 'utf8'));
-  // Timestamps inside the archives: the source's commit time, so a rebuild of one commit gives the same bytes.
+  // Timestamps inside the archives: the source's commit time. A rebuild of one commit then gives the same
+  // daemon tarball and docker-archive, byte for byte (not the OCI archive, whose layer buildah gzips, nor
+  // the x64 helper, whose V8 code cache varies).
   const epoch = Number(process.env.SOURCE_DATE_EPOCH ?? run('git', ['log', '-1', '--format=%ct'], { cwd: root }).trim());
 
   npmRun('build');
