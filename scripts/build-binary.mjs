@@ -14,13 +14,13 @@
 //    the bundled script's, against a fake daemon on a Unix socket.
 // Why Node's own SEA and not @yao-pkg/pkg: see docs/helper.md.
 import { spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HELPER_BUNDLE, bundleHelper } from './bundle-helper.mjs';
+import { fetchPinnedPackage } from './lib/pinned-package.mjs';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const require = createRequire(import.meta.url);
@@ -63,40 +63,19 @@ function run(command, args, options = {}) {
   return result.stdout;
 }
 
-function sha512Integrity(path) {
-  return `sha512-${createHash('sha512').update(readFileSync(path)).digest('base64')}`;
-}
-
 function mib(bytes) {
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
 /** Returns the path of the pinned Node binary for an architecture, fetching and verifying it on first use. */
 function fetchNode(arch) {
-  const { name, integrity } = NODE_PACKAGES[arch];
-  const dir = join(CACHE_DIR, `${name}-${NODE_VERSION}`);
-  const binary = join(dir, 'node');
-  const stamp = join(dir, 'integrity');
-  if (existsSync(binary) && existsSync(stamp) && readFileSync(stamp, 'utf8') === integrity) return binary;
-
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  console.log(`fetching ${name}@${NODE_VERSION} from the npm registry`);
-  // npm pack checks the tarball against the registry's integrity; the pinned value guards against a changed registry.
-  const packed = JSON.parse(run('npm', ['pack', `${name}@${NODE_VERSION}`, '--json', '--pack-destination', dir], { cwd: dir }));
-  const tarball = join(dir, packed[0].filename);
-  const actual = sha512Integrity(tarball);
-  if (actual !== integrity || packed[0].integrity !== integrity) {
-    rmSync(dir, { recursive: true, force: true });
-    fail(`${name}@${NODE_VERSION}: integrity ${actual} does not match the pinned ${integrity}`);
+  const { name } = NODE_PACKAGES[arch];
+  const pinned = { name, version: NODE_VERSION, integrity: NODE_PACKAGES[arch].integrity };
+  try {
+    return join(fetchPinnedPackage(pinned, join(CACHE_DIR, `${name}-${NODE_VERSION}`), ['bin/node']), 'bin/node');
+  } catch (error) {
+    fail(error.message);
   }
-  run('tar', ['-xzf', tarball, '-C', dir, 'package/bin/node']);
-  renameSync(join(dir, 'package/bin/node'), binary);
-  chmodSync(binary, 0o755);
-  rmSync(join(dir, 'package'), { recursive: true, force: true });
-  rmSync(tarball, { force: true });
-  writeFileSync(stamp, integrity);
-  return binary;
 }
 
 /** Writes the SEA preparation blob for an architecture and returns its path. */

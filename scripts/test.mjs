@@ -3,9 +3,9 @@
 // this machine, then vitest; ends with one plain line "N passed, N failed" taken from vitest's
 // JSON report, so a run that executed no test is visible. Extra arguments go to vitest.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { runVitestWithSummary } from './lib/vitest-run.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const run = (command, args) => spawnSync(command, args, { cwd: root, stdio: 'inherit' }).status ?? 1;
@@ -17,17 +17,4 @@ if (run('npx', ['tsc', '-p', 'tsconfig.test.json']) !== 0) process.exit(1);
 if (run('npm', ['run', '--silent', 'lint']) !== 0) process.exit(1);
 if (run('npm', ['run', '--silent', 'build:binary', '--', '--arch', process.arch]) !== 0) process.exit(1);
 
-const report = join(root, '.cache', 'vitest-report.json');
-mkdirSync(dirname(report), { recursive: true });
-rmSync(report, { force: true });
-const status = run('npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...process.argv.slice(2)]);
-
-if (!existsSync(report)) {
-  console.log('0 passed, 0 failed');
-  console.error('vitest wrote no report: no test ran');
-  process.exit(status === 0 ? 1 : status);
-}
-const { numPassedTests = 0, numFailedTests = 0, numPendingTests = 0, numTodoTests = 0, numTotalTests = 0 } = JSON.parse(readFileSync(report, 'utf8'));
-const skipped = numPendingTests + numTodoTests;
-console.log(`${numPassedTests} passed, ${numFailedTests} failed${skipped ? `, ${skipped} skipped` : ''}`);
-process.exit(status !== 0 ? status : numTotalTests === 0 ? 1 : 0);
+process.exit(runVitestWithSummary(root, process.argv.slice(2)));

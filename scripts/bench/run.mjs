@@ -120,7 +120,7 @@ async function prepareBuild(notes) {
   if (!versionMatch) fail('cannot find NODE_VERSION in scripts/build-binary.mjs');
   const nodeVersion = versionMatch[1];
   const path = join(root, `dist/docker-credential-scalr-linux-${process.arch}`);
-  const embeddedNode = join(root, `.cache/node-bin/node-linux-${process.arch}-${nodeVersion}/node`);
+  const embeddedNode = join(root, `.cache/node-bin/node-linux-${process.arch}-${nodeVersion}/bin/node`);
   const current = () => existsSync(path) && existsSync(embeddedNode) && readFileSync(path).includes(readFileSync(bundle));
   if (!current()) {
     if (opts['no-build']) {

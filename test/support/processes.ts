@@ -143,6 +143,8 @@ export function runCli(args: readonly string[], options: RunOptions = {}): Promi
 
 /** Options of startDaemon. */
 export interface StartDaemonOptions {
+  /** The program and leading arguments that run scalr-credd (e.g. a release's bin/scalr-credd); default: this Node with the bin script. */
+  command?: readonly string[];
   /** The data dir; default: `data` in a new temp dir (created by the daemon, 0700). */
   dataDir?: string;
   /** `--listen` values; default: TCP on 127.0.0.1 with a free port and `unix:DATA_DIR/credd.sock`. */
@@ -181,11 +183,12 @@ export interface RunningDaemon {
 
 /** Starts `scalr-credd serve`, waits for its `listening on` line and parses what it printed. */
 export async function startDaemon(options: StartDaemonOptions = {}): Promise<RunningDaemon> {
-  assertBuilt();
+  if (options.command === undefined) assertBuilt();
+  const [program, ...lead] = options.command ?? [process.execPath, DAEMON_BIN];
   const dataDir = options.dataDir ?? join(makeTempDir('scalr-e2e-'), 'data');
   const listen = options.listen ?? ['127.0.0.1:0', `unix:${join(dataDir, 'credd.sock')}`];
-  const args = [DAEMON_BIN, 'serve', '--data-dir', dataDir, ...listen.flatMap((address) => ['--listen', address]), ...(options.args ?? [])];
-  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env: childEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const args = [...lead, 'serve', '--data-dir', dataDir, ...listen.flatMap((address) => ['--listen', address]), ...(options.args ?? [])];
+  const child = spawn(program!, args, { cwd: REPO_ROOT, env: childEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   const stdout: Buffer[] = [];
   const stderr: Buffer[] = [];

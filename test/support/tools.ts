@@ -28,7 +28,7 @@ export function findTool(name: string): string | undefined {
 export function requireTool(...names: string[]): boolean {
   const missing = names.filter((name) => findTool(name) === undefined);
   if (missing.length === 0) return true;
-  const message = `required tool(s) not on PATH: ${missing.join(', ')} (Debian: apt-get install docker-registry apache2-utils openssl)`;
+  const message = `required tool(s) not on PATH: ${missing.join(', ')} (.ci/run installs the Debian packages that provide them)`;
   if (process.env['CI'] === 'true') throw new Error(`${message}; CI=true, so this is a failure, not a skip`);
   process.stderr.write(`SKIPPING: ${message}\n`);
   return false;
