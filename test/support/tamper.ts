@@ -1,6 +1,9 @@
 /** What an attacker with write access to a database file (or a backup) and no root key does. */
 import Database from 'better-sqlite3';
 import { mintToken } from '../../daemon/src/auth/token-hash.js';
+import { usingUnlockedStore } from '../../daemon/src/lifecycle/unlock-store.js';
+import { openDatabase } from '../../daemon/src/store/database.js';
+import { createTokenRepository } from '../../daemon/src/store/token-repository.js';
 
 /** A trigger that un-revokes every token right after it is revoked. */
 export const UNREVOKE_TRIGGER =
@@ -25,4 +28,17 @@ export function plantAdminToken(db: Database.Database): string {
     Buffer.from(minted.hash),
   );
   return minted.value;
+}
+
+/**
+ * What the root key's holder can do and an attacker cannot: write the MAC of every token row again,
+ * after editing rows by hand (a test moves a token's expiry into the past this way; the API mints none).
+ */
+export function reauthenticateTokenRows(dbFile: string, rootKeyPath: string): void {
+  const db = openDatabase(dbFile);
+  try {
+    usingUnlockedStore(db, { keyPath: rootKeyPath, subject: `database ${dbFile}` }, ({ rows }) => createTokenRepository(db, rows).authenticateAll());
+  } finally {
+    db.close();
+  }
 }

@@ -41,8 +41,10 @@ export function authenticateRequest(deps: AuthenticateDeps, request: Credentials
     if (!(error instanceof AuthenticationFailure)) throw error;
     const { source } = request;
     const { limiter, audit } = deps;
+    const reason = header ? error.reason : 'missing';
     const blockedFor = limiter.blockedFor(source);
-    const auditedAlone = limiter.recordFailure(source);
+    // A row that fails its MAC is evidence of an edited store, not a guess: every one is audited.
+    const auditedAlone = limiter.recordFailure(source, reason) || reason === 'tampered';
     // Summaries of ended windows first, so the rows keep the order of the failures.
     writeFailureSummaries(deps);
     if (auditedAlone) {
@@ -51,7 +53,7 @@ export function authenticateRequest(deps: AuthenticateDeps, request: Credentials
         outcome: 'denied',
         requestId: request.requestId,
         tokenId: error.claimedTokenId,
-        detail: { reason: header ? error.reason : 'missing', source },
+        detail: { reason, source },
       });
     }
     if (blockedFor > 0) throw new RateLimitedError(blockedFor);

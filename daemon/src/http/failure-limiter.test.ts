@@ -17,18 +17,18 @@ describe('createFailureLimiter', () => {
   it('does not block a source below the failure limit', () => {
     const { limiter } = build();
 
-    limiter.recordFailure('10.0.0.1');
-    limiter.recordFailure('10.0.0.1');
+    limiter.recordFailure('10.0.0.1', 'mismatch');
+    limiter.recordFailure('10.0.0.1', 'mismatch');
 
     expect(limiter.blockedFor('10.0.0.1')).toBe(0);
   });
 
   it('blocks a source for the rest of the window once it reaches the limit', () => {
     const { limiter, advance } = build();
-    limiter.recordFailure('10.0.0.1');
+    limiter.recordFailure('10.0.0.1', 'mismatch');
     advance(10_000);
-    limiter.recordFailure('10.0.0.1');
-    limiter.recordFailure('10.0.0.1');
+    limiter.recordFailure('10.0.0.1', 'mismatch');
+    limiter.recordFailure('10.0.0.1', 'mismatch');
 
     const blocked = limiter.blockedFor('10.0.0.1');
 
@@ -37,7 +37,7 @@ describe('createFailureLimiter', () => {
 
   it('answers at least one second while blocked', () => {
     const { limiter, advance } = build();
-    for (let i = 0; i < 3; i++) limiter.recordFailure('10.0.0.1');
+    for (let i = 0; i < 3; i++) limiter.recordFailure('10.0.0.1', 'mismatch');
 
     advance(59_999);
 
@@ -46,7 +46,7 @@ describe('createFailureLimiter', () => {
 
   it('unblocks the source when the window ends', () => {
     const { limiter, advance } = build();
-    for (let i = 0; i < 3; i++) limiter.recordFailure('10.0.0.1');
+    for (let i = 0; i < 3; i++) limiter.recordFailure('10.0.0.1', 'mismatch');
 
     advance(60_000);
 
@@ -55,10 +55,10 @@ describe('createFailureLimiter', () => {
 
   it('starts a fresh window when a failure comes after the old window ended', () => {
     const { limiter, advance } = build();
-    for (let i = 0; i < 2; i++) limiter.recordFailure('10.0.0.1');
+    for (let i = 0; i < 2; i++) limiter.recordFailure('10.0.0.1', 'mismatch');
     advance(60_000);
 
-    limiter.recordFailure('10.0.0.1');
+    limiter.recordFailure('10.0.0.1', 'mismatch');
 
     expect(limiter.blockedFor('10.0.0.1')).toBe(0);
   });
@@ -66,7 +66,7 @@ describe('createFailureLimiter', () => {
   it('counts each source on its own', () => {
     const { limiter } = build();
 
-    for (let i = 0; i < 3; i++) limiter.recordFailure('10.0.0.1');
+    for (let i = 0; i < 3; i++) limiter.recordFailure('10.0.0.1', 'mismatch');
 
     expect(limiter.blockedFor('10.0.0.1')).toBeGreaterThan(0);
     expect(limiter.blockedFor('10.0.0.2')).toBe(0);
@@ -74,10 +74,10 @@ describe('createFailureLimiter', () => {
 
   it('forgets the oldest source when it tracks too many', () => {
     const { limiter } = build(2);
-    for (let i = 0; i < 3; i++) limiter.recordFailure('10.0.0.1');
+    for (let i = 0; i < 3; i++) limiter.recordFailure('10.0.0.1', 'mismatch');
 
-    limiter.recordFailure('10.0.0.2');
-    limiter.recordFailure('10.0.0.3');
+    limiter.recordFailure('10.0.0.2', 'mismatch');
+    limiter.recordFailure('10.0.0.3', 'mismatch');
 
     expect(limiter.blockedFor('10.0.0.1')).toBe(0);
   });
@@ -85,9 +85,9 @@ describe('createFailureLimiter', () => {
   it("asks for an audit row of its own only for a source's first failure in a window", () => {
     const { limiter, advance } = build();
 
-    const first = [1, 2, 3, 4].map(() => limiter.recordFailure('10.0.0.1'));
+    const first = [1, 2, 3, 4].map(() => limiter.recordFailure('10.0.0.1', 'mismatch'));
     advance(60_000);
-    const next = limiter.recordFailure('10.0.0.1');
+    const next = limiter.recordFailure('10.0.0.1', 'mismatch');
 
     expect(first).toEqual([true, false, false, false]);
     expect(next).toBe(true);
@@ -95,8 +95,8 @@ describe('createFailureLimiter', () => {
 
   it("sums a source's further failures into one summary once its window ended", () => {
     const { limiter, advance } = build();
-    for (let i = 0; i < 5; i++) limiter.recordFailure('10.0.0.1');
-    limiter.recordFailure('10.0.0.2');
+    for (let i = 0; i < 5; i++) limiter.recordFailure('10.0.0.1', 'mismatch');
+    limiter.recordFailure('10.0.0.2', 'mismatch');
 
     const early = limiter.takeSummaries();
     advance(60_000);
@@ -107,10 +107,20 @@ describe('createFailureLimiter', () => {
     expect(limiter.takeSummaries()).toEqual([]);
   });
 
+  it('audits the first failure of each reason on its own, and counts the repeats of each in the summary', () => {
+    const { limiter, advance } = build();
+
+    const audited = ['mismatch', 'mismatch', 'expired', 'mismatch', 'expired', 'revoked'].map((reason) => limiter.recordFailure('10.0.0.1', reason));
+    advance(60_000);
+
+    expect(audited).toEqual([true, false, true, false, false, true]);
+    expect(limiter.takeSummaries()).toEqual([{ source: '10.0.0.1', failures: 3, sources: 1, from: 1_000_000, to: 1_060_000 }]);
+  });
+
   it('folds the failures of sources over the audit budget into one summary for all of them', () => {
     const { limiter, advance } = build(undefined, 2);
 
-    const audited = Array.from({ length: 1200 }, (_, i) => limiter.recordFailure(`127.0.${i >> 8}.${i & 255}`));
+    const audited = Array.from({ length: 1200 }, (_, i) => limiter.recordFailure(`127.0.${i >> 8}.${i & 255}`, 'mismatch'));
     advance(60_000);
     const summaries = limiter.takeSummaries();
 
@@ -120,7 +130,7 @@ describe('createFailureLimiter', () => {
 
   it('hands out every open window when asked for all (at shutdown)', () => {
     const { limiter } = build();
-    for (let i = 0; i < 3; i++) limiter.recordFailure('10.0.0.1');
+    for (let i = 0; i < 3; i++) limiter.recordFailure('10.0.0.1', 'mismatch');
 
     expect(limiter.takeSummaries(true)).toEqual([{ source: '10.0.0.1', failures: 2, sources: 1, from: 1_000_000, to: 1_060_000 }]);
     expect(limiter.blockedFor('10.0.0.1')).toBe(0);

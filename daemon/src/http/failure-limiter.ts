@@ -5,9 +5,9 @@
  * - A source that failed `maxFailures` times in its window is answered 429 for further failures
  *   until the window ends. The limiter is asked only after a token failed: a valid token always
  *   passes, from any source (every client behind one proxy, or on the Unix socket, shares a source).
- * - A source's first failure in its window is audited on its own (so one bad token shows at once);
- *   its later failures are counted and audited as one summary row with the count when the window
- *   ends. Only `maxAuditedSources` sources per window get rows of their own: failures from further
+ * - A source's first failure of each kind (reason) in its window is audited on its own, so one bad
+ *   token shows at once and the log still says why each kind of attempt failed; its later failures
+ *   are counted and audited as one summary row with the count when the window ends. Only `maxAuditedSources` sources per window get rows of their own: failures from further
  *   sources (an attacker rotating addresses) fold into one summary row for all of them.
  */
 
@@ -26,7 +26,7 @@ export interface FailureSummary {
 /** What the limiter holds. */
 export interface FailureLimiter {
   /** Counts a failure; true when it is to be audited on its own now, false when a summary will count it. */
-  recordFailure(source: string): boolean;
+  recordFailure(source: string, reason: string): boolean;
   /** Seconds the source must still wait; 0 when it is not blocked. */
   blockedFor(source: string): number;
   /** Summaries of the windows that have ended since the last call (of every window when `all`). */
@@ -50,6 +50,8 @@ export const OTHER_SOURCES = 'other sources';
 interface SourceWindow {
   start: number;
   failures: number;
+  /** The reasons audited on their own in this window (the first failure of each). */
+  reasons: Set<string>;
   /** Whether this source's failures are audited under its own name in this window. */
   named: boolean;
   /** For an unnamed source: the start of the budget window that counted it among the other sources. */
@@ -65,8 +67,8 @@ export function createFailureLimiter({ maxFailures, windowMs, now, maxSources = 
 
   const close = (source: string, window: SourceWindow) => {
     windows.delete(source);
-    if (window.named && window.failures > 1) {
-      due.push({ source, failures: window.failures - 1, sources: 1, from: window.start, to: window.start + windowMs });
+    if (window.named && window.failures > window.reasons.size) {
+      due.push({ source, failures: window.failures - window.reasons.size, sources: 1, from: window.start, to: window.start + windowMs });
     }
   };
   const closeBudget = () => {
@@ -88,7 +90,7 @@ export function createFailureLimiter({ maxFailures, windowMs, now, maxSources = 
   };
 
   return {
-    recordFailure(source) {
+    recordFailure(source, reason) {
       const at = now();
       closeEnded(at);
       budget ??= { start: at, named: 0, otherFailures: 0, otherSources: 0 };
@@ -100,11 +102,15 @@ export function createFailureLimiter({ maxFailures, windowMs, now, maxSources = 
         }
         const named = budget.named < maxAuditedSources;
         if (named) budget.named++;
-        window = { start: at, failures: 0, named };
+        window = { start: at, failures: 0, reasons: new Set(), named };
         windows.set(source, window);
       }
       window.failures++;
-      if (window.named) return window.failures === 1;
+      if (window.named) {
+        if (window.reasons.has(reason)) return false;
+        window.reasons.add(reason);
+        return true;
+      }
       if (window.countedIn !== budget.start) {
         window.countedIn = budget.start;
         budget.otherSources++;
