@@ -23,6 +23,8 @@ function summary(overrides: Partial<IntegrationSummary>): IntegrationSummary {
     lastTestedAt: null,
     lastTestResult: null,
     lastTestDetail: null,
+    provider: 'static',
+    identity: null,
     ...overrides,
   };
 }
