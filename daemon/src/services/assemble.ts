@@ -48,8 +48,10 @@ export interface AssembleOptions {
    * (AWS_ENDPOINT_URL_*, AZURE_AUTHORITY_HOST) and HTTPS_PROXY / NO_PROXY. Default: none.
    */
   env?: EnvironmentVariables;
-  /** How the providers reach the clouds; default: createOutbound over `env`. */
+  /** How the providers reach the clouds; default: createOutbound over `env`, `outboundTimeoutMs` per call. */
   send?: SendOutbound;
+  /** Deadline of one call to a cloud (connect included); default: outbound.ts's. */
+  outboundTimeoutMs?: number;
   /** Told of mints, mint failures and cache hits (metrics). */
   mintObserver?: MintObserver;
 }
@@ -65,7 +67,8 @@ export function assembleServices(options: { db: Db; barrier: Barrier; rows: RowG
   const base = { db, audit, now };
   const env = options.env ?? {};
   const nowMs = () => now().getTime();
-  const providerDeps: ProviderDeps = { send: options.send ?? createOutbound({ env }), nowMs, env };
+  const timeouts = options.outboundTimeoutMs === undefined ? {} : { timeoutMs: options.outboundTimeoutMs, connectTimeoutMs: options.outboundTimeoutMs };
+  const providerDeps: ProviderDeps = { send: options.send ?? createOutbound({ env, ...timeouts }), nowMs, env };
   const mint = (target: Parameters<typeof mintCredential>[0]) => mintCredential(target, providerDeps);
   const mintCache = createMintCache({ mint, nowMs, ...(options.mintObserver ? { observer: options.mintObserver } : {}) });
   return {
