@@ -27,6 +27,8 @@ export interface DaemonConfig {
   readonly tls: TlsFiles | undefined;
   /** Proxies (CIDR blocks) whose X-Forwarded-For is believed; empty: the peer address is the source. */
   readonly trustProxy: readonly string[];
+  /** Deadline of each call to a cloud provider when minting, connect included; undefined: outbound.ts's (5 s, 15 s). */
+  readonly outboundTimeoutMs: number | undefined;
 }
 
 /** Flags the `serve` and `init` commands accept (already split by the CLI parser). */
@@ -56,6 +58,7 @@ const EnvSchema = z.object({
   SCALR_CREDD_TLS_REQUIRE_CLIENT_CERT: Switch.optional(),
   SCALR_CREDD_INSECURE_LISTEN: Switch.optional(),
   SCALR_CREDD_TRUST_PROXY: z.string().min(1).optional(),
+  SCALR_CREDD_OUTBOUND_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).optional(),
 });
 
 /** Reads flags, then env, then defaults; reports every bad setting at once and never echoes a value. */
@@ -108,6 +111,7 @@ export function loadDaemonConfig(flags: DaemonFlags, env: Readonly<Record<string
     logLevel: logLevel as DaemonConfig['logLevel'],
     tls,
     trustProxy: Object.freeze([...trustProxy]),
+    outboundTimeoutMs: e.SCALR_CREDD_OUTBOUND_TIMEOUT_MS,
   });
 }
 

@@ -71,6 +71,22 @@ export class CredentialExpiredError extends AppError {
   }
 }
 
+/**
+ * 502: the cloud provider of an integration refused or failed to mint its registry credential. The
+ * message is the provider step and code (MintError's, which never holds a secret or remote text).
+ */
+export class MintFailedError extends AppError {
+  constructor(
+    host: string,
+    readonly provider: string,
+    readonly providerCode: string,
+    readonly upstreamStatus: number | undefined,
+    reason: string,
+  ) {
+    super('mint_failed', `could not mint a registry credential for ${host}: ${reason}`);
+  }
+}
+
 /** 429: too many failed attempts from one source. */
 export class RateLimitedError extends AppError {
   constructor(readonly retryAfterSeconds: number) {

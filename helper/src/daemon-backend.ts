@@ -110,6 +110,10 @@ function failedStatus(daemonUrl: string, response: JsonResponse): DaemonError {
   if (status === 401) {
     return new DaemonError('unauthenticated', `scalr-credd at ${daemonUrl} rejected the token (401${said}); ${CHECK_TOKEN}`, details);
   }
+  if (http.code === 'mint_failed' && http.serverMessage !== undefined) {
+    // A cloud provider refused or failed: what the daemon says names the step and the provider's code.
+    return new DaemonError('server', `scalr-credd ${http.serverMessage}${requestId}`, details);
+  }
   if (status >= 500) {
     return new DaemonError(
       'server',

@@ -16,6 +16,8 @@ export const ERROR_STATUS = {
   unsupported_media_type: 415,
   rate_limited: 429,
   internal: 500,
+  /** A cloud provider refused or failed to mint the registry credential (the message names the step and the provider's code). */
+  mint_failed: 502,
   unavailable: 503,
 } as const;
 

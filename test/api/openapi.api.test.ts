@@ -44,9 +44,15 @@ describe('GET /v1/openapi.json', () => {
     expect(refs.length).toBeGreaterThan(10);
     expect(refs.filter((name) => !doc.components.schemas[name])).toEqual([]);
     expect(doc.components.schemas['IntegrationSummary']!.required).toEqual(expect.arrayContaining(['expiresAt', 'lastTestResult']));
-    expect(Object.keys(doc.components.schemas['CreateIntegrationBody']!.properties ?? {})).toEqual(
-      expect.arrayContaining(['host', 'username', 'secret', 'expiresAt', 'caCert']),
-    );
+    // One branch per provider: the static credential, and each cloud identity object.
+    const branches = (doc.components.schemas['CreateIntegrationBody'] as { oneOf?: Array<{ properties?: object }> }).oneOf ?? [];
+    expect(branches.map((branch) => Object.keys(branch.properties ?? {}))).toEqual([
+      expect.arrayContaining(['provider', 'host', 'username', 'secret', 'expiresAt', 'caCert']),
+      expect.arrayContaining(['provider', 'host', 'aws', 'expiresAt', 'caCert']),
+      expect.arrayContaining(['provider', 'host', 'azure', 'expiresAt', 'caCert']),
+      expect.arrayContaining(['provider', 'host', 'google', 'expiresAt', 'caCert']),
+    ]);
+    expect(doc.components.schemas['IntegrationSummary']!.required).toEqual(expect.arrayContaining(['provider', 'identity']));
   });
 
   it('marks the public routes as needing no token and the API routes as bearer', async () => {

@@ -5,7 +5,9 @@
  * its WAL and shm, every other file of the data dir, the daemon's stdout/stderr, every HTTP answer
  * (headers and body; the helper's through a recording proxy) except the lookups that must carry the
  * secret, the audit rows, and the helper's stdout/stderr. Token values are searched for too: the
- * store keeps only their hashes.
+ * store keeps only their hashes. Cloud provider integrations take part against the strict fakes:
+ * their identities (access keys, client secrets, private keys) must appear nowhere, and what they
+ * mint (registry passwords, role sessions, refresh and access tokens) only in the lookups of their hosts.
  */
 import { randomBytes } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
@@ -32,6 +34,9 @@ import { call, replyBytes, type CallOptions, type Reply } from '../support/harde
 import { classifyStdout } from '../support/hardening/protocol.js';
 import { startRecordingProxy, type RecordingProxy } from '../support/hardening/recording-proxy.js';
 import { LeakScanner, describeHits, needleForms } from '../support/hardening/scan.js';
+import { startFakeAws } from '../support/cloud-fakes/aws-fake.js';
+import { startFakeAzure } from '../support/cloud-fakes/azure-fake.js';
+import { generateServiceAccount, startFakeGoogle } from '../support/cloud-fakes/google-fake.js';
 
 const hex = () => randomBytes(6).toString('hex');
 
@@ -66,9 +71,37 @@ describe('leak scan', () => {
     const places: Place[] = [];
     const none = new Set<string>();
 
+    // ---- the cloud fakes, and what they accept and mint ----
+    const cloud = {
+      awsAccessKeyId: 'AKIALEAKCANARY0000001',
+      awsSecretKey: `LeakCanary/aws+${hex()}`,
+      awsWrongSecretKey: `LeakCanary/aws-wrong+${hex()}`,
+      azureSecret: `LeakCanary~azure~${hex()}`,
+      azureWrongSecret: `LeakCanary~azure-wrong~${hex()}`,
+      ecrPassword: `LeakCanary-minted-ecr-${hex()}`,
+      acrRefreshToken: `LeakCanary.minted-acr.${hex()}`,
+      googleToken: `ya29.LeakCanary-minted-google-${hex()}`,
+    };
+    const account = generateServiceAccount('leak-puller@project-1.iam.gserviceaccount.com');
+    const azureIdentity = { tenantId: 'leak-tenant', clientId: 'leak-client-0001', clientSecret: cloud.azureSecret };
+    const roleArn = 'arn:aws:iam::123456789012:role/leak-puller';
+    const [awsFake, azureFake, googleFake] = await Promise.all([
+      startFakeAws({ accessKeyId: cloud.awsAccessKeyId, secretAccessKey: cloud.awsSecretKey, region: 'eu-west-1', role: { arn: roleArn }, password: cloud.ecrPassword }),
+      startFakeAzure({ ...azureIdentity, refreshToken: cloud.acrRefreshToken }),
+      startFakeGoogle({ account, accessToken: cloud.googleToken }),
+    ]);
+    for (const [label, value] of Object.entries(cloud)) scanner.add(`cloud:${label}`, value);
+    // Lines of the PEM body: any copy of the private key holds them.
+    for (const [index, line] of account.privateKeyPem.split('\n').slice(2, 5).entries()) scanner.add(`cloud:google-private-key-${index}`, line);
+
     // ---- the store, the daemon, the proxy the helper talks through ----
     const adminToken = initStore(dataDir);
-    daemon = await startDaemon({ dataDir, logLevel: 'debug', logFile });
+    daemon = await startDaemon({
+      dataDir,
+      logLevel: 'debug',
+      logFile,
+      env: { AWS_ENDPOINT_URL: awsFake.url.href, AZURE_AUTHORITY_HOST: azureFake.authority.href },
+    });
     proxy = await startRecordingProxy(join(dir, 'proxy.sock'), daemon.socketPath);
     const helperUrl = `unix:${proxy.socketPath}`;
 
@@ -225,6 +258,52 @@ describe('leak scan', () => {
     expect((await helper(bundle, 'get', 'leak-four.registry.test', runner.token)).stdout.toString()).toBe(
       'credentials not found in native keychain\n',
     );
+
+    // ---- cloud provider integrations: identities in, minted credentials out through the helper ----
+    const ecrHost = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
+    const cloudCreates: Array<[string, object]> = [
+      ['aws-ecr', { provider: 'aws-ecr', host: ecrHost, aws: { accessKeyId: cloud.awsAccessKeyId, secretAccessKey: cloud.awsSecretKey, roleArn } }],
+      ['azure-acr', { provider: 'azure-acr', host: azureFake.registryHost, azure: azureIdentity }],
+      ['google', { provider: 'google', host: 'gcr.io', google: { serviceAccountKey: account.keyJson(googleFake.tokenUri) } }],
+    ];
+    for (const [label, body] of cloudCreates) {
+      const reply = await api(`create ${label}`, { method: 'POST', path: '/v1/integrations', token: adminToken, body });
+      expect(reply.status, reply.text).toBe(201);
+      ids[label] = reply.json<{ id: string }>().id;
+    }
+    current.set(ecrHost, 'cloud:ecrPassword');
+    current.set(azureFake.registryHost, 'cloud:acrRefreshToken');
+    current.set('us-docker.pkg.dev', 'cloud:googleToken');
+    current.set('gcr.io', 'cloud:googleToken');
+    for (const exe of exes) {
+      for (const [host, label] of [
+        [ecrHost, 'ecrPassword'],
+        [`https://${azureFake.registryHost}/`, 'acrRefreshToken'],
+        ['us-docker.pkg.dev', 'googleToken'],
+        ['gcr.io', 'googleToken'],
+      ] as const) {
+        const run = await helper(exe, 'get', host, runner.token, host);
+        expect(run.code, run.stdout.toString()).toBe(0);
+        expect(JSON.parse(run.stdout.toString())).toMatchObject({ Secret: cloud[label] });
+      }
+    }
+    expect(awsFake.calls).toMatchObject({ sts: 1, ecr: 1 });
+    // Wrong identities: the fakes refuse (Azure's answer echoes the form it got, client secret included).
+    for (const [label, body] of [
+      ['aws-ecr', { aws: { accessKeyId: cloud.awsAccessKeyId, secretAccessKey: cloud.awsWrongSecretKey, roleArn } }],
+      ['azure-acr', { azure: { ...azureIdentity, clientSecret: cloud.azureWrongSecret } }],
+    ] as const) {
+      const reply = await api(`replace ${label} identity`, { method: 'PATCH', path: `/v1/integrations/${ids[label]}`, token: manager.token, body });
+      expect(reply.status, reply.text).toBe(200);
+    }
+    current.delete(ecrHost);
+    current.delete(azureFake.registryHost);
+    for (const host of [ecrHost, azureFake.registryHost]) {
+      const failed = await helper(bundle, 'get', host, runner.token);
+      expect(failed.code).toBe(1);
+      expect(failed.stdout.toString()).toMatch(/could not mint a registry credential for .*(SignatureDoesNotMatch|invalid_client)/);
+    }
+    expect(azureFake.rejections).toContain('invalid_client');
 
     // ---- the admin API: reads, an update, and requests that must be refused without echoing ----
     expect((await api('list integrations', { method: 'GET', path: '/v1/integrations', token: adminToken })).status).toBe(200);
@@ -397,6 +476,10 @@ describe('leak scan', () => {
     const after = snapshot('stopped');
 
     // ---- the scan ----
+    // What the fakes minted at random (role sessions, Entra access tokens) is known only now.
+    for (const [index, value] of [...awsFake.issuedSecrets, ...azureFake.issuedSecrets, ...googleFake.issuedSecrets].entries()) {
+      if (!Object.values(cloud).includes(value)) scanner.add(`cloud:issued-${index}`, value);
+    }
     for (const [tag, folder] of [
       ['running', running],
       ['stopped', after],

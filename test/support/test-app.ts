@@ -18,6 +18,7 @@ import type { ProbeOutcome, ProbeTarget, RegistryProbe } from '../../daemon/src/
 import type { RequestContext } from '../../daemon/src/services/context.js';
 import { openDatabase } from '../../daemon/src/store/database.js';
 import { seedKeyring } from '../../daemon/src/lifecycle/init-store.js';
+import type { SendOutbound } from '../../daemon/src/providers/outbound.js';
 import { buildIntegrationBody } from './factories.js';
 
 /** The version string the test app reports on /healthz. */
@@ -53,6 +54,10 @@ export interface TestAppOverrides {
   probe?: RegistryProbe;
   /** How the app tells a request's source address (default: the peer address; tests of trusted proxies pass their own). */
   sourceOf?: SourceOf;
+  /** The daemon's environment for the cloud providers (endpoint overrides pointing at the local fakes). */
+  env?: Record<string, string | undefined>;
+  /** How the providers reach the clouds (default: the daemon's outbound over `env`). */
+  send?: SendOutbound;
 }
 
 /** A test app over a real in-memory database, real barrier and real services, wired as `serve` wires them. */
@@ -107,6 +112,9 @@ export function buildTestApp(overrides: TestAppOverrides = {}): TestApp {
     probe: overrides.probe ?? fakeProbe,
     onLookup: (outcome) => metrics.observeLookup(outcome),
     onExpiring: createExpiryWarner(logger, () => clock.now().getTime()),
+    env: overrides.env ?? {},
+    ...(overrides.send ? { send: overrides.send } : {}),
+    mintObserver: metrics.mints,
   });
 
   const { tokens, tokenIds } = seedTokens(services, clock);

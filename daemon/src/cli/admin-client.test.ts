@@ -50,6 +50,8 @@ const SUMMARY = {
   lastTestedAt: null,
   lastTestResult: null,
   lastTestDetail: null,
+  provider: 'static',
+  identity: null,
 };
 
 /** A self-signed CA certificate (no key kept): the daemon parses every certificate it is given. */

@@ -77,11 +77,18 @@ export function resolveConnection(
   return { url, token };
 }
 
-/** Fields of `POST /v1/integrations` as the CLI sends them. */
-export interface NewIntegration {
+/** A cloud identity as the CLI sends it (read from stdin or a file; the daemon validates it). */
+export type CloudIdentityFields =
+  | { provider: 'aws-ecr'; aws: Record<string, unknown> }
+  | { provider: 'azure-acr'; azure: Record<string, unknown> }
+  | { provider: 'google'; google: Record<string, unknown> };
+
+/** Fields of `POST /v1/integrations` as the CLI sends them: a static credential or a cloud identity. */
+export type NewIntegration = IntegrationSettings & ({ username: string; secret: string } | CloudIdentityFields);
+
+/** The fields of `POST /v1/integrations` besides the credential. */
+export interface IntegrationSettings {
   host: string;
-  username: string;
-  secret: string;
   export?: boolean;
   description?: string;
   /** ISO-8601 date-time with an offset: when the registry credential expires. */
@@ -94,6 +101,10 @@ export interface NewIntegration {
 export interface IntegrationChanges {
   username?: string;
   secret?: string;
+  /** A replacement identity of the integration's provider. */
+  aws?: Record<string, unknown>;
+  azure?: Record<string, unknown>;
+  google?: Record<string, unknown>;
   export?: boolean;
   description?: string | null;
   /** null clears it. */

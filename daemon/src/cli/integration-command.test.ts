@@ -23,6 +23,8 @@ function summary(overrides: Partial<IntegrationSummary>): IntegrationSummary {
     lastTestedAt: null,
     lastTestResult: null,
     lastTestDetail: null,
+    provider: 'static',
+    identity: null,
     ...overrides,
   };
 }
@@ -50,9 +52,9 @@ function fakeClient(initial: IntegrationSummary[] = [], testOutcome: Pick<Integr
     },
     async createIntegration(body: NewIntegration) {
       calls.push(['create', body]);
-      const { secret: _secret, ...rest } = body;
+      const { secret: _secret, ...rest } = body as NewIntegration & { secret?: string };
       const created = summary({
-        ...rest,
+        ...(rest as Partial<IntegrationSummary>),
         id: `int_${String(integrations.length + 1).padStart(16, '0')}`,
         description: body.description ?? null,
         expiresAt: body.expiresAt ?? null,
@@ -507,5 +509,62 @@ describe('integration help and dispatch', () => {
     const io = fakeIo();
     expect(await runCli(['--help'], io.io)).toBe(0);
     expect(io.out.stdout).toContain('integration add|list|show|update|test|rm');
+  });
+});
+
+describe('integration add --provider and update --identity-*', () => {
+  const AWS = { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'aws-secret/Zq9+key', region: 'eu-west-1' };
+  const GOOGLE_KEY = JSON.stringify({ type: 'service_account', client_email: 'p@x.iam.gserviceaccount.com', private_key: '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n' });
+
+  it('sends the identity piped on stdin as the provider object, and no username or secret', async () => {
+    const fake = fakeClient();
+    const result = await run(['add', '--host', 'registry.example.com', '--provider', 'aws-ecr'], fake, fakeIo({ stdin: JSON.stringify(AWS) }));
+    expect(result.code).toBe(0);
+    expect(fake.calls).toEqual([['create', { host: 'registry.example.com', provider: 'aws-ecr', aws: AWS, export: true }]]);
+    expect(result.stdout + result.stderr).not.toContain(AWS.secretAccessKey);
+  });
+
+  it('takes a Google key file as it is, from --identity-file', async () => {
+    const fake = fakeClient();
+    const files = fakeFiles({ 'key.json': `${GOOGLE_KEY}\n` });
+    const io = fakeIo();
+    const result = await run(['add', '--host', 'gcr.io', '--provider', 'google', '--identity-file', 'key.json'], fake, io, files);
+    expect(result.code).toBe(0);
+    expect(io.out.stdinReads).toBe(0);
+    expect(fake.calls[0]![1]).toEqual({ host: 'gcr.io', provider: 'google', google: { serviceAccountKey: GOOGLE_KEY }, export: true });
+    expect(result.stdout).not.toContain('PRIVATE KEY');
+  });
+
+  it.each([
+    [['--provider', 'aws', '--host', 'x.io'], /--provider takes static, aws-ecr, azure-acr, google/],
+    [['--provider', 'aws-ecr', '--host', 'x.io', '--username', 'u'], /--username does not go with --provider aws-ecr/],
+    [['--host', 'x.io', '--username', 'u', '--identity-file', 'f'], /--identity-file goes with --provider/],
+  ])('refuses %j before anything is read or sent', async (args, message) => {
+    const fake = fakeClient();
+    const io = fakeIo({ stdin: JSON.stringify(AWS) });
+    await expect(run(['add', ...args], fake, io)).rejects.toThrow(message);
+    expect(io.out.stdinReads).toBe(0);
+    expect(fake.calls).toEqual([]);
+  });
+
+  it('refuses an identity that is not a JSON object without quoting it, and a terminal on stdin', async () => {
+    const fake = fakeClient();
+    const error = await run(['add', '--host', 'x.io', '--provider', 'azure-acr'], fake, fakeIo({ stdin: 'clientSecret=hunter2' })).catch((e: Error) => e);
+    expect((error as Error).message).toBe('the identity in stdin is not a JSON object; see scalr-credd integration add --help');
+    await expect(run(['add', '--host', 'x.io', '--provider', 'azure-acr'], fake, fakeIo({ tty: true }))).rejects.toThrow(/pipe the azure-acr identity/);
+    expect(fake.calls).toEqual([]);
+  });
+
+  it('replaces the identity of a provider integration, looked up by host, and refuses it on a static one', async () => {
+    const fake = fakeClient([
+      summary({ id: 'int_000000000000000a', host: 'ecr.example.com', username: 'AWS', provider: 'aws-ecr', identity: { region: 'eu-west-1' } }),
+      summary({ id: 'int_000000000000000b', host: 'ghcr.io' }),
+    ]);
+    const result = await run(['update', 'ecr.example.com', '--identity-stdin'], fake, fakeIo({ stdin: JSON.stringify(AWS) }));
+    expect(result.code).toBe(0);
+    expect(fake.calls.at(-1)).toEqual(['update', 'int_000000000000000a', { aws: AWS }]);
+    expect(result.stdout).toMatch(/provider: +aws-ecr\nregion: +eu-west-1\n/);
+    await expect(run(['update', 'int_000000000000000b', '--identity-stdin'], fake, fakeIo({ stdin: '{}' }))).rejects.toThrow(/stores a static credential/);
+    await expect(run(['update', 'ghcr.io', '--identity-stdin', '--secret-stdin'], fake)).rejects.toThrow(/give one of --secret-stdin/);
   });
 });

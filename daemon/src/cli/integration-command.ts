@@ -1,6 +1,15 @@
 import type { IntegrationSummary, IntegrationTestReport } from '@dcs/shared';
 import { z } from 'zod';
-import { AdminError, connectAdmin, readTextFile, type AdminClient, type ConnectAdmin, type IntegrationChanges, type ReadTextFile } from './admin-client.js';
+import {
+  AdminError,
+  connectAdmin,
+  readTextFile,
+  type AdminClient,
+  type CloudIdentityFields,
+  type ConnectAdmin,
+  type IntegrationChanges,
+  type ReadTextFile,
+} from './admin-client.js';
 import { CONNECTION_HELP, hostArgument, parseAdminArgs, printResult, runAdminCommand, withAdminClient, type AdminVerbs } from './admin-verb.js';
 import { UsageError, type CliIo } from './io.js';
 import { formatFields, formatTable, printable } from './output.js';
@@ -9,6 +18,14 @@ const SECRET_HELP = `The secret (password or personal access token) is read from
 prompted for without echo when stdin is a terminal; one trailing newline is dropped. It is never
 taken from a command-line argument, where it would land in shell history and the process list.`;
 
+const IDENTITY_HELP = `A cloud provider integration (--provider) stores an identity instead, from which the daemon
+mints short-lived registry credentials on each lookup (docs/cloud-registries.md). The identity is
+a JSON object read from stdin or from --identity-file FILE, never from an argument:
+  aws-ecr     {"accessKeyId": "...", "secretAccessKey": "...", "region"?: "...", "roleArn"?: "...",
+               "externalId"?: "...", "sessionDurationSeconds"?: 3600}
+  azure-acr   {"tenantId": "...", "clientId": "...", "clientSecret": "..."}
+  google      the service account's JSON key file itself (or {"serviceAccountKey": "<the key as text>"})`;
+
 /** Help text of `scalr-credd integration`. */
 export const INTEGRATION_HELP = `Usage: scalr-credd integration <verb> [options]
 
@@ -16,19 +33,24 @@ Manages the registry credentials the daemon serves (needs an admin or manager to
 
   add --host HOST --username USER [--no-export] [--description TEXT] [--expires-at ISO] [--ca-cert FILE]
                      store a credential for a registry host; the secret comes from stdin
+  add --host HOST --provider aws-ecr|azure-acr|google [--identity-file FILE] [...]
+                     store a cloud identity; credentials are minted from it on each lookup
   list               list integrations (never their secrets)
   show ID|HOST       show one integration, with its expiry and last test
-  update ID|HOST [--username USER] [--secret-stdin] [--export|--no-export] [--description TEXT]
-                 [--expires-at ISO|none] [--ca-cert FILE|none]
-                     change an integration; the host never changes
+  update ID|HOST [--username USER] [--secret-stdin] [--identity-stdin|--identity-file FILE]
+                 [--export|--no-export] [--description TEXT] [--expires-at ISO|none] [--ca-cert FILE|none]
+                     change an integration; the host and the provider never change
   test ID|HOST       check the stored credential against its registry; exit 0 only when it is accepted
   rm ID|HOST         remove an integration
 
 ${SECRET_HELP}
 
+${IDENTITY_HELP}
+
 ${CONNECTION_HELP}
-Example:
+Examples:
   printf '%s' "$REGISTRY_PAT" | scalr-credd integration add --host ghcr.io --username my-user
+  scalr-credd integration add --provider google --host gcr.io --identity-file puller-key.json
 
 Run 'scalr-credd integration <verb> --help' for a verb's options.
 `;
@@ -36,6 +58,8 @@ Run 'scalr-credd integration <verb> --help' for a verb's options.
 const VERB_HELP: Record<string, string> = {
   add: `Usage: scalr-credd integration add --host HOST --username USER [--no-export] [--description TEXT]
          [--expires-at ISO] [--ca-cert FILE] [--json]
+       scalr-credd integration add --host HOST --provider aws-ecr|azure-acr|google [--identity-file FILE]
+         [--no-export] [--description TEXT] [--expires-at ISO] [--ca-cert FILE] [--json]
 
 Stores a credential for a registry host (any form a client uses: ghcr.io, https://ghcr.io/,
 host:5000). A host has one integration; use 'update' to change it.
@@ -48,8 +72,13 @@ host:5000). A host has one integration; use 'update' to change it.
                        offset; lookups warn in the week before it and are refused after it
   --ca-cert FILE       a PEM file of CA certificate(s) trusted, besides the system CAs, when
                        testing this registry over TLS (the CLI reads it and sends the text)
+  --provider NAME      aws-ecr, azure-acr or google: store a cloud identity instead of a secret
+                       (no --username; the provider sets it)
+  --identity-file FILE read the identity from FILE instead of stdin
 
 ${SECRET_HELP}
+
+${IDENTITY_HELP}
 
 ${CONNECTION_HELP}`,
   list: `Usage: scalr-credd integration list [--json]
@@ -65,14 +94,17 @@ Shows one integration, named by its id (int_...) or its registry host: its expir
 a CA certificate, and the outcome of its last test; never its secret.
 
 ${CONNECTION_HELP}`,
-  update: `Usage: scalr-credd integration update ID|HOST [--username USER] [--secret-stdin] [--export|--no-export]
+  update: `Usage: scalr-credd integration update ID|HOST [--username USER] [--secret-stdin]
+         [--identity-stdin|--identity-file FILE] [--export|--no-export]
          [--description TEXT] [--expires-at ISO|none] [--ca-cert FILE|none] [--json]
 
-Changes an integration named by its id (int_...) or its registry host. The host never changes
-(remove the integration and add a new one instead).
+Changes an integration named by its id (int_...) or its registry host. The host and the provider
+never change (remove the integration and add a new one instead).
 
   --username USER      a new username
   --secret-stdin       replace the secret, read from stdin (or prompted for on a terminal)
+  --identity-stdin     replace the cloud identity of a provider integration, read from stdin
+  --identity-file FILE replace the cloud identity, read from FILE
   --export             serve it to the helper again
   --no-export          keep it out of the helper's lookups
   --description TEXT   a new note; --description '' clears it
@@ -83,12 +115,16 @@ Changes an integration named by its id (int_...) or its registry host. The host 
 
 ${SECRET_HELP}
 
+${IDENTITY_HELP}
+
 ${CONNECTION_HELP}`,
   test: `Usage: scalr-credd integration test ID|HOST [--json]
 
 Checks the stored credential of an integration, named by its id (int_...) or its registry host,
-against its registry the way 'docker login' does (GET /v2/ and the registry's token service). The
-daemon makes the request and records the outcome on the integration ('show' displays it).
+against its registry the way 'docker login' does (GET /v2/ and the registry's token service). For a
+cloud provider integration the daemon first mints a fresh credential from the identity (a refused
+identity is unauthorized). The daemon makes the requests and records the outcome on the integration
+('show' displays it).
 
 Prints the result, one of ok, unauthorized (the registry refused the credential), unreachable
 (no connection, DNS or TLS failure) or error, and a short detail. Exits 0 when the result is ok,
@@ -126,19 +162,25 @@ const VERBS: AdminVerbs<[readFile: ReadTextFile]> = {
       description: { type: 'string' },
       'expires-at': { type: 'string' },
       'ca-cert': { type: 'string' },
+      provider: { type: 'string' },
+      'identity-file': { type: 'string' },
     });
     if (values.host === undefined) throw new UsageError('--host is required');
-    if (values.username === undefined) throw new UsageError('--username is required');
+    const provider = values.provider === undefined || values.provider === 'static' ? undefined : providerArgument(values.provider);
+    if (provider && values.username !== undefined) throw new UsageError(`--username does not go with --provider ${provider}: the provider sets it`);
+    if (!provider && values['identity-file'] !== undefined) throw new UsageError('--identity-file goes with --provider');
+    if (!provider && values.username === undefined) throw new UsageError('--username is required');
     const host = hostOrIdArgument(values.host);
     // Checked before the secret is asked for.
     const expiresAt = values['expires-at'] === undefined ? undefined : expiresAtArgument(values['expires-at']);
     const caCert = values['ca-cert'] === undefined ? undefined : caCertArgument(values['ca-cert'], readFile);
     return withAdminClient(values, io, connect, async (client) => {
-      const secret = await readSecret(io, host, 'integration add');
+      const credential = provider
+        ? await readIdentity(io, provider, values['identity-file'], readFile)
+        : { username: values.username!, secret: await readSecret(io, host, 'integration add') };
       const created = await client.createIntegration({
         host,
-        username: values.username!,
-        secret,
+        ...credential,
         export: !values['no-export'],
         ...(values.description === undefined ? {} : { description: values.description }),
         ...(expiresAt === undefined ? {} : { expiresAt }),
@@ -172,6 +214,8 @@ const VERBS: AdminVerbs<[readFile: ReadTextFile]> = {
     const { values, positionals } = parseAdminArgs(args, 1, {
       username: { type: 'string' },
       'secret-stdin': { type: 'boolean' },
+      'identity-stdin': { type: 'boolean' },
+      'identity-file': { type: 'string' },
       export: { type: 'boolean' },
       'no-export': { type: 'boolean' },
       description: { type: 'string' },
@@ -189,14 +233,23 @@ const VERBS: AdminVerbs<[readFile: ReadTextFile]> = {
     if (expiresAt !== undefined) changes.expiresAt = expiresAt === 'none' ? null : expiresAtArgument(expiresAt, 'none');
     const caCert = values['ca-cert'];
     if (caCert !== undefined) changes.caCert = caCert === 'none' ? null : caCertArgument(caCert, readFile);
-    if (Object.keys(changes).length === 0 && !values['secret-stdin']) {
+    const identitySources = [values['secret-stdin'], values['identity-stdin'], values['identity-file'] !== undefined].filter(Boolean).length;
+    if (identitySources > 1) throw new UsageError('give one of --secret-stdin, --identity-stdin and --identity-file');
+    if (Object.keys(changes).length === 0 && identitySources === 0) {
       throw new UsageError(
-        'nothing to change; give --username, --secret-stdin, --export, --no-export, --description, --expires-at or --ca-cert',
+        'nothing to change; give --username, --secret-stdin, --identity-stdin, --identity-file, --export, --no-export, --description, --expires-at or --ca-cert',
       );
     }
     return withAdminClient(values, io, connect, async (client) => {
-      const id = await idOf(client, ref);
+      const current = 'host' in ref ? await findByHost(client, ref.host) : undefined;
+      const id = current?.id ?? ('id' in ref ? ref.id : '');
       if (values['secret-stdin']) changes.secret = await readSecret(io, 'host' in ref ? ref.host : id, 'integration update ID|HOST --secret-stdin');
+      if (values['identity-stdin'] || values['identity-file'] !== undefined) {
+        const { provider } = current ?? (await client.getIntegration(id));
+        if (provider === 'static') throw new UsageError(`integration ${id} stores a static credential; replace it with --secret-stdin`);
+        const { provider: _provider, ...identity } = await readIdentity(io, provider, values['identity-file'], readFile);
+        Object.assign(changes, identity);
+      }
       const updated = await client.updateIntegration(id, changes);
       return printResult(io, values, updated, () => `updated integration ${updated.id} for ${updated.host}\n${describe(updated)}`);
     });
@@ -275,6 +328,55 @@ async function findByHost(client: AdminClient, host: string): Promise<Integratio
   return found;
 }
 
+const PROVIDERS = ['aws-ecr', 'azure-acr', 'google'] as const;
+type ProviderName = (typeof PROVIDERS)[number];
+
+function providerArgument(text: string): ProviderName {
+  if ((PROVIDERS as readonly string[]).includes(text)) return text as ProviderName;
+  throw new UsageError(`--provider takes static, ${PROVIDERS.join(', ')}`);
+}
+
+/** Largest identity accepted (a Google key is about 2.4 KiB). */
+const MAX_IDENTITY_CHARS = 64 * 1024;
+
+/**
+ * Reads a cloud identity, a JSON object, from --identity-file or a piped stdin (never a terminal: it
+ * is not typed). A Google service-account key file is taken as it is. Errors never quote the text.
+ */
+async function readIdentity(io: CliIo, provider: ProviderName, file: string | undefined, readFile: ReadTextFile): Promise<CloudIdentityFields> {
+  const source = file === undefined ? 'stdin' : `the file ${file} given by --identity-file`;
+  let text: string;
+  if (file !== undefined) {
+    try {
+      text = readFile(file);
+    } catch (error) {
+      throw new UsageError(`cannot read ${source} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+  } else {
+    if (io.stdinIsTty) throw new UsageError(`pipe the ${provider} identity (a JSON object) to stdin or give --identity-file FILE`);
+    text = await io.readStdin();
+  }
+  if (text.length > MAX_IDENTITY_CHARS) throw new UsageError(`the identity in ${source} is larger than 64 KiB`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new UsageError(`the identity in ${source} is not a JSON object; see scalr-credd integration add --help`);
+  }
+  const identity = parsed as Record<string, unknown>;
+  switch (provider) {
+    case 'aws-ecr':
+      return { provider, aws: identity };
+    case 'azure-acr':
+      return { provider, azure: identity };
+    case 'google':
+      return { provider, google: identity['type'] === 'service_account' ? { serviceAccountKey: text.trim() } : identity };
+  }
+}
+
 /** Reads the secret: the whole of a piped stdin, or a no-echo prompt on a terminal. */
 async function readSecret(io: CliIo, label: string, usage: string): Promise<string> {
   const raw = io.stdinIsTty ? await io.promptSecret(`Secret for ${label}: `) : await io.readStdin();
@@ -294,6 +396,9 @@ function describe(integration: IntegrationSummary): string {
     ['id', integration.id],
     ['host', integration.host],
     ['username', integration.username],
+    ...(integration.provider && integration.provider !== 'static'
+      ? [['provider', integration.provider] as const, ...Object.entries(integration.identity ?? {}).map(([name, value]) => [name, String(value)] as const)]
+      : []),
     ['export', integration.export ? 'yes' : 'no'],
     ['description', integration.description ?? '-'],
     ['expires', integration.expiresAt ?? 'never'],

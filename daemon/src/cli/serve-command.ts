@@ -39,6 +39,11 @@ Environment: SCALR_CREDD_DATA_DIR, SCALR_CREDD_ROOT_KEY_FILE, SCALR_CREDD_LISTEN
 SCALR_CREDD_LOG_LEVEL, SCALR_CREDD_TLS_CERT_FILE, SCALR_CREDD_TLS_KEY_FILE,
 SCALR_CREDD_TLS_CLIENT_CA_FILE, SCALR_CREDD_TLS_REQUIRE_CLIENT_CERT (1/0),
 SCALR_CREDD_INSECURE_LISTEN (1/0), SCALR_CREDD_TRUST_PROXY (comma-separated).
+Cloud provider integrations (docs/cloud-registries.md) honour AWS_ENDPOINT_URL_ECR,
+AWS_ENDPOINT_URL_ECR_PUBLIC, AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL, AZURE_AUTHORITY_HOST,
+HTTPS_PROXY and NO_PROXY. SCALR_CREDD_OUTBOUND_TIMEOUT_MS (100-60000) bounds each call to a cloud,
+connect included (default 5 s to connect, 15 s in all); keep it under the helpers'
+SCALR_CREDD_TIMEOUT_MS so that a slow provider is reported as such.
 `;
 
 /** The failure limiter's window: failed authentications are counted, limited and summarised per minute. */
@@ -95,6 +100,10 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
     firstToken = isEmptyStore(config.paths) ? handOverAdminToken(config.paths, initStore(config.paths), values['print-token'] ?? false) : undefined;
     store = openStore(config.paths, {
       onLookup: (outcome) => metrics.observeLookup(outcome),
+      // The cloud providers' endpoint overrides and proxies come from the daemon's own environment.
+      env: io.env,
+      ...(config.outboundTimeoutMs === undefined ? {} : { outboundTimeoutMs: config.outboundTimeoutMs }),
+      mintObserver: metrics.mints,
       onExpiring: createExpiryWarner(logger),
       onKeyringReload: (info) => logger.info('keyring reloaded after a change by another process', info),
       onKeyringFailure: (reason) => logger.warn('keyring reload failed; serving with the keys already in memory', { reason }),

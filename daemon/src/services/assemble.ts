@@ -8,6 +8,10 @@ import { createKeyringRepository, type KeyringRepository } from '../store/keyrin
 import type { RowGuard } from '../store/row-integrity.js';
 import { createTokenRepository, type TokenRepository } from '../store/token-repository.js';
 import { createRegistryProbe, type RegistryProbe } from '../registry/registry-probe.js';
+import { createMintCache, type MintCache, type MintObserver } from '../providers/mint-cache.js';
+import { mintCredential } from '../providers/mint-credential.js';
+import { createOutbound, type EnvironmentVariables, type SendOutbound } from '../providers/outbound.js';
+import type { ProviderDeps } from '../providers/provider-common.js';
 import { createAuditService, type AuditService } from './audit-service.js';
 import { createCredentialService, type CredentialService, type ExpiryNotice } from './credential-service.js';
 import { createIntegrationService, type IntegrationService } from './integration-service.js';
@@ -27,6 +31,8 @@ export interface Services {
   tokens: TokenService;
   auditTrail: AuditService;
   registryChecks: RegistryCheckService;
+  /** The credentials minted for cloud provider integrations, in memory only. */
+  mintCache: MintCache;
 }
 
 /** What assembleServices takes besides the database and the barrier. */
@@ -37,6 +43,17 @@ export interface AssembleOptions {
   onExpiring?: (notice: ExpiryNotice) => void;
   /** Checks credentials against registries; default: node:http(s) with a 5 s deadline. */
   probe?: RegistryProbe;
+  /**
+   * The daemon's environment, as its entry point read it: the cloud providers' endpoint overrides
+   * (AWS_ENDPOINT_URL_*, AZURE_AUTHORITY_HOST) and HTTPS_PROXY / NO_PROXY. Default: none.
+   */
+  env?: EnvironmentVariables;
+  /** How the providers reach the clouds; default: createOutbound over `env`, `outboundTimeoutMs` per call. */
+  send?: SendOutbound;
+  /** Deadline of one call to a cloud (connect included); default: outbound.ts's. */
+  outboundTimeoutMs?: number;
+  /** Told of mints, mint failures and cache hits (metrics). */
+  mintObserver?: MintObserver;
 }
 
 /** Wires repositories and services; `now`, the observers and the probe are injected so tests and metrics can observe. */
@@ -48,6 +65,12 @@ export function assembleServices(options: { db: Db; barrier: Barrier; rows: RowG
   const tokenRepository = createTokenRepository(db, rows);
   const keyringRepository = createKeyringRepository(db);
   const base = { db, audit, now };
+  const env = options.env ?? {};
+  const nowMs = () => now().getTime();
+  const timeouts = options.outboundTimeoutMs === undefined ? {} : { timeoutMs: options.outboundTimeoutMs, connectTimeoutMs: options.outboundTimeoutMs };
+  const providerDeps: ProviderDeps = { send: options.send ?? createOutbound({ env, ...timeouts }), nowMs, env };
+  const mint = (target: Parameters<typeof mintCredential>[0]) => mintCredential(target, providerDeps);
+  const mintCache = createMintCache({ mint, nowMs, ...(options.mintObserver ? { observer: options.mintObserver } : {}) });
   return {
     db,
     barrier,
@@ -55,11 +78,13 @@ export function assembleServices(options: { db: Db; barrier: Barrier; rows: RowG
     integrationRepository,
     tokenRepository,
     keyringRepository,
-    integrations: createIntegrationService({ ...base, integrationRepository, barrier }),
+    mintCache,
+    integrations: createIntegrationService({ ...base, integrationRepository, barrier, mintCache }),
     credentials: createCredentialService({
       ...base,
       integrationRepository,
       barrier,
+      mintCache,
       ...(options.onLookup ? { onLookup: options.onLookup } : {}),
       ...(options.onExpiring ? { onExpiring: options.onExpiring } : {}),
     }),
@@ -70,6 +95,7 @@ export function assembleServices(options: { db: Db; barrier: Barrier; rows: RowG
       integrationRepository,
       barrier,
       probe: options.probe ?? createRegistryProbe(),
+      mint,
     }),
   };
 }

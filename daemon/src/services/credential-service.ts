@@ -11,11 +11,14 @@ import {
 import type { AuditLog } from '../audit/audit-log.js';
 import { mayUseHost } from '../auth/authorize.js';
 import { secretContext, type Barrier } from '../barrier/barrier.js';
-import { CredentialExpiredError, IntegrityError, NotFoundError, ValidationError } from '../errors.js';
+import { AppError, ConflictError, CredentialExpiredError, IntegrityError, MintFailedError, NotFoundError, ValidationError } from '../errors.js';
+import type { MintCache } from '../providers/mint-cache.js';
+import { MintError } from '../providers/mint-error.js';
 import { durably, type Db } from '../store/database.js';
-import type { IntegrationRepository } from '../store/integration-repository.js';
+import type { IntegrationRepository, IntegrationRow } from '../store/integration-repository.js';
+import { fallbackHost, mintTargetOf } from './cloud-identity.js';
 import { auditActor, authorize, type RequestContext } from './context.js';
-import { buildIntegrationRow } from './integration-row.js';
+import { buildIntegrationRow, mintsCredentials, type MintingRow } from './integration-row.js';
 
 /** Dependencies of the credential service. */
 export interface CredentialServiceDeps {
@@ -29,6 +32,8 @@ export interface CredentialServiceDeps {
   onLookup?: (outcome: 'hit' | 'not_found' | 'error') => void;
   /** Told when a served credential expires within a week or has expired (logs, throttled by the callee). */
   onExpiring?: (notice: ExpiryNotice) => void;
+  /** Mints (and keeps in memory) the credentials of cloud provider integrations. */
+  mintCache?: Pick<MintCache, 'get'>;
 }
 
 /** A served credential that expires soon or has expired. */
@@ -65,7 +70,7 @@ export interface CredentialService {
  * may not read or that are not exported, so that a runner cannot probe which hosts exist.
  */
 export function createCredentialService(deps: CredentialServiceDeps): CredentialService {
-  const { db, integrationRepository, barrier, audit, now, onLookup, onExpiring } = deps;
+  const { db, integrationRepository, barrier, audit, now, onLookup, onExpiring, mintCache } = deps;
 
   const service: CredentialService = {
     // Every outcome's audit row goes through the group commit and is awaited before the answer
@@ -75,13 +80,14 @@ export function createCredentialService(deps: CredentialServiceDeps): Credential
       const key = parseKey(serverUrl);
       let row;
       try {
-        row = isSubKey(key) ? undefined : integrationRepository.findByHost(key.host);
+        row = isSubKey(key) ? undefined : findServing(key.host);
       } catch (error) {
         // A row edited without the root key (its MAC fails) is an integrity error, audited like one that does not open.
         if (error instanceof IntegrityError) await auditLookupError(ctx, key.host, undefined);
         throw error;
       }
-      if (!row || !row.export || !mayUseHost(ctx.principal, row.host)) {
+      // The host asked for is the one the token must be allowed (a google integration may serve another).
+      if (!row || !row.export || !mayUseHost(ctx.principal, key.host)) {
         await audit.appendCommitted({ ...auditActor(ctx), action: 'credential.get', host: key.host, outcome: 'not_found' });
         onLookup?.('not_found');
         throw new NotFoundError('credentials not found');
@@ -107,6 +113,7 @@ export function createCredentialService(deps: CredentialServiceDeps): Credential
         if (error instanceof IntegrityError) await auditLookupError(ctx, row.host, row.id);
         throw error;
       }
+      if (mintsCredentials(row)) return mintedLookup(ctx, serverUrl, key.host, row, secret);
       // The audit row is written before the secret leaves: a lookup that cannot be audited is not served.
       await audit.appendCommitted({ ...auditActor(ctx), action: 'credential.get', host: row.host, targetId: row.id, outcome: 'ok' });
       onLookup?.('hit');
@@ -141,6 +148,9 @@ export function createCredentialService(deps: CredentialServiceDeps): Credential
       const fresh = buildIntegrationRow(barrier, { host, username: body.Username, secret: body.Secret }, now().toISOString());
       durably(db, () => {
         const existing = integrationRepository.findByHost(host);
+        if (existing && mintsCredentials(existing)) {
+          throw new ConflictError(`${host} is served by a ${existing.provider} integration: its credentials are minted, not stored`);
+        }
         // An existing integration keeps its id, settings and history; only the credential changes.
         const { envelope, term, updatedAt } = fresh;
         if (existing) integrationRepository.update({ ...existing, username: body.Username, envelope, term, updatedAt });
@@ -172,6 +182,40 @@ export function createCredentialService(deps: CredentialServiceDeps): Credential
       });
     },
   };
+
+  /** The integration serving `host`: its own, else (a Google registry host) the google integration of gcr.io. */
+  function findServing(host: string): Readonly<IntegrationRow> | undefined {
+    const own = integrationRepository.findByHost(host);
+    if (own) return own;
+    const fallback = fallbackHost(host);
+    const shared = fallback === undefined ? undefined : integrationRepository.findByHost(fallback);
+    return shared && shared.provider === 'google' ? shared : undefined;
+  }
+
+  /**
+   * A lookup of a cloud provider integration: the credential minted from its identity (`plaintext`,
+   * just opened), through the mint cache. Success and failure are audited before the answer leaves;
+   * a failure carries the provider's code and status, never a secret.
+   */
+  async function mintedLookup(ctx: RequestContext, serverUrl: string, host: string, row: Readonly<MintingRow>, plaintext: string): Promise<LookupResult> {
+    const provider = row.provider;
+    const actor = { ...auditActor(ctx), action: 'credential.get', host, targetId: row.id };
+    if (!mintCache) throw new AppError('internal', 'no mint cache is configured', false);
+    let minted;
+    try {
+      minted = await mintCache.get(mintTargetOf(row, host, plaintext));
+    } catch (error) {
+      if (!(error instanceof MintError)) throw error;
+      const detail = { reason: 'mint_failed', provider, code: error.code, upstreamStatus: error.upstreamStatus ?? null };
+      await audit.appendCommitted({ ...actor, outcome: 'error', detail });
+      onLookup?.('error');
+      throw new MintFailedError(host, provider, error.code, error.upstreamStatus, error.message);
+    }
+    await audit.appendCommitted({ ...actor, outcome: 'ok', detail: { provider } });
+    onLookup?.('hit');
+    const credential = { ServerURL: serverUrl.trim(), Username: minted.username, Secret: minted.secret };
+    return { credential, warning: expiryWarning(row.host, row.expiresAt) };
+  }
 
   async function auditLookupError(ctx: RequestContext, host: string, targetId: string | undefined): Promise<void> {
     await audit.appendCommitted({ ...auditActor(ctx), action: 'credential.get', host, targetId, outcome: 'error' });

@@ -4,10 +4,12 @@ import type { AuditLog } from '../audit/audit-log.js';
 import { mayUseHost } from '../auth/authorize.js';
 import type { Barrier } from '../barrier/barrier.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
+import type { MintCache } from '../providers/mint-cache.js';
 import { durably, type Db } from '../store/database.js';
 import type { IntegrationRepository, IntegrationRow } from '../store/integration-repository.js';
 import { auditActor, authorize, type RequestContext } from './context.js';
-import { buildIntegrationRow, integrationSummary, sealSecret } from './integration-row.js';
+import { checkIdentity, credentialOfCreate, identityOfUpdate } from './cloud-identity.js';
+import { buildIntegrationRow, credentialFields, integrationSummary } from './integration-row.js';
 
 /** Dependencies of the integration service. */
 export interface IntegrationServiceDeps {
@@ -16,6 +18,8 @@ export interface IntegrationServiceDeps {
   barrier: Pick<Barrier, 'seal'>;
   audit: Pick<AuditLog, 'append'>;
   now: () => Date;
+  /** Forgets the credentials minted from an identity that is replaced or removed. */
+  mintCache?: Pick<MintCache, 'invalidate'>;
 }
 
 /** Managing integrations: what admins and managers do through `/v1/integrations`. */
@@ -30,7 +34,7 @@ export interface IntegrationService {
 
 /** Builds the integration service. */
 export function createIntegrationService(deps: IntegrationServiceDeps): IntegrationService {
-  const { db, integrationRepository, barrier, audit, now } = deps;
+  const { db, integrationRepository, barrier, audit, now, mintCache } = deps;
 
   const findVisible = (ctx: RequestContext, id: string): IntegrationRow => {
     const row = integrationRepository.findById(id);
@@ -43,7 +47,10 @@ export function createIntegrationService(deps: IntegrationServiceDeps): Integrat
     create(ctx, body) {
       authorize(audit, ctx, 'integration.create', { host: body.host });
       const caCert = body.caCert === undefined ? null : parseCaCert(body.caCert);
-      const row = buildIntegrationRow(barrier, { ...body, caCert }, now().toISOString());
+      const credential = credentialOfCreate(body);
+      if ('identity' in credential) checkIdentity(body.host, credential.identity);
+      const settings = { host: body.host, export: body.export, description: body.description, expiresAt: body.expiresAt, caCert };
+      const row = buildIntegrationRow(barrier, { ...settings, ...credential }, now().toISOString());
       durably(db, () => {
         if (integrationRepository.findByHost(row.host)) {
           throw new ConflictError(`host ${row.host} already has an integration`);
@@ -70,6 +77,8 @@ export function createIntegrationService(deps: IntegrationServiceDeps): Integrat
       authorize(audit, ctx, 'integration.update');
       const current = findVisible(ctx, id);
       authorize(audit, ctx, 'integration.update', { host: current.host });
+      const identity = identityOfUpdate(body);
+      checkCredentialChange(current, body, identity);
       const next: IntegrationRow = {
         ...current,
         username: body.username ?? current.username,
@@ -80,9 +89,10 @@ export function createIntegrationService(deps: IntegrationServiceDeps): Integrat
         caCert: body.caCert === undefined ? current.caCert : body.caCert === null ? null : parseCaCert(body.caCert),
       };
       if (body.secret !== undefined) {
-        Object.assign(next, sealSecret(barrier, current.host, body.secret));
+        Object.assign(next, credentialFields(barrier, current.host, { username: next.username, secret: body.secret }));
       }
-      if (body.secret !== undefined || body.username !== undefined) {
+      if (identity) Object.assign(next, credentialFields(barrier, current.host, { identity }));
+      if (body.secret !== undefined || body.username !== undefined || identity) {
         // The last test said something about the old credential, not this one.
         Object.assign(next, { lastTestedAt: null, lastTestResult: null, lastTestDetail: null });
       }
@@ -99,6 +109,8 @@ export function createIntegrationService(deps: IntegrationServiceDeps): Integrat
           detail: { fields: changed },
         });
       });
+      // After the commit: a lookup between the two would mint from the old identity, and be forgotten here.
+      if (identity) mintCache?.invalidate(id);
       return integrationSummary(next);
     },
 
@@ -110,8 +122,32 @@ export function createIntegrationService(deps: IntegrationServiceDeps): Integrat
         if (!integrationRepository.remove(id)) throw new NotFoundError(`integration ${id} not found`);
         audit.append({ ...auditActor(ctx), action: 'integration.delete', host: current.host, targetId: id, outcome: 'ok' });
       });
+      mintCache?.invalidate(id);
     },
   };
+}
+
+/**
+ * A PATCH changes the credential of its own kind only: username and secret for a static integration,
+ * the identity of the integration's provider for a cloud one (the provider, like the host, never changes).
+ */
+function checkCredentialChange(current: IntegrationRow, body: UpdateIntegrationBody, identity: ReturnType<typeof identityOfUpdate>): void {
+  const refuse = (path: string, message: string) => new ValidationError(`${path}: ${message}`, [{ path, message }]);
+  if (current.provider === 'static') {
+    if (identity) throw refuse(identityField(identity.provider), 'this integration stores a static credential; remove it and add one with a provider');
+    return;
+  }
+  if (body.username !== undefined) throw refuse('username', `a ${current.provider} integration's username is set by the provider`);
+  if (body.secret !== undefined) throw refuse('secret', `a ${current.provider} integration mints its secret; replace its ${identityField(current.provider)} identity instead`);
+  if (identity && identity.provider !== current.provider) {
+    throw refuse(identityField(identity.provider), `this is a ${current.provider} integration; give ${identityField(current.provider)}`);
+  }
+  if (identity) checkIdentity(current.host, identity);
+}
+
+/** The body field holding a provider's identity. */
+function identityField(provider: Exclude<IntegrationRow['provider'], 'static'>): 'aws' | 'azure' | 'google' {
+  return provider === 'aws-ecr' ? 'aws' : provider === 'azure-acr' ? 'azure' : 'google';
 }
 
 /** Returns the PEM text when every certificate in it parses; otherwise throws ValidationError. */

@@ -3,10 +3,15 @@ import type { AuditLog } from '../audit/audit-log.js';
 import { mayUseHost } from '../auth/authorize.js';
 import { secretContext, type Barrier } from '../barrier/barrier.js';
 import { IntegrityError, NotFoundError } from '../errors.js';
-import type { RegistryProbe } from '../registry/registry-probe.js';
+import type { MintTarget } from '../providers/mint-credential.js';
+import { MintError } from '../providers/mint-error.js';
+import type { MintedCredential } from '../providers/provider-common.js';
+import type { ProbeOutcome, RegistryProbe } from '../registry/registry-probe.js';
 import type { Db } from '../store/database.js';
 import type { IntegrationRepository } from '../store/integration-repository.js';
+import { mintTargetOf } from './cloud-identity.js';
 import { auditActor, authorize, type RequestContext } from './context.js';
+import { mintsCredentials } from './integration-row.js';
 
 /** Dependencies of the registry check service. */
 export interface RegistryCheckServiceDeps {
@@ -15,6 +20,8 @@ export interface RegistryCheckServiceDeps {
   barrier: Pick<Barrier, 'open'>;
   audit: Pick<AuditLog, 'append'>;
   probe: RegistryProbe;
+  /** Mints a fresh credential for a cloud provider integration (not the cached one: the test is of the identity). */
+  mint: (target: MintTarget) => Promise<MintedCredential>;
   now: () => Date;
 }
 
@@ -26,7 +33,21 @@ export interface RegistryCheckService {
 
 /** Builds the service. The secret is opened only to be sent to the registry it belongs to. */
 export function createRegistryCheckService(deps: RegistryCheckServiceDeps): RegistryCheckService {
-  const { db, integrationRepository, barrier, audit, probe, now } = deps;
+  const { db, integrationRepository, barrier, audit, probe, mint, now } = deps;
+
+  /** Probes with the stored secret, or mints from the stored identity first; a failed mint is the outcome. */
+  const check = async (row: NonNullable<ReturnType<IntegrationRepository['findById']>>, plaintext: string): Promise<ProbeOutcome> => {
+    if (!mintsCredentials(row)) return probe({ host: row.host, username: row.username, secret: plaintext, caCert: row.caCert });
+    let minted: MintedCredential;
+    try {
+      minted = await mint(mintTargetOf(row, row.host, plaintext));
+    } catch (error) {
+      if (!(error instanceof MintError)) throw error;
+      return { result: mintFailureResult(error), detail: `could not mint a credential: ${error.message}` };
+    }
+    const outcome = await probe({ host: row.host, username: minted.username, secret: minted.secret, caCert: row.caCert });
+    return { ...outcome, detail: `minted a credential; ${outcome.detail}` };
+  };
 
   return {
     async test(ctx, id) {
@@ -45,7 +66,7 @@ export function createRegistryCheckService(deps: RegistryCheckServiceDeps): Regi
         }
         throw error;
       }
-      const { result, detail } = await probe({ host: row.host, username: row.username, secret, caCert: row.caCert });
+      const { result, detail } = await check(row, secret);
       const testedAt = now().toISOString();
       db.transaction(() => {
         const recorded = integrationRepository.recordTest(id, { at: testedAt, result, detail });
@@ -61,4 +82,23 @@ export function createRegistryCheckService(deps: RegistryCheckServiceDeps): Regi
       return { id, host: row.host, result, detail, testedAt };
     },
   };
+}
+
+/** Provider codes that say the identity itself was refused, whatever the status. */
+const REFUSED_IDENTITY_CODES = new Set([
+  'AccessDenied',
+  'AccessDeniedException',
+  'InvalidClientTokenId',
+  'UnrecognizedClientException',
+  'SignatureDoesNotMatch',
+  'invalid_client',
+  'unauthorized_client',
+  'invalid_grant',
+]);
+
+/** How a failed mint reads as a test result: refused (401/403) is unauthorized, no answer is unreachable. */
+function mintFailureResult(error: MintError): ProbeOutcome['result'] {
+  if (error.upstreamStatus === 401 || error.upstreamStatus === 403 || REFUSED_IDENTITY_CODES.has(error.code)) return 'unauthorized';
+  if (['timeout', 'connect_timeout', 'unreachable', 'tls_failed', 'proxy_failed'].includes(error.code)) return 'unreachable';
+  return 'error';
 }

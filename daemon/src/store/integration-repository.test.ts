@@ -29,6 +29,8 @@ function buildRow(overrides: Partial<IntegrationRow> = {}): IntegrationRow {
     lastTestedAt: null,
     lastTestResult: null,
     lastTestDetail: null,
+    provider: 'static',
+    identity: null,
     ...overrides,
   };
 }
@@ -39,6 +41,7 @@ function listing({ envelope: _envelope, term: _term, ...rest }: IntegrationRow) 
     id: rest.id, host: rest.host, username: rest.username, export: rest.export, description: rest.description,
     createdAt: rest.createdAt, updatedAt: rest.updatedAt, expiresAt: rest.expiresAt, caCert: rest.caCert,
     lastTestedAt: rest.lastTestedAt, lastTestResult: rest.lastTestResult, lastTestDetail: rest.lastTestDetail,
+    provider: rest.provider, identity: rest.identity,
   };
 }
 

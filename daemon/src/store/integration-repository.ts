@@ -1,9 +1,12 @@
-import { INTEGRATION_SUMMARY_FIELDS, type RegistryTestResult } from '@dcs/shared';
+import { INTEGRATION_SUMMARY_FIELDS, type IdentitySummary, type IntegrationProvider, type RegistryTestResult } from '@dcs/shared';
 import type { Db } from './database.js';
 import { prepareWrite, readThrough } from './read-cache.js';
 import { authenticateTable, sortByAuthenticity, type RowFields, type RowGuard } from './row-integrity.js';
 
-/** An integration as stored: the secret only as an opaque envelope. */
+/**
+ * An integration as stored: the secret only as an opaque envelope. For a cloud provider the envelope
+ * seals its identity (JSON) instead, and `identity` repeats the identity's non-secret fields.
+ */
 export interface IntegrationRow {
   id: string;
   host: string;
@@ -21,6 +24,9 @@ export interface IntegrationRow {
   lastTestedAt: string | null;
   lastTestResult: RegistryTestResult | null;
   lastTestDetail: string | null;
+  provider: IntegrationProvider;
+  /** The cloud identity's non-secret fields (summaries); null for a static integration. */
+  identity: IdentitySummary | null;
 }
 
 interface SqlRow {
@@ -38,11 +44,15 @@ interface SqlRow {
   last_tested_at: string | null;
   last_test_result: RegistryTestResult | null;
   last_test_detail: string | null;
+  /** NULL for a static integration. */
+  provider: Exclude<IntegrationProvider, 'static'> | null;
+  /** JSON text. */
+  identity: string | null;
   mac: Buffer | null;
 }
 
 const COLUMNS =
-  'id, host, username, envelope, term, export, description, created_at, updated_at, expires_at, ca_cert, last_tested_at, last_test_result, last_test_detail, mac';
+  'id, host, username, envelope, term, export, description, created_at, updated_at, expires_at, ca_cert, last_tested_at, last_test_result, last_test_detail, provider, identity, mac';
 
 /** An integration without its envelope and key term. */
 export type IntegrationListing = Omit<IntegrationRow, 'envelope' | 'term'>;
@@ -56,7 +66,10 @@ const LISTING_JSON = `json_object(${INTEGRATION_SUMMARY_FIELDS.map((field) => `'
 
 function listingColumn(field: keyof IntegrationListing): string {
   const column = field.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
-  return field === 'export' ? `json(CASE ${column} WHEN 1 THEN 'true' ELSE 'false' END)` : column;
+  if (field === 'export') return `json(CASE ${column} WHEN 1 THEN 'true' ELSE 'false' END)`;
+  if (field === 'provider') return `COALESCE(${column}, 'static')`;
+  if (field === 'identity') return `json(${column})`;
+  return column;
 }
 
 /**
@@ -99,13 +112,14 @@ export function createIntegrationRepository(db: Db, guard: RowGuard): Integratio
   const insert = prepareWrite(
     db,
     `INSERT INTO integrations (${COLUMNS}) VALUES (@id, @host, @username, @envelope, @term, @export, @description, @created_at, @updated_at,
-       @expires_at, @ca_cert, @last_tested_at, @last_test_result, @last_test_detail, @mac)`,
+       @expires_at, @ca_cert, @last_tested_at, @last_test_result, @last_test_detail, @provider, @identity, @mac)`,
   );
   const update = prepareWrite(
     db,
     `UPDATE integrations SET username = @username, envelope = @envelope, term = @term, export = @export,
        description = @description, updated_at = @updated_at, expires_at = @expires_at, ca_cert = @ca_cert,
-       last_tested_at = @last_tested_at, last_test_result = @last_test_result, last_test_detail = @last_test_detail, mac = @mac
+       last_tested_at = @last_tested_at, last_test_result = @last_test_result, last_test_detail = @last_test_detail,
+       identity = @identity, mac = @mac
      WHERE id = @id`,
   );
   const remove = prepareWrite(db, 'DELETE FROM integrations WHERE id = ?');
@@ -156,9 +170,10 @@ export function createIntegrationRepository(db: Db, guard: RowGuard): Integratio
 
 /**
  * What an integration row's MAC covers: where its secret is served (host, export), as whom
- * (username), the sealed secret and its term, its expiry and the CA it trusts. Description,
- * timestamps and the last test's outcome grant nothing and are not covered. A provider's fields
- * (a later migration) are appended here; absent ones do not change existing MACs (encodeRow).
+ * (username), the sealed secret and its term, its expiry and the CA it trusts, and for a cloud
+ * provider which one (it says how the envelope is read) and the identity shown for it. Description,
+ * timestamps and the last test's outcome grant nothing and are not covered. Fields appended by later
+ * migrations are null on rows that do not use them and so do not change existing MACs (encodeRow).
  */
 function authenticatedFields(row: IntegrationRow): RowFields {
   return [
@@ -169,7 +184,18 @@ function authenticatedFields(row: IntegrationRow): RowFields {
     ['export', row.export],
     ['expiresAt', row.expiresAt],
     ['caCert', row.caCert],
+    ['provider', providerColumn(row.provider)],
+    ['identity', identityColumn(row.identity)],
   ];
+}
+
+/** NULL for a static integration: rows from before providers keep their MACs. */
+function providerColumn(provider: IntegrationProvider | undefined): SqlRow['provider'] {
+  return provider === undefined || provider === 'static' ? null : provider;
+}
+
+function identityColumn(identity: IdentitySummary | null | undefined): string | null {
+  return identity ? JSON.stringify(identity) : null;
 }
 
 function toSql(row: IntegrationRow, mac: Buffer): SqlRow {
@@ -190,6 +216,8 @@ function toSql(row: IntegrationRow, mac: Buffer): SqlRow {
     last_tested_at: row.lastTestedAt ?? null,
     last_test_result: row.lastTestResult ?? null,
     last_test_detail: row.lastTestDetail ?? null,
+    provider: providerColumn(row.provider),
+    identity: identityColumn(row.identity),
   };
 }
 
@@ -209,5 +237,7 @@ function fromSql(row: SqlRow): IntegrationRow {
     lastTestedAt: row.last_tested_at,
     lastTestResult: row.last_test_result,
     lastTestDetail: row.last_test_detail,
+    provider: row.provider ?? 'static',
+    identity: row.identity === null ? null : (JSON.parse(row.identity) as IdentitySummary),
   };
 }

@@ -91,4 +91,14 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE integrations ADD COLUMN mac BLOB;
     `,
   },
+  {
+    version: 4,
+    name: 'cloud providers of integrations',
+    // NULL provider: a static integration (its envelope seals the secret); otherwise the envelope
+    // seals the provider's identity (JSON) and \`identity\` holds its non-secret fields for summaries.
+    sql: `
+      ALTER TABLE integrations ADD COLUMN provider TEXT CHECK (provider IN ('aws-ecr', 'azure-acr', 'google'));
+      ALTER TABLE integrations ADD COLUMN identity TEXT CHECK (identity IS NULL OR json_valid(identity));
+    `,
+  },
 ];

@@ -18,6 +18,8 @@ export interface FakeAwsOptions {
   role?: { arn: string; externalId?: string };
   /** Lifetime of the ECR tokens issued (default 12 h). */
   tokenLifetimeSeconds?: number;
+  /** The password every ECR token decodes to (default: a random one per token), for a registry told to accept it. */
+  password?: string;
   /** Caps role sessions below the DurationSeconds asked for (a role's maximum session duration). */
   maxSessionSeconds?: number;
   nowMs?: () => number;
@@ -143,7 +145,7 @@ export async function startFakeAws(options: FakeAwsOptions): Promise<FakeAws> {
       rejections.push(problem);
       return ecrError(400, problem.startsWith('the role') ? 'AccessDeniedException' : 'InvalidParameterException', problem);
     }
-    const password = randomBytes(32).toString('base64');
+    const password = options.password ?? randomBytes(32).toString('base64');
     issuedSecrets.push(password);
     const data = {
       authorizationToken: Buffer.from(`AWS:${password}`).toString('base64'),

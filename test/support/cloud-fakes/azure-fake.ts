@@ -14,6 +14,10 @@ export interface FakeAzureOptions {
   clientSecret: string;
   /** Lifetime put in the refresh token's `exp` claim (default 3 h); `null` leaves `exp` out. */
   refreshTokenLifetimeSeconds?: number | null;
+  /** The refresh token every exchange issues, verbatim (default: a fresh JWT each time), for a token server told to accept it. */
+  refreshToken?: string;
+  /** A real registry behind the fake one: every request but the exchange is passed on to it. */
+  registryUpstream?: URL;
   nowMs?: () => number;
 }
 
@@ -85,10 +89,10 @@ export async function startFakeAzure(options: FakeAzureOptions): Promise<FakeAzu
     const iat = Math.floor(nowMs() / 1000);
     const claims = { jti: randomBytes(8).toString('hex'), sub: options.clientId, aud: registryHost, grant_type: 'refresh_token', tenant: options.tenantId, iat, ...(lifetime === null ? {} : { exp: iat + lifetime }) };
     const segment = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
-    const refreshToken = `${segment({ alg: 'RS256', typ: 'JWT' })}.${segment(claims)}.${randomBytes(32).toString('base64url')}`;
+    const refreshToken = options.refreshToken ?? `${segment({ alg: 'RS256', typ: 'JWT' })}.${segment(claims)}.${randomBytes(32).toString('base64url')}`;
     issuedSecrets.push(refreshToken);
     return json(200, { refresh_token: refreshToken });
-  });
+  }, undefined, options.registryUpstream ? { target: options.registryUpstream, when: (req) => req.url !== '/oauth2/exchange' } : undefined);
   registryHost = registry.url.host;
 
   return {

@@ -3,7 +3,7 @@
  * certificate), request bodies read whole (capped), per-route call counts and failure switches.
  * Every fake started here is closed when its test file ends.
  */
-import { createServer as createHttpServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { afterAll } from 'vitest';
@@ -36,9 +36,19 @@ afterAll(async () => {
   await Promise.all([...open].map((listener) => listener.close()));
 });
 
-/** Starts a fake on a free loopback port; `tls` makes it HTTPS (the certificate must name localhost). */
-export async function listenFake(route: (request: FakeRequest) => FakeAnswer, tls?: { key: string; cert: string }): Promise<FakeListener> {
+/** Requests a fake passes on, as they are, to a real server (a registry behind a fake token exchange). */
+export interface FakeForward {
+  target: URL;
+  when: (req: IncomingMessage) => boolean;
+}
+
+/**
+ * Starts a fake on a free loopback port; `tls` makes it HTTPS (the certificate must name localhost);
+ * requests `forward.when` picks are streamed to `forward.target` and its answers streamed back.
+ */
+export async function listenFake(route: (request: FakeRequest) => FakeAnswer, tls?: { key: string; cert: string }, forward?: FakeForward): Promise<FakeListener> {
   const handler = (req: IncomingMessage, res: ServerResponse) => {
+    if (forward?.when(req)) return pass(req, res, forward.target);
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
@@ -71,6 +81,18 @@ export async function listenFake(route: (request: FakeRequest) => FakeAnswer, tl
   };
   open.add(listener);
   return listener;
+}
+
+function pass(req: IncomingMessage, res: ServerResponse, target: URL): void {
+  const outgoing = httpRequest({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers }, (incoming) => {
+    res.writeHead(incoming.statusCode ?? 502, incoming.headers);
+    incoming.pipe(res);
+  });
+  outgoing.on('error', () => {
+    if (!res.headersSent) res.writeHead(502);
+    res.end();
+  });
+  req.pipe(outgoing);
 }
 
 function answer(res: ServerResponse, result: Exclude<FakeAnswer, 'hang'>): void {

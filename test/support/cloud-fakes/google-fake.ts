@@ -43,6 +43,8 @@ export function generateServiceAccount(clientEmail = 'puller@project-1.iam.gserv
 /** What the fake accepts. */
 export interface FakeGoogleOptions {
   account: Pick<TestServiceAccount, 'clientEmail' | 'keyId' | 'publicKey'>;
+  /** The access token every grant issues (default: a random one each time), for a registry told to accept it. */
+  accessToken?: string;
   /** Lifetime of the access tokens issued (default 3599 s). */
   accessTokenLifetimeSeconds?: number;
   nowMs?: () => number;
@@ -85,7 +87,7 @@ export async function startFakeGoogle(options: FakeGoogleOptions): Promise<FakeG
     if (!isForm(request) || form['grant_type'] !== 'urn:ietf:params:oauth:grant-type:jwt-bearer') return refuse(400, 'unsupported_grant_type', 'grant_type', request);
     const problem = checkAssertion(form['assertion'] ?? '', options.account, tokenUri, Math.floor(nowMs() / 1000));
     if (problem) return refuse(400, 'invalid_grant', problem, request);
-    const accessToken = `ya29.${randomBytes(32).toString('base64url')}`;
+    const accessToken = options.accessToken ?? `ya29.${randomBytes(32).toString('base64url')}`;
     issuedSecrets.push(accessToken);
     return json(200, { access_token: accessToken, expires_in: options.accessTokenLifetimeSeconds ?? 3599, token_type: 'Bearer' });
   }, options.tls);

@@ -78,6 +78,8 @@ export interface StartOptions {
   readyTimeoutMs?: number;
   /** Called with the child right after spawn (to kill a daemon that is still starting). */
   onSpawn?: (child: ChildProcess) => void;
+  /** Added to the daemon's environment (the cloud providers' endpoint overrides). */
+  env?: Record<string, string>;
 }
 
 /** Starts `scalr-credd serve` on `dataDir/credd.sock` and resolves once it prints its listening line. */
@@ -88,7 +90,7 @@ export function startDaemon(options: StartOptions): Promise<DaemonProcess> {
   if (options.tcp) args.push('--listen', '127.0.0.1:0');
   if (options.logLevel) args.push('--log-level', options.logLevel);
   const started = performance.now();
-  const child = spawn(process.execPath, args, { cwd: ROOT, env: daemonEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, { cwd: ROOT, env: daemonEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
   options.onSpawn?.(child);
   const out: Buffer[] = [];
   const err: Buffer[] = [];
