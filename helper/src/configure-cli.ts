@@ -45,11 +45,6 @@ export class ConfigureUsageError extends Error {
   override readonly name = 'ConfigureUsageError';
 }
 
-/** Says whether the command line is a configure or unconfigure invocation rather than a protocol verb. */
-export function isConfigureCommand(args: readonly string[]): boolean {
-  return args[0] === 'configure' || args[0] === 'unconfigure';
-}
-
 /** Parses configure's command line; throws ConfigureUsageError. `pathIsDirectory` decides how `--config DIR` is read. */
 export function parseConfigureArgs(
   args: readonly string[],
