@@ -55,6 +55,8 @@ const SEA_RESOURCE = 'NODE_SEA_BLOB';
 const CACHE_DIR = join(root, '.cache/runtime-bin');
 const SEA_DIR = join(root, '.cache/sea');
 const VERIFY_DIR = join(root, '.cache/verify-binary');
+/** What each dist binary was built from: `<runtime> <sha256 of its bundle>` (tests and the bench rebuild a stale one). */
+export const STAMP_DIR = join(root, '.cache/binary-stamps');
 const OUT_DIR = join(root, 'dist');
 const QEMU = { arm64: { binary: 'qemu-aarch64', sysroot: '/usr/aarch64-linux-gnu' }, x64: { binary: 'qemu-x86_64', sysroot: '/usr/x86_64-linux-gnu' } };
 
@@ -337,6 +339,12 @@ async function verifyAnswers(binaryPath, runner) {
   return cases.length;
 }
 
+/** The stamp of a binary built now from the current bundle. */
+export function binaryStamp(runtime) {
+  const bundle = runtime === 'bun' ? HELPER_BUN_BUNDLE : HELPER_BUNDLE;
+  return `${runtime} ${createHash('sha256').update(readFileSync(bundle)).digest('hex')}`;
+}
+
 /** Builds one architecture's binary with the chosen runtime; returns its path and a description of the checks. */
 async function buildOne(runtime, arch) {
   const { version } = RUNTIMES[runtime];
@@ -359,6 +367,8 @@ async function buildOne(runtime, arch) {
   const checked = runner
     ? `${await verifyAnswers(output, runner)} answers identical to the bundled script${arch === process.arch ? '' : ' (under qemu-user)'}`
     : `not run: no ${QEMU[arch].binary} with a ${arch} sysroot (${QEMU[arch].sysroot} or QEMU_LD_PREFIX) here`;
+  mkdirSync(STAMP_DIR, { recursive: true });
+  writeFileSync(join(STAMP_DIR, `linux-${arch}`), binaryStamp(runtime));
   console.log(`${relative(root, output)}: ${mib(statSync(output).size)} (${notes[0]})\n  ${[description, ...notes.slice(1), checked].join('\n  ')}`);
   return output;
 }
