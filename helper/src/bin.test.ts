@@ -121,7 +121,7 @@ afterAll(async () => {
 });
 
 describe.each(HELPER_ENTRIES)('docker-credential-scalr ($label)', (entry) => {
-const runHelper = (args: string[], stdin: string | null | undefined, env: Record<string, string> = {}, cwd?: string) => runEntry(entry, args, stdin, env, cwd);
+const runHelper = (args: string[], stdin: string | null | undefined, env: Record<string, string | undefined> = {}, cwd?: string) => runEntry(entry, args, stdin, env, cwd);
 
 describe('get', () => {
   it.each([
