@@ -13,7 +13,7 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** One way to run the helper: `command ...args <verb>`. */
 export interface HelperEntry {
-  readonly label: 'npm entry' | 'packaged binary';
+  readonly label: string;
   readonly command: string;
   readonly args: readonly string[];
 }
