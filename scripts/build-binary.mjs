@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Builds docker-credential-scalr as a single-file executable for Linux:
 //   dist/docker-credential-scalr-linux-x64 and dist/docker-credential-scalr-linux-arm64
-// Usage: node scripts/build-binary.mjs [--arch x64|arm64|all] [--runtime bun|node]   (default: all, bun)
+// Usage: node scripts/build-binary.mjs [--arch x64|arm64|all] [--runtime bun|node] [--out-dir DIR]   (default: all, bun, dist)
 //
 // --runtime bun (what ships; docs/helper.md says why):
 // 1. bundle helper/src/bin-bun.ts (scripts/bundle-helper.mjs);
@@ -63,17 +63,19 @@ const QEMU = { arm64: { binary: 'qemu-aarch64', sysroot: '/usr/aarch64-linux-gnu
 function parseArgs(argv) {
   let arch = 'all';
   let runtime = 'bun';
+  let outDir = OUT_DIR;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--arch') arch = argv[++i];
     else if (arg.startsWith('--arch=')) arch = arg.slice('--arch='.length);
     else if (arg === '--runtime') runtime = argv[++i];
     else if (arg.startsWith('--runtime=')) runtime = arg.slice('--runtime='.length);
+    else if (arg === '--out-dir') outDir = argv[++i];
     else fail(`unknown argument ${arg}; usage: build-binary.mjs [--arch x64|arm64|all] [--runtime bun|node]`);
   }
   if (!(runtime in RUNTIMES)) fail(`--runtime must be bun or node (got ${runtime})`);
-  if (arch === 'all') return { arches: ['x64', 'arm64'], runtime };
-  if (arch in ELF_MACHINE) return { arches: [arch], runtime };
+  if (arch === 'all') return { arches: ['x64', 'arm64'], runtime, outDir };
+  if (arch in ELF_MACHINE) return { arches: [arch], runtime, outDir };
   fail(`--arch must be x64, arm64 or all (got ${arch})`);
 }
 
@@ -126,10 +128,13 @@ export function fetchRuntime(runtime, arch) {
   return binary;
 }
 
+/** Where binaries go: dist/, unless --out-dir says otherwise (the bench's Node SEA for comparison). */
+let outDir = OUT_DIR;
+
 /** Where an architecture's binary goes. */
 function outputPath(arch) {
-  mkdirSync(OUT_DIR, { recursive: true });
-  return join(OUT_DIR, `docker-credential-scalr-linux-${arch}`);
+  mkdirSync(outDir, { recursive: true });
+  return join(outDir, `docker-credential-scalr-linux-${arch}`);
 }
 
 /** Compiles the Bun bundle with the host's Bun for an architecture; returns the output path. */
@@ -367,14 +372,18 @@ async function buildOne(runtime, arch) {
   const checked = runner
     ? `${await verifyAnswers(output, runner)} answers identical to the bundled script${arch === process.arch ? '' : ' (under qemu-user)'}`
     : `not run: no ${QEMU[arch].binary} with a ${arch} sysroot (${QEMU[arch].sysroot} or QEMU_LD_PREFIX) here`;
-  mkdirSync(STAMP_DIR, { recursive: true });
-  writeFileSync(join(STAMP_DIR, `linux-${arch}`), binaryStamp(runtime));
+  if (outDir === OUT_DIR) {
+    mkdirSync(STAMP_DIR, { recursive: true });
+    writeFileSync(join(STAMP_DIR, `linux-${arch}`), binaryStamp(runtime));
+  }
   console.log(`${relative(root, output)}: ${mib(statSync(output).size)} (${notes[0]})\n  ${[description, ...notes.slice(1), checked].join('\n  ')}`);
   return output;
 }
 
 async function main() {
-  const { arches, runtime } = parseArgs(process.argv.slice(2));
+  const parsed = parseArgs(process.argv.slice(2));
+  const { arches, runtime } = parsed;
+  outDir = parsed.outDir;
   if (process.platform !== 'linux' || !(process.arch in ELF_MACHINE)) fail(`builds run on Linux x64 or arm64 (this is ${process.platform}-${process.arch})`);
   await bundleHelper();
   for (const arch of arches) await buildOne(runtime, arch);

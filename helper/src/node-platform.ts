@@ -18,7 +18,7 @@ export function createNodePlatform(): HelperPlatform {
     finish: async ({ stdout, stderr, exitCode }: MainResult) => {
       await Promise.all([written(process.stdout, stdout), written(process.stderr, stderr)]);
       // Nothing is left to do once the answer is out: waiting for the event loop to wind down (the
-      // daemon connection closing) would only cost time (docs/performance.md).
+      // daemon connection closing) only costs time (docs/performance.md, change 13).
       process.exit(exitCode);
     },
   };
