@@ -1,7 +1,7 @@
 /** Runs the real docker-credential-scalr as a child process: the npm entry (the bundle on Node) or the packaged binary (Bun). */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { HELPER_BUNDLE, HELPER_ENTRIES, NPM_ENTRY, PACKAGED_BINARY, buildHelperEntries, type HelperEntry } from '../helper-entries.js';
+import { HELPER_BUNDLE, HELPER_ENTRIES, NPM_ENTRY, buildHelperEntries, type HelperEntry } from '../helper-entries.js';
 
 /** One way to run the helper. */
 export type HelperExe = HelperEntry;
@@ -10,12 +10,6 @@ export type HelperExe = HelperEntry;
 export function bundledHelper(): HelperExe {
   if (!existsSync(HELPER_BUNDLE)) throw new Error(`${HELPER_BUNDLE} is missing: run npm run build`);
   return NPM_ENTRY;
-}
-
-/** The packaged binary for this machine, rebuilt first when stale. */
-export function packagedHelper(): HelperExe {
-  buildHelperEntries();
-  return PACKAGED_BINARY;
 }
 
 /** Both ways the helper ships, built from the current sources. */
