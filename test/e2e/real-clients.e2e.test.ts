@@ -4,6 +4,7 @@
  * - Debian's docker-registry (distribution 2.8) with htpasswd (bcrypt) auth on 127.0.0.1;
  * - skopeo (containers/image) pushing, inspecting and pulling an image and an OpenTofu module artifact;
  * - the docker CLI (client only, no engine) logging in and out through the helper;
+ * - podman logging in and out, reading the login and pulling the image through the helper;
  * - the ORAS CLI (Debian trixie's, scripts/fetch-oras.sh) logging in, pushing and pulling an OpenTofu
  *   module artifact and logging out through the helper;
  * - the helper both ways it ships, each first on PATH in its own run of the whole suite: the npm entry
@@ -34,7 +35,7 @@ const ORAS = findTool('oras') ?? join(REPO_ROOT, '.cache', 'tools', 'oras-root',
 const MK_OCI_IMAGE = join(REPO_ROOT, 'test', 'support', 'oci', 'mk-oci-image.sh');
 const MK_OCI_ARTIFACT = join(REPO_ROOT, 'test', 'support', 'oci', 'mk-oci-artifact.sh');
 
-const toolsPresent = requireTool('docker-registry', 'htpasswd', 'skopeo', 'python3', 'bash');
+const toolsPresent = requireTool('docker-registry', 'htpasswd', 'skopeo', 'podman', 'python3', 'bash');
 if (!existsSync(ORAS)) {
   const message = `the ORAS CLI is missing: run scripts/fetch-oras.sh (it unpacks Debian's oras into ${ORAS})`;
   if (IN_CI) throw new Error(`${message}; CI=true, so this is a failure, not a skip`);
@@ -455,6 +456,41 @@ describe.skipIf(!toolsPresent).each(HELPER_ENTRIES)(`real clients through ${HELP
     expect(unzip.code, describeOutput(unzip)).toBe(0);
     expect(JSON.parse(unzip.stdout)).toEqual({ names: ['main.tf'], main: mainTf });
     expectNoSecretsIn(client);
+  });
+
+  it('podman logs in (manager), reads the login and pulls the image (runner), and logs out, all through the helper', async () => {
+    await setIntegration(null);
+    const manage = makeClientHome('podman-manager', managerTokenFile);
+    const read = makeClientHome('podman-runner', runnerTokenFile);
+    // Private storage, so that podman (run as root here) touches nothing of the machine's.
+    const storage = makeTempDir('scalr-e2e-podman-');
+    const podman = (client: ClientHome, args: string[], stdin?: string) =>
+      runProcess(
+        'podman',
+        ['--root', join(storage, 'root'), '--runroot', join(storage, 'run'), '--storage-driver', 'vfs', '--events-backend', 'file', '--cgroup-manager', 'cgroupfs', ...args],
+        { env: client.env, cwd: work, timeoutMs: 60_000, ...(stdin === undefined ? {} : { stdin }) },
+      );
+
+    const login = await podman(manage, ['login', '--tls-verify=false', '-u', user.username, '--password-stdin', host], user.password);
+    expect(login.code, describeOutput(login)).toBe(0);
+    expect(login.stdout).toContain('Login Succeeded');
+    expect(await integrationFor(host)).toMatchObject({ host, username: user.username });
+
+    const who = await lookupsDuring(() => podman(read, ['login', '--get-login', host]));
+    expect(who.result, describeOutput(who.result)).toMatchObject({ code: 0, stdout: `${user.username}\n` });
+    expect(who.lookups.map((e) => e.outcome)).toEqual(['ok']);
+
+    const pull = await lookupsDuring(() => podman(read, ['pull', '--tls-verify=false', '--quiet', `${host}/test/hello:v1`]));
+    expect(pull.result.code, describeOutput(pull.result)).toBe(0);
+    expect(pull.lookups.map((e) => e.outcome)).toContain('ok');
+    const digest = await podman(read, ['image', 'inspect', '--format', '{{.Digest}}', `${host}/test/hello:v1`]);
+    expect(digest.stdout.trim()).toBe(imageDigest);
+
+    const logout = await podman(manage, ['logout', host]);
+    expect(logout.code, describeOutput(logout)).toBe(0);
+    expect(await integrationFor(host)).toBeUndefined();
+    expectNoSecretsIn(manage);
+    expectNoSecretsIn(read);
   });
 
   it.skipIf(!existsSync(ORAS) && !IN_CI)('oras logs in (manager), pushes and pulls an OpenTofu module artifact (runner) and logs out, all through the helper', async () => {
