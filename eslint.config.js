@@ -24,9 +24,9 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
-    // Only the programs' entry points and config loaders read the environment (style guide §7).
+    // Only the programs' entry points and the helper's platform layers (its shell) read the environment (style guide §7).
     files: ['daemon/src/**/*.ts', 'helper/src/**/*.ts', 'shared/src/**/*.ts'],
-    ignores: ['**/*.test.ts', 'daemon/src/main.ts', 'helper/src/bin.ts', 'helper/src/bin-*.ts', 'helper/src/platform/*.ts'],
+    ignores: ['**/*.test.ts', 'daemon/src/main.ts', 'helper/src/bin.ts', 'helper/src/bin-*.ts', 'helper/src/*-platform.ts'],
     rules: {
       'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'read the environment in main.ts/bin.ts and pass it down' }],
     },

@@ -1,7 +1,10 @@
 #!/usr/bin/env node
-// Bundles helper/src/bin.ts into one CommonJS file, helper/dist/docker-credential-scalr.cjs, which the
-// bin shim and the single executable (scripts/build-binary.mjs) both run. @dcs/shared is taken from
-// shared/src, so no prior tsc run is needed. The bundle must stay small: zod and shared's barrel are refused.
+// Bundles the helper into one CommonJS file per runtime. @dcs/shared is taken from shared/src, so no
+// prior tsc run is needed. The bundles must stay small: zod and shared's barrel are refused.
+// - helper/src/bin.ts → helper/dist/docker-credential-scalr.cjs: the bin shim runs it on Node (and
+//   `scripts/build-binary.mjs --runtime node` packs it into a Node single executable);
+// - helper/src/bin-bun.ts → helper/dist/docker-credential-scalr-bun.cjs: scripts/build-binary.mjs
+//   compiles it with Bun into the packaged binary. CommonJS keeps configure's node:fs behind its lazy import.
 import { statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,8 +12,10 @@ import { build } from 'esbuild';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 
-/** The bundle's path. */
+/** The Node bundle's path. */
 export const HELPER_BUNDLE = join(root, 'helper/dist/docker-credential-scalr.cjs');
+/** The Bun bundle's path (the packaged binary's source). */
+export const HELPER_BUN_BUNDLE = join(root, 'helper/dist/docker-credential-scalr-bun.cjs');
 
 const sharedFromSource = {
   name: 'shared-from-source',
@@ -28,11 +33,16 @@ const sharedFromSource = {
   },
 };
 
-/** Builds the bundle and returns its size in bytes. */
+/** Builds both bundles and returns the Node bundle's size in bytes. */
 export async function bundleHelper() {
-  await build({
-    entryPoints: [join(root, 'helper/src/bin.ts')],
-    outfile: HELPER_BUNDLE,
+  await Promise.all([bundle('helper/src/bin.ts', HELPER_BUNDLE), bundle('helper/src/bin-bun.ts', HELPER_BUN_BUNDLE)]);
+  return statSync(HELPER_BUNDLE).size;
+}
+
+function bundle(entry, outfile) {
+  return build({
+    entryPoints: [join(root, entry)],
+    outfile,
     bundle: true,
     platform: 'node',
     format: 'cjs',
@@ -42,7 +52,6 @@ export async function bundleHelper() {
     plugins: [sharedFromSource],
     logLevel: 'warning',
   });
-  return statSync(HELPER_BUNDLE).size;
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

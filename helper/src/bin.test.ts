@@ -1,20 +1,23 @@
-// The bundled helper as clients run it: a child process with argv, stdin and env, against a fake
-// scalr-credd on a Unix socket. The bundle is rebuilt first, so this tests the current sources.
+// The helper as clients run it, both ways it ships (the npm entry on Node, the packaged binary on
+// Bun): a child process with argv, stdin and env, against a fake scalr-credd on a Unix socket. Both
+// are rebuilt first when stale, so this tests the current sources.
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, constants, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HELPER_ENTRIES, buildHelperEntries, type HelperEntry } from '../../test/support/helper-entries.js';
+import { makeTlsFixture, type TlsFixture } from '../../test/support/tls.js';
 import { HELPER_VERSION } from './version.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
-const bundle = join(root, 'helper/dist/docker-credential-scalr.cjs');
 const dir = mkdtempSync(join(tmpdir(), 'helper-bin-test-'));
 const socketPath = join(dir, 'credd.sock');
 const NOT_FOUND = 'credentials not found in native keychain\n';
+/** Near the 1 MiB answer cap: the answer must reach a pipe complete. */
+const BIG_SECRET = 's'.repeat(1000 * 1024);
 
 interface Run {
   stdout: string;
@@ -23,12 +26,13 @@ interface Run {
   elapsedMs: number;
 }
 
-/** Runs the bundled helper; `stdin` undefined leaves the pipe open (never ended), null gives no stdin at all. */
-function runHelper(args: string[], stdin: string | null | undefined, env: Record<string, string> = {}): Promise<Run> {
+/** Runs the helper; `stdin` undefined leaves the pipe open (never ended), null gives no stdin at all. */
+function runEntry(entry: HelperEntry, args: string[], stdin: string | null | undefined, env: Record<string, string | undefined> = {}, cwd?: string): Promise<Run> {
   return new Promise((resolve, reject) => {
     const started = Date.now();
-    const child = spawn(process.execPath, [bundle, ...args], {
-      env: { PATH: process.env['PATH'] ?? '', HOME: dir, SCALR_CREDD_URL: `unix:${socketPath}`, SCALR_CREDD_TOKEN: 'tok_good', ...env },
+    const child = spawn(entry.command, [...entry.args, ...args], {
+      ...(cwd === undefined ? {} : { cwd }),
+      env: definedOnly({ PATH: process.env['PATH'] ?? '', HOME: dir, SCALR_CREDD_URL: `unix:${socketPath}`, SCALR_CREDD_TOKEN: 'tok_good', ...env }),
       stdio: [stdin === null ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -44,6 +48,10 @@ function runHelper(args: string[], stdin: string | null | undefined, env: Record
     });
     if (typeof stdin === 'string') child.stdin!.end(stdin);
   });
+}
+
+function definedOnly(env: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined));
 }
 
 /** The fake daemon: tok_good may do everything, tok_runner only read; hosts name their behaviour. */
@@ -64,6 +72,8 @@ function daemon(req: IncomingMessage, res: ServerResponse): void {
       const serverUrl = body['serverURL'] ?? '';
       if (serverUrl.includes('hang.example.com')) return; // accept, never answer
       if (serverUrl.includes('boom.example.com')) return json(500, { error: { code: 'internal', message: 'internal error', requestId: 'req_7' } });
+      if (serverUrl.includes('evil.example.com')) return json(400, { error: { code: 'invalid_request', message: 'bad\u009b2J\u202eexe.txt\u2028next\u0085line' } });
+      if (serverUrl === 'big.example.com') return json(200, { ServerURL: serverUrl, Username: 'big', Secret: BIG_SECRET });
       if (/^(https:\/\/)?hit\.example\.com(:443)?$/.test(serverUrl)) {
         return json(200, { ServerURL: serverUrl, Username: '<token>', Secret: 'identity "token"' });
       }
@@ -80,26 +90,40 @@ function daemon(req: IncomingMessage, res: ServerResponse): void {
   });
 }
 
-const server = createServer(daemon);
 const sockets = new Set<Socket>();
-server.on('connection', (socket) => {
-  sockets.add(socket);
-  socket.on('close', () => sockets.delete(socket));
-});
+function tracked<T extends Server>(server: T): T {
+  server.on('connection', (socket: Socket) => (sockets.add(socket), socket.on('close', () => sockets.delete(socket))));
+  return server;
+}
+const server = tracked(createServer(daemon));
+/** The same daemon over TLS with a certificate from a private CA; `mtls` also asks for a client certificate. */
+let tlsServers: { plain: HttpsServer; mtls: HttpsServer; elsewhere: HttpsServer } | undefined;
+let tls: TlsFixture;
+const httpsUrl = (which: 'plain' | 'mtls' | 'elsewhere', host = '127.0.0.1') => `https://${host}:${(tlsServers![which].address() as AddressInfo).port}`;
 
 beforeAll(async () => {
-  const built = spawnSync(process.execPath, [join(root, 'scripts/bundle-helper.mjs')], { encoding: 'utf8' });
-  if (built.status !== 0) throw new Error(`bundling failed: ${built.stderr}`);
+  buildHelperEntries();
+  tls = makeTlsFixture(mkdtempSync(join(dir, 'tls-')));
+  const options = { key: tls.pem.serverKey, cert: tls.pem.serverCert, ca: tls.pem.ca };
+  tlsServers = {
+    plain: tracked(createHttpsServer(options, daemon)),
+    mtls: tracked(createHttpsServer({ ...options, requestCert: true, rejectUnauthorized: true }, daemon)),
+    elsewhere: tracked(createHttpsServer({ key: tls.pem.elsewhereKey, cert: tls.pem.elsewhereCert }, daemon)),
+  };
   await new Promise<void>((resolve) => server.listen(socketPath, resolve));
-}, 60_000);
+  for (const https of Object.values(tlsServers)) await new Promise<void>((resolve) => https.listen(0, '127.0.0.1', resolve));
+}, 180_000);
 
 afterAll(async () => {
   for (const socket of sockets) socket.destroy();
-  await new Promise((resolve) => server.close(resolve));
+  await Promise.all([server, ...Object.values(tlsServers ?? {})].map((open) => new Promise((resolve) => open.close(resolve))));
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe('docker-credential-scalr (bundled) get', () => {
+describe.each(HELPER_ENTRIES)('docker-credential-scalr ($label)', (entry) => {
+const runHelper = (args: string[], stdin: string | null | undefined, env: Record<string, string | undefined> = {}, cwd?: string) => runEntry(entry, args, stdin, env, cwd);
+
+describe('get', () => {
   it.each([
     ['docker form without newline', 'hit.example.com'],
     ['echo form with newline', 'hit.example.com\n'],
@@ -113,7 +137,7 @@ describe('docker-credential-scalr (bundled) get', () => {
   });
 
   it('reads a stdin handed over non-blocking (EAGAIN) to its end, arriving later', async () => {
-    const fifo = join(dir, 'stdin.fifo');
+    const fifo = join(dir, `stdin-${entry.label.replace(' ', '-')}.fifo`);
     expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
     // The write end stays open, so a read finds no EOF but, on a non-blocking descriptor, EAGAIN.
     const readEnd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
@@ -121,7 +145,7 @@ describe('docker-credential-scalr (bundled) get', () => {
     try {
       // Node's spawn makes a child's fds 0-2 blocking again; python sets O_NONBLOCK on fd 0 and execs the helper.
       const setNonBlocking = 'import fcntl, os, sys; fcntl.fcntl(0, fcntl.F_SETFL, fcntl.fcntl(0, fcntl.F_GETFL) | os.O_NONBLOCK); os.execv(sys.argv[1], sys.argv[1:])';
-      const child = spawn('python3', ['-c', setNonBlocking, process.execPath, bundle, 'get'], {
+      const child = spawn('python3', ['-c', setNonBlocking, entry.command, ...entry.args, 'get'], {
         env: { PATH: process.env['PATH'] ?? '', HOME: dir, SCALR_CREDD_URL: `unix:${socketPath}`, SCALR_CREDD_TOKEN: 'tok_good' },
         stdio: [readEnd, 'pipe', 'pipe'],
       });
@@ -148,7 +172,7 @@ describe('docker-credential-scalr (bundled) get', () => {
   });
 
   it('exits quietly when the client closed its end of stdout before the answer', async () => {
-    const child = spawn(process.execPath, [bundle, 'get'], {
+    const child = spawn(entry.command, [...entry.args, 'get'], {
       env: { PATH: process.env['PATH'] ?? '', HOME: dir, SCALR_CREDD_URL: `unix:${socketPath}`, SCALR_CREDD_TOKEN: 'tok_good' },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
@@ -231,7 +255,7 @@ describe('docker-credential-scalr (bundled) get', () => {
   });
 });
 
-describe('docker-credential-scalr (bundled) other verbs', () => {
+describe('other verbs', () => {
   it('lists keys and usernames as one JSON line', async () => {
     expect(await runHelper(['list'], 'unused')).toMatchObject({
       stdout: '{"hit.example.com":"<token>","https://index.docker.io/v1/":"hub"}\n',
@@ -302,4 +326,78 @@ describe('docker-credential-scalr (bundled) other verbs', () => {
       credHelpers: { 'https://index.docker.io/v1/': 'scalr', 'docker.io': 'scalr', 'hit.example.com': 'scalr' },
     });
   });
+});
+
+describe('runtime hazards', () => {
+  it('writes a 1 MiB answer to a pipe completely before exiting', async () => {
+    const run = await runHelper(['get'], 'big.example.com');
+
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe(`${JSON.stringify({ ServerURL: 'big.example.com', Username: 'big', Secret: BIG_SECRET })}\n`);
+  });
+
+  it('never reads .env or bunfig.toml from the working directory', async () => {
+    const cwd = mkdtempSync(join(dir, 'cwd-'));
+    // Were .env read, it would point the helper at the working fake daemon and the get would succeed.
+    writeFileSync(join(cwd, '.env'), `SCALR_CREDD_URL=unix:${socketPath}\nSCALR_CREDD_TOKEN=tok_good\n`);
+    writeFileSync(join(cwd, 'preload.js'), 'process.stdout.write("preloaded\\n");\n');
+    writeFileSync(join(cwd, 'bunfig.toml'), 'preload = ["./preload.js"]\n');
+
+    const run = await runHelper(['get'], 'hit.example.com', { SCALR_CREDD_URL: undefined }, cwd);
+
+    expect(run).toMatchObject({ code: 1, stderr: '' });
+    expect(run.stdout).toBe(`docker-credential-scalr: cannot reach scalr-credd at unix:${dir}/.local/share/scalr-credd/credd.sock (no socket file at that path); is the daemon running? check SCALR_CREDD_URL\n`);
+  });
+
+  it('refuses SCALR_CREDD_TOKEN and SCALR_CREDD_TOKEN_FILE set together, naming both', async () => {
+    const tokenFile = join(dir, 'token-both');
+    writeFileSync(tokenFile, 'tok_good\n');
+
+    const run = await runHelper(['get'], 'hit.example.com', { SCALR_CREDD_TOKEN_FILE: tokenFile });
+
+    expect(run).toMatchObject({ code: 1, stderr: '', stdout: 'docker-credential-scalr: set only one of SCALR_CREDD_TOKEN and SCALR_CREDD_TOKEN_FILE, not both\n' });
+  });
+
+  it('strips C1 controls, bidi overrides and separators from a daemon message', async () => {
+    const run = await runHelper(['get'], 'evil.example.com');
+
+    expect(run).toMatchObject({ code: 1, stderr: '', stdout: 'docker-credential-scalr: scalr-credd refused the request: bad 2J exe.txt next line\n' });
+  });
+});
+
+describe('an https daemon URL', () => {
+  const tlsEnv = (extra: Record<string, string> = {}) => ({ SCALR_CREDD_URL: httpsUrl('plain'), SCALR_CREDD_CA_FILE: tls.caPath, ...extra });
+  const hit = `${JSON.stringify({ ServerURL: 'hit.example.com', Username: '<token>', Secret: 'identity "token"' })}\n`;
+
+  it('answers over TLS with SCALR_CREDD_CA_FILE added to the default roots, by IP address and by name', async () => {
+    expect(await runHelper(['get'], 'hit.example.com', tlsEnv())).toMatchObject({ code: 0, stderr: '', stdout: hit });
+    expect(await runHelper(['get'], 'hit.example.com', tlsEnv({ SCALR_CREDD_URL: httpsUrl('plain', 'localhost') }))).toMatchObject({ code: 0, stdout: hit });
+  });
+
+  it('reports an untrusted certificate on one line naming SCALR_CREDD_CA_FILE, never not-found', async () => {
+    for (const env of [{ SCALR_CREDD_CA_FILE: undefined }, { SCALR_CREDD_CA_FILE: tls.otherCaPath }]) {
+      const run = await runHelper(['get'], 'hit.example.com', { ...tlsEnv(), ...env });
+
+      expect(run).toMatchObject({ code: 1, stderr: '' });
+      expect(run.stdout).toMatch(/^docker-credential-scalr: cannot reach scalr-credd at https:\/\/127\.0\.0\.1:\d+ \(TLS: [^)]+\); check SCALR_CREDD_URL's host name and SCALR_CREDD_CA_FILE .*\n$/);
+    }
+  });
+
+  it('reports a certificate for another host name on one line', async () => {
+    const run = await runHelper(['get'], 'hit.example.com', tlsEnv({ SCALR_CREDD_URL: httpsUrl('elsewhere') }));
+
+    expect(run).toMatchObject({ code: 1, stderr: '' });
+    expect(run.stdout).toMatch(/^docker-credential-scalr: cannot reach scalr-credd at https:\/\/127\.0\.0\.1:\d+ \(TLS: certificate does not match the host name\); check /);
+  });
+
+  it('presents SCALR_CREDD_CLIENT_CERT and SCALR_CREDD_CLIENT_KEY to a daemon that asks for a client certificate', async () => {
+    const client = { SCALR_CREDD_CLIENT_CERT: tls.clientCertPath, SCALR_CREDD_CLIENT_KEY: tls.clientKeyPath };
+    expect(await runHelper(['get'], 'hit.example.com', tlsEnv({ SCALR_CREDD_URL: httpsUrl('mtls'), ...client }))).toMatchObject({ code: 0, stdout: hit });
+
+    const without = await runHelper(['get'], 'hit.example.com', tlsEnv({ SCALR_CREDD_URL: httpsUrl('mtls') }));
+    expect(without).toMatchObject({ code: 1, stderr: '' });
+    expect(without.stdout).toMatch(/^docker-credential-scalr: (cannot reach|unexpected answer from) scalr-credd at https:/);
+    expect(without.stdout).not.toContain('not found');
+  });
+});
 });

@@ -1,27 +1,46 @@
-/** File I/O for `configure`: read a config if it exists, and replace it atomically with mode 0600. */
+/**
+ * File I/O for `configure`: read a config if it exists, and replace it atomically. A config path that
+ * is a symbolic link is refused, on read and on write: following it could replace whatever file the
+ * link names (configure may run as root). A rewritten file keeps its owner and mode; a new one is 0600.
+ */
 import {
   closeSync,
+  constants,
   fchmodSync,
+  fchownSync,
   fsyncSync,
   lstatSync,
   mkdirSync,
   openSync,
   readFileSync,
-  realpathSync,
   renameSync,
   statSync,
   unlinkSync,
   writeSync,
+  type Stats,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { ConfigureError } from './configure.js';
 
-/** Returns a file's text, or undefined when it does not exist; other errors (permissions) propagate. */
+function symlinkRefused(path: string): ConfigureError {
+  return new ConfigureError(`${path} is a symbolic link; configure does not write through links: name the file it points to instead`);
+}
+
+/** Returns a file's text, or undefined when it does not exist; a symbolic link is refused; other errors (permissions) propagate. */
 export function readConfigFile(path: string): string | undefined {
+  let fd: number;
   try {
-    return readFileSync(path, 'utf8');
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    if (code === 'ELOOP') throw symlinkRefused(path);
     throw error;
+  }
+  try {
+    return readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -35,12 +54,13 @@ export function isDirectory(path: string): boolean {
 }
 
 /**
- * Replaces a file's contents atomically: writes a temporary file in the same directory (mode 0600),
- * fsyncs it, renames it over the target and fsyncs the directory. Missing directories are created with
- * mode 0700. A symlinked config (dotfile managers) is followed, so the link survives.
+ * Replaces a file's contents atomically: writes a temporary file in the same directory with the
+ * existing file's owner and mode (0600 for a new file), fsyncs it, renames it over the target and
+ * fsyncs the directory. Missing directories are created with mode 0700. A symbolic link is refused.
  */
 export function writeFileAtomic(path: string, text: string): void {
-  const target = resolveSymlink(path);
+  const existing = existingFile(path);
+  const target = path;
   const dir = dirname(target);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   let tmp = '';
@@ -55,7 +75,8 @@ export function writeFileAtomic(path: string, text: string): void {
   }
   try {
     try {
-      fchmodSync(fd, 0o600);
+      fchmodSync(fd, existing === undefined ? 0o600 : existing.mode & 0o7777);
+      if (existing !== undefined) keepOwner(fd, path, existing);
       writeSync(fd, text);
       fsyncSync(fd);
     } finally {
@@ -73,11 +94,26 @@ export function writeFileAtomic(path: string, text: string): void {
   syncDirectory(dir);
 }
 
-function resolveSymlink(path: string): string {
+/** The file's own stats (not a link's target), or undefined when there is none; a symbolic link is refused. */
+function existingFile(path: string): Stats | undefined {
+  let stats: Stats;
   try {
-    return lstatSync(path).isSymbolicLink() ? realpathSync(path) : path;
+    stats = lstatSync(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  if (stats.isSymbolicLink()) throw symlinkRefused(path);
+  return stats;
+}
+
+/** Gives the replacement the old file's owner; refuses when that is not allowed (another user's file, not root). */
+function keepOwner(fd: number, path: string, existing: Stats): void {
+  if (existing.uid === process.getuid?.() && existing.gid === process.getgid?.()) return;
+  try {
+    fchownSync(fd, existing.uid, existing.gid);
   } catch {
-    return path;
+    throw new ConfigureError(`${path} belongs to uid ${existing.uid} gid ${existing.gid}, and its replacement could not keep that owner; run configure as its owner`);
   }
 }
 

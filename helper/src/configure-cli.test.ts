@@ -1,8 +1,8 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { writeFileAtomic } from './config-files.js';
+import { readConfigFile, writeFileAtomic } from './config-files.js';
 import {
   ConfigureUsageError,
   defaultContainersAuthPath,
@@ -122,7 +122,8 @@ describe('configure on real files', () => {
         'reg.example.com:5000': 'scalr',
       },
     });
-    expect(statSync(path).mode & 0o777).toBe(0o600);
+    // The existing file's mode stays: another reader of it may depend on it.
+    expect(statSync(path).mode & 0o777).toBe(0o644);
     expect(result.stderr).toMatch(/^warning: .*auths\["ghcr\.io"\].*OpenTofu/);
     expect(result.stderr.split('\n').filter(Boolean)).toHaveLength(1);
     expect(result.stderr + result.stdout).not.toContain(auth);
@@ -245,15 +246,33 @@ describe('writeFileAtomic', () => {
     expect(readdirSync(dir)).toEqual(['config.json']);
   });
 
-  it('writes through a symlink so that the link survives', () => {
-    mkdirSync(join(dir, 'dotfiles'));
-    writeFileSync(join(dir, 'dotfiles/config.json'), 'old');
-    symlinkSync(join(dir, 'dotfiles/config.json'), join(dir, 'config.json'));
+  it('refuses to read or write through a symbolic link, leaving the link and its target alone', () => {
+    mkdirSync(join(dir, 'elsewhere'));
+    writeFileSync(join(dir, 'elsewhere/other-file'), 'old');
+    symlinkSync(join(dir, 'elsewhere/other-file'), join(dir, 'config.json'));
 
-    writeFileAtomic(join(dir, 'config.json'), 'new');
+    expect(() => writeFileAtomic(join(dir, 'config.json'), 'new')).toThrow(/config\.json is a symbolic link; configure does not write through links/);
+    expect(() => readConfigFile(join(dir, 'config.json'))).toThrow(/is a symbolic link/);
+    expect(readFileSync(join(dir, 'elsewhere/other-file'), 'utf8')).toBe('old');
+    expect(lstatSync(join(dir, 'config.json')).isSymbolicLink()).toBe(true);
+  });
 
-    expect(readFileSync(join(dir, 'dotfiles/config.json'), 'utf8')).toBe('new');
-    expect(readFileSync(join(dir, 'config.json'), 'utf8')).toBe('new');
+  it("keeps an existing file's mode and owner", () => {
+    const path = join(dir, 'config.json');
+    writeFileSync(path, 'old');
+    chmodSync(path, 0o640);
+    // As root (configure run by an administrator for another user), the owner must stay the user's.
+    const isRoot = process.getuid?.() === 0;
+    if (isRoot) chownSync(path, 4321, 4322);
+    const before = statSync(path);
+
+    writeFileAtomic(path, 'new');
+
+    const after = statSync(path);
+    expect(readFileSync(path, 'utf8')).toBe('new');
+    expect(after.mode & 0o7777).toBe(0o640);
+    expect([after.uid, after.gid]).toEqual([before.uid, before.gid]);
+    if (isRoot) expect([after.uid, after.gid]).toEqual([4321, 4322]);
   });
 
   it('cleans up its temporary file when the rename fails', () => {

@@ -3,6 +3,7 @@
  * Not a protocol verb: results go to stdout, warnings and errors to stderr. Every file is read and
  * checked before the first one is written, so a broken file leaves all of them untouched.
  */
+import { toSafeLine } from '@dcs/shared/safe-text';
 import { isDirectory, readConfigFile, writeFileAtomic } from './config-files.js';
 import {
   ConfigureError,
@@ -43,11 +44,6 @@ export interface ConfigureOptions {
 /** A command line that configure cannot make sense of. */
 export class ConfigureUsageError extends Error {
   override readonly name = 'ConfigureUsageError';
-}
-
-/** Says whether the command line is a configure or unconfigure invocation rather than a protocol verb. */
-export function isConfigureCommand(args: readonly string[]): boolean {
-  return args[0] === 'configure' || args[0] === 'unconfigure';
 }
 
 /** Parses configure's command line; throws ConfigureUsageError. `pathIsDirectory` decides how `--config DIR` is read. */
@@ -255,12 +251,12 @@ export async function runConfigureCommand(
   try {
     const report = await runConfigure(options, deps.backend, deps.files ?? REAL_CONFIGURE_FILES);
     const stdout = options.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report);
-    const stderr = report.warnings.map((warning) => `warning: ${warning}\n`).join('');
+    const stderr = report.warnings.map((warning) => `warning: ${toSafeLine(warning, 4096)}\n`).join('');
     return { stdout, stderr, exitCode: 0 };
   } catch (error) {
     const known = error instanceof HelperError || error instanceof ConfigureError || isFsError(error);
     const message = known ? (error as Error).message : `internal error: ${error instanceof Error ? error.message : String(error)}`;
-    return { stdout: '', stderr: `${prefix}: ${message.replace(/[\r\n]+/g, ' ')}\n`, exitCode: 1 };
+    return { stdout: '', stderr: `${prefix}: ${toSafeLine(message, 4096)}\n`, exitCode: 1 };
   }
 }
 

@@ -30,13 +30,13 @@ export interface CredentialBackend {
 }
 
 /** Returns a backend that calls `create` on first use, so verbs that need no backend never load config. */
-export function createLazyBackend(create: () => CredentialBackend): CredentialBackend {
-  let backend: CredentialBackend | undefined;
-  const resolve = () => (backend ??= create());
+export function createLazyBackend(create: () => CredentialBackend | Promise<CredentialBackend>): CredentialBackend {
+  let backend: Promise<CredentialBackend> | undefined;
+  const resolve = () => (backend ??= Promise.resolve().then(create));
   return {
-    get: async (serverUrl) => resolve().get(serverUrl),
-    list: async () => resolve().list(),
-    store: async (input) => resolve().store(input),
-    erase: async (serverUrl) => resolve().erase(serverUrl),
+    get: async (serverUrl) => (await resolve()).get(serverUrl),
+    list: async () => (await resolve()).list(),
+    store: async (input) => (await resolve()).store(input),
+    erase: async (serverUrl) => (await resolve()).erase(serverUrl),
   };
 }

@@ -4,16 +4,17 @@
  */
 import { API_ROUTES } from '@dcs/shared/api-routes';
 import { HttpClientError, httpErrorFromResponse, readErrorBody, requestJson } from '@dcs/shared/http-client';
-import type { JsonRequest, JsonResponse } from '@dcs/shared/http-client';
+import type { RequestJson, JsonResponse, TlsSettings } from '@dcs/shared/http-client';
 import type { CredentialBackend, CredentialInput, CredentialList, StoredCredential } from './credential-backend.js';
 import { CredentialsNotFoundError, DaemonError, ReadOnlyTokenError } from './errors.js';
 
-/** What a DaemonBackend needs: the daemon URL, the bearer token, the per-request deadline; `request` is for tests. */
+/** What a DaemonBackend needs: the daemon URL, the bearer token, the per-request deadline, TLS files; `request` is the runtime's client. */
 export interface DaemonBackendOptions {
   readonly daemonUrl: string;
   readonly token: string;
   readonly timeoutMs: number;
-  readonly request?: (request: JsonRequest) => Promise<JsonResponse>;
+  readonly tls?: TlsSettings;
+  readonly request?: RequestJson;
 }
 
 /** Creates a CredentialBackend that asks the daemon for every verb. */
@@ -23,7 +24,8 @@ export function createDaemonBackend(options: DaemonBackendOptions): CredentialBa
 
   async function call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<JsonResponse> {
     try {
-      return await send({ url: daemonUrl, method, path, token: options.token, timeoutMs: options.timeoutMs, body });
+      const { token, timeoutMs, tls } = options;
+      return await send({ url: daemonUrl, method, path, token, timeoutMs, body, ...(tls === undefined ? {} : { tls }) });
     } catch (error) {
       throw toDaemonError(daemonUrl, options.timeoutMs, error);
     }
@@ -76,6 +78,7 @@ export function createDaemonBackend(options: DaemonBackendOptions): CredentialBa
 }
 
 const CHECK_URL = 'is the daemon running? check SCALR_CREDD_URL';
+const CHECK_TLS = "check SCALR_CREDD_URL's host name and SCALR_CREDD_CA_FILE (and the client certificate, if the daemon asks for one)";
 const CHECK_TOKEN = 'check SCALR_CREDD_TOKEN or SCALR_CREDD_TOKEN_FILE';
 
 function toDaemonError(daemonUrl: string, timeoutMs: number, error: unknown): DaemonError {
@@ -84,7 +87,7 @@ function toDaemonError(daemonUrl: string, timeoutMs: number, error: unknown): Da
   }
   switch (error.kind) {
     case 'unreachable':
-      return new DaemonError('unreachable', `cannot reach scalr-credd at ${daemonUrl} (${error.detail}); ${CHECK_URL}`, {
+      return new DaemonError('unreachable', `cannot reach scalr-credd at ${daemonUrl} (${error.detail}); ${error.detail.startsWith('TLS:') ? CHECK_TLS : CHECK_URL}`, {
         cause: error,
       });
     case 'timeout':

@@ -1,21 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { HelperConfigError } from './errors.js';
-import { DEFAULT_TIMEOUT_MS, loadHelperConfig, type ReadTextFile } from './helper-config.js';
+import { DEFAULT_TIMEOUT_MS, loadHelperConfig, type LoadTextFile } from './helper-config.js';
 
 const HOME = '/home/ci';
-const noFiles: ReadTextFile = (path) => {
+const noFiles: LoadTextFile = (path) => {
   throw Object.assign(new Error(`ENOENT: ${path}`), { code: 'ENOENT' });
 };
 const files =
-  (contents: Record<string, string>): ReadTextFile =>
+  (contents: Record<string, string>): LoadTextFile =>
   (path) => {
     if (path in contents) return contents[path]!;
     return noFiles(path);
   };
 
-function configError(run: () => unknown): HelperConfigError {
+async function configError(run: () => Promise<unknown>): Promise<HelperConfigError> {
   try {
-    run();
+    await run();
   } catch (error) {
     if (error instanceof HelperConfigError) return error;
     throw error;
@@ -23,21 +23,21 @@ function configError(run: () => unknown): HelperConfigError {
   throw new Error('expected HelperConfigError');
 }
 
-describe('loadHelperConfig', () => {
-  it('uses the default socket, the default timeout and a literal token', () => {
-    const config = loadHelperConfig({ SCALR_CREDD_TOKEN: ' tok_abc \n' }, noFiles, HOME);
+describe('loadHelperConfig', async () => {
+  it('uses the default socket, the default timeout and a literal token', async () => {
+    const config = await loadHelperConfig({ SCALR_CREDD_TOKEN: ' tok_abc \n' }, noFiles, () => HOME);
 
     expect(config).toEqual({ daemonUrl: `unix:${HOME}/.local/share/scalr-credd/credd.sock`, token: 'tok_abc', timeoutMs: DEFAULT_TIMEOUT_MS });
     expect(Object.isFrozen(config)).toBe(true);
   });
 
-  it('follows XDG_DATA_HOME and SCALR_CREDD_DATA_DIR for the default socket, as the daemon does', () => {
-    expect(loadHelperConfig({ SCALR_CREDD_TOKEN: 't', XDG_DATA_HOME: '/xdg' }, noFiles, HOME).daemonUrl).toBe('unix:/xdg/scalr-credd/credd.sock');
-    expect(loadHelperConfig({ SCALR_CREDD_TOKEN: 't', SCALR_CREDD_DATA_DIR: '/srv/credd' }, noFiles, HOME).daemonUrl).toBe('unix:/srv/credd/credd.sock');
+  it('follows XDG_DATA_HOME and SCALR_CREDD_DATA_DIR for the default socket, as the daemon does', async () => {
+    expect((await loadHelperConfig({ SCALR_CREDD_TOKEN: 't', XDG_DATA_HOME: '/xdg' }, noFiles, () => HOME)).daemonUrl).toBe('unix:/xdg/scalr-credd/credd.sock');
+    expect((await loadHelperConfig({ SCALR_CREDD_TOKEN: 't', SCALR_CREDD_DATA_DIR: '/srv/credd' }, noFiles, () => HOME)).daemonUrl).toBe('unix:/srv/credd/credd.sock');
   });
 
-  it('reads and trims the token file', () => {
-    const config = loadHelperConfig({ SCALR_CREDD_TOKEN_FILE: '/run/secrets/credd' }, files({ '/run/secrets/credd': 'tok_file\r\n' }), HOME);
+  it('reads and trims the token file', async () => {
+    const config = await loadHelperConfig({ SCALR_CREDD_TOKEN_FILE: '/run/secrets/credd' }, files({ '/run/secrets/credd': 'tok_file\r\n' }), () => HOME);
 
     expect(config.token).toBe('tok_file');
   });
@@ -46,23 +46,23 @@ describe('loadHelperConfig', () => {
     ['http://127.0.0.1:8420', 'http://127.0.0.1:8420'],
     ['https://credd.example.com', 'https://credd.example.com'],
     [' unix:/run/credd.sock ', 'unix:/run/credd.sock'],
-  ])('accepts SCALR_CREDD_URL %j', (url, daemonUrl) => {
-    expect(loadHelperConfig({ SCALR_CREDD_URL: url, SCALR_CREDD_TOKEN: 't' }, noFiles, HOME).daemonUrl).toBe(daemonUrl);
+  ])('accepts SCALR_CREDD_URL %j', async (url, daemonUrl) => {
+    expect((await loadHelperConfig({ SCALR_CREDD_URL: url, SCALR_CREDD_TOKEN: 't' }, noFiles, () => HOME)).daemonUrl).toBe(daemonUrl);
   });
 
-  it('accepts SCALR_CREDD_TIMEOUT_MS', () => {
-    expect(loadHelperConfig({ SCALR_CREDD_TOKEN: 't', SCALR_CREDD_TIMEOUT_MS: '250' }, noFiles, HOME).timeoutMs).toBe(250);
+  it('accepts SCALR_CREDD_TIMEOUT_MS', async () => {
+    expect((await loadHelperConfig({ SCALR_CREDD_TOKEN: 't', SCALR_CREDD_TIMEOUT_MS: '250' }, noFiles, () => HOME)).timeoutMs).toBe(250);
   });
 
-  it('names both token variables when no token is configured', () => {
-    const error = configError(() => loadHelperConfig({}, noFiles, HOME));
+  it('names both token variables when no token is configured', async () => {
+    const error = await configError(() => loadHelperConfig({}, noFiles, () => HOME));
 
     expect(error.message).toMatch(/SCALR_CREDD_TOKEN_FILE/);
     expect(error.message).toMatch(/SCALR_CREDD_TOKEN\b/);
   });
 
   it.each([
-    { name: 'both token variables', env: { SCALR_CREDD_TOKEN: 'a', SCALR_CREDD_TOKEN_FILE: '/t' }, mentions: 'only one' },
+    { name: 'both token variables', env: { SCALR_CREDD_TOKEN: 'a', SCALR_CREDD_TOKEN_FILE: '/t' }, mentions: 'set only one of SCALR_CREDD_TOKEN and SCALR_CREDD_TOKEN_FILE, not both' },
     { name: 'a missing token file', env: { SCALR_CREDD_TOKEN_FILE: '/nope' }, mentions: '/nope' },
     { name: 'an empty token file', env: { SCALR_CREDD_TOKEN_FILE: '/empty' }, mentions: 'empty' },
     { name: 'a token with spaces', env: { SCALR_CREDD_TOKEN: 'two words' }, mentions: 'SCALR_CREDD_TOKEN' },
@@ -72,24 +72,52 @@ describe('loadHelperConfig', () => {
     { name: 'a timeout of zero', env: { SCALR_CREDD_TOKEN: 't', SCALR_CREDD_TIMEOUT_MS: '0' }, mentions: 'SCALR_CREDD_TIMEOUT_MS' },
     { name: 'a fractional timeout', env: { SCALR_CREDD_TOKEN: 't', SCALR_CREDD_TIMEOUT_MS: '1.5' }, mentions: 'SCALR_CREDD_TIMEOUT_MS' },
     { name: 'a huge timeout', env: { SCALR_CREDD_TOKEN: 't', SCALR_CREDD_TIMEOUT_MS: '9999999' }, mentions: 'SCALR_CREDD_TIMEOUT_MS' },
-  ])('rejects $name', ({ env, mentions }) => {
-    const error = configError(() => loadHelperConfig(env, files({ '/empty': ' \n' }), HOME));
+  ])('rejects $name', async ({ env, mentions }) => {
+    const error = await configError(() => loadHelperConfig(env, files({ '/empty': ' \n' }), () => HOME));
 
     expect(error.message).toContain(mentions);
   });
 
-  it('reports every problem at once and never echoes a token', () => {
-    const error = configError(() =>
-      loadHelperConfig({ SCALR_CREDD_TOKEN: 'secret token', SCALR_CREDD_URL: 'ftp://x', SCALR_CREDD_TIMEOUT_MS: 'soon' }, noFiles, HOME),
+  it('reports every problem at once and never echoes a token', async () => {
+    const error = await configError(() =>
+      loadHelperConfig({ SCALR_CREDD_TOKEN: 'secret token', SCALR_CREDD_URL: 'ftp://x', SCALR_CREDD_TIMEOUT_MS: 'soon' }, noFiles, () => HOME),
     );
 
     for (const name of ['SCALR_CREDD_TOKEN', 'SCALR_CREDD_URL', 'SCALR_CREDD_TIMEOUT_MS']) expect(error.message).toContain(name);
     expect(error.message).not.toContain('secret token');
   });
 
-  it('does not read the token file content into the message', () => {
-    const error = configError(() => loadHelperConfig({ SCALR_CREDD_TOKEN_FILE: '/t' }, files({ '/t': 'bad token value' }), HOME));
+  it('does not read the token file content into the message', async () => {
+    const error = await configError(() => loadHelperConfig({ SCALR_CREDD_TOKEN_FILE: '/t' }, files({ '/t': 'bad token value' }), () => HOME));
 
     expect(error.message).not.toContain('bad token value');
+  });
+
+  it('reads the CA and client certificate files for an https URL only', async () => {
+    const env = {
+      SCALR_CREDD_TOKEN: 't',
+      SCALR_CREDD_CA_FILE: '/etc/credd/ca.pem',
+      SCALR_CREDD_CLIENT_CERT: '/etc/credd/client.pem',
+      SCALR_CREDD_CLIENT_KEY: '/etc/credd/client.key',
+    };
+    const pem = files({ '/etc/credd/ca.pem': 'CA', '/etc/credd/client.pem': 'CERT', '/etc/credd/client.key': 'KEY' });
+    expect((await loadHelperConfig({ ...env, SCALR_CREDD_URL: 'https://credd:8443' }, pem, () => HOME)).tls).toEqual({ ca: 'CA', cert: 'CERT', key: 'KEY' });
+    expect((await loadHelperConfig({ ...env, SCALR_CREDD_URL: 'http://credd:8420' }, noFiles, () => HOME)).tls).toBeUndefined();
+  });
+
+  it('names an unreadable CA file and a client certificate without its key', async () => {
+    const error = await configError(() =>
+      loadHelperConfig({ SCALR_CREDD_TOKEN: 't', SCALR_CREDD_URL: 'https://credd', SCALR_CREDD_CA_FILE: '/nope.pem', SCALR_CREDD_CLIENT_CERT: '/c.pem' }, files({ '/c.pem': 'C' }), () => HOME),
+    );
+
+    expect(error.message).toContain('cannot read SCALR_CREDD_CA_FILE (/nope.pem): no such file');
+    expect(error.message).toContain('SCALR_CREDD_CLIENT_KEY');
+  });
+
+  it('asks for the home directory only when it needs the default URL', async () => {
+    const home = () => {
+      throw new Error('home asked');
+    };
+    expect((await loadHelperConfig({ SCALR_CREDD_TOKEN: 't', SCALR_CREDD_URL: 'unix:/run/x.sock' }, noFiles, home)).daemonUrl).toBe('unix:/run/x.sock');
   });
 });

@@ -2,8 +2,9 @@
  * The helper's configuration, read from the environment once per process. Hand-written checks instead
  * of zod keep the helper's start-up cheap. Messages name variables and paths, never a token.
  */
-import { InvalidEndpointUrlError, parseEndpointUrl } from '@dcs/shared/http-client';
-import { defaultDaemonUrl, type ReadTextFile } from '@dcs/shared/paths';
+import { chooseTlsFiles, chooseTokenSource, unreadableFileProblem } from '@dcs/shared/client-settings';
+import { InvalidEndpointUrlError, parseEndpointUrl, type TlsSettings } from '@dcs/shared/http-client';
+import { defaultDaemonUrl } from '@dcs/shared/paths';
 import { HelperConfigError } from './errors.js';
 
 /** Where the daemon is, how to authenticate, and how long one request may take. */
@@ -13,33 +14,42 @@ export interface HelperConfig {
   readonly token: string;
   /** The deadline for one whole request to the daemon. */
   readonly timeoutMs: number;
+  /** For an `https://` daemon URL: the CA and client certificate files' contents, when set. */
+  readonly tls?: TlsSettings;
 }
 
-export type { ReadTextFile };
+/** Reads a whole text file (the token file, TLS files), at once or later; rejects with the runtime's error (its `code` is read). */
+export type LoadTextFile = (path: string) => Promise<string> | string;
 
 /** The request deadline when SCALR_CREDD_TIMEOUT_MS is not set. */
 export const DEFAULT_TIMEOUT_MS = 2000;
 const MAX_TIMEOUT_MS = 600_000;
 const TOKEN_CHARS = /^[\x21-\x7e]+$/;
 
-/** Loads and checks the helper's configuration; throws HelperConfigError listing every problem at once. */
-export function loadHelperConfig(
+/**
+ * Loads and checks the helper's configuration; rejects with HelperConfigError listing every problem
+ * at once. `homeDir` is asked only when SCALR_CREDD_URL is unset.
+ */
+export async function loadHelperConfig(
   env: Readonly<Record<string, string | undefined>>,
-  readFile: ReadTextFile,
-  homeDir: string,
-): HelperConfig {
+  readFile: LoadTextFile,
+  homeDir: () => string,
+): Promise<HelperConfig> {
   const problems: string[] = [];
 
   const urlText = env['SCALR_CREDD_URL']?.trim();
-  const daemonUrl = urlText ? urlText : defaultDaemonUrl(env, homeDir);
+  const daemonUrl = urlText ? urlText : defaultDaemonUrl(env, homeDir());
+  let https = false;
   try {
-    parseEndpointUrl(daemonUrl);
+    const endpoint = parseEndpointUrl(daemonUrl);
+    https = endpoint.kind === 'tcp' && endpoint.protocol === 'https:';
   } catch (error) {
     const reason = error instanceof InvalidEndpointUrlError ? error.message : 'invalid URL';
     problems.push(`${urlText ? 'SCALR_CREDD_URL' : 'the default daemon URL'} is not usable: ${reason}`);
   }
 
-  const token = readToken(env, readFile, problems);
+  const token = await readToken(env, readFile, problems);
+  const tls = https ? await readTls(env, readFile, problems) : undefined;
 
   let timeoutMs = DEFAULT_TIMEOUT_MS;
   const timeoutText = env['SCALR_CREDD_TIMEOUT_MS']?.trim();
@@ -50,57 +60,57 @@ export function loadHelperConfig(
   }
 
   if (problems.length > 0) throw new HelperConfigError(problems.join('; '));
-  return Object.freeze({ daemonUrl, token: token!, timeoutMs });
+  return Object.freeze({ daemonUrl, token: token!, timeoutMs, ...(tls === undefined ? {} : { tls }) });
 }
 
-function readToken(
+async function readToken(
   env: Readonly<Record<string, string | undefined>>,
-  readFile: ReadTextFile,
+  readFile: LoadTextFile,
   problems: string[],
-): string | undefined {
-  const literal = env['SCALR_CREDD_TOKEN']?.trim();
-  const file = env['SCALR_CREDD_TOKEN_FILE']?.trim();
-  if (literal && file) {
-    problems.push('set only one of SCALR_CREDD_TOKEN and SCALR_CREDD_TOKEN_FILE');
-    return undefined;
-  }
-  if (!literal && !file) {
-    problems.push('no daemon token configured: set SCALR_CREDD_TOKEN_FILE (a file holding the token) or SCALR_CREDD_TOKEN');
-    return undefined;
-  }
-  let token = literal;
-  let source = 'SCALR_CREDD_TOKEN';
-  if (file) {
-    source = `the file named by SCALR_CREDD_TOKEN_FILE (${file})`;
-    try {
-      token = readFile(file).trim();
-    } catch (error) {
-      problems.push(`cannot read SCALR_CREDD_TOKEN_FILE (${file}): ${describeFsError(error)}`);
+): Promise<string | undefined> {
+  const source = chooseTokenSource(env);
+  let token: string;
+  let origin = 'SCALR_CREDD_TOKEN';
+  switch (source.kind) {
+    case 'conflict':
+      problems.push(source.problem);
       return undefined;
-    }
-    if (token === '') {
-      problems.push(`${source} is empty`);
+    case 'none':
+      problems.push('no daemon token configured: set SCALR_CREDD_TOKEN_FILE (a file holding the token) or SCALR_CREDD_TOKEN');
       return undefined;
-    }
+    case 'value':
+      token = source.token;
+      break;
+    case 'file':
+      origin = `the file named by SCALR_CREDD_TOKEN_FILE (${source.path})`;
+      try {
+        token = (await readFile(source.path)).trim();
+      } catch (error) {
+        problems.push(unreadableFileProblem(source.variable, source.path, error));
+        return undefined;
+      }
+      if (token === '') {
+        problems.push(`${origin} is empty`);
+        return undefined;
+      }
   }
-  if (!TOKEN_CHARS.test(token!)) {
-    problems.push(`${source} holds characters a token cannot have (spaces or non-ASCII)`);
+  if (!TOKEN_CHARS.test(token)) {
+    problems.push(`${origin} holds characters a token cannot have (spaces or non-ASCII)`);
     return undefined;
   }
   return token;
 }
 
-function describeFsError(error: unknown): string {
-  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
-  switch (code) {
-    case 'ENOENT':
-      return 'no such file';
-    case 'EACCES':
-    case 'EPERM':
-      return 'permission denied';
-    case 'EISDIR':
-      return 'it is a directory';
-    default:
-      return typeof code === 'string' ? code : 'read failed';
+async function readTls(env: Readonly<Record<string, string | undefined>>, readFile: LoadTextFile, problems: string[]): Promise<TlsSettings> {
+  const { files, problem } = chooseTlsFiles(env);
+  if (problem !== undefined) problems.push(problem);
+  const tls: { -readonly [K in keyof TlsSettings]: TlsSettings[K] } = {};
+  for (const { field, variable, path } of files) {
+    try {
+      tls[field] = await readFile(path);
+    } catch (error) {
+      problems.push(unreadableFileProblem(variable, path, error));
+    }
   }
+  return tls;
 }

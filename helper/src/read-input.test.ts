@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { isCharacterDevice, readInput, readStream } from './read-input.js';
+import { isCharacterDevice } from './node-platform.js';
+import { readInput, readStream } from './read-input.js';
 
 describe('readInput', () => {
   it.each(['get', 'store', 'erase'])('reads %s input until EOF, joined across chunks and multi-byte boundaries', async (verb) => {

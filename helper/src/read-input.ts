@@ -1,14 +1,5 @@
-/** Reading the helper's stdin: all of it, as UTF-8, without ever failing. */
-import { fstatSync } from 'node:fs';
-
-const INPUT_ACTIONS: ReadonlySet<string> = new Set(['get', 'store', 'erase']);
-
-/**
- * How long other invocations (list, version, usage) wait for the end of stdin. The Go client writes
- * "unused" to `list` and closes stdin at once, so the end is normally there before the helper has
- * started; a client that never closes stdin (a Node `execFile` without `stdin.end()`) must not hang it.
- */
-export const NON_INPUT_STDIN_WAIT_MS = 100;
+/** Reading the helper's stdin on Node: all of it, as UTF-8, without ever failing. */
+import { NON_INPUT_STDIN_WAIT_MS, takesInput } from './platform.js';
 
 /**
  * Reads stdin as the invocation needs it:
@@ -23,15 +14,14 @@ export function readInput(
   openStdin: () => NodeJS.ReadableStream,
   readChunkSync?: (buffer: Buffer) => number,
 ): Promise<string> {
-  const takesInput = args.length === 1 && INPUT_ACTIONS.has(args[0]!);
-  if (takesInput) return readChunksThenStream(openStdin, readChunkSync);
+  if (takesInput(args)) return readChunksThenStream(openStdin, readChunkSync);
   if (stdinIsDevice) return Promise.resolve('');
   return readStream(openStdin(), NON_INPUT_STDIN_WAIT_MS);
 }
 
 /**
- * Reads to EOF with blocking reads when it can: no stream, no event-loop turns, about half a
- * millisecond less per helper run than `process.stdin`. A descriptor that would block (a client
+ * Reads to EOF with blocking reads when it can: no stream and no event-loop turns, which is
+ * measurably cheaper than `process.stdin` (docs/performance.md, change 12). A descriptor that would block (a client
  * that handed over a non-blocking pipe: EAGAIN) continues as a stream after what was already read;
  * any other read error ends the input there, as a stream error does.
  */
@@ -81,13 +71,4 @@ function readStreamBytes(stream: NodeJS.ReadableStream, waitLimitMs?: number): P
       }, waitLimitMs);
     }
   });
-}
-
-/** Says whether a file descriptor is a character device (a terminal, /dev/null); an unusable one counts as one. */
-export function isCharacterDevice(fd: number): boolean {
-  try {
-    return fstatSync(fd).isCharacterDevice();
-  } catch {
-    return true;
-  }
 }

@@ -11,6 +11,7 @@
  * - an exit code other than 0 or 1, a stack trace, or a rejected promise escaping runHelper.
  */
 import { InvalidRegistryHostError, parseServerUrl } from '@dcs/shared/registry-host';
+import { toSafeLine } from '@dcs/shared/safe-text';
 import type { CredentialBackend } from './credential-backend.js';
 import {
   CredentialsNotFoundError,
@@ -81,7 +82,7 @@ async function dispatch({ action, stdin }: HelperRequest, backend: CredentialBac
       return success('');
     }
     default:
-      return { stdout: `${HELPER_NAME}: unknown action: ${oneLine(action)}\n`, exitCode: 1 };
+      return { stdout: `${HELPER_NAME}: unknown action: ${toSafeLine(action)}\n`, exitCode: 1 };
   }
 }
 
@@ -141,14 +142,8 @@ function joinLines(text: string): string {
 
 function describeFailure(error: unknown): string {
   if (error instanceof ProtocolError) return error.message;
-  if (error instanceof HelperError) return `${HELPER_NAME}: ${oneLine(error.message).trim()}`;
+  if (error instanceof HelperError) return `${HELPER_NAME}: ${toSafeLine(error.message)}`;
   // A bug, not an expected failure: still one line, still no stack trace.
   const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  return `${HELPER_NAME}: internal error: ${oneLine(detail).trim()}`;
-}
-
-/** Collapses control characters so that a message stays on one line, and bounds its length. */
-function oneLine(text: string): string {
-  const flat = text.replace(/ *[\u0000-\u001f\u007f\u2028\u2029]+ */g, ' ');
-  return flat.length > 512 ? `${flat.slice(0, 509)}...` : flat;
+  return `${HELPER_NAME}: internal error: ${toSafeLine(detail)}`;
 }

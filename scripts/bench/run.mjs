@@ -3,7 +3,8 @@
 // next to a baseline measured in the same run. See docs/performance.md for what is measured and why.
 //
 //   1. helper  — `get` as a cold process (packaged binary; node_modules/.bin entry on this Node) against a
-//                real daemon on a Unix socket and on TCP; baseline `node -e 0` of the same Node. Runs interleaved.
+//                real daemon on a Unix socket and on TCP (and https, when the daemon's serve offers TLS);
+//                baseline `node -e 0` of this machine's Node. Runs interleaved.
 //   2. load    — lookups per second and latency, 32 connections (autocannon); baseline: a bare node:http
 //                server answering the same JSON (scripts/bench/baseline-server.mjs). Slices of every
 //                target interleave; an express-only server (scripts/bench/express-floor.mjs) is shown for reference.
@@ -13,10 +14,12 @@
 //
 // Options: --quick (3 s of load per target instead of 10 s, fewer rounds), --only helper,load,scale,fanout,
 // --runs N (helper runs per command, default 60; at least 40), --skip-binary, --no-build, --out FILE,
-// --code-cache-variant (also time the binary built without the SEA code cache, built under .cache/bench/).
+// --node-sea (also time the helper as a Node 24 single executable, `build-binary --runtime node`, built
+// under .cache/bench/node-sea: the packaged binary before it moved to Bun).
 // The daemons run with SCALR_CREDD_LOG_LEVEL=warn, so per-request log lines are not part of the figures.
 // Exit status: 0 when the bench ran, whether or not every target was met (the report says which were
 // not); 1 when it could not run.
+import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { delimiter, dirname, join, relative } from 'node:path';
@@ -26,7 +29,6 @@ import { createClient, expectStatus } from './lib/http.mjs';
 import { mergeSlices, runSlice } from './lib/load.mjs';
 import { benchHost, lookupHost } from './lib/names.mjs';
 import { killAll, memoryMiB, runSync, startServer, timeProcess } from './lib/procs.mjs';
-import { buildWithoutCodeCache } from './lib/sea-variant.mjs';
 import { ratio, round, roundSummary, summarize } from './lib/stats.mjs';
 
 const root = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
@@ -39,7 +41,7 @@ const { values: opts } = parseArgs({
     runs: { type: 'string' },
     'skip-binary': { type: 'boolean', default: false },
     'no-build': { type: 'boolean', default: false },
-    'code-cache-variant': { type: 'boolean', default: false },
+    'node-sea': { type: 'boolean', default: false },
     out: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
@@ -110,36 +112,57 @@ async function prepareBuild(notes) {
   const bundle = join(root, 'helper/dist/docker-credential-scalr.cjs');
   if (!existsSync(join(root, 'daemon/dist/main.js')) || !existsSync(bundle)) fail('daemon/dist or the helper bundle is missing: run `npm run build`');
 
-  const binary = { path: undefined, embeddedNode: undefined, nodeVersion: undefined };
+  const binary = { path: undefined, runtime: undefined };
   if (opts['skip-binary']) return (notes.push('--skip-binary: the packaged binary was not measured'), binary);
   if (process.platform !== 'linux' || !['x64', 'arm64'].includes(process.arch)) {
     notes.push(`no packaged binary for ${process.platform}-${process.arch}`);
     return binary;
   }
-  const versionMatch = /const NODE_VERSION = '([0-9.]+)'/.exec(readFileSync(join(root, 'scripts/build-binary.mjs'), 'utf8'));
-  if (!versionMatch) fail('cannot find NODE_VERSION in scripts/build-binary.mjs');
-  const nodeVersion = versionMatch[1];
+  const { STAMP_DIR, binaryStamp } = await import('../build-binary.mjs');
   const path = join(root, `dist/docker-credential-scalr-linux-${process.arch}`);
-  const embeddedNode = join(root, `.cache/node-bin/node-linux-${process.arch}-${nodeVersion}/bin/node`);
-  const current = () => existsSync(path) && existsSync(embeddedNode) && readFileSync(path).includes(readFileSync(bundle));
+  const stamp = join(STAMP_DIR, `linux-${process.arch}`);
+  const current = () => existsSync(path) && existsSync(stamp) && readFileSync(stamp, 'utf8') === binaryStamp('bun');
   if (!current()) {
     if (opts['no-build']) {
-      notes.push('--no-build and the binary is missing or older than the bundle: not measured');
+      notes.push('--no-build and the binary is missing or not built from the current bundle: not measured');
       return binary;
     }
-    log(`build: ${relative(root, path)} is missing or does not hold the current bundle; running build-binary --arch ${process.arch}`);
+    log(`build: ${relative(root, path)} is missing or not built from the current bundle; running build-binary --arch ${process.arch}`);
     const built = runSync(process.execPath, [join(root, 'scripts/build-binary.mjs'), '--arch', process.arch], { cwd: root, stdio: 'inherit' });
     if (built.status !== 0 || !current()) {
       notes.push('build-binary failed: the packaged binary was not measured');
       return binary;
     }
   }
-  let withoutCodeCache;
-  if (opts['code-cache-variant']) {
-    log('build: the binary without a code cache (.cache/bench/sea-no-code-cache)');
-    withoutCodeCache = buildWithoutCodeCache({ root, bundle, embeddedNode });
+  const version = /version: '([0-9.]+)'/.exec(readFileSync(join(root, 'scripts/build-binary.mjs'), 'utf8'))?.[1];
+  let nodeSea;
+  if (opts['node-sea']) {
+    const dir = join(root, '.cache/bench/node-sea');
+    log('build: the Node single executable for comparison (build-binary --runtime node, .cache/bench/node-sea)');
+    const built = runSync(process.execPath, [join(root, 'scripts/build-binary.mjs'), '--arch', process.arch, '--runtime', 'node', '--out-dir', dir], { cwd: root, stdio: 'inherit' });
+    if (built.status === 0) nodeSea = join(dir, `docker-credential-scalr-linux-${process.arch}`);
+    else notes.push('build-binary --runtime node failed: the Node single executable was not measured');
   }
-  return { path, embeddedNode, nodeVersion, withoutCodeCache };
+  return { path, runtime: `Bun ${version ?? '?'}`, nodeSea };
+}
+
+/**
+ * Whether this daemon's serve accepts `--listen https://…` with `--tls-cert`/`--tls-key`; if so, a
+ * self-signed certificate for 127.0.0.1 (also the helper's SCALR_CREDD_CA_FILE) and the serve arguments.
+ */
+function httpsListen(work, home, notes) {
+  const help = runSync(process.execPath, [join(root, 'daemon/bin/scalr-credd.js'), 'serve', '--help'], { cwd: root, env: cleanEnv(home) });
+  if (!`${help.stdout}${help.stderr}`.includes('--tls-cert')) {
+    const note = "https get: skipped, this daemon's serve does not accept https:// (no --tls-cert) yet";
+    notes.push(note);
+    log(note);
+    return undefined;
+  }
+  const dir = makePrivateDir(join(work, 'tls'));
+  const cert = join(dir, 'daemon.pem');
+  const key = join(dir, 'daemon.key');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert], { stdio: 'ignore' });
+  return { caFile: cert, args: ['--listen', 'https://127.0.0.1:0', '--tls-cert', cert, '--tls-key', key] };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -157,12 +180,12 @@ function cleanEnv(home, extra = {}) {
   return { ...env, ...extra };
 }
 
-async function startDaemon(name, dataDir, home) {
+async function startDaemon(name, dataDir, home, extraArgs = []) {
   // Started through its bin, as `npx scalr-credd serve` and the systemd unit start it, so the node
   // flags on the bin's #! line apply.
   const server = await startServer(
     join(root, 'daemon/bin/scalr-credd.js'),
-    ['serve', '--data-dir', dataDir, '--listen', `unix:${join(dataDir, 'credd.sock')}`, '--listen', '127.0.0.1:0'],
+    ['serve', '--data-dir', dataDir, '--listen', `unix:${join(dataDir, 'credd.sock')}`, '--listen', '127.0.0.1:0', ...extraArgs],
     { env: cleanEnv(home, { SCALR_CREDD_LOG_LEVEL: 'warn' }), cwd: root, ready: /listening on (.+)$/m },
   );
   const urls = server.match[1].split(', ').map((url) => url.trim());
@@ -171,6 +194,7 @@ async function startDaemon(name, dataDir, home) {
     ...server,
     memoryAtStart: memoryMiB(server.pid),
     tcpUrl: urls.find((url) => url.startsWith('http://')),
+    httpsUrl: urls.find((url) => url.startsWith('https://')),
     socketUrl: urls.find((url) => url.startsWith('unix:')),
     adminToken: firstAdminToken(dataDir),
   };
@@ -183,8 +207,9 @@ function firstAdminToken(dataDir) {
 }
 
 /** The 10-integration daemon: a first `serve` creates the store and writes the admin token; the rest goes through the API. */
-async function startSmallDaemon(work, home) {
-  const daemon = await startDaemon('daemon (10 integrations)', join(work, 'small'), home);
+async function startSmallDaemon(work, home, https) {
+  const daemon = await startDaemon('daemon (10 integrations)', join(work, 'small'), home, https?.args ?? []);
+  daemon.caFile = https?.caFile;
   if (!daemon.adminToken) throw new Error('the first serve wrote no admin token file');
   const client = createClient(daemon.tcpUrl);
   try {
@@ -225,7 +250,8 @@ function expectedSecret(daemon) {
 // 1. Helper `get`, cold process.
 
 function helperEnv(home, daemon, url) {
-  return cleanEnv(home, { SCALR_CREDD_URL: url, SCALR_CREDD_TOKEN: daemon.runnerToken });
+  const tls = url.startsWith('https:') ? { SCALR_CREDD_CA_FILE: daemon.caFile } : {};
+  return cleanEnv(home, { SCALR_CREDD_URL: url, SCALR_CREDD_TOKEN: daemon.runnerToken, ...tls });
 }
 
 function checkHelperAnswer(result, daemon) {
@@ -242,27 +268,23 @@ function checkHelperAnswer(result, daemon) {
 async function benchHelper({ binary, nodeOnPath, small, home }) {
   const bin = join(root, 'node_modules/.bin/docker-credential-scalr');
   const stdin = `${small.lookupHost}\n`;
-  const commands = [];
+  const commands = [{ id: 'node-e0', label: `node -e 0 (Node ${process.versions.node})`, command: nodeOnPath, args: ['-e', '0'], env: cleanEnv(home) }];
   if (binary.path) {
     commands.push(
-      { id: 'node24-e0', label: `node -e 0 (embedded Node ${binary.nodeVersion})`, command: binary.embeddedNode, args: ['-e', '0'], env: cleanEnv(home) },
-      { id: 'binary-unix', label: 'binary get, Unix socket', command: binary.path, args: ['get'], env: helperEnv(home, small, small.socketUrl), baseline: 'node24-e0', check: true, target: true },
-      { id: 'binary-tcp', label: 'binary get, TCP', command: binary.path, args: ['get'], env: helperEnv(home, small, small.tcpUrl), baseline: 'node24-e0', check: true, target: true },
+      { id: 'binary-unix', label: 'binary get, Unix socket', command: binary.path, args: ['get'], env: helperEnv(home, small, small.socketUrl), baseline: 'node-e0', check: true, target: true },
+      { id: 'binary-tcp', label: 'binary get, TCP', command: binary.path, args: ['get'], env: helperEnv(home, small, small.tcpUrl), baseline: 'node-e0', check: true, target: true },
     );
-    if (binary.withoutCodeCache) {
-      commands.push({
-        id: 'binary-no-code-cache-unix',
-        label: 'binary without code cache, get, Unix socket',
-        command: binary.withoutCodeCache,
-        args: ['get'],
-        env: helperEnv(home, small, small.socketUrl),
-        baseline: 'node24-e0',
-        check: true,
-      });
+    if (binary.nodeSea) {
+      commands.push(
+        { id: 'sea-unix', label: 'Node SEA get, Unix socket', command: binary.nodeSea, args: ['get'], env: helperEnv(home, small, small.socketUrl), baseline: 'node-e0', check: true },
+        { id: 'sea-tcp', label: 'Node SEA get, TCP', command: binary.nodeSea, args: ['get'], env: helperEnv(home, small, small.tcpUrl), baseline: 'node-e0', check: true },
+      );
+    }
+    if (small.httpsUrl) {
+      commands.push({ id: 'binary-https', label: 'binary get, https', command: binary.path, args: ['get'], env: helperEnv(home, small, small.httpsUrl), baseline: 'binary-tcp', check: true });
     }
   }
   commands.push(
-    { id: 'node-e0', label: `node -e 0 (Node ${process.versions.node})`, command: nodeOnPath, args: ['-e', '0'], env: cleanEnv(home) },
     { id: 'script-unix', label: '.bin entry get, Unix socket', command: bin, args: ['get'], env: helperEnv(home, small, small.socketUrl), baseline: 'node-e0', check: true },
     { id: 'script-tcp', label: '.bin entry get, TCP', command: bin, args: ['get'], env: helperEnv(home, small, small.tcpUrl), baseline: 'node-e0', check: true },
   );
@@ -304,7 +326,7 @@ async function fanoutRound(command, args, env, stdin, count, check) {
 
 async function benchFanout({ binary, nodeOnPath, small, home }) {
   const kinds = [];
-  if (binary.path) kinds.push({ id: 'binary', label: 'binary get', command: binary.path, baselineCommand: binary.embeddedNode, baselineLabel: `node -e 0 (Node ${binary.nodeVersion})` });
+  if (binary.path) kinds.push({ id: 'binary', label: 'binary get', command: binary.path, baselineCommand: nodeOnPath, baselineLabel: `node -e 0 (Node ${process.versions.node})` });
   kinds.push({ id: 'script', label: '.bin entry get', command: join(root, 'node_modules/.bin/docker-credential-scalr'), baselineCommand: nodeOnPath, baselineLabel: `node -e 0 (Node ${process.versions.node})` });
   const count = config.fanoutProcesses;
   const env = helperEnv(home, small, small.socketUrl);
@@ -486,9 +508,11 @@ function evaluate(results) {
   if (results.helper) {
     for (const row of results.helper.rows.filter((r) => r.target)) {
       const where = row.id.endsWith('unix') ? 'Unix socket' : 'TCP';
-      add(`helper.${row.id}.median`, `binary get (${where}): median ≤ 1.25 × node -e 0`, row.ratioMedian, 1.25, row.ratioMedian <= 1.25, '×');
-      add(`helper.${row.id}.p95`, `binary get (${where}): p95 ≤ 1.5 × node -e 0 p95`, row.ratioP95, 1.5, row.ratioP95 <= 1.5, '×');
+      add(`helper.${row.id}.median`, `binary get (${where}): median ≤ 0.35 × node -e 0`, row.ratioMedian, 0.35, row.ratioMedian <= 0.35, '×');
+      add(`helper.${row.id}.p95`, `binary get (${where}): p95 ≤ 0.5 × node -e 0 p95`, row.ratioP95, 0.5, row.ratioP95 <= 0.5, '×');
     }
+    const https = results.helper.rows.find((r) => r.id === 'binary-https');
+    if (https) add('helper.binary-https.median', 'binary get over https: median ≤ 1.5 × binary get over TCP', https.ratioMedian, 1.5, https.ratioMedian <= 1.5, '×');
     const failed = results.helper.rows.reduce((sum, row) => sum + row.failures.length, 0);
     add('helper.failures', 'every helper run answered the right credential', failed, 0, failed === 0, ' failed');
   }
@@ -648,7 +672,7 @@ async function main() {
   const results = {};
   try {
     log('servers: daemon (10 integrations, seeded through the API), bare node:http, express reference');
-    const small = await startSmallDaemon(work, home);
+    const small = await startSmallDaemon(work, home, only.includes('helper') ? httpsListen(work, home, notes) : undefined);
     servers.push(small);
     const secret = expectedSecret(small);
     const baselineEnv = cleanEnv(home, { BENCH_USERNAME: 'bench-user', BENCH_SECRET: secret });
@@ -696,7 +720,7 @@ async function main() {
     command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
     config,
     machine,
-    versions: { node: process.version, embeddedNode: binary.nodeVersion ?? null },
+    versions: { node: process.version, binaryRuntime: binary.runtime ?? null },
     notes,
     ...serializable(results),
     targets,

@@ -1,17 +1,17 @@
 /**
  * A tiny HTTP JSON client for scalr-credd's API, used by the helper on every credential lookup and by
- * the daemon's admin CLI. It must stay dependency-free and cheap to load:
+ * the daemon's admin CLI. It must stay dependency-free and cheap to load (why each rule: docs/performance.md,
+ * "The helper's HTTP client"):
  *
- * - `http://` and `unix:` URLs take a lean path: one HTTP/1.1 request with `Connection: close` on a
- *   fresh node:net connection, its answer read by Http1ResponseParser (./http1-response.ts). node:http
- *   is never loaded; on a cold helper process, loading it and building its first request cost 4–5 ms;
- * - node:https is loaded only for `https://` URLs, on the first request;
- * - no `fetch()`: loading undici costs about 200 ms per process, which every `docker pull` would pay;
- * - one deadline covers connect, request and the whole answer;
+ * - one HTTP/1.1 request with `Connection: close` on a fresh byte stream, its answer read by
+ *   Http1ResponseParser (./http1-response.ts); node:http and node:https are never loaded;
+ * - the byte stream comes from an OpenStream: node:net or node:tls here (loaded on the first request,
+ *   node:tls only for `https://`), Bun.connect in the packaged helper (helper/src/bun-platform.ts);
+ * - no `fetch()`: loading undici is far too slow for a process that every `docker pull` starts;
+ * - one deadline covers connect, TLS handshake, request and the whole answer;
  * - answers are capped in size and parsed defensively; every failure is an HttpClientError.
  */
-import type { ClientRequest, RequestOptions } from 'node:http';
-import { Http1ParseError, Http1ResponseParser } from './http1-response.js';
+import { Http1ParseError, Http1ResponseParser, type Http1Response } from './http1-response.js';
 
 /** What went wrong: no connection, no answer in time, an HTTP error status, or an answer that makes no sense. */
 export type HttpClientErrorKind = 'unreachable' | 'timeout' | 'http' | 'protocol';
@@ -107,6 +107,14 @@ export function parseEndpointUrl(url: string): Endpoint {
   return { kind: 'tcp', protocol: parsed.protocol, hostname, port, basePath: parsed.pathname.replace(/\/+$/, '') };
 }
 
+/** PEM text for an `https://` daemon: extra trusted CA certificates, and a client certificate with its key. */
+export interface TlsSettings {
+  /** Trusted in addition to the default roots. */
+  readonly ca?: string;
+  readonly cert?: string;
+  readonly key?: string;
+}
+
 /** One JSON request to a daemon. */
 export interface JsonRequest {
   /** The daemon's base URL: `http://host:port`, `https://host:port` or `unix:/path/to.sock`. */
@@ -122,6 +130,8 @@ export interface JsonRequest {
   readonly timeoutMs: number;
   /** The largest answer body accepted; DEFAULT_MAX_RESPONSE_BYTES when absent. */
   readonly maxResponseBytes?: number;
+  /** Used for `https://` URLs only. */
+  readonly tls?: TlsSettings;
 }
 
 /** The status and parsed JSON body of an answer; `body` is undefined when the answer had no body (or, for an error status, no JSON). */
@@ -130,33 +140,69 @@ export interface JsonResponse {
   readonly body: unknown;
 }
 
-/**
- * Sends one request and returns the status and parsed JSON body for every HTTP status.
- * Throws HttpClientError (`unreachable`, `timeout` or `protocol`) when no usable answer arrives in time.
- */
-export async function requestJson(request: JsonRequest): Promise<JsonResponse> {
-  const target = request.url;
-  let endpoint: Endpoint;
-  try {
-    endpoint = parseEndpointUrl(request.url);
-  } catch (error) {
-    const detail = error instanceof Error ? error.message : 'invalid URL';
-    throw new HttpClientError('unreachable', `cannot reach ${target} (${detail})`, { target, detail });
-  }
-  const exchange: Exchange = {
-    target,
-    endpoint,
-    request,
-    payload: request.body === undefined ? undefined : Buffer.from(JSON.stringify(request.body), 'utf8'),
-    maxBytes: request.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
-  };
-  if (endpoint.kind === 'tcp' && endpoint.protocol === 'https:') {
-    return requestOverHttps(exchange, endpoint, await loadBuiltin<HttpsModule>('node:https'));
-  }
-  return requestOverNet(exchange, await loadBuiltin<NetModule>('node:net'));
+/** Sends one JsonRequest; resolves for every HTTP status, rejects with HttpClientError only. */
+export type RequestJson = (request: JsonRequest) => Promise<JsonResponse>;
+
+/** Where one byte stream goes: a Unix socket, or TCP with TLS (`tls` set, possibly empty) or without. */
+export type StreamTarget =
+  | { readonly kind: 'unix'; readonly socketPath: string }
+  | { readonly kind: 'tcp'; readonly hostname: string; readonly port: number; readonly tls: TlsSettings | undefined };
+
+/** What a byte stream reports. `error` carries the runtime's error, whose `code` (ECONNREFUSED, CERT_HAS_EXPIRED…) is read. */
+export interface StreamEvents {
+  data(chunk: Uint8Array): void;
+  end(): void;
+  error(error: unknown): void;
+  close(): void;
 }
 
-/** One request's settled inputs, shared by both transports. */
+/** A byte stream to the daemon. `write` may be called before it is connected: the stream sends once it is (after the TLS handshake). */
+export interface ByteStream {
+  write(bytes: Uint8Array): void;
+  destroy(): void;
+}
+
+/** Opens one byte stream; may throw synchronously for options the runtime refuses. */
+export type OpenStream = (target: StreamTarget, events: StreamEvents) => ByteStream;
+
+/** Builds a RequestJson over a runtime's byte streams. */
+export function createRequestJson(openStream: OpenStream): RequestJson {
+  return async (request) => {
+    const target = request.url;
+    let endpoint: Endpoint;
+    try {
+      endpoint = parseEndpointUrl(request.url);
+    } catch (error) {
+      const detail = error instanceof Error ? error.message : 'invalid URL';
+      throw new HttpClientError('unreachable', `cannot reach ${target} (${detail})`, { target, detail });
+    }
+    return exchangeJson(openStream, {
+      target,
+      endpoint,
+      request,
+      payload: request.body === undefined ? undefined : Buffer.from(JSON.stringify(request.body), 'utf8'),
+      maxBytes: request.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
+    });
+  };
+}
+
+/**
+ * Sends one request over node:net (or node:tls for `https://`) and returns the status and parsed JSON
+ * body for every HTTP status. Throws HttpClientError (`unreachable`, `timeout` or `protocol`) when no
+ * usable answer arrives in time.
+ */
+export const requestJson: RequestJson = (request) => {
+  if (typeof process.getBuiltinModule === 'function') return requestOverNode(request);
+  // Node before 20.16: import() the built-ins once, then open streams synchronously.
+  return Promise.all([import('node:net'), import('node:tls')]).then(([net, tls]) => {
+    importedBuiltins = { 'node:net': net, 'node:tls': tls };
+    return requestOverNode(request);
+  });
+};
+const requestOverNode = createRequestJson(openNodeStream);
+let importedBuiltins: Record<string, unknown> = {};
+
+/** One request's settled inputs. */
 interface Exchange {
   readonly target: string;
   readonly endpoint: Endpoint;
@@ -202,7 +248,7 @@ function withDeadline(
     try {
       stop = start(fail, succeed);
     } catch (error) {
-      // node:net and node:https throw synchronously for options they refuse (a bad port, say).
+      // The runtimes throw synchronously for options they refuse (a bad port, an unusable PEM).
       const detail = `the request could not be sent (${errorCode(error) ?? 'invalid request'})`;
       fail('protocol', `${target}: ${detail}`, detail, { cause: error });
       return;
@@ -226,11 +272,11 @@ function settleAnswer(exchange: Exchange, status: number, body: Buffer, fail: Fa
   }
 }
 
-/** Reports a connection error: unreachable for the known connect failures, protocol for a reset or broken pipe. */
+/** Reports a connection error: unreachable for connect and TLS failures, protocol for a reset or broken pipe. */
 function failConnection(exchange: Exchange, fail: Fail, error: unknown, answerStarted: boolean): void {
   const { target } = exchange;
   const code = errorCode(error);
-  const reason = code === undefined ? undefined : UNREACHABLE_REASONS[code];
+  const reason = code === undefined ? undefined : (UNREACHABLE_REASONS[code] ?? tlsReason(code));
   if (reason !== undefined) {
     fail('unreachable', `cannot reach ${target} (${reason})`, reason, { cause: error });
   } else if (code === 'ECONNRESET' || code === 'EPIPE') {
@@ -242,11 +288,11 @@ function failConnection(exchange: Exchange, fail: Fail, error: unknown, answerSt
   }
 }
 
-/** The characters node:http refuses in a request path and in a header value; the lean path refuses them too. */
+/** The characters node:http refuses in a request path and in a header value; they are refused here too. */
 const INVALID_PATH = /[^\u0021-\u00ff]/;
 const INVALID_HEADER_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
 
-/** Builds the request bytes for the lean path, or returns the reason it cannot be sent (as node:http's error code). */
+/** Builds the request bytes, or returns the reason it cannot be sent (as node:http's error code). */
 function buildRequest(exchange: Exchange): Buffer | string {
   const { endpoint, request, payload } = exchange;
   const path = endpoint.kind === 'unix' ? request.path : endpoint.basePath + request.path;
@@ -254,7 +300,7 @@ function buildRequest(exchange: Exchange): Buffer | string {
   let host = 'localhost';
   if (endpoint.kind === 'tcp') {
     host = endpoint.hostname.includes(':') ? `[${endpoint.hostname}]` : endpoint.hostname;
-    if (endpoint.port !== 80) host += `:${endpoint.port}`;
+    if (endpoint.port !== (endpoint.protocol === 'https:' ? 443 : 80)) host += `:${endpoint.port}`;
   }
   let head = `${request.method} ${path} HTTP/1.1\r\nHost: ${host}\r\n`;
   if (request.token !== undefined) {
@@ -267,12 +313,15 @@ function buildRequest(exchange: Exchange): Buffer | string {
   return payload === undefined ? headBytes : Buffer.concat([headBytes, payload]);
 }
 
-/**
- * The lean path for `http://` and `unix:` URLs: one request on a fresh node:net connection, answered
- * through Http1ResponseParser. node:http is never loaded, which saves a cold helper about 4–5 ms.
- */
-function requestOverNet(exchange: Exchange, net: NetModule): Promise<JsonResponse> {
-  const { target, endpoint } = exchange;
+function streamTarget(exchange: Exchange): StreamTarget {
+  const { endpoint, request } = exchange;
+  if (endpoint.kind === 'unix') return endpoint;
+  return { kind: 'tcp', hostname: endpoint.hostname, port: endpoint.port, tls: endpoint.protocol === 'https:' ? (request.tls ?? {}) : undefined };
+}
+
+/** One request on a fresh byte stream, its answer read through Http1ResponseParser. */
+function exchangeJson(openStream: OpenStream, exchange: Exchange): Promise<JsonResponse> {
+  const { target } = exchange;
   return withDeadline(exchange, (fail, succeed) => {
     const bytes = buildRequest(exchange);
     if (typeof bytes === 'string') {
@@ -281,92 +330,63 @@ function requestOverNet(exchange: Exchange, net: NetModule): Promise<JsonRespons
       return () => undefined;
     }
     const parser = new Http1ResponseParser({ maxBodyBytes: exchange.maxBytes });
-    const protocolError = (error: unknown) => {
-      const detail = error instanceof Http1ParseError ? error.message : 'the answer could not be read';
-      const status = error instanceof Http1ParseError ? error.status : undefined;
-      fail('protocol', `${target}: ${detail}`, detail, status === undefined ? { cause: error } : { status, cause: error });
-    };
-    const socket =
-      endpoint.kind === 'unix' ? net.connect({ path: endpoint.socketPath }) : net.connect({ host: endpoint.hostname, port: endpoint.port });
-    socket.on('data', (chunk: Buffer) => {
+    const settle = (read: () => Http1Response | undefined) => {
       let response;
       try {
-        response = parser.push(chunk);
+        response = read();
       } catch (error) {
-        protocolError(error);
+        const detail = error instanceof Http1ParseError ? error.message : 'the answer could not be read';
+        const status = error instanceof Http1ParseError ? error.status : undefined;
+        fail('protocol', `${target}: ${detail}`, detail, status === undefined ? { cause: error } : { status, cause: error });
         return;
       }
       if (response !== undefined) settleAnswer(exchange, response.status, response.body, fail, succeed);
+    };
+    const stream = openStream(streamTarget(exchange), {
+      data: (chunk) => settle(() => parser.push(chunk)),
+      end: () => settle(() => parser.finish()),
+      error: (error) => failConnection(exchange, fail, error, parser.started),
+      close: () => {
+        // Only reached unsettled if the stream closed without 'end' or 'error'.
+        const detail = parser.started ? 'the connection closed before the answer was complete' : 'the connection closed before an answer arrived';
+        fail('protocol', `${target}: ${detail}`, detail);
+      },
     });
-    socket.on('end', () => {
-      let response;
-      try {
-        response = parser.finish();
-      } catch (error) {
-        protocolError(error);
-        return;
-      }
-      settleAnswer(exchange, response.status, response.body, fail, succeed);
-    });
-    socket.on('error', (error) => failConnection(exchange, fail, error, parser.started));
-    socket.on('close', () => {
-      // Only reached unsettled if the socket closed without 'end' or 'error'.
-      const detail = parser.started ? 'the connection closed before the answer was complete' : 'the connection closed before an answer arrived';
-      fail('protocol', `${target}: ${detail}`, detail);
-    });
-    socket.write(bytes);
-    return () => socket.destroy();
+    stream.write(bytes);
+    return () => stream.destroy();
   });
 }
 
-/** The https path: node:https with its TLS checks, loaded only for https URLs. */
-function requestOverHttps(exchange: Exchange, endpoint: Endpoint & { kind: 'tcp' }, https: HttpsModule): Promise<JsonResponse> {
-  const { target, request, payload, maxBytes } = exchange;
-  const headers: Record<string, string> = { accept: 'application/json' };
-  if (request.token !== undefined) headers['authorization'] = `Bearer ${request.token}`;
-  if (payload !== undefined) {
-    headers['content-type'] = 'application/json';
-    headers['content-length'] = String(payload.length);
-  }
-  const options: RequestOptions = {
-    method: request.method,
-    headers,
-    // A one-shot agent: no keep-alive socket outlives the request, so a CLI exits as soon as it is done.
-    agent: false,
-    hostname: endpoint.hostname,
-    port: endpoint.port,
-    path: endpoint.basePath + request.path,
-  };
-
-  return withDeadline(exchange, (fail, succeed) => {
-    const outgoing: ClientRequest = https.request(options, (response) => {
-      const status = response.statusCode ?? 0;
-      const protocolError = (detail: string, cause?: unknown) => fail('protocol', `${target}: ${detail}`, detail, { status, cause });
-      if (Number(response.headers['content-length']) > maxBytes) {
-        protocolError(`the answer is larger than ${maxBytes} bytes`);
-        return;
-      }
-      const chunks: Buffer[] = [];
-      let size = 0;
-      let ended = false;
-      response.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > maxBytes) protocolError(`the answer is larger than ${maxBytes} bytes`);
-        else chunks.push(chunk);
-      });
-      response.on('error', (error) => protocolError('the connection broke while reading the answer', error));
-      response.on('close', () => {
-        if (!ended) protocolError('the connection closed before the answer was complete');
-      });
-      response.on('end', () => {
-        ended = true;
-        settleAnswer(exchange, status, Buffer.concat(chunks), fail, succeed);
-      });
+/** The Node OpenStream: node:net, or node:tls for TLS, each loaded on first use. */
+function openNodeStream(target: StreamTarget, events: StreamEvents): ByteStream {
+  let socket: import('node:net').Socket;
+  if (target.kind === 'unix') {
+    socket = loadBuiltin<NetModule>('node:net').connect({ path: target.socketPath });
+  } else if (target.tls === undefined) {
+    socket = loadBuiltin<NetModule>('node:net').connect({ host: target.hostname, port: target.port });
+  } else {
+    const tls = loadBuiltin<TlsModule>('node:tls');
+    const { ca, cert, key } = target.tls;
+    socket = tls.connect({
+      host: target.hostname,
+      port: target.port,
+      // SNI takes a DNS name only; the certificate is checked against `host` either way.
+      ...(isIpAddress(target.hostname) ? {} : { servername: target.hostname }),
+      ...(ca === undefined ? {} : { ca: [...tls.rootCertificates, ca] }),
+      ...(cert === undefined ? {} : { cert }),
+      ...(key === undefined ? {} : { key }),
     });
-    outgoing.on('error', (error) => failConnection(exchange, fail, error, false));
-    outgoing.end(payload);
-    return () => outgoing.destroy();
-  });
+  }
+  socket.on('data', (chunk: Buffer) => events.data(chunk));
+  socket.on('end', () => events.end());
+  socket.on('error', (error) => events.error(error));
+  socket.on('close', () => events.close());
+  return { write: (bytes) => void socket.write(bytes), destroy: () => void socket.destroy() };
+}
+
+/** True for an IPv4 or IPv6 literal (as parseEndpointUrl leaves it, without brackets). */
+export function isIpAddress(hostname: string): boolean {
+  return hostname.includes(':') || /^\d{1,3}(\.\d{1,3}){3}$/.test(hostname);
 }
 
 /** Returns the `{"error":{code,message,requestId}}` fields of an API error body, or empty fields for any other body. */
@@ -412,21 +432,31 @@ const UNREACHABLE_REASONS: Readonly<Record<string, string>> = {
   EADDRNOTAVAIL: 'address not available',
   ECONNABORTED: 'connection aborted',
   ETIMEDOUT: 'connection timed out',
+  EPROTO: 'TLS: the handshake failed (is it a TLS server?)',
   DEPTH_ZERO_SELF_SIGNED_CERT: 'TLS: self-signed certificate',
   SELF_SIGNED_CERT_IN_CHAIN: 'TLS: self-signed certificate in chain',
   UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'TLS: certificate cannot be verified',
   CERT_HAS_EXPIRED: 'TLS: certificate has expired',
   ERR_TLS_CERT_ALTNAME_INVALID: 'TLS: certificate does not match the host name',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'TLS: certificate issuer unknown (set SCALR_CREDD_CA_FILE)',
+  UNABLE_TO_GET_ISSUER_CERT: 'TLS: certificate issuer unknown (set SCALR_CREDD_CA_FILE)',
+  CERT_NOT_YET_VALID: 'TLS: certificate is not yet valid',
+  CERT_REVOKED: 'TLS: certificate revoked',
 };
 
 type NetModule = Pick<typeof import('node:net'), 'connect'>;
-type HttpsModule = Pick<typeof import('node:https'), 'request'>;
+type TlsModule = Pick<typeof import('node:tls'), 'connect' | 'rootCertificates'>;
 
-async function loadBuiltin<T>(id: 'node:net' | 'node:https'): Promise<T> {
-  // process.getBuiltinModule (Node >= 20.16) loads lazily in ESM, in a CommonJS bundle and in a single
-  // executable alike; import() is the fallback for older Node versions.
-  const loaded = typeof process.getBuiltinModule === 'function' ? process.getBuiltinModule(id) : undefined;
-  return (loaded ?? (await import(id))) as T;
+/** The TLS failures, by the code node:tls and Bun give them, as the one-line reason an operator reads. */
+function tlsReason(code: string): string | undefined {
+  if (code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_') || code.includes('CERT')) return `TLS: the handshake failed (${code})`;
+  return undefined;
+}
+
+function loadBuiltin<T>(id: 'node:net' | 'node:tls'): T {
+  // process.getBuiltinModule (Node >= 20.16) loads lazily in ESM, in a CommonJS bundle and in a
+  // single executable alike; requestJson imported them beforehand on older Node versions.
+  return (typeof process.getBuiltinModule === 'function' ? process.getBuiltinModule(id) : importedBuiltins[id]) as T;
 }
 
 function parseBody(text: string): { ok: true; value: unknown } | { ok: false } {

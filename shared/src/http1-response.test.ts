@@ -110,11 +110,20 @@ describe('Http1ResponseParser', () => {
       expect(outcome).toMatchObject({ ok: true, status: 200, body: '{"a":"bcdefgh"}' });
     });
 
-    it('accepts Transfer-Encoding in any case and prefers it over a Content-Length', () => {
-      expect(parseEveryWay('HTTP/1.1 200 OK\r\nContent-Length: 100\r\ntransfer-encoding: Chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n', false)).toMatchObject({
+    it('accepts Transfer-Encoding in any case', () => {
+      expect(parseEveryWay('HTTP/1.1 200 OK\r\ntransfer-encoding: Chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n', false)).toMatchObject({
         ok: true,
         body: 'ok',
       });
+    });
+
+    it('refuses an answer with both Transfer-Encoding and Content-Length, whatever their order (request smuggling)', () => {
+      for (const head of ['Content-Length: 100\r\ntransfer-encoding: Chunked', 'Transfer-Encoding: chunked\r\nContent-Length: 2']) {
+        expect(parseEveryWay(`HTTP/1.1 200 OK\r\n${head}\r\n\r\n2\r\nok\r\n0\r\n\r\n`, false)).toMatchObject({
+          ok: false,
+          message: 'the answer has both Transfer-Encoding and Content-Length',
+        });
+      }
     });
 
     it('accepts leading zeros in a chunk size', () => {
@@ -289,5 +298,32 @@ describe('Http1ResponseParser', () => {
     chunk.fill(0);
 
     expect(parser.push(bytes('cd'))?.body.toString()).toBe('abcd');
+  });
+});
+
+describe('Http1ResponseParser on adversarial heads (a hostile server: linear time)', () => {
+  // Each head is about 64 KiB, the cap: the backtracking expressions this parser once used took
+  // seconds on a 4 KiB line of blanks ending in a control character, and hours on 64 KiB.
+  const fill = 60 * 1024;
+  const heads: Array<[string, string]> = [
+    ['blanks after a header colon, then a control character', `HTTP/1.1 200 OK\r\na:${' \t'.repeat(fill / 2)}\x01\r\n\r\n`],
+    ['a value, blanks, then a control character', `HTTP/1.1 200 OK\r\nx-a: v${' '.repeat(fill)}\x00v\r\n\r\n`],
+    ['a reason phrase of blanks ending in a control character', `HTTP/1.1 200 ${'\t'.repeat(fill)}\x7f\r\n\r\n`],
+    ['a header name of token characters without a colon', `HTTP/1.1 200 OK\r\n${'a'.repeat(fill)}\r\n\r\n`],
+    ['many short header lines of blanks', `HTTP/1.1 200 OK\r\n${`b:${' '.repeat(60)}\x02\r\n`.repeat(fill / 64)}\r\n`],
+    ['a chunk-size line of blanks then a control character', `HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1${' '.repeat(4000)}\x01\r\n`],
+  ];
+
+  it.each(heads)('%s: parsed or refused within a generous bound', (_name, head) => {
+    const started = performance.now();
+    const parser = new Http1ResponseParser({ maxBodyBytes: 1024 });
+    try {
+      parser.push(Buffer.from(head, 'latin1'));
+      parser.finish();
+    } catch (error) {
+      expect(error).toBeInstanceOf(Http1ParseError);
+    }
+    // Linear parsing takes about a millisecond here; the bound only separates linear from runaway.
+    expect(performance.now() - started).toBeLessThan(1000);
   });
 });

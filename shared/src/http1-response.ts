@@ -8,7 +8,10 @@
  * - The head (with any 1xx interim heads before it, and chunked trailers) is capped at `maxHeadBytes`.
  * - 1xx interim responses are skipped; 101 is refused (nothing here asks to switch protocols).
  * - The body is framed by `Transfer-Encoding: chunked` (extensions and trailers allowed), else by
- *   `Content-Length`, else by the end of the stream; 204 and 304 have none.
+ *   `Content-Length`, else by the end of the stream; 204 and 304 have none. An answer with both
+ *   is refused (RFC 9112 §6.1: a sign of request smuggling).
+ * - Lines are checked by single passes over their characters, never by a backtracking regular
+ *   expression: a hostile server's 64 KiB head costs linear time.
  * - The body is capped at `maxBodyBytes`: a larger Content-Length, or more bytes, fails at once.
  * - Bytes after a complete response are ignored: the caller closes the connection.
  */
@@ -48,9 +51,6 @@ export interface Http1ParserOptions {
 
 type State = 'status-line' | 'headers' | 'fixed' | 'chunk-size' | 'chunk-data' | 'chunk-end' | 'trailers' | 'to-close' | 'done' | 'failed';
 
-const STATUS_LINE = /^HTTP\/1\.[01] ([1-9]\d\d)(?:[ \t][^\x00-\x08\x0a-\x1f\x7f]*)?$/;
-const HEADER_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*([^\x00-\x08\x0a-\x1f\x7f]*?)[ \t]*$/;
-const CHUNK_SIZE_LINE = /^([0-9A-Fa-f]+)[ \t]*(?:;[^\x00-\x08\x0a-\x1f\x7f]*)?$/;
 const HTTP_PREFIX = Buffer.from('HTTP/', 'latin1');
 
 /** Parses one response; feed it with `push` for every chunk read and `finish` at the end of the stream. */
@@ -131,9 +131,9 @@ export class Http1ResponseParser {
           this.checkPrefix();
           const line = this.readHeadLine();
           if (line === undefined) return;
-          const match = STATUS_LINE.exec(line);
-          if (match === null) throw this.error(`the answer is not HTTP/1.x (it starts with ${excerpt(line)})`);
-          this.statusCode = Number(match[1]);
+          const status = parseStatusLine(line);
+          if (status === undefined) throw this.error(`the answer is not HTTP/1.x (it starts with ${excerpt(line)})`);
+          this.statusCode = status;
           this.headers = new Map();
           this.state = 'headers';
           break;
@@ -162,9 +162,9 @@ export class Http1ResponseParser {
         case 'chunk-size': {
           const line = this.readLine(MAX_CHUNK_LINE_BYTES, 'a chunk-size line is too long');
           if (line === undefined) return;
-          const match = CHUNK_SIZE_LINE.exec(line);
-          if (match === null) throw this.error(`invalid chunk size ${excerpt(line)}`);
-          const digits = match[1]!.replace(/^0+/, '');
+          const hex = parseChunkSizeLine(line);
+          if (hex === undefined) throw this.error(`invalid chunk size ${excerpt(line)}`);
+          const digits = hex.replace(/^0+/, '');
           // More than 8 hex digits is at least 4 GiB: past any cap, and past exact arithmetic soon after.
           const size = digits.length > 8 ? Number.POSITIVE_INFINITY : digits === '' ? 0 : parseInt(digits, 16);
           if (this.bodyBytes + size > this.maxBodyBytes) throw this.tooLarge();
@@ -235,10 +235,10 @@ export class Http1ResponseParser {
 
   private addHeader(line: string, into: Map<string, string>): void {
     if (line.startsWith(' ') || line.startsWith('\t')) throw this.error('the answer folds a header line');
-    const match = HEADER_LINE.exec(line);
-    if (match === null) throw this.error(`invalid header line ${excerpt(line)}`);
-    const name = match[1]!.toLowerCase();
-    const value = match[2]!;
+    const header = parseHeaderLine(line);
+    if (header === undefined) throw this.error(`invalid header line ${excerpt(line)}`);
+    const name = header.name.toLowerCase();
+    const value = header.value;
     const previous = into.get(name);
     into.set(name, previous === undefined ? value : `${previous}, ${value}`);
   }
@@ -257,6 +257,9 @@ export class Http1ResponseParser {
       return;
     }
     const transferEncoding = this.headers.get('transfer-encoding');
+    if (transferEncoding !== undefined && this.headers.has('content-length')) {
+      throw this.error('the answer has both Transfer-Encoding and Content-Length');
+    }
     if (transferEncoding !== undefined) {
       const codings = transferEncoding
         .split(',')
@@ -306,6 +309,70 @@ export class Http1ResponseParser {
   private error(message: string): Http1ParseError {
     return new Http1ParseError(message, this.statusCode);
   }
+}
+
+/** A character allowed in a header value, reason phrase or chunk extension: anything but controls other than tab. */
+function isFieldChar(code: number): boolean {
+  return code === 0x09 || (code >= 0x20 && code !== 0x7f);
+}
+
+function isFieldText(text: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (!isFieldChar(text.charCodeAt(i))) return false;
+  return true;
+}
+
+/** RFC 9110 tchar: the characters of a header name. */
+function isTokenChar(code: number): boolean {
+  return (
+    (code >= 0x61 && code <= 0x7a) ||
+    (code >= 0x41 && code <= 0x5a) ||
+    (code >= 0x30 && code <= 0x39) ||
+    "!#$%&'*+-.^_`|~".includes(String.fromCharCode(code))
+  );
+}
+
+function isDigit(code: number): boolean {
+  return code >= 0x30 && code <= 0x39;
+}
+
+function isHexDigit(code: number): boolean {
+  return isDigit(code) || (code >= 0x41 && code <= 0x46) || (code >= 0x61 && code <= 0x66);
+}
+
+function isBlank(code: number): boolean {
+  return code === 0x20 || code === 0x09;
+}
+
+/** `HTTP/1.0` or `HTTP/1.1`, a space, a status 100–999, then nothing or a blank and a reason: the status, else undefined. */
+export function parseStatusLine(line: string): number | undefined {
+  if (!line.startsWith('HTTP/1.') || (line[7] !== '0' && line[7] !== '1') || line[8] !== ' ') return undefined;
+  if (line.charCodeAt(9) < 0x31 || line.charCodeAt(9) > 0x39 || !isDigit(line.charCodeAt(10)) || !isDigit(line.charCodeAt(11))) return undefined;
+  if (line.length > 12 && (!isBlank(line.charCodeAt(12)) || !isFieldText(line, 13, line.length))) return undefined;
+  return Number(line.slice(9, 12));
+}
+
+/** `name: value` with blanks around the value dropped; undefined for a malformed line. */
+export function parseHeaderLine(line: string): { name: string; value: string } | undefined {
+  const colon = line.indexOf(':');
+  if (colon < 1) return undefined;
+  for (let i = 0; i < colon; i++) if (!isTokenChar(line.charCodeAt(i))) return undefined;
+  let start = colon + 1;
+  let end = line.length;
+  while (start < end && isBlank(line.charCodeAt(start))) start++;
+  while (end > start && isBlank(line.charCodeAt(end - 1))) end--;
+  if (!isFieldText(line, start, end)) return undefined;
+  return { name: line.slice(0, colon), value: line.slice(start, end) };
+}
+
+/** A chunk-size line (hex digits, optional blanks, optional `;extensions`): the hex digits, else undefined. */
+export function parseChunkSizeLine(line: string): string | undefined {
+  let i = 0;
+  while (i < line.length && isHexDigit(line.charCodeAt(i))) i++;
+  if (i === 0) return undefined;
+  const digits = line.slice(0, i);
+  while (i < line.length && isBlank(line.charCodeAt(i))) i++;
+  if (i === line.length) return digits;
+  return line[i] === ';' && isFieldText(line, i + 1, line.length) ? digits : undefined;
 }
 
 /** A short, printable, quoted excerpt of text from the server: at most 24 characters, escapes for the rest. */

@@ -4,35 +4,44 @@
  * - Debian's docker-registry (distribution 2.8) with htpasswd (bcrypt) auth on 127.0.0.1;
  * - skopeo (containers/image) pushing, inspecting and pulling an image and an OpenTofu module artifact;
  * - the docker CLI (client only, no engine) logging in and out through the helper;
- * - the helper as shipped: dist/docker-credential-scalr-linux-<arch> (the Node SEA executable), put
- *   first on PATH. When it is missing, CI=true fails; elsewhere the bundled script stands in, loudly.
+ * - podman logging in and out, reading the login and pulling the image through the helper;
+ * - the ORAS CLI (Debian trixie's, scripts/fetch-oras.sh) logging in, pushing and pulling an OpenTofu
+ *   module artifact and logging out through the helper;
+ * - the helper both ways it ships, each first on PATH in its own run of the whole suite: the npm entry
+ *   (helper/bin/docker-credential-scalr.cjs on this Node) and the packaged binary (Bun), rebuilt first
+ *   when stale.
  *
  * Every client runs with HOME, DOCKER_CONFIG, XDG_RUNTIME_DIR, XDG_CONFIG_HOME and REGISTRY_AUTH_FILE
  * in temp dirs: `--authfile` alone does not isolate containers/image (docs/real-clients.md §2).
  * The config the clients read holds only `credHelpers`, so any credential they send came from the helper.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import type { AuditEvent } from '@dcs/shared';
 import { requestJson, type JsonResponse } from '@dcs/shared/http-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { HELPER_BINARY, HELPER_ENTRIES, buildHelperEntries, type HelperEntry } from '../support/helper-entries.js';
 import { REPO_ROOT, makePrivateDir, makeTempDir, runCli, runProcess, startDaemon, type ProcessResult, type RunningDaemon } from '../support/processes.js';
 import { startRegistry, type RunningRegistry } from '../support/registry.js';
 import { findTool, requireTool } from '../support/tools.js';
 
 const HELPER_NAME = 'docker-credential-scalr';
 const IN_CI = process.env['CI'] === 'true';
-const BINARY = join(REPO_ROOT, 'dist', `${HELPER_NAME}-linux-${process.arch}`);
-const BUNDLE = join(REPO_ROOT, 'helper', 'dist', `${HELPER_NAME}.cjs`);
+/** The npm `.bin` shim as npm links it (`#!/usr/bin/env node`). */
+const NPM_BIN = join(REPO_ROOT, 'helper', 'bin', `${HELPER_NAME}.cjs`);
+/** The ORAS CLI: on PATH, or where scripts/fetch-oras.sh unpacks it. */
+const ORAS = findTool('oras') ?? join(REPO_ROOT, '.cache', 'tools', 'oras-root', 'usr', 'bin', 'oras');
 // OCI layouts built by hand (copies of the shared tools): an image, and an OpenTofu module artifact.
 const MK_OCI_IMAGE = join(REPO_ROOT, 'test', 'support', 'oci', 'mk-oci-image.sh');
 const MK_OCI_ARTIFACT = join(REPO_ROOT, 'test', 'support', 'oci', 'mk-oci-artifact.sh');
 
-/** Which helper the clients run: the packaged binary, or (outside CI only) the bundled script. */
-const helperForm: 'binary' | 'bundle' = existsSync(BINARY) ? 'binary' : 'bundle';
-
-const toolsPresent = requireTool('docker-registry', 'htpasswd', 'skopeo', 'python3', 'bash');
+const toolsPresent = requireTool('docker-registry', 'htpasswd', 'skopeo', 'podman', 'python3', 'bash');
+if (!existsSync(ORAS)) {
+  const message = `the ORAS CLI is missing: run scripts/fetch-oras.sh (it unpacks Debian's oras into ${ORAS})`;
+  if (IN_CI) throw new Error(`${message}; CI=true, so this is a failure, not a skip`);
+  process.stderr.write(`SKIPPING the ORAS test: ${message}\n`);
+}
 // The docker CLI only matters to the docker login tests: without it they alone are skipped (or fail under CI).
 const dockerMissing = findTool('docker') === undefined;
 if (dockerMissing && !IN_CI && toolsPresent) {
@@ -69,7 +78,6 @@ interface ClientHome {
 
 const describeOutput = (result: ProcessResult) => `exit ${result.code ?? result.signal}\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`;
 const sha256 = (bytes: Buffer) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-const shellQuote = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
 
 /** Every regular file under a dir, as path → bytes. */
 function filesUnder(dir: string): Map<string, Buffer> {
@@ -82,7 +90,7 @@ function filesUnder(dir: string): Map<string, Buffer> {
   return files;
 }
 
-describe.skipIf(!toolsPresent)(`real clients through ${HELPER_NAME} (${helperForm}) against docker-registry and scalr-credd`, () => {
+describe.skipIf(!toolsPresent).each(HELPER_ENTRIES)(`real clients through ${HELPER_NAME} ($label) against docker-registry and scalr-credd`, (entry: HelperEntry) => {
   const user: RegistryUser = { username: 'e2e-user', password: `pw-user-${randomBytes(12).toString('hex')}` };
   /** A stored secret the registry does not accept. */
   const stale: RegistryUser = { username: 'e2e-stale', password: `pw-stale-${randomBytes(12).toString('hex')}` };
@@ -204,29 +212,10 @@ describe.skipIf(!toolsPresent)(`real clients through ${HELPER_NAME} (${helperFor
   }
 
   beforeAll(async () => {
-    // The helper the clients run: the packaged binary, or a loud stand-in outside CI.
+    // The helper the clients run, as it ships: the npm shim (on this Node), or the packaged binary.
+    buildHelperEntries();
     binDir = makeTempDir('scalr-e2e-bin-');
-    if (helperForm === 'binary') {
-      accessSync(BINARY, constants.X_OK);
-      symlinkSync(BINARY, join(binDir, HELPER_NAME));
-      const newestSource = Math.max(
-        ...['helper/src', 'shared/src'].flatMap((dir) =>
-          readdirSync(join(REPO_ROOT, dir))
-            .filter((name) => name.endsWith('.ts') && !name.endsWith('.test.ts'))
-            .map((name) => statSync(join(REPO_ROOT, dir, name)).mtimeMs),
-        ),
-      );
-      if (newestSource > statSync(BINARY).mtimeMs) {
-        console.warn(`warning: ${BINARY} is older than helper/shared sources; rebuild it with \`npm run build:binary -- --arch ${process.arch}\``);
-      }
-    } else {
-      const message = `${BINARY} is missing (build it with \`npm run build:binary -- --arch ${process.arch}\`)`;
-      if (IN_CI) throw new Error(`${message}; CI=true requires the packaged binary, so this fails`);
-      if (!existsSync(BUNDLE)) throw new Error(`${message}, and so is the bundle ${BUNDLE}: run \`npm run build\``);
-      console.warn(`WARNING: ${message}; these tests run the bundled script ${BUNDLE} instead, NOT the shipped binary`);
-      const wrapper = join(binDir, HELPER_NAME);
-      writeFileSync(wrapper, `#!/bin/sh\nexec ${shellQuote(process.execPath)} ${shellQuote(BUNDLE)} "$@"\n`, { mode: 0o755 });
-    }
+    symlinkSync(entry.label === 'packaged binary' ? HELPER_BINARY : NPM_BIN, join(binDir, HELPER_NAME));
 
     work = makeTempDir('scalr-e2e-work-');
     policyFile = join(work, 'policy.json');
@@ -263,14 +252,13 @@ describe.skipIf(!toolsPresent)(`real clients through ${HELPER_NAME} (${helperFor
     await Promise.all([registry?.stop(), daemon?.stop()]);
   });
 
-  it(`clients find the ${helperForm === 'binary' ? 'packaged binary' : 'bundled script (binary missing)'} first on PATH, and it answers version with nothing on stderr`, async () => {
+  it(`clients find the ${entry.label} first on PATH, and it answers version with nothing on stderr`, async () => {
     const client = makeClientHome('version', runnerTokenFile);
     const which = await runProcess('sh', ['-c', `command -v ${HELPER_NAME}`], { env: client.env });
     expect(which.stdout.trim()).toBe(join(binDir, HELPER_NAME));
     const version = await helper(client, 'version', '');
     expect(version, describeOutput(version)).toMatchObject({ code: 0, stderr: '' });
     expect(version.stdout).toMatch(/^docker-credential-scalr \(\S+\) \S+\n$/);
-    if (IN_CI) expect(helperForm).toBe('binary');
   });
 
   it('skopeo pushes, inspects and pulls an image with credentials only the helper gives, from a runner token', async () => {
@@ -462,6 +450,91 @@ describe.skipIf(!toolsPresent)(`real clients through ${HELPER_NAME} (${helperFor
     expect(unzip.code, describeOutput(unzip)).toBe(0);
     expect(JSON.parse(unzip.stdout)).toEqual({ names: ['main.tf'], main: mainTf });
     expectNoSecretsIn(client);
+  });
+
+  it('podman logs in (manager), reads the login and pulls the image (runner), and logs out, all through the helper', async () => {
+    await setIntegration(null);
+    const manage = makeClientHome('podman-manager', managerTokenFile);
+    const read = makeClientHome('podman-runner', runnerTokenFile);
+    // Private storage, so that podman (run as root here) touches nothing of the machine's.
+    const storage = makeTempDir('scalr-e2e-podman-');
+    const podman = (client: ClientHome, args: string[], stdin?: string) =>
+      runProcess(
+        'podman',
+        ['--root', join(storage, 'root'), '--runroot', join(storage, 'run'), '--storage-driver', 'vfs', '--events-backend', 'file', '--cgroup-manager', 'cgroupfs', ...args],
+        { env: client.env, cwd: work, timeoutMs: 60_000, ...(stdin === undefined ? {} : { stdin }) },
+      );
+
+    const login = await podman(manage, ['login', '--tls-verify=false', '-u', user.username, '--password-stdin', host], user.password);
+    expect(login.code, describeOutput(login)).toBe(0);
+    expect(login.stdout).toContain('Login Succeeded');
+    expect(await integrationFor(host)).toMatchObject({ host, username: user.username });
+
+    const who = await lookupsDuring(() => podman(read, ['login', '--get-login', host]));
+    expect(who.result, describeOutput(who.result)).toMatchObject({ code: 0, stdout: `${user.username}\n` });
+    expect(who.lookups.map((e) => e.outcome)).toEqual(['ok']);
+
+    const pull = await lookupsDuring(() => podman(read, ['pull', '--tls-verify=false', '--quiet', `${host}/test/hello:v1`]));
+    expect(pull.result.code, describeOutput(pull.result)).toBe(0);
+    expect(pull.lookups.map((e) => e.outcome)).toContain('ok');
+    const digest = await podman(read, ['image', 'inspect', '--format', '{{.Digest}}', `${host}/test/hello:v1`]);
+    expect(digest.stdout.trim()).toBe(imageDigest);
+
+    const logout = await podman(manage, ['logout', host]);
+    expect(logout.code, describeOutput(logout)).toBe(0);
+    expect(await integrationFor(host)).toBeUndefined();
+    expectNoSecretsIn(manage);
+    expectNoSecretsIn(read);
+  });
+
+  it.skipIf(!existsSync(ORAS) && !IN_CI)('oras logs in (manager), pushes and pulls an OpenTofu module artifact (runner) and logs out, all through the helper', async () => {
+    await setIntegration(null);
+    const manage = makeClientHome('oras-manager', managerTokenFile);
+    const read = makeClientHome('oras-runner', runnerTokenFile);
+    const oras = (client: ClientHome, args: string[], stdin?: string) =>
+      runProcess(ORAS, [...args, '--registry-config', client.configFile], { env: client.env, cwd: work, timeoutMs: 30_000, ...(stdin === undefined ? {} : { stdin }) });
+
+    // oras login sends `store` to the helper: the credential lands in the daemon, not in the file.
+    const login = await oras(manage, ['login', '--plain-http', '-u', user.username, '--password-stdin', host], user.password);
+    expect(login.code, describeOutput(login)).toBe(0);
+    expect(login.stdout).toContain('Login Succeeded');
+    expect(await integrationFor(host)).toMatchObject({ host, username: user.username });
+    expect(readFileSync(manage.configFile, 'utf8')).not.toContain(user.password);
+
+    // An OpenTofu-style module package, pushed and pulled with a runner token.
+    const moduleDir = join(work, 'oras-module');
+    mkdirSync(moduleDir);
+    const mainTf = `output "greeting" {\n  value = "hello from oras ${randomBytes(4).toString('hex')}"\n}\n`;
+    const zipped = await runProcess('python3', ['-c', 'import sys, zipfile\nwith zipfile.ZipFile(sys.argv[1], "w") as z: z.writestr("main.tf", sys.argv[2])', join(moduleDir, 'module.zip'), mainTf]);
+    expect(zipped.code, describeOutput(zipped)).toBe(0);
+    const ref = `${host}/modules/oras:v1`;
+    const push = await lookupsDuring(() =>
+      runProcess(ORAS, ['push', '--plain-http', '--registry-config', read.configFile, '--artifact-type', TOFU_MODULE, ref, 'module.zip:archive/zip'], {
+        env: read.env,
+        cwd: moduleDir,
+        timeoutMs: 30_000,
+      }),
+    );
+    expect(push.result.code, describeOutput(push.result)).toBe(0);
+    expect(push.lookups.length).toBeGreaterThanOrEqual(1);
+    expect(push.lookups.every((e) => e.outcome === 'ok' && e.host === host)).toBe(true);
+
+    const stored = await registryGet('/v2/modules/oras/manifests/v1', { user, accept: OCI_MANIFEST });
+    expect(stored.status).toBe(200);
+    expect(JSON.parse(stored.body.toString('utf8'))).toMatchObject({ artifactType: TOFU_MODULE, layers: [{ mediaType: 'archive/zip' }] });
+
+    const outDir = join(work, 'oras-pulled');
+    const pull = await lookupsDuring(() => oras(read, ['pull', '--plain-http', ref, '-o', outDir]));
+    expect(pull.result.code, describeOutput(pull.result)).toBe(0);
+    expect(pull.lookups.map((e) => e.outcome)).toContain('ok');
+    expect(readFileSync(join(outDir, 'module.zip'))).toEqual(readFileSync(join(moduleDir, 'module.zip')));
+
+    // oras logout sends `erase`: the credential is gone from the daemon.
+    const logout = await oras(manage, ['logout', host]);
+    expect(logout.code, describeOutput(logout)).toBe(0);
+    expect(await integrationFor(host)).toBeUndefined();
+    expectNoSecretsIn(manage);
+    expectNoSecretsIn(read);
   });
 
   // Last: it stops the daemon.

@@ -6,8 +6,8 @@
  *    nothing for a successful store/erase), no secret outside get's JSON line, and no daemon fault
  *    reported as "credentials not found".
  * 2. As a child process against a real daemon, a few hundred runs of random bytes, invalid UTF-8,
- *    JSON of the wrong shape and inputs ≥ 1 MiB: never a stack trace, stdout one protocol line,
- *    stderr empty, exit 0 or 1.
+ *    JSON of the wrong shape and inputs ≥ 1 MiB, for the npm entry and the packaged binary alike:
+ *    never a stack trace, stdout one protocol line, stderr empty, exit 0 or 1.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,7 +26,7 @@ import { InvalidRegistryHostError, dockerCliKey, isSubKey, parseServerUrl } from
 import { initStore, startDaemon, type DaemonProcess } from '../support/hardening/daemon-process.js';
 import { LONG, makeTempDir, pool, removeTempDir } from '../support/hardening/env.js';
 import { printFigures, recordFigures } from '../support/hardening/figures.js';
-import { bundledHelper, helperEnv, runHelperProcess } from '../support/hardening/helper-process.js';
+import { helperEnv, helperExes, runHelperProcess } from '../support/hardening/helper-process.js';
 import { call } from '../support/hardening/http.js';
 import { NOT_FOUND_LINE, classifyStdout } from '../support/hardening/protocol.js';
 import { suiteSeed } from '../support/hardening/random.js';
@@ -342,7 +342,7 @@ describe('helper fuzzing', () => {
     expect(figures.inProcessCases).toBeGreaterThanOrEqual(10_000);
   });
 
-  it(`the helper process against a real daemon: ${PROCESS_RUNS} runs of random, invalid and huge stdin`, async () => {
+  it(`the helper process against a real daemon: ${PROCESS_RUNS} runs of random, invalid and huge stdin, per way it ships`, async () => {
     dir = makeTempDir('fuzzh');
     const home = join(dir, 'home');
     mkdirSync(home);
@@ -355,7 +355,7 @@ describe('helper fuzzing', () => {
       await call(daemon.unix(), { method: 'POST', path: '/v1/integrations', token: adminToken, body: { host, username: 'fuzz', secret: `${SECRET_PREFIX}fixture-${host}` } });
     }
     const env = helperEnv({ url: `unix:${daemon.socketPath}`, token, home });
-    const exe = bundledHelper();
+    const exes = helperExes();
     const seed = suiteSeed();
     const argv = fc.oneof(
       { weight: 12, arbitrary: fc.constantFrom(...VERBS).map((verb) => [verb]) },
@@ -374,7 +374,8 @@ describe('helper fuzzing', () => {
     ];
     for (let i = 0; i < HUGE_RUNS; i++) cases.push({ argv: [VERBS[i % VERBS.length]!], stdin: hugeInputs[i % hugeInputs.length]! });
     const problems: string[] = [];
-    await pool(cases, 3, async ({ argv: args, stdin }) => {
+    const runs = exes.flatMap((exe) => cases.map((one) => ({ ...one, exe })));
+    await pool(runs, 3, async ({ argv: args, stdin, exe }) => {
       const run = await runHelperProcess(exe, args, stdin, env, 30_000);
       figures.processRuns++;
       if (stdin.length >= 1024 * 1024) figures.hugeRuns++;
@@ -386,6 +387,8 @@ describe('helper fuzzing', () => {
       if (run.stderr.length) found.push(`stderr: ${run.stderr.toString().slice(0, 300)}`);
       const verb = args.length === 1 ? args[0] : undefined;
       const outcome = `${verb ?? 'other'}:${run.code}`;
+      const byEntry = `${exe.label} ${outcome}`;
+      outcomes.set(byEntry, (outcomes.get(byEntry) ?? 0) + 1);
       outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
       if (!('problem' in kind)) {
         if (kind.kind === 'empty' && !(run.code === 0 && (verb === 'store' || verb === 'erase'))) found.push('empty stdout');
@@ -394,17 +397,19 @@ describe('helper fuzzing', () => {
       if (verb !== 'get' && /S3CR3T-/.test(stdout)) found.push('a secret in the output of a verb other than get');
       if (found.length) {
         figures.processFailures++;
-        if (problems.length < 10) problems.push(`${JSON.stringify(args)} stdin ${stdin.length} bytes ${JSON.stringify(stdin.subarray(0, 80).toString('latin1'))}: ${found.join('; ')}`);
+        if (problems.length < 10) problems.push(`${exe.label} ${JSON.stringify(args)} stdin ${stdin.length} bytes ${JSON.stringify(stdin.subarray(0, 80).toString('latin1'))}: ${found.join('; ')}`);
       }
     });
     // The daemon survived all of it.
     const health = await call(daemon.unix(), { method: 'GET', path: '/healthz' });
     console.log(`fuzz-helper processes: seed ${seed}, ${figures.processRuns} runs; outcomes ${JSON.stringify(Object.fromEntries([...outcomes].sort()))}`);
     // Some runs went all the way to the daemon and succeeded.
-    for (const key of ['get:0', 'store:0', 'erase:0', 'list:0', 'get:1', 'store:1']) expect(outcomes.get(key) ?? 0, key).toBeGreaterThan(3);
+    for (const exe of exes) {
+      for (const key of ['get:0', 'store:0', 'erase:0', 'list:0', 'get:1', 'store:1']) expect(outcomes.get(`${exe.label} ${key}`) ?? 0, `${exe.label} ${key}`).toBeGreaterThan(3);
+    }
     expect(health.status).toBe(200);
     expect(problems, problems.join('\n')).toEqual([]);
-    expect(figures.processRuns).toBe(PROCESS_RUNS);
-    expect(figures.hugeRuns).toBeGreaterThanOrEqual(HUGE_RUNS);
+    expect(figures.processRuns).toBe(PROCESS_RUNS * exes.length);
+    expect(figures.hugeRuns).toBeGreaterThanOrEqual(HUGE_RUNS * exes.length);
   });
 });

@@ -10,7 +10,7 @@
  * mint (registry passwords, role sessions, refresh and access tokens) only in the lookups of their hosts.
  */
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -18,18 +18,9 @@ import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { normalizeRegistryHost } from '../../shared/src/registry-host.js';
 import { initStore, runDaemonCli, startDaemon, type DaemonProcess } from '../support/hardening/daemon-process.js';
-import { IS_CI, makeTempDir, removeTempDir } from '../support/hardening/env.js';
+import { makeTempDir, removeTempDir } from '../support/hardening/env.js';
 import { printFigures, recordFigures } from '../support/hardening/figures.js';
-import {
-  HELPER_SEA,
-  SEA_BUILD_SCRIPT,
-  bundledHelper,
-  helperEnv,
-  runHelperProcess,
-  seaHelper,
-  type HelperExe,
-  type HelperRun,
-} from '../support/hardening/helper-process.js';
+import { helperEnv, helperExes, runHelperProcess, type HelperExe, type HelperRun } from '../support/hardening/helper-process.js';
 import { call, replyBytes, type CallOptions, type Reply } from '../support/hardening/http.js';
 import { classifyStdout } from '../support/hardening/protocol.js';
 import { startRecordingProxy, type RecordingProxy } from '../support/hardening/recording-proxy.js';
@@ -192,10 +183,7 @@ describe('leak scan', () => {
     }
 
     // ---- the real helper ----
-    const exes: HelperExe[] = [bundledHelper()];
-    const sea = seaHelper();
-    if (sea) exes.push(sea);
-    else if (IS_CI || existsSync(SEA_BUILD_SCRIPT)) throw new Error(`the single executable ${HELPER_SEA} is missing although the build makes it`);
+    const exes = helperExes();
     const helperRuns: Array<{ label: string; run: HelperRun; allow: ReadonlySet<string> }> = [];
     const helper = async (exe: HelperExe, verb: string, stdin: string, token: string, serverForAllow?: string) => {
       const allowHost = serverForAllow === undefined ? undefined : normalizeRegistryHost(serverForAllow);

@@ -95,15 +95,26 @@ describe('resolveConnection', () => {
     expect(resolveConnection({ url: 'unix:/run/x.sock' }, io).url).toBe('unix:/run/x.sock');
   });
 
-  it('reads the token from --token-file, then SCALR_CREDD_TOKEN, then SCALR_CREDD_TOKEN_FILE, trimming a newline', () => {
+  it('reads the token from --token-file, else SCALR_CREDD_TOKEN or SCALR_CREDD_TOKEN_FILE, trimming a newline; both variables are refused as the helper refuses them', () => {
     const flagFile = join(dir, 'flag-token');
     const envFile = join(dir, 'env-token');
     writeFileSync(flagFile, 'from-flag\n');
     writeFileSync(envFile, 'from-env-file\n');
     const both = fakeIo({ env: { SCALR_CREDD_TOKEN: 'from-env', SCALR_CREDD_TOKEN_FILE: envFile } }).io;
     expect(resolveConnection({ tokenFile: flagFile }, both).token).toBe('from-flag');
-    expect(resolveConnection({}, both).token).toBe('from-env');
+    expect(() => resolveConnection({}, both)).toThrow(new ConfigError('set only one of SCALR_CREDD_TOKEN and SCALR_CREDD_TOKEN_FILE, not both'));
+    expect(resolveConnection({}, fakeIo({ env: { SCALR_CREDD_TOKEN: 'from-env' } }).io).token).toBe('from-env');
     expect(resolveConnection({}, fakeIo({ env: { SCALR_CREDD_TOKEN_FILE: envFile } }).io).token).toBe('from-env-file');
+  });
+
+  it('reads the TLS files for an https URL, and names a missing one', () => {
+    const ca = join(dir, 'ca.pem');
+    writeFileSync(ca, 'CA PEM');
+    const env = { SCALR_CREDD_TOKEN: 't', SCALR_CREDD_URL: 'https://credd.example:8443', SCALR_CREDD_CA_FILE: ca };
+    expect(resolveConnection({}, fakeIo({ env }).io)).toEqual({ url: 'https://credd.example:8443', token: 't', tls: { ca: 'CA PEM' } });
+    expect(resolveConnection({}, fakeIo({ env: { ...env, SCALR_CREDD_URL: 'http://credd:1' } }).io)).toEqual({ url: 'http://credd:1', token: 't' });
+    expect(() => resolveConnection({}, fakeIo({ env: { ...env, SCALR_CREDD_CA_FILE: join(dir, 'none.pem') } }).io)).toThrow(/cannot read SCALR_CREDD_CA_FILE .*no such file/);
+    expect(() => resolveConnection({}, fakeIo({ env: { ...env, SCALR_CREDD_CLIENT_KEY: ca } }).io)).toThrow(/SCALR_CREDD_CLIENT_CERT/);
   });
 
   it('fails with what to set when there is no token', () => {

@@ -19,7 +19,9 @@ import {
   type Role,
   type TokenSummary,
 } from '@dcs/shared';
-import { HttpClientError, httpErrorFromResponse, requestJson, type JsonRequest, type JsonResponse } from '@dcs/shared/http-client';
+import { chooseTlsFiles, chooseTokenSource, unreadableFileProblem } from '@dcs/shared/client-settings';
+import { HttpClientError, httpErrorFromResponse, requestJson, type JsonRequest, type JsonResponse, type TlsSettings } from '@dcs/shared/http-client';
+import { toSafeLine } from '@dcs/shared/safe-text';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { UsageError, type CliIo } from './io.js';
@@ -31,6 +33,8 @@ export const ADMIN_TIMEOUT_MS = 15_000;
 export interface AdminConnection {
   url: string;
   token: string;
+  /** For an `https://` URL with SCALR_CREDD_CA_FILE or a client certificate set. */
+  tls?: TlsSettings;
 }
 
 export type { ReadTextFile };
@@ -67,14 +71,34 @@ export function resolveConnection(
     return token;
   };
   let token: string | undefined;
+  // --token-file is explicit and wins; the two variables are refused together, as the helper refuses them.
+  const source = flags.tokenFile ? undefined : chooseTokenSource(io.env);
   if (flags.tokenFile) token = fromFile(flags.tokenFile, '--token-file');
-  else if (io.env['SCALR_CREDD_TOKEN']?.trim()) token = io.env['SCALR_CREDD_TOKEN'].trim();
-  else if (io.env['SCALR_CREDD_TOKEN_FILE']) token = fromFile(io.env['SCALR_CREDD_TOKEN_FILE'], 'SCALR_CREDD_TOKEN_FILE');
+  else if (source?.kind === 'conflict') throw new ConfigError(source.problem);
+  else if (source?.kind === 'value') token = source.token;
+  else if (source?.kind === 'file') token = fromFile(source.path, source.variable);
   if (token === undefined) {
     throw new ConfigError('no API token: set SCALR_CREDD_TOKEN or SCALR_CREDD_TOKEN_FILE, or pass --token-file FILE');
   }
   if (/[\u0000-\u001f\u007f\s]/.test(token)) throw new ConfigError('the API token contains whitespace or control characters');
-  return { url, token };
+  const tls = url.startsWith('https:') ? readTls(io.env, readFile) : undefined;
+  return tls === undefined ? { url, token } : { url, token, tls };
+}
+
+/** The TLS files SCALR_CREDD_CA_FILE, SCALR_CREDD_CLIENT_CERT and SCALR_CREDD_CLIENT_KEY name, read now. */
+function readTls(env: CliIo['env'], readFile: ReadTextFile): TlsSettings | undefined {
+  const { files, problem } = chooseTlsFiles(env);
+  if (problem !== undefined) throw new ConfigError(problem);
+  if (files.length === 0) return undefined;
+  const tls: { -readonly [K in keyof TlsSettings]: TlsSettings[K] } = {};
+  for (const { field, variable, path } of files) {
+    try {
+      tls[field] = readFile(path);
+    } catch (error) {
+      throw new ConfigError(unreadableFileProblem(variable, path, error));
+    }
+  }
+  return tls;
 }
 
 /** A cloud identity as the CLI sends it (read from stdin or a file; the daemon validates it). */
@@ -149,9 +173,9 @@ const CreatedTokenAnswer = CreatedTokenSchema.loose();
 
 /** Builds an AdminClient over `send` (requestJson by default). */
 export function createAdminClient(connection: AdminConnection, send: SendJson = requestJson, timeoutMs = ADMIN_TIMEOUT_MS): AdminClient {
-  const { url, token } = connection;
+  const { url, token, tls } = connection;
   const call = async (method: JsonRequest['method'], path: string, expected: number, body?: unknown): Promise<unknown> => {
-    const response = await send({ url, token, method, path, timeoutMs, ...(body === undefined ? {} : { body }) });
+    const response = await send({ url, token, method, path, timeoutMs, ...(body === undefined ? {} : { body }), ...(tls === undefined ? {} : { tls }) });
     if (response.status !== expected) throw httpErrorFromResponse(url, response);
     return response.body;
   };
@@ -240,6 +264,7 @@ export function describeApiError(error: HttpClientError): string {
     case 'http':
       return `${oneLine(error.serverMessage ?? `the daemon answered HTTP ${error.status ?? '?'}`)} (${error.code ?? `http ${error.status ?? '?'}`})`;
     case 'unreachable':
+      if (error.detail.startsWith('TLS:')) return `${oneLine(error.message)}; check the URL's host name and SCALR_CREDD_CA_FILE (and SCALR_CREDD_CLIENT_CERT/KEY if the daemon asks for a client certificate)`;
       return `${oneLine(error.message)}; ${check}`;
     case 'timeout':
       return `${oneLine(error.message)}; ${check}, and that it is not overloaded`;
@@ -249,7 +274,7 @@ export function describeApiError(error: HttpClientError): string {
 }
 
 function oneLine(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
+  return toSafeLine(text, 2048);
 }
 
 /** The options every admin verb takes. */

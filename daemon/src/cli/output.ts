@@ -1,8 +1,11 @@
 /** Output helpers of the admin CLI: readable tables and key/value blocks, and JSON lines. */
+import { isUnsafeChar } from '@dcs/shared/safe-text';
 
-/** Replaces control characters so a value from the API cannot move the cursor or forge lines. */
+/** Replaces control, separator and bidi characters so a value from the API cannot move the cursor, forge lines or reorder text. */
 export function printable(value: string): string {
-  return value.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+  let out = '';
+  for (let i = 0; i < value.length; i++) out += isUnsafeChar(value.charCodeAt(i)) ? '?' : value[i];
+  return out;
 }
 
 /** Formats rows as a left-aligned table with a header line; an empty table prints `empty` instead. */

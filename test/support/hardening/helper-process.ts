@@ -1,34 +1,21 @@
-/** Runs the real docker-credential-scalr as a child process (the bundle, or the single executable). */
+/** Runs the real docker-credential-scalr as a child process: the npm entry (the bundle on Node) or the packaged binary (Bun). */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { ROOT } from './env.js';
+import { HELPER_BUNDLE, HELPER_ENTRIES, NPM_ENTRY, buildHelperEntries, type HelperEntry } from '../helper-entries.js';
 
 /** One way to run the helper. */
-export interface HelperExe {
-  label: string;
-  command: string;
-  args: string[];
-}
+export type HelperExe = HelperEntry;
 
-/** The esbuild bundle the bin shim runs (`scripts/bundle-helper.mjs`). */
-export const HELPER_BUNDLE = join(ROOT, 'helper/dist/docker-credential-scalr.cjs');
-
-/** The single executable for this machine (`scripts/build-binary.mjs`). */
-export const HELPER_SEA = join(ROOT, 'dist', `docker-credential-scalr-${process.platform}-${process.arch}`);
-
-/** Whether the build set-up makes a single executable (then it must exist when the suite runs). */
-export const SEA_BUILD_SCRIPT = join(ROOT, 'scripts/build-binary.mjs');
-
-/** The bundle, run with this Node; throws when it was not built. */
+/** The npm entry: the bundle, run with this Node; throws when it was not built. */
 export function bundledHelper(): HelperExe {
   if (!existsSync(HELPER_BUNDLE)) throw new Error(`${HELPER_BUNDLE} is missing: run npm run build`);
-  return { label: 'bundle', command: process.execPath, args: [HELPER_BUNDLE] };
+  return NPM_ENTRY;
 }
 
-/** The single executable, when it exists. */
-export function seaHelper(): HelperExe | undefined {
-  return existsSync(HELPER_SEA) ? { label: 'sea', command: HELPER_SEA, args: [] } : undefined;
+/** Both ways the helper ships, built from the current sources. */
+export function helperExes(): readonly HelperExe[] {
+  buildHelperEntries();
+  return HELPER_ENTRIES;
 }
 
 /** What one helper run produced. */

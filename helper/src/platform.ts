@@ -1,0 +1,87 @@
+/**
+ * The seam between the helper and its runtime. Everything above it (runHelper, configure, the config
+ * and the daemon backend) is shared and pure; below it, one small HelperPlatform per runtime:
+ * node-platform.ts (the npm `.bin` entry, the tests) and bun-platform.ts (the packaged binary).
+ *
+ * Each platform must keep:
+ * - stdin: get, store and erase read to EOF; any other invocation drains a pipe or file for at most
+ *   NON_INPUT_STDIN_WAIT_MS and never waits on a terminal or /dev/null;
+ * - stdout and stderr written completely before the exit, also to a pipe (no truncation at 64 KiB),
+ *   and a closed reader (EPIPE) ending the run quietly with the exit code, not with a stack trace;
+ * - one deadline per daemon request (the config's timeoutMs, 2 s by default);
+ * - byte-exact output: what runHelper returns is what the client reads.
+ */
+import type { RequestJson } from '@dcs/shared/http-client';
+import { createLazyBackend } from './credential-backend.js';
+import { createDaemonBackend } from './daemon-backend.js';
+import { loadHelperConfig } from './helper-config.js';
+import { runHelper } from './run-helper.js';
+
+/** The invocations that read stdin to EOF. */
+const INPUT_ACTIONS: ReadonlySet<string> = new Set(['get', 'store', 'erase']);
+
+/** Says whether the invocation reads its input to EOF (`get`, `store`, `erase` as the only argument). */
+export function takesInput(args: readonly string[]): boolean {
+  return args.length === 1 && INPUT_ACTIONS.has(args[0]!);
+}
+
+/**
+ * How long other invocations (list, version, usage) wait for the end of stdin. The Go client writes
+ * "unused" to `list` and closes stdin at once, so the end is normally there before the helper has
+ * started; a client that never closes stdin (a Node `execFile` without `stdin.end()`) must not hang it.
+ */
+export const NON_INPUT_STDIN_WAIT_MS = 100;
+
+/** Says whether the command line is configure or unconfigure rather than a protocol verb. */
+export function isConfigureCommand(args: readonly string[]): boolean {
+  return args[0] === 'configure' || args[0] === 'unconfigure';
+}
+
+/** What one run prints and its exit code. */
+export interface MainResult {
+  readonly stdout: string;
+  readonly stderr?: string;
+  readonly exitCode: number;
+}
+
+/** What the helper needs from its runtime. */
+export interface HelperPlatform {
+  /** The arguments after the program name. */
+  readonly args: readonly string[];
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** stdin as UTF-8, read as `takesInput(args)` says; never rejects. */
+  readInput(args: readonly string[]): Promise<string>;
+  /** Reads a whole text file; rejects with an error whose `code` says why (ENOENT, EACCES…). */
+  readTextFile(path: string): Promise<string>;
+  /** The user's home directory (loaded only when asked). */
+  homeDir(): string;
+  /** One HTTP request to the daemon over TCP, a Unix socket or TLS. */
+  readonly requestJson: RequestJson;
+  /** Writes stdout and stderr completely (a closed reader is ignored), then exits with the code. */
+  finish(result: MainResult): Promise<never>;
+}
+
+const INTERNAL_ERROR: MainResult = { stdout: 'docker-credential-scalr: internal error\n', stderr: '', exitCode: 1 };
+
+/** Runs one invocation of docker-credential-scalr on a platform: a protocol verb, or configure/unconfigure. */
+export async function runMain(platform: HelperPlatform): Promise<never> {
+  const { args, env } = platform;
+  const backend = createLazyBackend(async () => {
+    const config = await loadHelperConfig(env, (path) => platform.readTextFile(path), () => platform.homeDir());
+    return createDaemonBackend({ ...config, request: platform.requestJson });
+  });
+  let result: MainResult;
+  try {
+    if (isConfigureCommand(args)) {
+      // Loaded on demand: configure's file handling is no part of a credential lookup's start-up.
+      const { runConfigureCommand } = await import('./configure-cli.js');
+      result = await runConfigureCommand(args, { env, homeDir: platform.homeDir(), backend });
+    } else {
+      const action = args.length === 1 ? args[0] : undefined;
+      result = await runHelper({ action, stdin: await platform.readInput(args) }, backend);
+    }
+  } catch {
+    result = INTERNAL_ERROR;
+  }
+  return platform.finish(result);
+}
