@@ -18,6 +18,23 @@ export const ACTIONS = [
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
+/** Each action in words, for the message that refuses it: "a runner token may not read integrations". */
+export const ACTION_WORDS: Readonly<Record<Action, string>> = {
+  'integration.create': 'create integrations',
+  'integration.read': 'read integrations',
+  'integration.update': 'update integrations',
+  'integration.delete': 'delete integrations',
+  'integration.test': 'test integrations',
+  'token.create': 'create tokens',
+  'token.read': 'list tokens',
+  'token.revoke': 'revoke tokens',
+  'credential.get': 'get credentials',
+  'credential.list': 'list credentials',
+  'credential.store': 'store credentials',
+  'credential.erase': 'erase credentials',
+  'audit.read': 'read the audit log',
+};
+
 /**
  * Role → allowed actions. Data only; `authorize.ts` applies it.
  * admin: everything. manager: integrations, runner tokens, the helper's verbs.

@@ -117,6 +117,29 @@ describe('resolveConnection', () => {
   });
 });
 
+describe('resolveConnection with a malformed URL', () => {
+  const io = (url: string) => fakeIo({ env: { SCALR_CREDD_TOKEN: 't', SCALR_CREDD_URL: url } }).io;
+
+  it('calls a URL without a scheme malformed, not unreachable, and says what to write', () => {
+    expect(() => resolveConnection({}, io('localhost:8700'))).toThrow(
+      new ConfigError('malformed URL "localhost:8700" from SCALR_CREDD_URL (no http://, https:// or unix: scheme); use http://HOST:PORT, https://HOST:PORT or unix:PATH'),
+    );
+    expect(() => resolveConnection({ url: '127.0.0.1:8700' }, io('http://127.0.0.1:1'))).toThrow(/^malformed URL "127\.0\.0\.1:8700" from --url \(/);
+    expect(() => resolveConnection({}, io('unix:relative.sock'))).toThrow(/^malformed URL "unix:relative\.sock" from SCALR_CREDD_URL \(a unix: URL needs an absolute socket path/);
+  });
+
+  it('does not print back a URL that holds user credentials', () => {
+    expect(() => resolveConnection({}, io('http://ann:hunter2@127.0.0.1:8700'))).toThrow(/^malformed URL \(not shown[^]*user credentials\)/);
+    expect(() => resolveConnection({}, io('http://ann:hunter2@127.0.0.1:8700'))).not.toThrow(/hunter2/);
+  });
+
+  it('is one line on stderr and exit 1 from the CLI', async () => {
+    const { io: cliIo, out } = fakeIo({ env: { SCALR_CREDD_TOKEN: 't', SCALR_CREDD_URL: 'localhost:8700' } });
+    expect(await runCli(['token', 'list'], cliIo)).toBe(1);
+    expect(out.stderr).toMatch(/^scalr-credd: malformed URL "localhost:8700" from SCALR_CREDD_URL \([^\n]*\n$/);
+  });
+});
+
 describe('createAdminClient', () => {
   const recorder = (responses: JsonResponse[]) => {
     const seen: JsonRequest[] = [];

@@ -19,10 +19,18 @@ import {
   type Role,
   type TokenSummary,
 } from '@dcs/shared';
-import { HttpClientError, httpErrorFromResponse, requestJson, type JsonRequest, type JsonResponse } from '@dcs/shared/http-client';
+import {
+  HttpClientError,
+  InvalidEndpointUrlError,
+  httpErrorFromResponse,
+  parseEndpointUrl,
+  requestJson,
+  type JsonRequest,
+  type JsonResponse,
+} from '@dcs/shared/http-client';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
-import { UsageError, type CliIo } from './io.js';
+import { UsageError, usageErrorFromParseArgs, type CliIo } from './io.js';
 
 /** How long one admin request may take, connect to last byte. */
 export const ADMIN_TIMEOUT_MS = 15_000;
@@ -54,6 +62,7 @@ export function resolveConnection(
   readFile: ReadTextFile = readTextFile,
 ): AdminConnection {
   const url = flags.url || io.env['SCALR_CREDD_URL'] || defaultDaemonUrl(io.env, io.homeDir);
+  checkDaemonUrl(url, flags.url ? '--url' : io.env['SCALR_CREDD_URL'] ? 'SCALR_CREDD_URL' : 'the default data dir');
   const fromFile = (path: string, origin: string): string => {
     let text: string;
     try {
@@ -75,6 +84,22 @@ export function resolveConnection(
   }
   if (/[\u0000-\u001f\u007f\s]/.test(token)) throw new ConfigError('the API token contains whitespace or control characters');
   return { url, token };
+}
+
+/**
+ * Refuses a daemon URL the client cannot use (`localhost:8700` has no scheme) as malformed, before
+ * anything is sent, so that it is not reported as an unreachable daemon. A URL with user
+ * credentials is not printed back.
+ */
+function checkDaemonUrl(url: string, origin: string): void {
+  try {
+    parseEndpointUrl(url);
+  } catch (error) {
+    if (!(error instanceof InvalidEndpointUrlError)) throw error;
+    const shown = url.includes('@') ? '(not shown: it holds user credentials)' : JSON.stringify(url);
+    const reason = /^(https?|unix):/i.test(url) ? error.message.replace(/;\s*use .*$/, '') : 'no http://, https:// or unix: scheme';
+    throw new ConfigError(`malformed URL ${shown} from ${origin} (${reason}); use http://HOST:PORT, https://HOST:PORT or unix:PATH`);
+  }
 }
 
 /** Fields of `POST /v1/integrations` as the CLI sends them. */
@@ -270,7 +295,8 @@ export function parseVerbArgs<T extends { positionals: string[] }>(args: string[
     try {
       return parse(args);
     } catch (error) {
-      throw parseError(error);
+      const usage = usageErrorFromParseArgs(error);
+      throw usage instanceof UsageError ? usage : new UsageError('invalid arguments');
     }
   })();
   if (parsed.positionals.length > maxPositionals) {
@@ -279,16 +305,4 @@ export function parseVerbArgs<T extends { positionals: string[] }>(args: string[
     );
   }
   return parsed;
-}
-
-function parseError(error: unknown): UsageError {
-  const code = (error as { code?: string }).code;
-  const message = error instanceof Error ? error.message : '';
-  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
-    const name = /'(-[^'=\s]*)/.exec(message)?.[1];
-    return new UsageError(name ? `unknown option ${name}` : 'unknown option');
-  }
-  // "Option '--host <value>' argument missing", "Option '--json' does not take an argument": no value inside.
-  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') return new UsageError(message.replace(/\.$/, ''));
-  return new UsageError('invalid arguments');
 }

@@ -1,4 +1,5 @@
 import type { IntegrationSummary, IntegrationTestReport } from '@dcs/shared';
+import { HttpClientError } from '@dcs/shared/http-client';
 import { z } from 'zod';
 import { AdminError, connectAdmin, readTextFile, type AdminClient, type ConnectAdmin, type IntegrationChanges, type ReadTextFile } from './admin-client.js';
 import { CONNECTION_HELP, hostArgument, parseAdminArgs, printResult, runAdminCommand, withAdminClient, type AdminVerbs } from './admin-verb.js';
@@ -135,7 +136,7 @@ const VERBS: AdminVerbs<[readFile: ReadTextFile]> = {
     const caCert = values['ca-cert'] === undefined ? undefined : caCertArgument(values['ca-cert'], readFile);
     return withAdminClient(values, io, connect, async (client) => {
       const secret = await readSecret(io, host, 'integration add');
-      const created = await client.createIntegration({
+      const created = await suggestUpdateOnConflict(host, client.createIntegration({
         host,
         username: values.username!,
         secret,
@@ -143,7 +144,7 @@ const VERBS: AdminVerbs<[readFile: ReadTextFile]> = {
         ...(values.description === undefined ? {} : { description: values.description }),
         ...(expiresAt === undefined ? {} : { expiresAt }),
         ...(caCert === undefined ? {} : { caCert }),
-      });
+      }));
       return printResult(io, values, created, () => `added integration ${created.id} for ${created.host}\n${describe(created)}`);
     });
   },
@@ -224,6 +225,19 @@ const VERBS: AdminVerbs<[readFile: ReadTextFile]> = {
   },
 };
 
+/** A host that already has an integration (409) is changed with `update`: say so. */
+async function suggestUpdateOnConflict<T>(host: string, call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (error) {
+    if (!(error instanceof HttpClientError) || error.code !== 'conflict') throw error;
+    throw new AdminError(
+      `${error.serverMessage ?? `host ${host} already has an integration`}; change it with 'scalr-credd integration update ${host}' (--secret-stdin for a new secret)`,
+      'conflict',
+    );
+  }
+}
+
 /** The id an ID|HOST argument names (a host is looked up in the listing). */
 async function idOf(client: AdminClient, ref: { id: string } | { host: string }): Promise<string> {
   return 'host' in ref ? (await findByHost(client, ref.host)).id : ref.id;
@@ -271,7 +285,8 @@ function hostOrIdArgument(text: string): string {
 
 async function findByHost(client: AdminClient, host: string): Promise<IntegrationSummary> {
   const found = (await client.listIntegrations()).find((integration) => integration.host === host);
-  if (!found) throw new AdminError(`no integration for host ${host}`, 'not_found');
+  // A mistyped id (int_ and something not hex) reads as a host; it names no host anyone meant.
+  if (!found) throw new AdminError(`no integration ${host.startsWith('int_') ? host : `for host ${host}`}`, 'not_found');
   return found;
 }
 

@@ -1,6 +1,6 @@
 import { ConfigError } from '../errors.js';
 import { VERSION } from '../version.js';
-import { type CliIo, UsageError } from './io.js';
+import { type CliIo, UsageError, usageErrorFromParseArgs } from './io.js';
 
 /** Top-level help. */
 export const MAIN_HELP = `Usage: scalr-credd <command> [options]
@@ -66,9 +66,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
   try {
     return await command(args, io);
-  } catch (error) {
-    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      io.stderr(`scalr-credd ${name}: ${(error as Error).message}; run 'scalr-credd ${name} --help'\n`);
+  } catch (thrown) {
+    const error = usageErrorFromParseArgs(thrown);
+    if (error instanceof UsageError) {
+      io.stderr(`scalr-credd ${name}: ${error.message}; run 'scalr-credd ${name} --help'\n`);
       return 2;
     }
     if (error instanceof ConfigError) {
