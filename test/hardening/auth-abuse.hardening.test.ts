@@ -73,6 +73,7 @@ const ROUTES: RouteCase[] = [
   },
   { name: 'erase', build: async () => ({ method: 'POST', path: '/v1/credentials/erase', body: { serverURL: 'auth-erase.registry.test' } }), allowed: ['admin', 'manager'] },
   { name: 'read audit', build: async () => ({ method: 'GET', path: '/v1/audit?limit=5' }), allowed: ['admin', 'auditor'] },
+  { name: 'whoami', build: async () => ({ method: 'GET', path: '/v1/whoami' }), allowed: ['admin', 'manager', 'auditor', 'runner'] },
 ];
 
 /** SHA-256 of every table but the audit log. */

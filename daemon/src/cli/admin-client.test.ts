@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
+import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { HttpClientError, type JsonRequest, type JsonResponse } from '@dcs/shared/http-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -266,6 +267,14 @@ describe('parseVerbArgs', () => {
     expect(() => parse(['--token=scd_abc'])).not.toThrow(/scd_abc/);
   });
 
+  it('lets --token through only with a token id, which is no credential', () => {
+    const withToken = (args: string[]) => parseVerbArgs(args, 0, (a) => parseArgs({ args: a, options: { token: { type: 'string' } }, strict: true, allowPositionals: true }));
+    expect(withToken(['--token', 'tok_0123456789abcdef']).values.token).toBe('tok_0123456789abcdef');
+    expect(withToken(['--token=tok_0123456789abcdef']).values.token).toBe('tok_0123456789abcdef');
+    expect(() => withToken(['--token', 'scd_tok_0123456789abcdef_secret'])).toThrow(/never a token/);
+    expect(() => withToken(['--token'])).toThrow(/never a token/);
+  });
+
   it('does not echo unknown options values or extra positionals', () => {
     const strict = (args: string[]) =>
       parseVerbArgs(args, 0, (a) => {
@@ -417,6 +426,52 @@ describe('admin verbs against the real API in-process (Unix socket)', () => {
     const result = await cli(['token', 'revoke', admin.id]);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^scalr-credd: cannot revoke the last active admin token.* \(conflict\)\n$/);
+  });
+
+  it('whoami describes the presented token for every role, and an expired one is refused', async () => {
+    const admin = await cli(['whoami', '--json']);
+    expect(admin).toMatchObject({ code: 0, stderr: '' });
+    expect(JSON.parse(admin.stdout)).toMatchObject({ id: expect.stringMatching(/^tok_/), role: 'admin', hosts: null, expiresAt: null });
+
+    for (const role of ['manager', 'auditor', 'runner']) {
+      const minted = await cli(['token', 'create', '--name', `who-${role}`, '--role', role, '--ttl', '2h', '--host', 'ghcr.io']);
+      const shown = await cli(['whoami'], { token: minted.stdout.trim() });
+      expect(shown).toMatchObject({ code: 0, stderr: '' });
+      expect(shown.stdout).toMatch(/^token: +tok_[0-9a-f]{16}\nname: +who-\w+\nrole: +\w+\nhosts: +ghcr\.io\nexpires: +\S+ \(in 1\d\d minutes\)\ndaemon: +unix:\//);
+      expect(shown.stdout).toContain(`role:    ${role}\n`);
+      expect(shown.stdout).not.toContain(minted.stdout.trim());
+    }
+
+    const unknown = await cli(['whoami'], { token: 'scd_tok_0123456789abcdef_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' });
+    expect(unknown).toMatchObject({ code: 1, stdout: '' });
+    expect(unknown.stderr).toMatch(/^scalr-credd: .+ \(unauthenticated\)\n$/);
+  });
+
+  it('audit list prints events newest first, filters them, pages past 200, and a runner is refused', async () => {
+    for (let i = 0; i < 3; i++) await cli(['integration', 'add', '--host', `audit-${i}.example`, '--username', 'u'], { stdin: 's' });
+
+    const listed = await cli(['audit', 'list', '--action', 'integration.create', '--limit', '2']);
+    expect(listed).toMatchObject({ code: 0, stderr: '' });
+    const lines = listed.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^SEQ +AT +ACTION +OUTCOME +HOST +TOKEN +ROLE +DETAIL$/);
+    expect(lines.slice(1).map((line) => line.split(/ +/)[4])).toEqual(['audit-2.example', 'audit-1.example']);
+
+    const oldest = JSON.parse((await cli(['audit', 'list', '--action', 'integration.create', '--oldest-first', '--json', '--host', 'https://Audit-0.example/'])).stdout) as {
+      events: Array<{ host: string; hash: string }>;
+    };
+    expect(oldest.events).toEqual([expect.objectContaining({ host: 'audit-0.example', hash: expect.stringMatching(/^[0-9a-f]{64}$/) })]);
+
+    // Each read is audited too: enough of them to need two pages of 200.
+    for (let i = 0; i < 210; i++) await cli(['audit', 'list', '--since', '1h', '--limit', '1']);
+    const many = JSON.parse((await cli(['audit', 'list', '--limit', '250', '--json'])).stdout) as { events: Array<{ seq: number }> };
+    expect(many.events.length).toBeGreaterThan(200);
+    expect(many.events.length).toBeLessThanOrEqual(250);
+    expect(many.events.map((e) => e.seq)).toEqual([...many.events.map((e) => e.seq)].sort((a, b) => b - a));
+    expect(new Set(many.events.map((e) => e.seq)).size).toBe(many.events.length);
+
+    const minted = await cli(['token', 'create', '--name', 'audit-runner', '--role', 'runner', '--ttl', '1h']);
+    const denied = await cli(['audit', 'list'], { token: minted.stdout.trim() });
+    expect(denied).toMatchObject({ code: 1, stdout: '', stderr: 'scalr-credd: a runner token may not read the audit log (forbidden)\n' });
   });
 
   it('says what to check when nothing listens on the URL', async () => {

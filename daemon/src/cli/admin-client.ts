@@ -7,17 +7,21 @@ import { readFileSync } from 'node:fs';
 import type { ParseArgsConfig } from 'node:util';
 import {
   API_ROUTES,
+  AuditEventSchema,
   CreatedTokenSchema,
   IntegrationSummarySchema,
   IntegrationTestReportSchema,
   TokenSummarySchema,
+  WhoAmISchema,
   defaultDaemonUrl,
+  type AuditPage,
   type CreatedToken,
   type IntegrationSummary,
   type IntegrationTestReport,
   type ReadTextFile,
   type Role,
   type TokenSummary,
+  type WhoAmI,
 } from '@dcs/shared';
 import {
   HttpClientError,
@@ -135,6 +139,17 @@ export interface NewToken {
   hosts?: string[];
 }
 
+/** Query of `GET /v1/audit` as the CLI sends it. */
+export interface AuditListQuery {
+  since?: string;
+  host?: string;
+  action?: string;
+  token?: string;
+  limit: number;
+  order: 'asc' | 'desc';
+  cursor?: string;
+}
+
 /** The admin API calls. Every method throws HttpClientError on failure (kind `http` carries the API error code). */
 export interface AdminClient {
   /** The daemon URL, for messages. */
@@ -149,6 +164,10 @@ export interface AdminClient {
   listTokens(): Promise<TokenSummary[]>;
   createToken(body: NewToken): Promise<CreatedToken>;
   revokeToken(id: string): Promise<void>;
+  /** The token the client presents, as the daemon sees it (any role). */
+  whoami(): Promise<WhoAmI>;
+  /** One page of audit events (admin, auditor). */
+  listAudit(query: AuditListQuery): Promise<AuditPage>;
 }
 
 /** Sends one request; requestJson in production, a fake in tests. */
@@ -160,6 +179,8 @@ const IntegrationListAnswer = z.object({ integrations: z.array(IntegrationAnswer
 const IntegrationTestAnswer = IntegrationTestReportSchema.loose();
 const TokenListAnswer = z.object({ tokens: z.array(TokenSummarySchema.loose()) });
 const CreatedTokenAnswer = CreatedTokenSchema.loose();
+const WhoAmIAnswer = WhoAmISchema.loose();
+const AuditPageAnswer = z.object({ events: z.array(AuditEventSchema.loose()), nextCursor: z.string().nullable() });
 
 /** Builds an AdminClient over `send` (requestJson by default). */
 export function createAdminClient(connection: AdminConnection, send: SendJson = requestJson, timeoutMs = ADMIN_TIMEOUT_MS): AdminClient {
@@ -207,6 +228,13 @@ export function createAdminClient(connection: AdminConnection, send: SendJson = 
     },
     async revokeToken(id) {
       await call('DELETE', tokenPath(id), 204);
+    },
+    async whoami() {
+      return parse(WhoAmIAnswer, await call('GET', API_ROUTES.whoami, 200));
+    },
+    async listAudit(query) {
+      const search = new URLSearchParams(Object.entries(query).flatMap(([name, value]) => (value === undefined ? [] : [[name, String(value)] as [string, string]])));
+      return parse(AuditPageAnswer, await call('GET', `${API_ROUTES.audit}?${search}`, 200));
     },
   };
 }
@@ -274,21 +302,28 @@ export const CONNECTION_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
 
+/** A token's id (never its value): `tok_` and 16 hex digits. */
+export const TOKEN_ID = /^tok_[0-9a-f]{16}$/;
+
 /**
  * Runs an admin verb's parseArgs (strict, positionals allowed) with messages that never echo an
  * argument's value (a secret typed by mistake must not be printed back), and refuses the flags that
  * would carry a secret or a token, saying what to do instead.
  */
 export function parseVerbArgs<T extends { positionals: string[] }>(args: string[], maxPositionals: number, parse: (args: string[]) => T): T {
-  for (const arg of args) {
+  for (const [index, arg] of args.entries()) {
     if (arg === '--') break;
     if (/^--(secret|password|passwd|pass|pat)(=|$)/i.test(arg)) {
       throw new UsageError(
         `${arg.split('=')[0]} is not accepted: a secret on the command line ends up in shell history and the process list; pipe it on stdin instead, e.g. printf '%s' "$REGISTRY_PAT" | scalr-credd integration add --host HOST --username USER`,
       );
     }
-    if (/^--token(=|$)/.test(arg)) {
-      throw new UsageError('--token is not accepted: a token on the command line ends up in shell history; set SCALR_CREDD_TOKEN or pass --token-file FILE');
+    // A token id (`audit list --token tok_…`) is no credential; anything else given to --token may be one.
+    const tokenValue = arg === '--token' ? args[index + 1] : arg.startsWith('--token=') ? arg.slice('--token='.length) : undefined;
+    if ((arg === '--token' || arg.startsWith('--token=')) && !TOKEN_ID.test(tokenValue ?? '')) {
+      throw new UsageError(
+        '--token takes a token id (tok_...) to filter by, never a token: a token on the command line ends up in shell history; set SCALR_CREDD_TOKEN or pass --token-file FILE',
+      );
     }
   }
   const parsed = (() => {

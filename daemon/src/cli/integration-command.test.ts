@@ -83,6 +83,12 @@ function fakeClient(initial: IntegrationSummary[] = [], testOutcome: Pick<Integr
       throw new Error('not used');
     },
     revokeToken: async () => undefined,
+    whoami: async () => {
+      throw new Error('not used');
+    },
+    listAudit: async () => {
+      throw new Error('not used');
+    },
   };
   const connections: ConnectionFlags[] = [];
   return { client, calls, connections, connect: (flags: ConnectionFlags) => (connections.push(flags), client) };
