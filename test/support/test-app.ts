@@ -105,7 +105,6 @@ export function buildTestApp(overrides: TestAppOverrides = {}): TestApp {
     ...keys,
     now: clock.now,
     probe: overrides.probe ?? fakeProbe,
-    onLookup: (outcome) => metrics.observeLookup(outcome),
     onExpiring: createExpiryWarner(logger, () => clock.now().getTime()),
   });
 

@@ -94,7 +94,6 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
   try {
     firstToken = isEmptyStore(config.paths) ? handOverAdminToken(config.paths, initStore(config.paths), values['print-token'] ?? false) : undefined;
     store = openStore(config.paths, {
-      onLookup: (outcome) => metrics.observeLookup(outcome),
       onExpiring: createExpiryWarner(logger),
       onKeyringReload: (info) => logger.info('keyring reloaded after a change by another process', info),
       onKeyringFailure: (reason) => logger.warn('keyring reload failed; serving with the keys already in memory', { reason }),

@@ -25,8 +25,6 @@ export interface CredentialServiceDeps {
   /** `appendCommitted` (group commit) for lookups, `append` in the transaction of every write. */
   audit: Pick<AuditLog, 'append' | 'appendCommitted'>;
   now: () => Date;
-  /** Observes each lookup's outcome (metrics); optional. */
-  onLookup?: (outcome: 'hit' | 'not_found' | 'error') => void;
   /** Told when a served credential expires within a week or has expired (logs, throttled by the callee). */
   onExpiring?: (notice: ExpiryNotice) => void;
 }
@@ -65,7 +63,7 @@ export interface CredentialService {
  * may not read or that are not exported, so that a runner cannot probe which hosts exist.
  */
 export function createCredentialService(deps: CredentialServiceDeps): CredentialService {
-  const { db, integrationRepository, barrier, audit, now, onLookup, onExpiring } = deps;
+  const { db, integrationRepository, barrier, audit, now, onExpiring } = deps;
 
   const service: CredentialService = {
     // Every outcome's audit row goes through the group commit and is awaited before the answer
@@ -83,7 +81,6 @@ export function createCredentialService(deps: CredentialServiceDeps): Credential
       }
       if (!row || !row.export || !mayUseHost(ctx.principal, row.host)) {
         await audit.appendCommitted({ ...auditActor(ctx), action: 'credential.get', host: key.host, outcome: 'not_found' });
-        onLookup?.('not_found');
         throw new NotFoundError('credentials not found');
       }
       // Past its expiry the credential is refused with a clear error instead of being served for the
@@ -109,7 +106,6 @@ export function createCredentialService(deps: CredentialServiceDeps): Credential
       }
       // The audit row is written before the secret leaves: a lookup that cannot be audited is not served.
       await audit.appendCommitted({ ...auditActor(ctx), action: 'credential.get', host: row.host, targetId: row.id, outcome: 'ok' });
-      onLookup?.('hit');
       const credential = { ServerURL: serverUrl.trim(), Username: row.username, Secret: secret };
       return { credential, warning: expiryWarning(row.host, row.expiresAt) };
     },
@@ -175,7 +171,6 @@ export function createCredentialService(deps: CredentialServiceDeps): Credential
 
   async function auditLookupError(ctx: RequestContext, host: string, targetId: string | undefined): Promise<void> {
     await audit.appendCommitted({ ...auditActor(ctx), action: 'credential.get', host, targetId, outcome: 'error' });
-    onLookup?.('error');
   }
 
   function expiryWarning(host: string, expiresAt: string | null | undefined): string | undefined {
