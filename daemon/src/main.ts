@@ -2,6 +2,9 @@ import { homedir } from 'node:os';
 import { createInterface } from 'node:readline';
 import { runCli } from './cli/run-cli.js';
 
+/** How often a daemon started by npm checks that its parent is still there. */
+const PARENT_CHECK_MS = 250;
+
 // Everything the daemon creates (database, WAL, key files, socket, backups) is private to its user.
 process.umask(0o077);
 
@@ -27,9 +30,25 @@ const io = {
   onShutdownSignal: (handler: (signal: string) => void) => {
     process.on('SIGTERM', () => handler('SIGTERM'));
     process.on('SIGINT', () => handler('SIGINT'));
+    if (process.env['npm_lifecycle_event'] !== undefined) stopWithParent(handler);
   },
   onReloadSignal: (handler: () => void) => void process.on('SIGHUP', handler),
 };
+
+/**
+ * Under npm (`npx scalr-credd serve`, an npm script) this process runs below npm's `sh -c`. npm
+ * forwards SIGTERM and SIGINT to that shell only, and the shell dies of them without passing them
+ * on, which would leave the daemon serving with no parent. So under npm the parent going away is
+ * taken as SIGTERM.
+ */
+function stopWithParent(handler: (signal: string) => void): void {
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    handler('SIGTERM (npm, the parent process, exited)');
+  }, PARENT_CHECK_MS).unref();
+}
 
 runCli(process.argv.slice(2), io).then((code) => {
   process.exitCode = code;

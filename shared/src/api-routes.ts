@@ -9,6 +9,7 @@ export const API_ROUTES = {
   integration: `${API_PREFIX}/integrations/:id`,
   tokens: `${API_PREFIX}/tokens`,
   token: `${API_PREFIX}/tokens/:id`,
+  whoami: `${API_PREFIX}/whoami`,
   credentials: `${API_PREFIX}/credentials`,
   credentialsGet: `${API_PREFIX}/credentials/get`,
   credentialsStore: `${API_PREFIX}/credentials/store`,

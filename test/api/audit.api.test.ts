@@ -198,6 +198,29 @@ describe('GET /v1/audit', () => {
     expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
   });
 
+  it('pages newest first with order=desc, the cursor moving back through the log without gaps or repeats', async () => {
+    const ops = buildTestApp();
+    for (let i = 0; i < 7; i++) seedIntegration(ops, { host: `desc-${i}.example` });
+
+    const paged = await readAll(ops, { action: 'integration.create', limit: 3, order: 'desc' });
+
+    expect(paged.pages).toBe(3);
+    expect(paged.events.map((e) => e.host)).toEqual([6, 5, 4, 3, 2, 1, 0].map((i) => `desc-${i}.example`));
+  });
+
+  it('answers the newest event first with order=desc and limit=1, reads of the log included', async () => {
+    const ops = buildTestApp();
+    seedIntegration(ops, { host: 'newest.example' });
+    await getAudit(ops);
+
+    const page = AuditPageSchema.parse((await getAudit(ops, { order: 'desc', limit: 1 })).body);
+
+    const all = rows(ops);
+    // The read that answers this page is written after its events were read: the newest row before it.
+    expect(page.events.map((e) => e.seq)).toEqual([all.at(-2)!.seq]);
+    expect(page.events[0]).toMatchObject({ action: 'audit.read' });
+  });
+
   it('answers nextCursor null when the last page is exactly full', async () => {
     const ops = buildTestApp();
     for (let i = 0; i < 4; i++) seedIntegration(ops, { host: `exact-${i}.example` });
@@ -228,6 +251,7 @@ describe('GET /v1/audit', () => {
     ['limit 501', { limit: 501 }],
     ['a non-numeric limit', { limit: 'ten' }],
     ['a malformed cursor', { cursor: 'abc' }],
+    ['an unknown order', { order: 'newest' }],
     ['a negative cursor', { cursor: '-4' }],
     ['a malformed since', { since: 'yesterday' }],
     ['a malformed token id', { token: 'admin' }],

@@ -59,6 +59,65 @@ describe('GET /metrics', () => {
     expect(delta('scalr_credd_http_requests_total{method="GET",route="/metrics",status="200"}')).toBe(1);
   });
 
+  it('puts every lookup in exactly one outcome, so the outcomes add up to the duration count', async () => {
+    const ops = buildTestApp({ maxFailures: 3 });
+    seedIntegration(ops, { host: 'fresh.example' });
+    seedIntegration(ops, { host: 'stale.example', expiresAt: new Date(ops.clock.now().getTime() + 60_000).toISOString() });
+    ops.clock.advance(120_000);
+    const before = await scrape(ops);
+    const post = (token: string | undefined, body: object, path = '/v1/credentials/get') => {
+      const req = request(ops.app).post(path);
+      return (token === undefined ? req : req.set('Authorization', bearer(token))).send(body);
+    };
+
+    const statuses = [
+      (await post(ops.tokens.runner, { serverURL: 'fresh.example' })).status,
+      (await post(ops.tokens.runner, { serverURL: 'stale.example' })).status,
+      (await post(ops.tokens.runner, { serverURL: 'absent.example' })).status,
+      (await post(ops.tokens.expired, { serverURL: 'fresh.example' })).status,
+      (await post(undefined, { serverURL: 'fresh.example' })).status,
+      (await post(ops.tokens.auditor, { serverURL: 'fresh.example' })).status,
+      (await post(ops.tokens.runner, { serverURL: 'not a host' })).status,
+      // The express path (a query string) answers the same lookups.
+      (await post(ops.tokens.revoked, { serverURL: 'fresh.example' }, '/v1/credentials/get?via=express')).status,
+      (await post('scd_tok_0123456789abcdef_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', { serverURL: 'fresh.example' })).status,
+    ];
+    const after = await scrape(ops);
+
+    expect(statuses).toEqual([200, 410, 404, 401, 401, 403, 400, 401, 429]);
+    const delta = (name: string) => (after.get(name) ?? 0) - (before.get(name) ?? 0);
+    const outcomes = [...after.keys()].filter((name) => name.startsWith('scalr_credd_lookups_total{'));
+    expect(Object.fromEntries(outcomes.map((name) => [/outcome="(\w+)"/.exec(name)![1], delta(name)]))).toEqual({
+      hit: 1,
+      expired: 1,
+      not_found: 1,
+      unauthenticated: 3,
+      rate_limited: 1,
+      denied: 1,
+      invalid: 1,
+      error: 0,
+    });
+    expect(outcomes.reduce((sum, name) => sum + delta(name), 0)).toBe(delta('scalr_credd_lookup_duration_seconds_count'));
+  });
+
+  it('labels a request refused before routing (401, 400) with its route, not unmatched', async () => {
+    const ops = buildTestApp();
+    const before = await scrape(ops);
+
+    await request(ops.app).get('/v1/integrations');
+    await request(ops.app).get('/v1/integrations/int_0123456789abcdef').set('Authorization', 'Bearer nope');
+    await request(ops.app).post('/v1/tokens').set('Authorization', bearer(ops.tokens.admin)).set('Content-Type', 'application/json').send('{"name":');
+    await request(ops.app).post('/v1/credentials/get?x=1').send({ serverURL: 'a.example' });
+    const after = await scrape(ops);
+
+    const delta = (name: string) => (after.get(name) ?? 0) - (before.get(name) ?? 0);
+    expect(delta('scalr_credd_http_requests_total{method="GET",route="/v1/integrations",status="401"}')).toBe(1);
+    expect(delta('scalr_credd_http_requests_total{method="GET",route="/v1/integrations/:id",status="401"}')).toBe(1);
+    expect(delta('scalr_credd_http_requests_total{method="POST",route="/v1/tokens",status="400"}')).toBe(1);
+    expect(delta('scalr_credd_http_requests_total{method="POST",route="/v1/credentials/get",status="401"}')).toBe(1);
+    expect([...after.keys()].filter((name) => name.includes('unmatched'))).toEqual([]);
+  });
+
   it('keeps histogram buckets cumulative', async () => {
     const ops = buildTestApp();
     for (let i = 0; i < 5; i++) await lookup(ops, 'absent.example');

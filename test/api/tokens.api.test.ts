@@ -1,8 +1,8 @@
-import { API_ROUTES, CreatedTokenSchema, ErrorBodySchema, TokenListSchema, type Role } from '@dcs/shared';
+import { API_ROUTES, CreatedTokenSchema, ErrorBodySchema, TokenListSchema, WhoAmISchema, type Role } from '@dcs/shared';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { buildTokenBody } from '../support/factories.js';
-import { bearer, buildTestApp, type TestApp } from '../support/test-app.js';
+import { SCOPED_HOST, bearer, buildTestApp, type SeededTokenName, type TestApp } from '../support/test-app.js';
 
 const UNKNOWN_ID = 'tok_0123456789abcdef';
 
@@ -24,13 +24,14 @@ async function mint(t: TestApp, token: string, body: object) {
   return request(t.app).post('/v1/tokens').set('Authorization', bearer(token)).send(body);
 }
 
-type RouteKey = 'POST /v1/tokens' | 'GET /v1/tokens' | 'DELETE /v1/tokens/:id';
+type RouteKey = 'POST /v1/tokens' | 'GET /v1/tokens' | 'DELETE /v1/tokens/:id' | 'GET /v1/whoami';
 
 /** Every token route × every role, written out as data (the target of POST and DELETE is a runner token). */
 const EXPECTED: Record<RouteKey, Record<Role, number>> = {
   'POST /v1/tokens':       { admin: 201, manager: 201, auditor: 403, runner: 403 },
   'GET /v1/tokens':        { admin: 200, manager: 200, auditor: 200, runner: 403 },
   'DELETE /v1/tokens/:id': { admin: 204, manager: 204, auditor: 403, runner: 403 },
+  'GET /v1/whoami':        { admin: 200, manager: 200, auditor: 200, runner: 200 },
 };
 
 /** Which role each role may mint and revoke tokens of: caller (rows) × target role (columns). */
@@ -45,7 +46,7 @@ describe('token routes × roles', () => {
   it('covers every token route of API_ROUTES when the matrix is read', () => {
     const paths = new Set(Object.keys(EXPECTED).map((key) => key.split(' ')[1]));
 
-    const missing = [API_ROUTES.tokens, API_ROUTES.token].filter((path) => !paths.has(path));
+    const missing = [API_ROUTES.tokens, API_ROUTES.token, API_ROUTES.whoami].filter((path) => !paths.has(path));
 
     expect(missing).toEqual([]);
   });
@@ -61,6 +62,7 @@ describe('token routes × roles', () => {
       'POST /v1/tokens': () => mint(t, t.tokens[role], buildTokenBody()),
       'GET /v1/tokens': () => request(t.app).get('/v1/tokens').set('Authorization', bearer(t.tokens[role])),
       'DELETE /v1/tokens/:id': () => request(t.app).delete(`/v1/tokens/${target.id}`).set('Authorization', bearer(t.tokens[role])),
+      'GET /v1/whoami': () => request(t.app).get('/v1/whoami').set('Authorization', bearer(t.tokens[role])),
     }[key];
 
     const res = await send();
@@ -68,7 +70,7 @@ describe('token routes × roles', () => {
     expect(res.status).toBe(status);
     if (status === 403) expect(errorOf(res).code).toBe('forbidden');
     if (status === 201) CreatedTokenSchema.parse(res.body);
-    if (status === 200) TokenListSchema.parse(res.body);
+    if (status === 200) (key === 'GET /v1/whoami' ? WhoAmISchema : TokenListSchema).parse(res.body);
   });
 
   const manageCases = Object.entries(MANAGE_EXPECTED).flatMap(([caller, byTarget]) =>
@@ -461,6 +463,46 @@ describe('DELETE /v1/tokens/:id: the longest-lived admin token stays', () => {
 
     expect(longGone.status).toBe(409);
     expect(shortGone.status).toBe(204);
+  });
+});
+
+describe('GET /v1/whoami', () => {
+  it.each<SeededTokenName>(['admin', 'manager', 'auditor', 'runner', 'scopedRunner'])('describes the calling %s token, never its value', async (name) => {
+    const t = buildTestApp();
+
+    const res = await request(t.app).get('/v1/whoami').set('Authorization', bearer(t.tokens[name]));
+
+    expect(res.status).toBe(200);
+    const row = t.services.tokenRepository.findById(t.tokenIds[name])!;
+    expect(WhoAmISchema.parse(res.body)).toEqual({ id: row.id, name: row.name, role: row.role, hosts: row.hosts, expiresAt: row.expiresAt });
+    expect(res.text).not.toContain(t.tokens[name].slice(-16));
+  });
+
+  it('gives the hosts of a host-limited token and the expiry of an expiring one', async () => {
+    const t = buildTestApp();
+    const limited = mintAsAdmin(t, 'runner', { hosts: [SCOPED_HOST], ttlSeconds: 3600 });
+
+    const res = await request(t.app).get('/v1/whoami').set('Authorization', bearer(limited.token));
+
+    expect(res.body).toMatchObject({ id: limited.id, role: 'runner', hosts: [SCOPED_HOST], expiresAt: limited.expiresAt });
+    expect(limited.expiresAt).not.toBeNull();
+  });
+
+  it.each<SeededTokenName>(['expired', 'revoked'])('answers 401 to a %s token', async (name) => {
+    const t = buildTestApp();
+
+    const res = await request(t.app).get('/v1/whoami').set('Authorization', bearer(t.tokens[name]));
+
+    expect(res.status).toBe(401);
+    expect(errorOf(res).code).toBe('unauthenticated');
+  });
+
+  it('answers 405 to other methods', async () => {
+    const t = buildTestApp();
+
+    const res = await request(t.app).delete('/v1/whoami').set('Authorization', bearer(t.tokens.admin));
+
+    expect(res.status).toBe(405);
   });
 });
 

@@ -135,7 +135,7 @@ describe('scalr-credd as a real process (TCP and Unix socket, SQLite file, admin
     ids['registry.example.com'] = /int_[0-9a-f]{16}/.exec(viaSocket.stdout)![0];
 
     const duplicate = await admin(socket, ['integration', 'add', '--host', 'GHCR.io', '--username', 'x'], 'another');
-    expect(duplicate).toMatchObject({ code: 1, stdout: '', stderr: 'scalr-credd: host ghcr.io already has an integration (conflict)\n' });
+    expect(duplicate).toMatchObject({ code: 1, stdout: '', stderr: "scalr-credd: host ghcr.io already has an integration; change it with 'scalr-credd integration update ghcr.io' (--secret-stdin for a new secret) (conflict)\n" });
 
     const onArgv = await admin(tcp, ['integration', 'add', '--host', 'quay.io', '--username', 'x', '--secret', 'argv-secret-value']);
     expect(onArgv.code).toBe(2);
@@ -360,5 +360,55 @@ describe('no secret in plaintext or encoded form in the database, its WAL and SH
     expect(await daemon.stop()).toBe(0);
     expect(findLeaks(daemon.output(), [...secretNeedles, ...tokenNeedles])).toEqual([]);
     expect(scanDataDir().leaks).toEqual([]);
+  });
+});
+
+/** Pids of the node processes (not npm's, not the shell's) whose arguments name `marker`. */
+function nodeProcessesNaming(marker: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(entry)) continue;
+    let argv: string[];
+    try {
+      argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue; // gone meanwhile
+    }
+    if (/(^|\/)node$/.test(argv[0] ?? '') && argv.includes('serve') && argv.some((arg) => arg.includes(marker))) pids.push(Number(entry));
+  }
+  return pids;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('scalr-credd serve under npx', () => {
+  it('stops the daemon below npm when npx gets SIGTERM: no process survives and the socket is gone', async () => {
+    const dataDir = join(makeTempDir('scalr-npx-'), 'data');
+    const socket = join(dataDir, 'credd.sock');
+    const daemon = await startDaemon({ command: ['npx', '--no-install', 'scalr-credd'], dataDir, listen: [`unix:${socket}`] });
+    const below = nodeProcessesNaming(dataDir).filter((pid) => pid !== daemon.pid);
+    try {
+      expect(below).toHaveLength(1);
+      expect(existsSync(socket)).toBe(true);
+
+      // npm forwards it to its `sh -c` only, which dies of it without passing it on.
+      process.kill(daemon.pid, 'SIGTERM');
+      await daemon.exited;
+      const deadline = Date.now() + 15_000;
+      while (below.some(isAlive) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+
+      expect(below.filter(isAlive)).toEqual([]);
+      expect(existsSync(socket)).toBe(false);
+    } finally {
+      // An orphan this test made must not outlive it.
+      for (const pid of below.filter(isAlive)) process.kill(pid, 'SIGKILL');
+    }
   });
 });

@@ -73,6 +73,7 @@ const ROUTES: RouteCase[] = [
   },
   { name: 'erase', build: async () => ({ method: 'POST', path: '/v1/credentials/erase', body: { serverURL: 'auth-erase.registry.test' } }), allowed: ['admin', 'manager'] },
   { name: 'read audit', build: async () => ({ method: 'GET', path: '/v1/audit?limit=5' }), allowed: ['admin', 'auditor'] },
+  { name: 'whoami', build: async () => ({ method: 'GET', path: '/v1/whoami' }), allowed: ['admin', 'manager', 'auditor', 'runner'] },
 ];
 
 /** SHA-256 of every table but the audit log. */
@@ -136,7 +137,7 @@ describe('auth abuse', () => {
     const expiredSecret = expired.token.slice(`scd_${expired.id}_`.length);
     const adminId = /^scd_(tok_[0-9a-f]{16})_/.exec(adminToken)![1]!;
 
-    // ---- bad tokens, every route, from rotating 127.0.0.x sources (the limiter is tested below) ----
+    // ---- bad tokens, every route, from rotating 127.0.N.x sources (the limiter is tested below) ----
     const badTokens: Array<[string, Record<string, string>]> = [
       ['no header', {}],
       ['empty bearer', { authorization: 'Bearer ' }],
@@ -154,14 +155,14 @@ describe('auth abuse', () => {
       ['token in query only', {}],
     ];
     // A new source for every attempt: a source's first failure in a window gets its own audit row.
-    let source = 10;
+    let source = 0;
     const before = digest(db);
     for (const route of ROUTES) {
       for (const [kind, headers] of badTokens) {
         const options = await route.build(fresh);
         const baseline = digest(db);
         const path = kind === 'token in query only' ? `${options.path}${options.path.includes('?') ? '&' : '?'}token=${adminToken}` : options.path;
-        const reply = await call({ host: '127.0.0.1', port: daemon.tcp!.port, localAddress: `127.0.0.${source}` }, { ...options, path, headers });
+        const reply = await call({ host: '127.0.0.1', port: daemon.tcp!.port, localAddress: `127.0.${1 + Math.floor(source / 200)}.${10 + (source % 200)}` }, { ...options, path, headers });
         figures.badTokenRequests++;
         source++;
         const code = safeCode(reply);

@@ -131,6 +131,7 @@ const ROUTE_BODIES: Array<[string, string, string[]]> = [
   [API_ROUTES.credentialsErase, 'serverUrl', ['POST']],
   [API_ROUTES.integrationTest, 'integration', ['POST']],
   [API_ROUTES.audit, 'serverUrl', ['GET']],
+  [API_ROUTES.whoami, 'serverUrl', ['GET']],
   [API_ROUTES.openapi, 'serverUrl', ['GET']],
   [API_ROUTES.metrics, 'serverUrl', ['GET']],
   [API_ROUTES.health, 'serverUrl', ['GET']],

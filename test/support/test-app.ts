@@ -110,7 +110,6 @@ export function buildTestApp(overrides: TestAppOverrides = {}): TestApp {
     ...keys,
     now: clock.now,
     probe: overrides.probe ?? fakeProbe,
-    onLookup: (outcome) => metrics.observeLookup(outcome),
     onExpiring: createExpiryWarner(logger, () => clock.now().getTime()),
     env: overrides.env ?? {},
     ...(overrides.send ? { send: overrides.send } : {}),

@@ -51,7 +51,7 @@ export interface AuditRecord {
   hash: string;
 }
 
-/** Filters for listing audit rows; `after` is the cursor (a seq). */
+/** Filters for listing audit rows; `after` (oldest first) or `before` (newest first) is the cursor (a seq). */
 export interface AuditFilter {
   since?: string | undefined;
   host?: string | undefined;
@@ -63,6 +63,9 @@ export interface AuditFilter {
    */
   within?: { hosts: readonly string[]; tokenIds: readonly string[] } | undefined;
   after?: number | undefined;
+  before?: number | undefined;
+  /** `asc` (log order, the default) or `desc` (newest first). */
+  order?: 'asc' | 'desc' | undefined;
   limit: number;
 }
 
@@ -193,6 +196,7 @@ export function createAuditLog(db: Db, now: () => Date = () => new Date()): Audi
         params[name] = value;
       };
       filterBy('seq > @after', 'after', query.after);
+      filterBy('seq < @before', 'before', query.before);
       filterBy('at >= @since', 'since', query.since);
       filterBy('host = @host', 'host', query.host);
       filterBy('action = @action', 'action', query.action);
@@ -203,7 +207,7 @@ export function createAuditLog(db: Db, now: () => Date = () => new Date()): Audi
         params['withinHosts'] = JSON.stringify(query.within.hosts);
         params['withinTokens'] = JSON.stringify(query.within.tokenIds);
       }
-      const sql = `SELECT * FROM audit_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq LIMIT @limit`;
+      const sql = `SELECT * FROM audit_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq ${query.order === 'desc' ? 'DESC' : 'ASC'} LIMIT @limit`;
       return (db.prepare(sql).all(params) as SqlRow[]).map(toRecord);
     },
 

@@ -69,6 +69,13 @@ describe('assertCan', () => {
     expect(() => assertCan(principal('runner'), 'integration.read')).toThrow(ForbiddenError);
   });
 
+  it('says in words what was refused, with the role it names', () => {
+    expect(() => assertCan(principal('runner'), 'integration.read')).toThrow(/^a runner token may not read integrations$/);
+    expect(() => assertCan(principal('auditor'), 'credential.get', { host: 'ghcr.io' })).toThrow(/^an auditor token may not get credentials on ghcr\.io$/);
+    expect(() => assertCan(principal('manager'), 'token.create', { role: 'admin' })).toThrow(/^a manager token may not create tokens of role admin$/);
+    expect(() => assertCan(principal('manager'), 'audit.read')).toThrow(/^a manager token may not read the audit log$/);
+  });
+
   it('throws ForbiddenError with code forbidden when the token role is out of reach', () => {
     let error: unknown;
     try {

@@ -11,7 +11,7 @@
  */
 import type { Role } from '@dcs/shared';
 import { ForbiddenError } from '../errors.js';
-import { MANAGEABLE_ROLES, PERMISSIONS, type Action } from './permissions.js';
+import { ACTION_WORDS, MANAGEABLE_ROLES, PERMISSIONS, type Action } from './permissions.js';
 
 /** Who is asking: the authenticated token's identity and limits. */
 export interface Principal {
@@ -39,11 +39,12 @@ export function can(principal: Principal, action: Action, resource: Resource = {
   return true;
 }
 
-/** Returns when allowed; otherwise throws ForbiddenError naming the role and the action. */
+/** Returns when allowed; otherwise throws ForbiddenError naming the role and the action in words. */
 export function assertCan(principal: Principal, action: Action, resource: Resource = {}): void {
   if (can(principal, action, resource)) return;
-  const target = resource.role ? ` for role ${resource.role}` : resource.host ? ` on ${resource.host}` : '';
-  throw new ForbiddenError(`a ${principal.role} token may not ${action.replace('.', ' ')}${target}`);
+  const target = resource.role ? ` of role ${resource.role}` : resource.host ? ` on ${resource.host}` : '';
+  const article = /^[aeiou]/.test(principal.role) ? 'an' : 'a';
+  throw new ForbiddenError(`${article} ${principal.role} token may not ${ACTION_WORDS[action]}${target}`);
 }
 
 /** Whether a host-limited token covers this host. */

@@ -15,6 +15,7 @@ const TABLE: Record<Action, string> = {
   'token.create':       'Y Y . .',
   'token.read':         'Y Y Y .',
   'token.revoke':       'Y Y . .',
+  'token.self':         'Y Y Y Y',
   'credential.get':     'Y Y . Y',
   'credential.list':    'Y Y . Y',
   'credential.store':   'Y Y . .',

@@ -10,6 +10,7 @@ export const ACTIONS = [
   'token.create',
   'token.read',
   'token.revoke',
+  'token.self',
   'credential.get',
   'credential.list',
   'credential.store',
@@ -18,10 +19,29 @@ export const ACTIONS = [
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
+/** Each action in words, for the message that refuses it: "a runner token may not read integrations". */
+export const ACTION_WORDS: Readonly<Record<Action, string>> = {
+  'integration.create': 'create integrations',
+  'integration.read': 'read integrations',
+  'integration.update': 'update integrations',
+  'integration.delete': 'delete integrations',
+  'integration.test': 'test integrations',
+  'token.create': 'create tokens',
+  'token.read': 'list tokens',
+  'token.revoke': 'revoke tokens',
+  'token.self': 'describe itself',
+  'credential.get': 'get credentials',
+  'credential.list': 'list credentials',
+  'credential.store': 'store credentials',
+  'credential.erase': 'erase credentials',
+  'audit.read': 'read the audit log',
+};
+
 /**
  * Role → allowed actions. Data only; `authorize.ts` applies it.
  * admin: everything. manager: integrations, runner tokens, the helper's verbs.
  * auditor: metadata and the audit log, never a secret. runner: credential lookup only.
+ * Every role may describe itself (`GET /v1/whoami`).
  */
 export const PERMISSIONS: Readonly<Record<Role, ReadonlySet<Action>>> = {
   admin: new Set(ACTIONS),
@@ -34,13 +54,14 @@ export const PERMISSIONS: Readonly<Record<Role, ReadonlySet<Action>>> = {
     'token.create',
     'token.read',
     'token.revoke',
+    'token.self',
     'credential.get',
     'credential.list',
     'credential.store',
     'credential.erase',
   ]),
-  auditor: new Set<Action>(['integration.read', 'token.read', 'audit.read']),
-  runner: new Set<Action>(['credential.get', 'credential.list']),
+  auditor: new Set<Action>(['integration.read', 'token.read', 'token.self', 'audit.read']),
+  runner: new Set<Action>(['token.self', 'credential.get', 'credential.list']),
 };
 
 /** Roles each role may mint or revoke tokens of: a manager only runner tokens. */

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
+import { parseArgs } from 'node:util';
 import { join } from 'node:path';
 import { HttpClientError, type JsonRequest, type JsonResponse } from '@dcs/shared/http-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -130,6 +131,29 @@ describe('resolveConnection', () => {
   });
 });
 
+describe('resolveConnection with a malformed URL', () => {
+  const io = (url: string) => fakeIo({ env: { SCALR_CREDD_TOKEN: 't', SCALR_CREDD_URL: url } }).io;
+
+  it('calls a URL without a scheme malformed, not unreachable, and says what to write', () => {
+    expect(() => resolveConnection({}, io('localhost:8700'))).toThrow(
+      new ConfigError('malformed URL "localhost:8700" from SCALR_CREDD_URL (no http://, https:// or unix: scheme); use http://HOST:PORT, https://HOST:PORT or unix:PATH'),
+    );
+    expect(() => resolveConnection({ url: '127.0.0.1:8700' }, io('http://127.0.0.1:1'))).toThrow(/^malformed URL "127\.0\.0\.1:8700" from --url \(/);
+    expect(() => resolveConnection({}, io('unix:relative.sock'))).toThrow(/^malformed URL "unix:relative\.sock" from SCALR_CREDD_URL \(a unix: URL needs an absolute socket path/);
+  });
+
+  it('does not print back a URL that holds user credentials', () => {
+    expect(() => resolveConnection({}, io('http://ann:hunter2@127.0.0.1:8700'))).toThrow(/^malformed URL \(not shown[^]*user credentials\)/);
+    expect(() => resolveConnection({}, io('http://ann:hunter2@127.0.0.1:8700'))).not.toThrow(/hunter2/);
+  });
+
+  it('is one line on stderr and exit 1 from the CLI', async () => {
+    const { io: cliIo, out } = fakeIo({ env: { SCALR_CREDD_TOKEN: 't', SCALR_CREDD_URL: 'localhost:8700' } });
+    expect(await runCli(['token', 'list'], cliIo)).toBe(1);
+    expect(out.stderr).toMatch(/^scalr-credd: malformed URL "localhost:8700" from SCALR_CREDD_URL \([^\n]*\n$/);
+  });
+});
+
 describe('createAdminClient', () => {
   const recorder = (responses: JsonResponse[]) => {
     const seen: JsonRequest[] = [];
@@ -254,6 +278,14 @@ describe('parseVerbArgs', () => {
   it('refuses --token and points at SCALR_CREDD_TOKEN or --token-file', () => {
     expect(() => parse(['--token=scd_abc'])).toThrow(/SCALR_CREDD_TOKEN or pass --token-file/);
     expect(() => parse(['--token=scd_abc'])).not.toThrow(/scd_abc/);
+  });
+
+  it('lets --token through only with a token id, which is no credential', () => {
+    const withToken = (args: string[]) => parseVerbArgs(args, 0, (a) => parseArgs({ args: a, options: { token: { type: 'string' } }, strict: true, allowPositionals: true }));
+    expect(withToken(['--token', 'tok_0123456789abcdef']).values.token).toBe('tok_0123456789abcdef');
+    expect(withToken(['--token=tok_0123456789abcdef']).values.token).toBe('tok_0123456789abcdef');
+    expect(() => withToken(['--token', 'scd_tok_0123456789abcdef_secret'])).toThrow(/never a token/);
+    expect(() => withToken(['--token'])).toThrow(/never a token/);
   });
 
   it('does not echo unknown options values or extra positionals', () => {
@@ -407,6 +439,52 @@ describe('admin verbs against the real API in-process (Unix socket)', () => {
     const result = await cli(['token', 'revoke', admin.id]);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^scalr-credd: cannot revoke the last active admin token.* \(conflict\)\n$/);
+  });
+
+  it('whoami describes the presented token for every role, and an expired one is refused', async () => {
+    const admin = await cli(['whoami', '--json']);
+    expect(admin).toMatchObject({ code: 0, stderr: '' });
+    expect(JSON.parse(admin.stdout)).toMatchObject({ id: expect.stringMatching(/^tok_/), role: 'admin', hosts: null, expiresAt: null });
+
+    for (const role of ['manager', 'auditor', 'runner']) {
+      const minted = await cli(['token', 'create', '--name', `who-${role}`, '--role', role, '--ttl', '2h', '--host', 'ghcr.io']);
+      const shown = await cli(['whoami'], { token: minted.stdout.trim() });
+      expect(shown).toMatchObject({ code: 0, stderr: '' });
+      expect(shown.stdout).toMatch(/^token: +tok_[0-9a-f]{16}\nname: +who-\w+\nrole: +\w+\nhosts: +ghcr\.io\nexpires: +\S+ \(in 1\d\d minutes\)\ndaemon: +unix:\//);
+      expect(shown.stdout).toContain(`role:    ${role}\n`);
+      expect(shown.stdout).not.toContain(minted.stdout.trim());
+    }
+
+    const unknown = await cli(['whoami'], { token: 'scd_tok_0123456789abcdef_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' });
+    expect(unknown).toMatchObject({ code: 1, stdout: '' });
+    expect(unknown.stderr).toMatch(/^scalr-credd: .+ \(unauthenticated\)\n$/);
+  });
+
+  it('audit list prints events newest first, filters them, pages past 200, and a runner is refused', async () => {
+    for (let i = 0; i < 3; i++) await cli(['integration', 'add', '--host', `audit-${i}.example`, '--username', 'u'], { stdin: 's' });
+
+    const listed = await cli(['audit', 'list', '--action', 'integration.create', '--limit', '2']);
+    expect(listed).toMatchObject({ code: 0, stderr: '' });
+    const lines = listed.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^SEQ +AT +ACTION +OUTCOME +HOST +TOKEN +ROLE +DETAIL$/);
+    expect(lines.slice(1).map((line) => line.split(/ +/)[4])).toEqual(['audit-2.example', 'audit-1.example']);
+
+    const oldest = JSON.parse((await cli(['audit', 'list', '--action', 'integration.create', '--oldest-first', '--json', '--host', 'https://Audit-0.example/'])).stdout) as {
+      events: Array<{ host: string; hash: string }>;
+    };
+    expect(oldest.events).toEqual([expect.objectContaining({ host: 'audit-0.example', hash: expect.stringMatching(/^[0-9a-f]{64}$/) })]);
+
+    // Each read is audited too: enough of them to need two pages of 200.
+    for (let i = 0; i < 210; i++) await cli(['audit', 'list', '--since', '1h', '--limit', '1']);
+    const many = JSON.parse((await cli(['audit', 'list', '--limit', '250', '--json'])).stdout) as { events: Array<{ seq: number }> };
+    expect(many.events.length).toBeGreaterThan(200);
+    expect(many.events.length).toBeLessThanOrEqual(250);
+    expect(many.events.map((e) => e.seq)).toEqual([...many.events.map((e) => e.seq)].sort((a, b) => b - a));
+    expect(new Set(many.events.map((e) => e.seq)).size).toBe(many.events.length);
+
+    const minted = await cli(['token', 'create', '--name', 'audit-runner', '--role', 'runner', '--ttl', '1h']);
+    const denied = await cli(['audit', 'list'], { token: minted.stdout.trim() });
+    expect(denied).toMatchObject({ code: 1, stdout: '', stderr: 'scalr-credd: a runner token may not read the audit log (forbidden)\n' });
   });
 
   it('says what to check when nothing listens on the URL', async () => {

@@ -7,24 +7,37 @@ import { readFileSync } from 'node:fs';
 import type { ParseArgsConfig } from 'node:util';
 import {
   API_ROUTES,
+  AuditEventSchema,
   CreatedTokenSchema,
   IntegrationSummarySchema,
   IntegrationTestReportSchema,
   TokenSummarySchema,
+  WhoAmISchema,
   defaultDaemonUrl,
+  type AuditPage,
   type CreatedToken,
   type IntegrationSummary,
   type IntegrationTestReport,
   type ReadTextFile,
   type Role,
   type TokenSummary,
+  type WhoAmI,
 } from '@dcs/shared';
 import { chooseTlsFiles, chooseTokenSource, unreadableFileProblem } from '@dcs/shared/client-settings';
-import { HttpClientError, httpErrorFromResponse, requestJson, type JsonRequest, type JsonResponse, type TlsSettings } from '@dcs/shared/http-client';
+import {
+  HttpClientError,
+  InvalidEndpointUrlError,
+  httpErrorFromResponse,
+  parseEndpointUrl,
+  requestJson,
+  type JsonRequest,
+  type JsonResponse,
+  type TlsSettings,
+} from '@dcs/shared/http-client';
 import { toSafeLine } from '@dcs/shared/safe-text';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
-import { UsageError, type CliIo } from './io.js';
+import { UsageError, usageErrorFromParseArgs, type CliIo } from './io.js';
 
 /** How long one admin request may take, connect to last byte. */
 export const ADMIN_TIMEOUT_MS = 15_000;
@@ -58,6 +71,7 @@ export function resolveConnection(
   readFile: ReadTextFile = readTextFile,
 ): AdminConnection {
   const url = flags.url || io.env['SCALR_CREDD_URL'] || defaultDaemonUrl(io.env, io.homeDir);
+  checkDaemonUrl(url, flags.url ? '--url' : io.env['SCALR_CREDD_URL'] ? 'SCALR_CREDD_URL' : 'the default data dir');
   const fromFile = (path: string, origin: string): string => {
     let text: string;
     try {
@@ -99,6 +113,22 @@ function readTls(env: CliIo['env'], readFile: ReadTextFile): TlsSettings | undef
     }
   }
   return tls;
+}
+
+/**
+ * Refuses a daemon URL the client cannot use (`localhost:8700` has no scheme) as malformed, before
+ * anything is sent, so that it is not reported as an unreachable daemon. A URL with user
+ * credentials is not printed back.
+ */
+function checkDaemonUrl(url: string, origin: string): void {
+  try {
+    parseEndpointUrl(url);
+  } catch (error) {
+    if (!(error instanceof InvalidEndpointUrlError)) throw error;
+    const shown = url.includes('@') ? '(not shown: it holds user credentials)' : JSON.stringify(url);
+    const reason = /^(https?|unix):/i.test(url) ? error.message.replace(/;\s*use .*$/, '') : 'no http://, https:// or unix: scheme';
+    throw new ConfigError(`malformed URL ${shown} from ${origin} (${reason}); use http://HOST:PORT, https://HOST:PORT or unix:PATH`);
+  }
 }
 
 /** A cloud identity as the CLI sends it (read from stdin or a file; the daemon validates it). */
@@ -145,6 +175,17 @@ export interface NewToken {
   hosts?: string[];
 }
 
+/** Query of `GET /v1/audit` as the CLI sends it. */
+export interface AuditListQuery {
+  since?: string;
+  host?: string;
+  action?: string;
+  token?: string;
+  limit: number;
+  order: 'asc' | 'desc';
+  cursor?: string;
+}
+
 /** The admin API calls. Every method throws HttpClientError on failure (kind `http` carries the API error code). */
 export interface AdminClient {
   /** The daemon URL, for messages. */
@@ -159,6 +200,10 @@ export interface AdminClient {
   listTokens(): Promise<TokenSummary[]>;
   createToken(body: NewToken): Promise<CreatedToken>;
   revokeToken(id: string): Promise<void>;
+  /** The token the client presents, as the daemon sees it (any role). */
+  whoami(): Promise<WhoAmI>;
+  /** One page of audit events (admin, auditor). */
+  listAudit(query: AuditListQuery): Promise<AuditPage>;
 }
 
 /** Sends one request; requestJson in production, a fake in tests. */
@@ -170,6 +215,8 @@ const IntegrationListAnswer = z.object({ integrations: z.array(IntegrationAnswer
 const IntegrationTestAnswer = IntegrationTestReportSchema.loose();
 const TokenListAnswer = z.object({ tokens: z.array(TokenSummarySchema.loose()) });
 const CreatedTokenAnswer = CreatedTokenSchema.loose();
+const WhoAmIAnswer = WhoAmISchema.loose();
+const AuditPageAnswer = z.object({ events: z.array(AuditEventSchema.loose()), nextCursor: z.string().nullable() });
 
 /** Builds an AdminClient over `send` (requestJson by default). */
 export function createAdminClient(connection: AdminConnection, send: SendJson = requestJson, timeoutMs = ADMIN_TIMEOUT_MS): AdminClient {
@@ -217,6 +264,13 @@ export function createAdminClient(connection: AdminConnection, send: SendJson = 
     },
     async revokeToken(id) {
       await call('DELETE', tokenPath(id), 204);
+    },
+    async whoami() {
+      return parse(WhoAmIAnswer, await call('GET', API_ROUTES.whoami, 200));
+    },
+    async listAudit(query) {
+      const search = new URLSearchParams(Object.entries(query).flatMap(([name, value]) => (value === undefined ? [] : [[name, String(value)] as [string, string]])));
+      return parse(AuditPageAnswer, await call('GET', `${API_ROUTES.audit}?${search}`, 200));
     },
   };
 }
@@ -285,28 +339,36 @@ export const CONNECTION_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const satisfies ParseArgsConfig['options'];
 
+/** A token's id (never its value): `tok_` and 16 hex digits. */
+export const TOKEN_ID = /^tok_[0-9a-f]{16}$/;
+
 /**
  * Runs an admin verb's parseArgs (strict, positionals allowed) with messages that never echo an
  * argument's value (a secret typed by mistake must not be printed back), and refuses the flags that
  * would carry a secret or a token, saying what to do instead.
  */
 export function parseVerbArgs<T extends { positionals: string[] }>(args: string[], maxPositionals: number, parse: (args: string[]) => T): T {
-  for (const arg of args) {
+  for (const [index, arg] of args.entries()) {
     if (arg === '--') break;
     if (/^--(secret|password|passwd|pass|pat)(=|$)/i.test(arg)) {
       throw new UsageError(
         `${arg.split('=')[0]} is not accepted: a secret on the command line ends up in shell history and the process list; pipe it on stdin instead, e.g. printf '%s' "$REGISTRY_PAT" | scalr-credd integration add --host HOST --username USER`,
       );
     }
-    if (/^--token(=|$)/.test(arg)) {
-      throw new UsageError('--token is not accepted: a token on the command line ends up in shell history; set SCALR_CREDD_TOKEN or pass --token-file FILE');
+    // A token id (`audit list --token tok_…`) is no credential; anything else given to --token may be one.
+    const tokenValue = arg === '--token' ? args[index + 1] : arg.startsWith('--token=') ? arg.slice('--token='.length) : undefined;
+    if ((arg === '--token' || arg.startsWith('--token=')) && !TOKEN_ID.test(tokenValue ?? '')) {
+      throw new UsageError(
+        '--token takes a token id (tok_...) to filter by, never a token: a token on the command line ends up in shell history; set SCALR_CREDD_TOKEN or pass --token-file FILE',
+      );
     }
   }
   const parsed = (() => {
     try {
       return parse(args);
     } catch (error) {
-      throw parseError(error);
+      const usage = usageErrorFromParseArgs(error);
+      throw usage instanceof UsageError ? usage : new UsageError('invalid arguments');
     }
   })();
   if (parsed.positionals.length > maxPositionals) {
@@ -315,16 +377,4 @@ export function parseVerbArgs<T extends { positionals: string[] }>(args: string[
     );
   }
   return parsed;
-}
-
-function parseError(error: unknown): UsageError {
-  const code = (error as { code?: string }).code;
-  const message = error instanceof Error ? error.message : '';
-  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
-    const name = /'(-[^'=\s]*)/.exec(message)?.[1];
-    return new UsageError(name ? `unknown option ${name}` : 'unknown option');
-  }
-  // "Option '--host <value>' argument missing", "Option '--json' does not take an argument": no value inside.
-  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') return new UsageError(message.replace(/\.$/, ''));
-  return new UsageError('invalid arguments');
 }

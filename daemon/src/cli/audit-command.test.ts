@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createAuditLog } from '../audit/audit-log.js';
 import { initStore } from '../lifecycle/init-store.js';
 import { openStore } from '../lifecycle/open-store.js';
 import { storePaths, type StorePaths } from '../lifecycle/store-paths.js';
@@ -35,6 +36,31 @@ function tamper(paths: StorePaths, sql: string): void {
   db.close();
 }
 
+function lastHash(paths: StorePaths): string {
+  const db = new Database(paths.dbPath, { readonly: true });
+  const hash = db.prepare('SELECT hash FROM audit_events ORDER BY seq DESC LIMIT 1').pluck().get() as string;
+  db.close();
+  return hash;
+}
+
+/** Edits a row and rebuilds the chain from it as an attacker with write access would (the code is public). */
+function rebuildChainFrom(paths: StorePaths, seq: number, sql: string): void {
+  const db = new Database(paths.dbPath);
+  db.exec(sql);
+  type Row = Record<string, string | number | null>;
+  const rows = db.prepare('SELECT * FROM audit_events WHERE seq >= ? ORDER BY seq').all(seq) as Row[];
+  let prev = db.prepare('SELECT hash FROM audit_events WHERE seq = ?').pluck().get(seq - 1) as string;
+  const set = db.prepare('UPDATE audit_events SET prev_hash = ?, hash = ? WHERE seq = ?');
+  for (const row of rows) {
+    const fields = ['seq', 'at', 'request_id', 'token_id', 'token_name', 'role', 'action', 'host', 'target_id', 'outcome', 'detail'].map((name) => row[name]);
+    const hash = createHash('sha256').update(prev).update('\n').update(JSON.stringify(fields)).digest('hex');
+    set.run(prev, hash, row['seq']);
+    prev = hash;
+  }
+  db.prepare("UPDATE meta SET value = ? WHERE key = 'audit_head'").run(Buffer.from(`${rows.at(-1)!['seq']}:${prev}`));
+  db.close();
+}
+
 async function verify(paths: StorePaths, ...extra: string[]) {
   const io = recordingIo();
   const code = await runCli(['audit', 'verify', '--data-dir', paths.dataDir, ...extra], io);
@@ -48,7 +74,7 @@ describe('scalr-credd audit verify', () => {
     const result = await verify(paths);
 
     expect(result.code).toBe(0);
-    expect(result.stdout).toBe('audit log intact: 5 rows, hash chain verified\n');
+    expect(result.stdout).toMatch(/^audit log intact: 5 rows, hash chain verified\nhead seq 5 hash [0-9a-f]{64}\n$/);
   });
 
   it('exits 1 naming the row when a row was modified', async () => {
@@ -81,12 +107,43 @@ describe('scalr-credd audit verify', () => {
     expect(result.stderr).toContain('head does not match');
   });
 
-  it('prints JSON with --json', async () => {
+  it('prints JSON with --json, the head (seq and hash of the last row) included', async () => {
     const paths = await auditedStore();
 
     const result = await verify(paths, '--json');
 
-    expect(JSON.parse(result.stdout)).toEqual({ ok: true, rows: 5 });
+    expect(JSON.parse(result.stdout)).toEqual({ ok: true, rows: 5, head: { seq: 5, hash: lastHash(paths) } });
+  });
+
+  it('holds an exported anchor while the log grows, and fails once the chain was rebuilt', async () => {
+    const paths = await auditedStore();
+    const { head } = JSON.parse((await verify(paths, '--json')).stdout) as { head: { seq: number; hash: string } };
+    const anchor = `${head.seq}:${head.hash}`;
+    const db = new Database(paths.dbPath);
+    createAuditLog(db).append({ action: 'test.later', outcome: 'ok' });
+    db.close();
+
+    const held = await verify(paths, '--anchor', anchor);
+    expect(held.code).toBe(0);
+    expect(held.stdout).toMatch(/^audit log intact: 6 rows, hash chain verified; holds the anchor at seq 5\nhead seq 6 /);
+
+    // Someone with write access rewrites row 3 and rebuilds every hash after it: the chain verifies on its own.
+    rebuildChainFrom(paths, 3, "UPDATE audit_events SET host = 'evil.example' WHERE seq = 3");
+    expect((await verify(paths)).code).toBe(0);
+
+    const rewritten = await verify(paths, '--anchor', anchor, '--json');
+    expect(rewritten.code).toBe(1);
+    expect(JSON.parse(rewritten.stdout)).toMatchObject({ ok: false, problem: expect.stringContaining('row 5 no longer has the anchored hash') });
+  });
+
+  it('fails when the anchored row is gone, and refuses a malformed anchor', async () => {
+    const paths = await auditedStore();
+
+    const beyond = await verify(paths, '--anchor', `9:${'a'.repeat(64)}`);
+    expect(beyond.code).toBe(1);
+    expect(beyond.stderr).toContain('the anchored row 9 is not in the log (it ends at 5)');
+
+    expect((await verify(paths, '--anchor', '5')).stderr).toMatch(/--anchor takes SEQ:HASH/);
   });
 
   it('opens the database read-only: the file is byte-identical afterwards and needs no root key', async () => {

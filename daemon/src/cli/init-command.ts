@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { join, relative, isAbsolute } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { CreatedToken } from '@dcs/shared';
 import { loadDaemonConfig } from '../daemon-config.js';
@@ -43,6 +43,7 @@ export function runInit(args: string[], io: CliIo): number {
   if (values.json) {
     const where = handOver.file === undefined ? { adminToken: handOver.token.token } : { adminTokenFile: handOver.file };
     io.stdout(`${JSON.stringify({ ...where, dataDir: config.paths.dataDir })}\n`);
+    io.stderr(rootKeyAdvice(config.paths));
   } else {
     io.stdout(initBanner(config.paths, handOver, `unix:${config.paths.socketPath}`));
   }
@@ -63,6 +64,27 @@ export function handOverAdminToken(paths: StorePaths, token: CreatedToken, print
   return { token, file };
 }
 
+/**
+ * What to do about a root key created inside the data dir (the default, kept so that existing stores
+ * open as before): a copy of the data dir would hold the key beside the ciphertext it opens. Empty
+ * when the key file lies elsewhere.
+ */
+export function rootKeyAdvice(paths: StorePaths): string {
+  const inside = relative(paths.dataDir, paths.rootKeyPath);
+  if (inside.startsWith('..') || isAbsolute(inside)) return '';
+  return `WARNING: the root key was created INSIDE the data dir: ${paths.rootKeyPath}
+A copy of the data dir (a backup, a snapshot, a disk image) then holds the key beside the ciphertext
+it opens. Stop the daemon, move the key out to a directory only the daemon's user can read, and
+start it with --root-key-file (or SCALR_CREDD_ROOT_KEY_FILE), e.g.:
+    install -d -m 0700 ~/.config/scalr-credd
+    mv ${paths.rootKeyPath} ~/.config/scalr-credd/root.key
+    scalr-credd serve --data-dir ${paths.dataDir} --root-key-file ~/.config/scalr-credd/root.key
+Keep a copy of the key apart from the backups: without it nothing in the store can be opened.
+Next time, give --root-key-file to init (or to the first serve) to create it there.
+
+`;
+}
+
 /** What a new store prints once: where it is, where the admin token is (or the token), and what to do next. */
 export function initBanner(paths: StorePaths, handOver: AdminTokenHandOver, url: string): string {
   const where =
@@ -77,7 +99,7 @@ Move it somewhere safe (a password manager), then delete the file.`;
 
 ${where}
 
-Next steps (from a checkout, run the commands as npx scalr-credd and npx docker-credential-scalr):
+${rootKeyAdvice(paths)}Next steps (from a checkout, run the commands as npx scalr-credd and npx docker-credential-scalr):
   1. Point the admin CLI at the daemon:
        export SCALR_CREDD_URL=${url}
        export ${tokenEnv}

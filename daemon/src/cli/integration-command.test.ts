@@ -85,6 +85,12 @@ function fakeClient(initial: IntegrationSummary[] = [], testOutcome: Pick<Integr
       throw new Error('not used');
     },
     revokeToken: async () => undefined,
+    whoami: async () => {
+      throw new Error('not used');
+    },
+    listAudit: async () => {
+      throw new Error('not used');
+    },
   };
   const connections: ConnectionFlags[] = [];
   return { client, calls, connections, connect: (flags: ConnectionFlags) => (connections.push(flags), client) };
@@ -188,13 +194,18 @@ describe('integration add', () => {
     expect(fake.connections).toEqual([{ url: 'unix:/x.sock', tokenFile: '/t' }]);
   });
 
-  it('prints an API error as one line and exits 1', async () => {
+  it('prints an API error as one line and exits 1; a duplicate host suggests update', async () => {
     const fake = fakeClient();
     fake.client.createIntegration = async () => {
       throw httpErrorFromResponse('unix:/fake', { status: 409, body: { error: { code: 'conflict', message: 'host ghcr.io already has an integration' } } });
     };
     const result = await run(['add', '--host', 'ghcr.io', '--username', 'u'], fake, fakeIo({ stdin: SECRET }));
-    expect(result).toMatchObject({ code: 1, stdout: '', stderr: 'scalr-credd: host ghcr.io already has an integration (conflict)\n' });
+    expect(result).toMatchObject({
+      code: 1,
+      stdout: '',
+      stderr:
+        "scalr-credd: host ghcr.io already has an integration; change it with 'scalr-credd integration update ghcr.io' (--secret-stdin for a new secret) (conflict)\n",
+    });
   });
 
   it('sends --expires-at as given and the PEM text of the --ca-cert file, and shows them', async () => {
@@ -316,6 +327,7 @@ describe('integration list and show', () => {
 
   it('reports an unknown host or id as not found, exit 1', async () => {
     expect(await run(['show', 'quay.io'], two())).toMatchObject({ code: 1, stderr: 'scalr-credd: no integration for host quay.io (not_found)\n' });
+    expect(await run(['rm', 'int_doesnotexist'], two())).toMatchObject({ code: 1, stderr: 'scalr-credd: no integration int_doesnotexist (not_found)\n' });
     expect(await run(['show', 'int_00000000000000ff'], two())).toMatchObject({
       code: 1,
       stderr: 'scalr-credd: integration int_00000000000000ff not found (not_found)\n',

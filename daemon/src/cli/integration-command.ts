@@ -1,4 +1,5 @@
 import type { IntegrationSummary, IntegrationTestReport } from '@dcs/shared';
+import { HttpClientError } from '@dcs/shared/http-client';
 import { z } from 'zod';
 import {
   AdminError,
@@ -178,14 +179,14 @@ const VERBS: AdminVerbs<[readFile: ReadTextFile]> = {
       const credential = provider
         ? await readIdentity(io, provider, values['identity-file'], readFile)
         : { username: values.username!, secret: await readSecret(io, host, 'integration add') };
-      const created = await client.createIntegration({
+      const created = await suggestUpdateOnConflict(host, client.createIntegration({
         host,
         ...credential,
         export: !values['no-export'],
         ...(values.description === undefined ? {} : { description: values.description }),
         ...(expiresAt === undefined ? {} : { expiresAt }),
         ...(caCert === undefined ? {} : { caCert }),
-      });
+      }));
       return printResult(io, values, created, () => `added integration ${created.id} for ${created.host}\n${describe(created)}`);
     });
   },
@@ -277,6 +278,19 @@ const VERBS: AdminVerbs<[readFile: ReadTextFile]> = {
   },
 };
 
+/** A host that already has an integration (409) is changed with `update`: say so. */
+async function suggestUpdateOnConflict<T>(host: string, call: Promise<T>): Promise<T> {
+  try {
+    return await call;
+  } catch (error) {
+    if (!(error instanceof HttpClientError) || error.code !== 'conflict') throw error;
+    throw new AdminError(
+      `${error.serverMessage ?? `host ${host} already has an integration`}; change it with 'scalr-credd integration update ${host}' (--secret-stdin for a new secret)`,
+      'conflict',
+    );
+  }
+}
+
 /** The id an ID|HOST argument names (a host is looked up in the listing). */
 async function idOf(client: AdminClient, ref: { id: string } | { host: string }): Promise<string> {
   return 'host' in ref ? (await findByHost(client, ref.host)).id : ref.id;
@@ -324,7 +338,8 @@ function hostOrIdArgument(text: string): string {
 
 async function findByHost(client: AdminClient, host: string): Promise<IntegrationSummary> {
   const found = (await client.listIntegrations()).find((integration) => integration.host === host);
-  if (!found) throw new AdminError(`no integration for host ${host}`, 'not_found');
+  // A mistyped id (int_ and something not hex) reads as a host; it names no host anyone meant.
+  if (!found) throw new AdminError(`no integration ${host.startsWith('int_') ? host : `for host ${host}`}`, 'not_found');
   return found;
 }
 

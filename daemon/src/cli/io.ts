@@ -20,3 +20,30 @@ export interface CliIo {
 export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
+
+/**
+ * Turns an error of node:util's parseArgs into a UsageError in the CLI's own words: one line, lower
+ * case, naming the option but never echoing an argument's value (a secret typed by mistake must not
+ * be printed back). Anything else is returned unchanged.
+ */
+export function usageErrorFromParseArgs(error: unknown): unknown {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string' || !code.startsWith('ERR_PARSE_ARGS')) return error;
+  const message = error instanceof Error ? error.message : '';
+  // "Option '-h, --help <value>' argument missing": the long name, else the short one.
+  const quoted = /'([^']*)'/.exec(message)?.[1] ?? '';
+  const option = /--[A-Za-z0-9][\w-]*/.exec(quoted)?.[0] ?? /^-[^\s=,]+/.exec(quoted)?.[0];
+  switch (code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return new UsageError(option ? `unknown option ${option}` : 'unknown option');
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      if (option && /does not take an argument/.test(message)) return new UsageError(`${option} takes no value`);
+      if (option && /ambiguous/.test(message)) return new UsageError(`${option} needs a value (for one that starts with a dash, write ${option}=-VALUE)`);
+      if (option) return new UsageError(`${option} needs a value`);
+      return new UsageError('an option has an invalid value');
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+      return new UsageError('unexpected argument: this command takes no positional argument');
+    default:
+      return new UsageError('invalid arguments');
+  }
+}

@@ -1,6 +1,6 @@
 import { ConfigError } from '../errors.js';
 import { VERSION } from '../version.js';
-import { type CliIo, UsageError } from './io.js';
+import { type CliIo, UsageError, usageErrorFromParseArgs } from './io.js';
 
 /** Top-level help. */
 export const MAIN_HELP = `Usage: scalr-credd <command> [options]
@@ -23,6 +23,8 @@ Admin (over the HTTP API; SCALR_CREDD_URL and SCALR_CREDD_TOKEN or SCALR_CREDD_T
   integration add|list|show|update|test|rm
                             manage registry credentials (secrets are read from stdin)
   token create|list|revoke  manage API tokens
+  whoami                    the token's id, name, role, hosts and expiry (any role)
+  audit list                audit events, newest first (admin, auditor)
 
   version                   print the version
 Run 'scalr-credd <command> --help' for a command's options.
@@ -42,7 +44,12 @@ const COMMANDS: Record<string, Command> = {
       ? (await import('./recover-admin-command.js')).runRecoverAdmin(args.slice(1), io)
       : (await import('./token-command.js')).runTokenCommand(args, io),
   version: (_args, io) => (io.stdout(`scalr-credd ${VERSION}\n`), 0),
-  audit: async (args, io) => (await import('./audit-command.js')).runAuditCommand(args, io),
+  whoami: async (args, io) => (await import('./token-command.js')).runWhoami(args, io),
+  // audit list reads over the API; audit verify opens the database file.
+  audit: async (args, io) =>
+    args[0] === 'list'
+      ? (await import('./audit-list-command.js')).runAuditList(args.slice(1), io)
+      : (await import('./audit-command.js')).runAuditCommand(args, io),
   verify: async (args, io) => (await import('./verify-command.js')).runVerify(args, io),
   rotate: async (args, io) => (await import('./key-commands.js')).runRotate(args, io),
   reseal: async (args, io) => (await import('./key-commands.js')).runReseal(args, io),
@@ -66,9 +73,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
   try {
     return await command(args, io);
-  } catch (error) {
-    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      io.stderr(`scalr-credd ${name}: ${(error as Error).message}; run 'scalr-credd ${name} --help'\n`);
+  } catch (thrown) {
+    const error = usageErrorFromParseArgs(thrown);
+    if (error instanceof UsageError) {
+      io.stderr(`scalr-credd ${name}: ${error.message}; run 'scalr-credd ${name} --help'\n`);
       return 2;
     }
     if (error instanceof ConfigError) {

@@ -99,7 +99,6 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
   try {
     firstToken = isEmptyStore(config.paths) ? handOverAdminToken(config.paths, initStore(config.paths), values['print-token'] ?? false) : undefined;
     store = openStore(config.paths, {
-      onLookup: (outcome) => metrics.observeLookup(outcome),
       // The cloud providers' endpoint overrides and proxies come from the daemon's own environment.
       env: io.env,
       ...(config.outboundTimeoutMs === undefined ? {} : { outboundTimeoutMs: config.outboundTimeoutMs }),

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { AdminClient, NewToken } from './admin-client.js';
 import { UsageError, type CliIo } from './io.js';
 import { runCli } from './run-cli.js';
-import { parseTtl, runTokenCommand } from './token-command.js';
+import { parseTtl, runTokenCommand, runWhoami } from './token-command.js';
 
 const VALUE = 'scd_tok_00000000000000aa_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
 
@@ -56,6 +56,14 @@ function fakeClient(tokens: TokenSummary[] = []) {
       if (!tokens.some((t) => t.id === id)) {
         throw httpErrorFromResponse('unix:/fake', { status: 404, body: { error: { code: 'not_found', message: `token ${id} not found` } } });
       }
+    },
+    async whoami() {
+      calls.push(['whoami']);
+      const { id, name, role, hosts, expiresAt } = tokens[0] ?? token({});
+      return { id, name, role, hosts, expiresAt };
+    },
+    listAudit: async () => {
+      throw new Error('not used');
     },
   };
   return { client, calls, connect: () => client };
@@ -195,5 +203,39 @@ describe('token help', () => {
     const { io, out } = fakeIo();
     expect(await runCli(['token', 'mint'], io)).toBe(2);
     expect(out.stderr).toBe("scalr-credd token: unknown verb; use create, list or revoke; run 'scalr-credd token --help'\n");
+  });
+});
+
+describe('whoami', () => {
+  const NOW = new Date('2026-01-01T00:00:00.000Z');
+  const whoami = async (args: string[], fake: ReturnType<typeof fakeClient>) => {
+    const { io, out } = fakeIo();
+    const code = await runWhoami(args, io, fake.connect, () => NOW);
+    return { code, ...out };
+  };
+
+  it('prints the id, name, role, hosts, expiry with the time left, and the daemon', async () => {
+    const fake = fakeClient([token({ id: 'tok_00000000000000bb', name: 'ci', role: 'runner', hosts: ['ghcr.io', 'quay.io'], expiresAt: '2026-01-01T05:30:00.000Z' })]);
+
+    const result = await whoami([], fake);
+
+    expect(result).toEqual({
+      code: 0,
+      stderr: '',
+      stdout:
+        'token:   tok_00000000000000bb\nname:    ci\nrole:    runner\nhosts:   ghcr.io, quay.io\n' +
+        'expires: 2026-01-01T05:30:00.000Z (in 5 hours)\ndaemon:  unix:/fake\n',
+    });
+    expect(fake.calls).toEqual([['whoami']]);
+  });
+
+  it('says all hosts, never expiring, and prints the API answer with --json', async () => {
+    expect((await whoami([], fakeClient())).stdout).toMatch(/\nhosts: +all\nexpires: +never\n/);
+    expect(JSON.parse((await whoami(['--json'], fakeClient())).stdout)).toEqual({ id: 'tok_0000000000000001', name: 'initial admin', role: 'admin', hosts: null, expiresAt: null });
+  });
+
+  it('prints help, and takes no positional argument', async () => {
+    expect((await whoami(['--help'], fakeClient())).stdout).toContain('Usage: scalr-credd whoami');
+    await expect(whoami(['tok_0000000000000001'], fakeClient())).rejects.toThrow(UsageError);
   });
 });

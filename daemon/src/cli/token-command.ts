@@ -1,8 +1,8 @@
 import { MAX_TOKEN_TTL_SECONDS, ROLES, type Role, type TokenSummary } from '@dcs/shared';
-import { connectAdmin, type ConnectAdmin, type NewToken } from './admin-client.js';
+import { TOKEN_ID, connectAdmin, type ConnectAdmin, type NewToken } from './admin-client.js';
 import { CONNECTION_HELP, hostArgument, parseAdminArgs, printResult, runAdminCommand, withAdminClient, type AdminVerbs } from './admin-verb.js';
 import { UsageError, type CliIo } from './io.js';
-import { formatTable, jsonLine } from './output.js';
+import { formatFields, formatTable, jsonLine } from './output.js';
 
 /** Help text of `scalr-credd token`. */
 export const TOKEN_HELP = `Usage: scalr-credd token <verb> [options]
@@ -49,7 +49,42 @@ token cannot be revoked.
 ${CONNECTION_HELP}`,
 };
 
-const TOKEN_ID = /^tok_[0-9a-f]{16}$/;
+/** Help text of `scalr-credd whoami`. */
+export const WHOAMI_HELP = `Usage: scalr-credd whoami [--json]
+
+Asks the daemon about the token this CLI presents: its id, name, role, hosts and expiry (never its
+value). Any role may ask, so it also checks a runner's token. Exit status 0 when the daemon accepts
+the token, 1 otherwise (the reason is printed). With --json prints the API's answer.
+
+${CONNECTION_HELP}`;
+
+/** Runs `scalr-credd whoami`; `connect` builds the API client (a fake in tests). */
+export async function runWhoami(args: string[], io: CliIo, connect: ConnectAdmin = connectAdmin, now: () => Date = () => new Date()): Promise<number> {
+  if (args.includes('--help') || args.includes('-h')) return (io.stdout(WHOAMI_HELP), 0);
+  const { values } = parseAdminArgs(args, 0);
+  return withAdminClient(values, io, connect, async (client) => {
+    const me = await client.whoami();
+    return printResult(io, values, me, () =>
+      formatFields([
+        ['token', me.id],
+        ['name', me.name],
+        ['role', me.role],
+        ['hosts', me.hosts?.join(', ') ?? 'all'],
+        ['expires', me.expiresAt === null ? 'never' : `${me.expiresAt} (${timeLeft(me.expiresAt, now())})`],
+        ['daemon', client.url],
+      ]),
+    );
+  });
+}
+
+/** How long until `at`, roughly: "in 3 days", "in 5 hours", "in 12 minutes", "expired". */
+function timeLeft(at: string, now: Date): string {
+  const minutes = Math.floor((Date.parse(at) - now.getTime()) / 60_000);
+  if (minutes < 0) return 'expired';
+  const [count, unit] = minutes >= 2 * 1440 ? [Math.floor(minutes / 1440), 'day'] : minutes >= 120 ? [Math.floor(minutes / 60), 'hour'] : [minutes, 'minute'];
+  return `in ${count} ${unit}${count === 1 ? '' : 's'}`;
+}
+
 const TTL_UNITS: Record<string, number> = { '': 1, s: 1, m: 60, h: 3600, d: 86_400 };
 
 /** Runs `scalr-credd token <verb>`; `connect` builds the API client (a fake in tests). */

@@ -16,6 +16,7 @@ import {
   ServerUrlBodySchema,
   StoreCredentialBodySchema,
   TokenListSchema,
+  WhoAmISchema,
   UpdateIntegrationBodySchema,
 } from '@dcs/shared';
 import { z } from 'zod';
@@ -59,6 +60,7 @@ const RESPONSE_SCHEMAS: Record<string, z.ZodType> = {
   IntegrationTestReport: IntegrationTestReportSchema,
   CreatedToken: CreatedTokenSchema,
   TokenList: TokenListSchema,
+  WhoAmI: WhoAmISchema,
   LookupResponse: LookupResponseSchema,
   CredentialList: CredentialListSchema,
   AuditPage: AuditPageSchema,
@@ -78,6 +80,7 @@ const OPERATIONS: Operation[] = [
   { method: 'post', path: API_ROUTES.tokens, summary: 'Mint a token (value shown once)', roles: 'admin; manager for runner tokens', body: 'CreateTokenBody', answer: 'CreatedToken', status: 201 },
   { method: 'get', path: API_ROUTES.tokens, summary: 'List tokens (never values)', roles: 'admin, manager, auditor', answer: 'TokenList' },
   { method: 'delete', path: API_ROUTES.token, summary: 'Revoke a token', roles: 'admin; manager for runner tokens', answer: null, status: 204 },
+  { method: 'get', path: API_ROUTES.whoami, summary: 'The calling token: id, name, role, hosts, expiry (never its value)', roles: 'any', answer: 'WhoAmI' },
   {
     method: 'post',
     path: API_ROUTES.credentialsGet,
@@ -90,7 +93,7 @@ const OPERATIONS: Operation[] = [
   { method: 'get', path: API_ROUTES.credentials, summary: 'The helper\'s "list": Docker key to username', roles: 'admin, manager, runner', answer: 'CredentialList' },
   { method: 'post', path: API_ROUTES.credentialsStore, summary: 'The helper\'s "store"', roles: 'admin, manager', body: 'StoreCredentialBody', answer: null, status: 204 },
   { method: 'post', path: API_ROUTES.credentialsErase, summary: 'The helper\'s "erase"', roles: 'admin, manager', body: 'ServerUrlBody', answer: null, status: 204 },
-  { method: 'get', path: API_ROUTES.audit, summary: 'Read the audit log, oldest first, with cursor paging', roles: 'admin, auditor', answer: 'AuditPage', query: AuditQuerySchema },
+  { method: 'get', path: API_ROUTES.audit, summary: 'Read the audit log, oldest first (newest first with order=desc), with cursor paging', roles: 'admin, auditor', answer: 'AuditPage', query: AuditQuerySchema },
 ];
 
 /** Builds the OpenAPI 3.1 document; call once and cache it, the schemas do not change at run time. */

@@ -6,6 +6,7 @@
  * and the request log line and metrics observation written when the response finishes.
  */
 import { randomUUID } from 'node:crypto';
+import { API_ROUTES } from '@dcs/shared';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Principal } from '../auth/authorize.js';
 import type { Logger } from '../observability/logger.js';
@@ -27,7 +28,11 @@ export interface RequestState {
   readonly source: string;
   /** Set once the request is authenticated; its token id goes into the log line. */
   principal?: Principal | undefined;
-  /** The route pattern for the log line and metric labels; unset, express's matched route is used. */
+  /**
+   * The route pattern for the log line and metric labels; unset, express's matched route is used, and
+   * for a request answered before routing (a 401 from authentication, a 400 from the body parser) the
+   * API route its path names (routeOfPath).
+   */
   route?: string | undefined;
 }
 
@@ -40,6 +45,18 @@ export interface PreflightDeps {
 }
 
 const peerAddress = createSourceOf([]);
+
+/** Each API route's pattern and a matcher for the paths it takes (a `:param` is one segment; express ignores a trailing slash). */
+const ROUTE_MATCHERS = Object.values(API_ROUTES).map((pattern) => ({
+  pattern,
+  matcher: new RegExp(`^${pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:[A-Za-z]+/g, '[^/]+')}/?$`),
+}));
+
+/** The API route pattern a request target's path names, else `unmatched`: never the path itself (ids and hosts stay out of labels). */
+export function routeOfPath(url: string | undefined): string {
+  const path = (url ?? '').split('?', 1)[0]!;
+  return ROUTE_MATCHERS.find(({ matcher }) => matcher.test(path))?.pattern ?? 'unmatched';
+}
 
 /** The request's id: the client's X-Request-Id when short and plain, otherwise a new UUID. */
 export function requestIdFor(offered: string | string[] | undefined): string {
@@ -55,7 +72,7 @@ export function preflight(req: IncomingMessage, res: ServerResponse, { logger, o
   res.on('finish', () => {
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     // The route pattern, not the URL: ids stay out of metric labels.
-    const route = state.route ?? (req as { route?: { path?: string } }).route?.path ?? 'unmatched';
+    const route = state.route ?? (req as { route?: { path?: string } }).route?.path ?? routeOfPath(req.url);
     const method = req.method ?? 'GET';
     logger.info('request', {
       requestId: state.requestId,

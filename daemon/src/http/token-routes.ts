@@ -4,7 +4,7 @@ import type { TokenService } from '../services/token-service.js';
 import { methodNotAllowed } from './error-handler.js';
 import { route } from './route.js';
 
-/** `/v1/tokens`: mint (value shown once), list (never values), revoke. */
+/** `/v1/tokens`: mint (value shown once), list (never values), revoke; `/v1/whoami`: the calling token. */
 export function tokenRoutes(tokens: TokenService): Router {
   const router = Router();
   router
@@ -15,6 +15,10 @@ export function tokenRoutes(tokens: TokenService): Router {
   router
     .route(API_ROUTES.token)
     .delete(route({ params: IdParamsSchema }, ({ params }, ctx) => (tokens.revoke(ctx, params.id), { status: 204 })))
+    .all(methodNotAllowed);
+  router
+    .route(API_ROUTES.whoami)
+    .get(route({}, (_input, ctx) => ({ status: 200, body: tokens.whoami(ctx) })))
     .all(methodNotAllowed);
   return router;
 }

@@ -52,16 +52,17 @@ describe('createMetrics', () => {
     expect(metrics.render(GAUGES)).toContain('scalr_credd_lookup_duration_seconds_count 0');
   });
 
-  it('counts lookups by outcome, reporting zero for outcomes not seen yet', () => {
+  it('counts lookups by the outcome their status names, reporting zero for outcomes not seen yet', () => {
     const metrics = createMetrics('v');
+    const lookup = (status: number) => metrics.observeRequest({ method: 'POST', route: '/v1/credentials/get', status, ms: 1 });
 
-    metrics.observeLookup('hit');
-    metrics.observeLookup('error');
+    for (const status of [200, 200, 500, 410, 401, 429, 403, 400, 413, 503]) lookup(status);
+    metrics.observeRequest({ method: 'GET', route: '/v1/credentials', status: 200, ms: 1 });
 
     const text = metrics.render(GAUGES);
-    expect(text).toContain('scalr_credd_lookups_total{outcome="hit"} 1');
-    expect(text).toContain('scalr_credd_lookups_total{outcome="not_found"} 0');
-    expect(text).toContain('scalr_credd_lookups_total{outcome="error"} 1');
+    const counted = Object.fromEntries([...text.matchAll(/^scalr_credd_lookups_total\{outcome="(\w+)"\} (\d+)$/gm)].map((m) => [m[1], Number(m[2])]));
+    expect(counted).toEqual({ hit: 2, not_found: 0, expired: 1, unauthenticated: 1, rate_limited: 1, denied: 1, invalid: 2, error: 2 });
+    expect(text).toContain('scalr_credd_lookup_duration_seconds_count 10');
   });
 
   it('escapes quotes, backslashes and newlines in label values', () => {

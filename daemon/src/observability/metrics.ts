@@ -27,21 +27,44 @@ export interface RequestObservation {
 
 /** The daemon's metrics registry. */
 export interface Metrics {
+  /** Counts a finished request; a lookup also lands in the latency histogram and in one outcome. */
   observeRequest(info: RequestObservation): void;
-  observeLookup(outcome: LookupOutcome): void;
   /** The mint cache's hooks: a credential served from memory, a mint and its latency, a failure and its code. */
   mints: Required<MintObserver>;
   /** Renders every metric; `gauges` is read from the store for each scrape. */
   render(gauges: MetricGauges): string;
 }
 
-/** How a credential lookup ended. */
-export type LookupOutcome = 'hit' | 'not_found' | 'error';
+/**
+ * How a credential lookup ended, read from its answer's status, so that every lookup the histogram
+ * counts falls into exactly one outcome: the outcomes add up to the histogram's count.
+ */
+export type LookupOutcome = 'hit' | 'not_found' | 'expired' | 'unauthenticated' | 'rate_limited' | 'denied' | 'invalid' | 'error';
+
+/** The outcome of a lookup answered with `status`. */
+export function lookupOutcome(status: number): LookupOutcome {
+  switch (status) {
+    case 200:
+      return 'hit';
+    case 401:
+      return 'unauthenticated';
+    case 403:
+      return 'denied';
+    case 404:
+      return 'not_found';
+    case 410:
+      return 'expired';
+    case 429:
+      return 'rate_limited';
+    default:
+      return status >= 400 && status < 500 ? 'invalid' : 'error';
+  }
+}
 
 /** Upper bounds (seconds) of the lookup latency histogram. */
 export const LOOKUP_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5] as const;
 
-const LOOKUP_OUTCOMES: readonly LookupOutcome[] = ['hit', 'not_found', 'error'];
+const LOOKUP_OUTCOMES: readonly LookupOutcome[] = ['hit', 'not_found', 'expired', 'unauthenticated', 'rate_limited', 'denied', 'invalid', 'error'];
 
 /** Upper bounds (seconds) of the mint latency histogram: a mint is one to three calls to a cloud. */
 export const MINT_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15] as const;
@@ -88,7 +111,11 @@ export function createMetrics(version: string): Metrics {
     observeRequest({ method, route, status, ms }) {
       const key = labels({ method, route, status: String(status) });
       requests.set(key, (requests.get(key) ?? 0) + 1);
-      if (route === API_ROUTES.credentialsGet) observe(lookupLatency, LOOKUP_BUCKETS, ms / 1000);
+      if (route === API_ROUTES.credentialsGet) {
+        observe(lookupLatency, LOOKUP_BUCKETS, ms / 1000);
+        const outcome = lookupOutcome(status);
+        lookups.set(outcome, (lookups.get(outcome) ?? 0) + 1);
+      }
     },
 
     mints: {
@@ -98,10 +125,6 @@ export function createMetrics(version: string): Metrics {
         const key = labels({ provider, code });
         mintFailures.set(key, (mintFailures.get(key) ?? 0) + 1);
       },
-    },
-
-    observeLookup(outcome) {
-      lookups.set(outcome, (lookups.get(outcome) ?? 0) + 1);
     },
 
     render(gauges) {
@@ -116,7 +139,7 @@ export function createMetrics(version: string): Metrics {
         out.push(`scalr_credd_http_requests_total${key} ${count}`);
       }
 
-      family('scalr_credd_lookups_total', 'counter', 'Credential lookups by outcome.');
+      family('scalr_credd_lookups_total', 'counter', 'Credential lookups by outcome (from the answer status; they add up to the duration count).');
       for (const outcome of LOOKUP_OUTCOMES) out.push(`scalr_credd_lookups_total${labels({ outcome })} ${lookups.get(outcome) ?? 0}`);
 
       family('scalr_credd_lookup_duration_seconds', 'histogram', 'Time to answer POST /v1/credentials/get, in seconds.');

@@ -38,7 +38,6 @@ export interface Services {
 /** What assembleServices takes besides the database and the barrier. */
 export interface AssembleOptions {
   now?: () => Date;
-  onLookup?: (outcome: 'hit' | 'not_found' | 'error') => void;
   /** Told when a served credential expires within a week (the caller throttles and logs). */
   onExpiring?: (notice: ExpiryNotice) => void;
   /** Checks credentials against registries; default: node:http(s) with a 5 s deadline. */
@@ -85,7 +84,6 @@ export function assembleServices(options: { db: Db; barrier: Barrier; rows: RowG
       integrationRepository,
       barrier,
       mintCache,
-      ...(options.onLookup ? { onLookup: options.onLookup } : {}),
       ...(options.onExpiring ? { onExpiring: options.onExpiring } : {}),
     }),
     tokens: createTokenService({ ...base, tokenRepository }),

@@ -12,7 +12,7 @@ export interface AuditServiceDeps {
 
 /** Reading the audit log through `GET /v1/audit` (admin and auditor). */
 export interface AuditService {
-  /** Returns one page of events matching the filters, after the cursor, in log order. */
+  /** Returns one page of events matching the filters, past the cursor, oldest or newest first. */
   list(ctx: RequestContext, query: AuditQuery): AuditPage;
 }
 
@@ -43,7 +43,9 @@ export function createAuditService({ audit, tokenRepository }: AuditServiceDeps)
         action: query.action,
         tokenId: query.token,
         within: readerView(ctx),
-        after: query.cursor === undefined ? undefined : Number(query.cursor),
+        // The cursor is the last seq of the previous page: the next one starts past it, in the order asked.
+        ...(query.cursor === undefined ? {} : query.order === 'desc' ? { before: Number(query.cursor) } : { after: Number(query.cursor) }),
+        order: query.order,
         limit: query.limit + 1,
       });
       const page = rows.slice(0, query.limit);

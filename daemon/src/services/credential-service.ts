@@ -28,8 +28,6 @@ export interface CredentialServiceDeps {
   /** `appendCommitted` (group commit) for lookups, `append` in the transaction of every write. */
   audit: Pick<AuditLog, 'append' | 'appendCommitted'>;
   now: () => Date;
-  /** Observes each lookup's outcome (metrics); optional. */
-  onLookup?: (outcome: 'hit' | 'not_found' | 'error') => void;
   /** Told when a served credential expires within a week or has expired (logs, throttled by the callee). */
   onExpiring?: (notice: ExpiryNotice) => void;
   /** Mints (and keeps in memory) the credentials of cloud provider integrations. */
@@ -70,7 +68,7 @@ export interface CredentialService {
  * may not read or that are not exported, so that a runner cannot probe which hosts exist.
  */
 export function createCredentialService(deps: CredentialServiceDeps): CredentialService {
-  const { db, integrationRepository, barrier, audit, now, onLookup, onExpiring, mintCache } = deps;
+  const { db, integrationRepository, barrier, audit, now, onExpiring, mintCache } = deps;
 
   const service: CredentialService = {
     // Every outcome's audit row goes through the group commit and is awaited before the answer
@@ -89,7 +87,6 @@ export function createCredentialService(deps: CredentialServiceDeps): Credential
       // The host asked for is the one the token must be allowed (a google integration may serve another).
       if (!row || !row.export || !mayUseHost(ctx.principal, key.host)) {
         await audit.appendCommitted({ ...auditActor(ctx), action: 'credential.get', host: key.host, outcome: 'not_found' });
-        onLookup?.('not_found');
         throw new NotFoundError('credentials not found');
       }
       // Past its expiry the credential is refused with a clear error instead of being served for the
@@ -116,7 +113,6 @@ export function createCredentialService(deps: CredentialServiceDeps): Credential
       if (mintsCredentials(row)) return mintedLookup(ctx, serverUrl, key.host, row, secret);
       // The audit row is written before the secret leaves: a lookup that cannot be audited is not served.
       await audit.appendCommitted({ ...auditActor(ctx), action: 'credential.get', host: row.host, targetId: row.id, outcome: 'ok' });
-      onLookup?.('hit');
       const credential = { ServerURL: serverUrl.trim(), Username: row.username, Secret: secret };
       return { credential, warning: expiryWarning(row.host, row.expiresAt) };
     },
@@ -208,18 +204,15 @@ export function createCredentialService(deps: CredentialServiceDeps): Credential
       if (!(error instanceof MintError)) throw error;
       const detail = { reason: 'mint_failed', provider, code: error.code, upstreamStatus: error.upstreamStatus ?? null };
       await audit.appendCommitted({ ...actor, outcome: 'error', detail });
-      onLookup?.('error');
       throw new MintFailedError(host, provider, error.code, error.upstreamStatus, error.message);
     }
     await audit.appendCommitted({ ...actor, outcome: 'ok', detail: { provider } });
-    onLookup?.('hit');
     const credential = { ServerURL: serverUrl.trim(), Username: minted.username, Secret: minted.secret };
     return { credential, warning: expiryWarning(row.host, row.expiresAt) };
   }
 
   async function auditLookupError(ctx: RequestContext, host: string, targetId: string | undefined): Promise<void> {
     await audit.appendCommitted({ ...auditActor(ctx), action: 'credential.get', host, targetId, outcome: 'error' });
-    onLookup?.('error');
   }
 
   function expiryWarning(host: string, expiresAt: string | null | undefined): string | undefined {

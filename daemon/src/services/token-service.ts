@@ -1,4 +1,4 @@
-import type { CreateTokenBody, CreatedToken, Role, TokenSummary } from '@dcs/shared';
+import type { CreateTokenBody, CreatedToken, Role, TokenSummary, WhoAmI } from '@dcs/shared';
 import type { AuditLog } from '../audit/audit-log.js';
 import { coversHosts, type Principal } from '../auth/authorize.js';
 import { mintToken, parseToken, secretMatches } from '../auth/token-hash.js';
@@ -24,6 +24,8 @@ export interface TokenService {
   create(ctx: RequestContext, body: CreateTokenBody): CreatedToken;
   list(ctx: RequestContext): TokenSummary[];
   revoke(ctx: RequestContext, id: string): void;
+  /** The calling token as the daemon sees it (any role). */
+  whoami(ctx: RequestContext): WhoAmI;
   /** Returns the principal of a valid token; throws UnauthenticatedError (with `reason`) otherwise. */
   authenticate(value: string): Principal;
   /** Mints a token with no caller (the first admin token of a new store). */
@@ -118,6 +120,12 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
         const revoked = tokenRepository.revoke(id, at);
         audit.append({ ...auditActor(ctx), action: 'token.revoke', targetId: id, outcome: revoked ? 'ok' : 'not_found' });
       });
+    },
+
+    whoami(ctx) {
+      authorize(audit, ctx, 'token.self');
+      const { tokenId, name, role, hosts, expiresAt } = ctx.principal;
+      return { id: tokenId, name, role, hosts: hosts === null ? null : [...hosts], expiresAt };
     },
 
     authenticate(value) {

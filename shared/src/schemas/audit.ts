@@ -43,6 +43,8 @@ export const AuditQuerySchema = z.strictObject({
   /** A token id (`tok_…`). */
   token: IdSchema.optional(),
   limit: z.coerce.number().int().min(1).max(MAX_AUDIT_PAGE).default(100),
+  /** `asc`: oldest first (log order, the default); `desc`: newest first. */
+  order: z.enum(['asc', 'desc']).default('asc'),
   /** Opaque: pass back the `nextCursor` of the previous page. */
   cursor: z
     .string()
@@ -51,7 +53,7 @@ export const AuditQuerySchema = z.strictObject({
 });
 export type AuditQuery = z.infer<typeof AuditQuerySchema>;
 
-/** Answer of `GET /v1/audit`: events in log order, and the cursor of the next page (null on the last page). */
+/** Answer of `GET /v1/audit`: events in the order asked, and the cursor of the next page (null on the last page). */
 export const AuditPageSchema = z.strictObject({
   events: z.array(AuditEventSchema),
   nextCursor: z.string().nullable(),

@@ -34,6 +34,17 @@ export type TokenSummary = z.infer<typeof TokenSummarySchema>;
 export const CreatedTokenSchema = TokenSummarySchema.extend({ token: z.string() });
 export type CreatedToken = z.infer<typeof CreatedTokenSchema>;
 
+/** Answer of `GET /v1/whoami`: the token that asks, as the daemon sees it (any role may ask). */
+export const WhoAmISchema = z.strictObject({
+  id: IdSchema,
+  name: z.string(),
+  role: RoleSchema,
+  /** The hosts it is limited to; null is every host. */
+  hosts: z.array(z.string()).nullable(),
+  expiresAt: TimestampSchema.nullable(),
+});
+export type WhoAmI = z.infer<typeof WhoAmISchema>;
+
 /** Body of `GET /v1/tokens`. */
 export const TokenListSchema = z.strictObject({ tokens: z.array(TokenSummarySchema) });
 export type TokenList = z.infer<typeof TokenListSchema>;
