@@ -44,10 +44,10 @@ export function readConfigFile(path: string): string | undefined {
   }
 }
 
-/** Says whether a path is an existing directory. */
-export function isDirectory(path: string): boolean {
+/** Says whether a path exists and is not a directory (following links). */
+export function isFile(path: string): boolean {
   try {
-    return statSync(path).isDirectory();
+    return !statSync(path).isDirectory();
   } catch {
     return false;
   }
