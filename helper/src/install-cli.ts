@@ -5,9 +5,10 @@
  * A different file already there is replaced only with --force. Not a protocol verb: results go to
  * stdout, errors to stderr.
  */
-import { chmodSync, copyFileSync, lstatSync, mkdirSync, readlinkSync, renameSync, symlinkSync, unlinkSync } from 'node:fs';
+import { chmodSync, copyFileSync, lstatSync, mkdirSync, readlinkSync, symlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { toSafeLine } from '@dcs/shared/safe-text';
+import { renameIntoPlace } from './config-files.js';
 import { checkoutBinary, currentProgram, isOnPath, lookPath, realPathOr, sameBytes, type Program } from './program-files.js';
 import { HELPER_NAME } from './version.js';
 
@@ -86,22 +87,14 @@ function install(options: InstallOptions, deps: InstallDeps): string {
     refuseOther(target, options.force);
     // Made beside the target and renamed over it: a client never finds a half-written helper.
     const staging = join(options.prefix, `.${HELPER_NAME}.${process.pid}.tmp`);
-    try {
+    renameIntoPlace(staging, target, () => {
       if (copyFrom === undefined) {
         symlinkSync(program.path, staging);
       } else {
         copyFileSync(copyFrom, staging);
         chmodSync(staging, 0o755);
       }
-      renameSync(staging, target);
-    } catch (error) {
-      try {
-        unlinkSync(staging);
-      } catch {
-        // Nothing was staged; the first error says why.
-      }
-      throw error;
-    }
+    });
     lines.push(`installed ${target}: ${how}`);
   }
   lines.push(pathAdvice(options.prefix, target, deps.env['PATH']));
