@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HELPER_ENTRIES, buildHelperEntries, type HelperEntry } from '../../test/support/helper-entries.js';
 import { makeTlsFixture, type TlsFixture } from '../../test/support/tls.js';
+import { HELP_TEXT, HUB_OAUTH_REFUSAL } from './run-helper.js';
 import { HELPER_VERSION } from './version.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'helper-bin-test-'));
@@ -285,6 +286,20 @@ describe('other verbs', () => {
     }
   });
 
+  // The docker CLI's web (device-code) login to Docker Hub cannot run here (Docker Hub is unreachable):
+  // these are the bytes it hands the helper for its two OAuth keys, as protocol.md §2.1 documents them.
+  it('refuses the OAuth tokens of a Docker Hub web login with one line naming --password-stdin', async () => {
+    for (const stdin of [
+      '{"ServerURL":"https://index.docker.io/v1/access-token","Username":"hubuser","Secret":"eyJhbGciOiJSUzI1NiJ9.hunter2"}\n',
+      '{"ServerURL":"https://index.docker.io/v1/refresh-token","Username":"hubuser","Secret":"hunter2..client-id"}\n',
+    ]) {
+      const run = await runHelper(['store'], stdin);
+
+      expect(run).toMatchObject({ stdout: `docker-credential-scalr: ${HUB_OAUTH_REFUSAL}\n`, stderr: '', code: 1 });
+      expect(run.stdout).not.toContain('hunter2');
+    }
+  });
+
   it('rejects malformed store input with one line that does not echo it', async () => {
     const run = await runHelper(['store'], '{"ServerURL":"hit.example.com","Secret":"hunter2"');
 
@@ -301,7 +316,8 @@ describe('other verbs', () => {
     { args: ['version'], stdout: `docker-credential-scalr (scalr-credd) ${HELPER_VERSION}\n`, code: 0 },
     { args: ['--version'], stdout: `docker-credential-scalr (scalr-credd) ${HELPER_VERSION}\n`, code: 0 },
     { args: ['-v'], stdout: `docker-credential-scalr (scalr-credd) ${HELPER_VERSION}\n`, code: 0 },
-    { args: ['--help'], stdout: 'Usage: docker-credential-scalr <store|get|erase|list|version>\n', code: 0 },
+    { args: ['--help'], stdout: HELP_TEXT, code: 0 },
+    { args: ['help'], stdout: HELP_TEXT, code: 0 },
     { args: [], stdout: 'Usage: docker-credential-scalr <store|get|erase|list|version>\n', code: 1 },
     { args: ['get', 'extra'], stdout: 'Usage: docker-credential-scalr <store|get|erase|list|version>\n', code: 1 },
     { args: ['fetch'], stdout: 'docker-credential-scalr: unknown action: fetch\n', code: 1 },
@@ -318,7 +334,7 @@ describe('other verbs', () => {
   it('configures a Docker config from the daemon list without writing a secret', async () => {
     const config = join(dir, 'docker', 'config.json');
 
-    const run = await runHelper(['configure', '--config', config, '--json'], null);
+    const run = await runHelper(['configure', '--config', join(dir, 'docker'), '--json'], null);
 
     expect(run.code).toBe(0);
     expect(JSON.parse(run.stdout)).toMatchObject({ hosts: ['docker.io', 'hit.example.com'] });

@@ -44,10 +44,10 @@ export function readConfigFile(path: string): string | undefined {
   }
 }
 
-/** Says whether a path is an existing directory. */
-export function isDirectory(path: string): boolean {
+/** Says whether a path exists and is not a directory (following links). */
+export function isFile(path: string): boolean {
   try {
-    return statSync(path).isDirectory();
+    return !statSync(path).isDirectory();
   } catch {
     return false;
   }
@@ -73,7 +73,7 @@ export function writeFileAtomic(path: string, text: string): void {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 5) throw error;
     }
   }
-  try {
+  renameIntoPlace(tmp, target, () => {
     try {
       fchmodSync(fd, existing === undefined ? 0o600 : existing.mode & 0o7777);
       if (existing !== undefined) keepOwner(fd, path, existing);
@@ -82,16 +82,23 @@ export function writeFileAtomic(path: string, text: string): void {
     } finally {
       closeSync(fd);
     }
-    renameSync(tmp, target);
+  });
+  syncDirectory(dir);
+}
+
+/** Runs `prepare` (which fills the staged file `staging`), then renames it over `target`; on any failure removes `staging` and rethrows. */
+export function renameIntoPlace(staging: string, target: string, prepare: () => void): void {
+  try {
+    prepare();
+    renameSync(staging, target);
   } catch (error) {
     try {
-      unlinkSync(tmp);
+      unlinkSync(staging);
     } catch {
-      // The temporary file is already gone; the original error is the one to report.
+      // The staged file is already gone (or was never made); the original error is the one to report.
     }
     throw error;
   }
-  syncDirectory(dir);
 }
 
 /** The file's own stats (not a link's target), or undefined when there is none; a symbolic link is refused. */

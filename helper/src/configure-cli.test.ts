@@ -14,11 +14,11 @@ import type { CredentialBackend, CredentialList } from './credential-backend.js'
 import { DaemonError } from './errors.js';
 
 const HOME = '/home/u';
-const notDirectory = () => false;
+const noFiles = () => false;
 
 describe('parseConfigureArgs', () => {
   it('defaults to the Docker config in the home directory', () => {
-    expect(parseConfigureArgs(['configure'], {}, HOME, notDirectory)).toEqual({
+    expect(parseConfigureArgs(['configure'], {}, HOME, noFiles)).toEqual({
       command: 'configure',
       dockerConfigPath: '/home/u/.docker/config.json',
       containersPath: undefined,
@@ -36,15 +36,15 @@ describe('parseConfigureArgs', () => {
 
   it('reads every option in both spellings', () => {
     const options = parseConfigureArgs(
-      ['unconfigure', '--config=/c.json', '--containers', '/a.json', '--tofu', '/t.rc', '--dry-run', '--json'],
+      ['unconfigure', '--config=/c', '--containers', '/a.json', '--tofu', '/t.rc', '--dry-run', '--json'],
       {},
       HOME,
-      notDirectory,
+      noFiles,
     );
 
     expect(options).toEqual({
       command: 'unconfigure',
-      dockerConfigPath: '/c.json',
+      dockerConfigPath: '/c/config.json',
       containersPath: '/a.json',
       tofuPath: '/t.rc',
       dryRun: true,
@@ -53,14 +53,23 @@ describe('parseConfigureArgs', () => {
   });
 
   it('uses the default containers path when --containers has no value', () => {
-    expect(parseConfigureArgs(['configure', '--containers', '--dry-run'], {}, HOME, notDirectory).containersPath).toBe(
+    expect(parseConfigureArgs(['configure', '--containers', '--dry-run'], {}, HOME, noFiles).containersPath).toBe(
       '/home/u/.config/containers/auth.json',
     );
-    expect(parseConfigureArgs(['configure', '--containers'], {}, HOME, notDirectory).containersPath).toBe('/home/u/.config/containers/auth.json');
+    expect(parseConfigureArgs(['configure', '--containers'], {}, HOME, noFiles).containersPath).toBe('/home/u/.config/containers/auth.json');
   });
 
-  it('reads --config DIR as DIR/config.json', () => {
-    expect(parseConfigureArgs(['configure', '--config', '/etc/docker/'], {}, HOME, () => true).dockerConfigPath).toBe('/etc/docker/config.json');
+  it('reads --config DIR as DIR/config.json, as docker does, whether DIR exists or not', () => {
+    expect(parseConfigureArgs(['configure', '--config', '/etc/docker/'], {}, HOME, noFiles).dockerConfigPath).toBe('/etc/docker/config.json');
+    expect(parseConfigureArgs(['configure', '--config', '/new/dir'], {}, HOME, noFiles).dockerConfigPath).toBe('/new/dir/config.json');
+  });
+
+  it('refuses --config naming a file, pointing at its directory', () => {
+    const isFile = (path: string) => path === '/home/u/.docker/config.json';
+
+    expect(() => parseConfigureArgs(['configure', '--config', '/home/u/.docker/config.json'], {}, HOME, isFile)).toThrow(
+      "--config names the directory that holds config.json, as docker's --config does, and /home/u/.docker/config.json is a file: use --config /home/u/.docker",
+    );
   });
 
   it.each([
@@ -71,7 +80,7 @@ describe('parseConfigureArgs', () => {
     [['configure', 'stray']],
     [['configure', '--json=yes']],
   ])('rejects %j', (args) => {
-    expect(() => parseConfigureArgs(args, {}, HOME, notDirectory)).toThrow(ConfigureUsageError);
+    expect(() => parseConfigureArgs(args, {}, HOME, noFiles)).toThrow(ConfigureUsageError);
   });
 });
 
@@ -109,7 +118,7 @@ describe('configure on real files', () => {
     const original = { auths: { 'ghcr.io': { auth }, 'https://index.docker.io/v1/': {} }, psFormat: 'table', credHelpers: { 'gcr.io': 'gcloud' } };
     writeFileSync(path, JSON.stringify(original, null, 2), { mode: 0o644 });
 
-    const result = await run(['configure', '--config', path]);
+    const result = await run(['configure', '--config', dir]);
 
     const written = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
     expect(written).toEqual({
@@ -130,13 +139,13 @@ describe('configure on real files', () => {
   });
 
   it('writes containers auth.json with docker.io and an OpenTofu config, then unconfigure removes only scalr entries', async () => {
-    const docker = join(dir, 'docker.json');
+    const docker = join(dir, 'config.json');
     const containers = join(dir, 'xdg/containers/auth.json');
     const tofu = join(dir, 'tofurc');
     writeFileSync(docker, '{"credHelpers":{"gcr.io":"gcloud"}}');
     writeFileSync(tofu, 'plugin_cache_dir = "/tmp/cache"\n');
 
-    const configured = await run(['configure', '--config', docker, '--containers', containers, '--tofu', tofu]);
+    const configured = await run(['configure', '--config', dir, '--containers', containers, '--tofu', tofu]);
 
     expect(configured.exitCode).toBe(0);
     expect(JSON.parse(readFileSync(containers, 'utf8'))).toEqual({
@@ -150,7 +159,7 @@ describe('configure on real files', () => {
       'reg.example.com:5000',
     ]);
 
-    const unconfigured = await run(['unconfigure', '--config', docker, '--containers', containers, '--tofu', tofu]);
+    const unconfigured = await run(['unconfigure', '--config', dir, '--containers', containers, '--tofu', tofu]);
 
     expect(unconfigured.exitCode).toBe(0);
     expect(JSON.parse(readFileSync(docker, 'utf8'))).toEqual({ credHelpers: { 'gcr.io': 'gcloud' } });
@@ -173,12 +182,12 @@ describe('configure on real files', () => {
   });
 
   it('writes nothing at all when one file is broken', async () => {
-    const docker = join(dir, 'docker.json');
+    const docker = join(dir, 'config.json');
     const containers = join(dir, 'auth.json');
     writeFileSync(docker, '{}');
     writeFileSync(containers, '{"auths": ');
 
-    const result = await run(['configure', '--config', docker, '--containers', containers]);
+    const result = await run(['configure', '--config', dir, '--containers', containers]);
 
     expect(result.exitCode).toBe(1);
     expect(result.stderr).toMatch(/^docker-credential-scalr configure: containers auth file .* is not valid JSON/);
@@ -186,11 +195,11 @@ describe('configure on real files', () => {
   });
 
   it('does not rewrite a config that already names the helper', async () => {
-    const docker = join(dir, 'docker.json');
+    const docker = join(dir, 'config.json');
     const text = '{"credHelpers":{"ghcr.io":"scalr"}}';
     writeFileSync(docker, text, { mode: 0o644 });
 
-    const result = await run(['configure', '--config', docker], { 'ghcr.io': 'u' });
+    const result = await run(['configure', '--config', dir], { 'ghcr.io': 'u' });
 
     expect(result.stdout).toContain('no change');
     expect(readFileSync(docker, 'utf8')).toBe(text);
@@ -213,10 +222,28 @@ describe('configure on real files', () => {
   });
 
   it('warns when the daemon lists nothing', async () => {
-    const result = await run(['configure', '--config', join(dir, 'c.json')], {});
+    const result = await run(['configure', '--config', join(dir, 'c')], {});
 
     expect(result.exitCode).toBe(0);
     expect(result.stderr).toMatch(/^warning: scalr-credd lists no credentials/);
+  });
+
+  it('creates DIR/config.json for --config DIR/ when DIR does not exist yet (docker\'s meaning, no ENOTDIR)', async () => {
+    const result = await run(['configure', '--config', `${join(dir, 'fresh')}/`]);
+
+    expect(result).toMatchObject({ stderr: '', exitCode: 0 });
+    expect(JSON.parse(readFileSync(join(dir, 'fresh', 'config.json'), 'utf8'))).toMatchObject({ credHelpers: { 'ghcr.io': 'scalr' } });
+  });
+
+  it('refuses --config naming a file, and leaves the file alone', async () => {
+    const file = join(dir, 'config.json');
+    writeFileSync(file, '{}');
+
+    const result = await run(['configure', '--config', file]);
+
+    expect(result.exitCode).toBe(1);
+    expect(result.stderr).toMatch(/^docker-credential-scalr configure: --config names the directory that holds config\.json, .* is a file: use --config /);
+    expect(readFileSync(file, 'utf8')).toBe('{}');
   });
 
   it('prints usage for a bad command line', async () => {

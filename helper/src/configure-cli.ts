@@ -1,22 +1,12 @@
 /**
- * `docker-credential-scalr configure|unconfigure [--config PATH] [--containers [PATH]] [--tofu PATH] [--dry-run] [--json]`.
+ * `docker-credential-scalr configure|unconfigure [--config DIR] [--containers [PATH]] [--tofu PATH] [--dry-run] [--json]`.
  * Not a protocol verb: results go to stdout, warnings and errors to stderr. Every file is read and
  * checked before the first one is written, so a broken file leaves all of them untouched.
  */
 import { toSafeLine } from '@dcs/shared/safe-text';
-import { isDirectory, readConfigFile, writeFileAtomic } from './config-files.js';
-import {
-  ConfigureError,
-  addCredHelpers,
-  addTofuBlocks,
-  credHelperKeys,
-  formatJsonConfig,
-  hostsFromCredentialList,
-  parseJsonConfig,
-  plaintextAuthWarnings,
-  removeCredHelpers,
-  removeTofuBlocks,
-} from './configure.js';
+import { dirname } from 'node:path';
+import { isFile, readConfigFile, writeFileAtomic } from './config-files.js';
+import { ConfigureError, hostsFromCredentialList, planJsonConfig, planTofuConfig } from './configure.js';
 import type { ConfigChange, JsonConfigKind } from './configure.js';
 import type { CredentialBackend } from './credential-backend.js';
 import { HelperError } from './errors.js';
@@ -24,8 +14,8 @@ import { HELPER_NAME } from './version.js';
 
 /** The usage text of configure and unconfigure. */
 export const CONFIGURE_USAGE =
-  `Usage: ${HELPER_NAME} configure|unconfigure [--config PATH] [--containers [PATH]] [--tofu PATH] [--dry-run] [--json]\n` +
-  '  --config PATH        Docker config file (a directory means its config.json); default $DOCKER_CONFIG/config.json or ~/.docker/config.json\n' +
+  `Usage: ${HELPER_NAME} configure|unconfigure [--config DIR] [--containers [PATH]] [--tofu PATH] [--dry-run] [--json]\n` +
+  '  --config DIR         the Docker config directory, as docker --config DIR: DIR/config.json; default $DOCKER_CONFIG or ~/.docker\n' +
   '  --containers [PATH]  also podman/skopeo/buildah auth.json; default ${XDG_CONFIG_HOME:-~/.config}/containers/auth.json\n' +
   '  --tofu PATH          also an OpenTofu CLI config file (e.g. ~/.tofurc): one oci_credentials block per host\n' +
   '  --dry-run            show what would change, write nothing\n' +
@@ -46,12 +36,12 @@ export class ConfigureUsageError extends Error {
   override readonly name = 'ConfigureUsageError';
 }
 
-/** Parses configure's command line; throws ConfigureUsageError. `pathIsDirectory` decides how `--config DIR` is read. */
+/** Parses configure's command line; throws ConfigureUsageError. `isFile` says whether a path exists and is not a directory. */
 export function parseConfigureArgs(
   args: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
   homeDir: string,
-  pathIsDirectory: (path: string) => boolean,
+  isFile: (path: string) => boolean,
 ): ConfigureOptions {
   const [command, ...rest] = args;
   if (command !== 'configure' && command !== 'unconfigure') throw new ConfigureUsageError('expected configure or unconfigure');
@@ -79,11 +69,9 @@ export function parseConfigureArgs(
       throw new ConfigureUsageError(`${flag} needs a path`);
     };
     switch (flag) {
-      case '--config': {
-        const path = takeValue(false)!;
-        dockerConfigPath = pathIsDirectory(path) ? `${path.replace(/\/+$/, '')}/config.json` : path;
+      case '--config':
+        dockerConfigPath = configJsonIn(takeValue(false)!, isFile);
         break;
-      }
       case '--containers':
         containersPath = takeValue(true) ?? defaultContainersAuthPath(env, homeDir);
         break;
@@ -112,6 +100,16 @@ export function parseConfigureArgs(
   };
 }
 
+/** `--config DIR` names the directory that holds config.json, as docker's `--config` and DOCKER_CONFIG do. */
+function configJsonIn(dir: string, isFile: (path: string) => boolean): string {
+  if (isFile(dir)) {
+    throw new ConfigureUsageError(
+      `--config names the directory that holds config.json, as docker's --config does, and ${dir} is a file: use --config ${dirname(dir)}`,
+    );
+  }
+  return `${dir.replace(/\/+$/, '')}/config.json`;
+}
+
 /** `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`, as the Docker CLI looks it up. */
 export function defaultDockerConfigPath(env: Readonly<Record<string, string | undefined>>, homeDir: string): string {
   const dir = env['DOCKER_CONFIG'];
@@ -125,15 +123,9 @@ export function defaultContainersAuthPath(env: Readonly<Record<string, string | 
 }
 
 /** What configure did (or, with --dry-run, would do) to one file. */
-export interface FileReport {
+export interface FileReport extends Omit<ConfigChange<unknown>, 'result' | 'warnings'> {
   readonly kind: JsonConfigKind | 'tofu';
   readonly path: string;
-  readonly added: readonly string[];
-  readonly unchanged: readonly string[];
-  readonly replaced: readonly { readonly key: string; readonly previous: string }[];
-  readonly removed: readonly string[];
-  readonly skipped: readonly string[];
-  readonly changed: boolean;
   readonly written: boolean;
 }
 
@@ -172,41 +164,23 @@ export async function runConfigure(
   const plans: { kind: FileReport['kind']; path: string; change: ConfigChange<unknown>; text: string }[] = [];
   const jsonFiles: [JsonConfigKind, string][] = [['docker', options.dockerConfigPath]];
   if (options.containersPath !== undefined) jsonFiles.push(['containers', options.containersPath]);
+  const tofuConfigured = options.tofuPath !== undefined;
   for (const [kind, path] of jsonFiles) {
     const label = kind === 'docker' ? `docker config ${path}` : `containers auth file ${path}`;
-    const previous = files.readFile(path);
-    const document = parseJsonConfig(previous, label);
-    const change = configuring
-      ? addCredHelpers(document, credHelperKeys(kind, hosts), label)
-      : removeCredHelpers(document, label);
-    if (configuring) {
-      warnings.push(...plaintextAuthWarnings(document, hosts, { label, kind, tofuConfigured: options.tofuPath !== undefined }));
-    }
-    plans.push({ kind, path, change, text: formatJsonConfig(change.result, previous) });
+    plans.push({ kind, path, ...planJsonConfig(kind, files.readFile(path), hosts, { configuring, label, tofuConfigured }) });
   }
   if (options.tofuPath !== undefined) {
-    const label = `OpenTofu config ${options.tofuPath}`;
-    const previous = files.readFile(options.tofuPath);
-    const change = configuring ? addTofuBlocks(previous, hosts, label) : removeTofuBlocks(previous, label);
+    const change = planTofuConfig(files.readFile(options.tofuPath), hosts, { configuring, label: `OpenTofu config ${options.tofuPath}`, tofuConfigured });
     plans.push({ kind: 'tofu', path: options.tofuPath, change, text: change.result });
   }
 
   const reports: FileReport[] = [];
   for (const { kind, path, change, text } of plans) {
-    warnings.push(...change.warnings);
+    const { result: _result, warnings: changeWarnings, ...counts } = change;
+    warnings.push(...changeWarnings);
     const write = change.changed && !options.dryRun;
     if (write) files.writeFile(path, text);
-    reports.push({
-      kind,
-      path,
-      added: change.added,
-      unchanged: change.unchanged,
-      replaced: change.replaced,
-      removed: change.removed,
-      skipped: change.skipped,
-      changed: change.changed,
-      written: write,
-    });
+    reports.push({ kind, path, ...counts, written: write });
   }
   return { command: options.command, dryRun: options.dryRun, hosts, files: reports, warnings };
 }
@@ -237,14 +211,14 @@ export async function runConfigureCommand(
     readonly homeDir: string;
     readonly backend: Pick<CredentialBackend, 'list'>;
     readonly files?: ConfigureFiles;
-    readonly pathIsDirectory?: (path: string) => boolean;
+    readonly isFile?: (path: string) => boolean;
   },
 ): Promise<{ stdout: string; stderr: string; exitCode: 0 | 1 }> {
   const prefix = `${HELPER_NAME} ${args[0] ?? 'configure'}`;
   if (args.includes('--help') || args.includes('-h')) return { stdout: CONFIGURE_USAGE, stderr: '', exitCode: 0 };
   let options: ConfigureOptions;
   try {
-    options = parseConfigureArgs(args, deps.env, deps.homeDir, deps.pathIsDirectory ?? isDirectory);
+    options = parseConfigureArgs(args, deps.env, deps.homeDir, deps.isFile ?? isFile);
   } catch (error) {
     return { stdout: '', stderr: `${prefix}: ${(error as Error).message}\n${CONFIGURE_USAGE}`, exitCode: 1 };
   }

@@ -4,7 +4,7 @@
  * what to warn about. Nothing here reads or writes files, and nothing here ever handles a secret:
  * only `credHelpers` entries and `oci_credentials` blocks naming the helper are written.
  */
-import { InvalidRegistryHostError, containersKey, dockerCliKey, parseServerUrl } from '@dcs/shared/registry-host';
+import { InvalidRegistryHostError, containersKey, dockerCliKey, parseServerUrl, type ParsedServerUrl } from '@dcs/shared/registry-host';
 import type { CredentialList } from './credential-backend.js';
 
 /** The suffix clients append to `docker-credential-`: the value of every entry configure writes. */
@@ -146,6 +146,29 @@ export function removeCredHelpers(document: JsonObject, label: string): ConfigCh
 
 const SECRET_FIELDS = ['auth', 'password', 'identitytoken', 'registrytoken'] as const;
 
+/** A plaintext `auths` entry: its key as written, the entry, and the registry it names. */
+export interface PlaintextAuth {
+  readonly key: string;
+  readonly entry: JsonObject;
+  readonly parsed: ParsedServerUrl;
+}
+
+/** The `auths` entries of a Docker-style config that hold a secret (empty markers `{}` do not); keys that name no registry are skipped. */
+export function plaintextAuths(document: JsonObject): PlaintextAuth[] {
+  const auths = document['auths'];
+  if (!isRecord(auths)) return [];
+  const found: PlaintextAuth[] = [];
+  for (const [key, entry] of Object.entries(auths)) {
+    if (!isRecord(entry) || !SECRET_FIELDS.some((field) => typeof entry[field] === 'string' && entry[field] !== '')) continue;
+    try {
+      found.push({ key, entry, parsed: parseServerUrl(key) });
+    } catch {
+      continue;
+    }
+  }
+  return found;
+}
+
 /**
  * Warns about `auths` entries that hold a plaintext credential for a configured host. The Docker CLI
  * and containers' tools ask the helper instead, but OpenTofu prefers a non-empty `auths[host].auth` over
@@ -158,18 +181,9 @@ export function plaintextAuthWarnings(
   hosts: readonly string[],
   options: { readonly label: string; readonly kind: JsonConfigKind; readonly tofuConfigured: boolean },
 ): string[] {
-  const auths = document['auths'];
-  if (!isRecord(auths)) return [];
   const wanted = new Set(hosts);
   const warnings: string[] = [];
-  for (const [key, entry] of Object.entries(auths)) {
-    if (!isRecord(entry) || !SECRET_FIELDS.some((field) => typeof entry[field] === 'string' && entry[field] !== '')) continue;
-    let parsed: { host: string; path: string };
-    try {
-      parsed = parseServerUrl(key);
-    } catch {
-      continue;
-    }
+  for (const { key, entry, parsed } of plaintextAuths(document)) {
     if (!wanted.has(parsed.host)) continue;
     // OpenTofu matches auths keys without a scheme and reads only the base64 `auth` field.
     const tofuReads = typeof entry['auth'] === 'string' && entry['auth'] !== '' && !/^[a-z][a-z0-9+.-]*:\/\//i.test(key);
@@ -186,6 +200,35 @@ export function plaintextAuthWarnings(
     );
   }
   return warnings;
+}
+
+/** configure or unconfigure of one file: what to do, the file's label for messages, and whether --tofu is in use. */
+export interface PlanOptions {
+  readonly configuring: boolean;
+  readonly label: string;
+  readonly tofuConfigured: boolean;
+}
+
+/** Plans configure or unconfigure of one Docker-style file: the change (its warnings include plaintext `auths`) and the text to write. */
+export function planJsonConfig(
+  kind: JsonConfigKind,
+  previousText: string | undefined,
+  hosts: readonly string[],
+  options: PlanOptions,
+): { change: ConfigChange<JsonObject>; text: string } {
+  const document = parseJsonConfig(previousText, options.label);
+  if (!options.configuring) {
+    const change = removeCredHelpers(document, options.label);
+    return { change, text: formatJsonConfig(change.result, previousText) };
+  }
+  const added = addCredHelpers(document, credHelperKeys(kind, hosts), options.label);
+  const change = { ...added, warnings: [...plaintextAuthWarnings(document, hosts, { ...options, kind }), ...added.warnings] };
+  return { change, text: formatJsonConfig(change.result, previousText) };
+}
+
+/** Plans configure or unconfigure of an OpenTofu CLI config. */
+export function planTofuConfig(previousText: string | undefined, hosts: readonly string[], options: PlanOptions): ConfigChange<string> {
+  return options.configuring ? addTofuBlocks(previousText, hosts, options.label) : removeTofuBlocks(previousText, options.label);
 }
 
 /** The first line of the section of an OpenTofu CLI config that configure owns. */

@@ -5,6 +5,8 @@ import type { CredentialList } from '@dcs/shared';
 export interface StoredCredential {
   readonly username: string;
   readonly secret: string;
+  /** The daemon's note that the credential expires within a week (or has expired), when it sent one. */
+  readonly warning?: string;
 }
 
 /** What `store` hands over: the server URL as the client sent it, the username verbatim, and the secret. */

@@ -17,8 +17,23 @@ export interface DaemonBackendOptions {
   readonly request?: RequestJson;
 }
 
+/** The token that asks, as `GET /v1/whoami` describes it (never its value). */
+export interface TokenIdentity {
+  readonly id: string;
+  readonly name: string;
+  readonly role: string;
+  /** null: every host. */
+  readonly hosts: readonly string[] | null;
+  readonly expiresAt: string | null;
+}
+
+/** The daemon's answers for the four verbs, and the token's own description (for doctor). */
+export interface DaemonBackend extends CredentialBackend {
+  whoami(): Promise<TokenIdentity>;
+}
+
 /** Creates a CredentialBackend that asks the daemon for every verb. */
-export function createDaemonBackend(options: DaemonBackendOptions): CredentialBackend {
+export function createDaemonBackend(options: DaemonBackendOptions): DaemonBackend {
   const send = options.request ?? requestJson;
   const { daemonUrl } = options;
 
@@ -42,7 +57,20 @@ export function createDaemonBackend(options: DaemonBackendOptions): CredentialBa
           status: response.status,
         });
       }
-      return { username: body['Username'], secret: body['Secret'] };
+      const { warning } = response;
+      return { username: body['Username'], secret: body['Secret'], ...(warning === undefined ? {} : { warning }) };
+    },
+
+    async whoami(): Promise<TokenIdentity> {
+      const response = await call('GET', API_ROUTES.whoami);
+      if (response.status !== 200) throw failedStatus(daemonUrl, response);
+      const body = response.body;
+      if (!isRecord(body) || typeof body['id'] !== 'string' || typeof body['role'] !== 'string') {
+        throw new DaemonError('protocol', `unexpected answer from scalr-credd at ${daemonUrl}: whoami names no token`, { status: response.status });
+      }
+      const hosts = Array.isArray(body['hosts']) ? body['hosts'].filter((host): host is string => typeof host === 'string') : null;
+      const text = (key: string) => (typeof body[key] === 'string' ? (body[key] as string) : null);
+      return { id: body['id'], name: text('name') ?? '', role: body['role'], hosts, expiresAt: text('expiresAt') };
     },
 
     async list(): Promise<CredentialList> {

@@ -16,33 +16,33 @@ export abstract class HelperError extends Error {}
 /** An error whose message is a protocol string, printed verbatim without the program-name prefix. */
 export abstract class ProtocolError extends HelperError {}
 
-/** No credential is stored for the server URL: the answer that makes clients continue anonymously. */
-export class CredentialsNotFoundError extends ProtocolError {
-  override readonly name = 'CredentialsNotFoundError';
-  constructor() {
-    super(NOT_FOUND_MESSAGE);
-  }
+/** A ProtocolError class whose message is always the one protocol string. */
+function protocolError(name: string, message: string) {
+  return class extends ProtocolError {
+    override readonly name = name;
+    constructor() {
+      super(message);
+    }
+  };
 }
+
+/** No credential is stored for the server URL: the answer that makes clients continue anonymously. */
+export class CredentialsNotFoundError extends protocolError('CredentialsNotFoundError', NOT_FOUND_MESSAGE) {}
 
 /** stdin held no server URL (get, erase) or the stored JSON had none (store). */
-export class MissingServerUrlError extends ProtocolError {
-  override readonly name = 'MissingServerUrlError';
-  constructor() {
-    super(MISSING_SERVER_URL_MESSAGE);
-  }
-}
+export class MissingServerUrlError extends protocolError('MissingServerUrlError', MISSING_SERVER_URL_MESSAGE) {}
 
 /** The JSON given to `store` had no username. */
-export class MissingUsernameError extends ProtocolError {
-  override readonly name = 'MissingUsernameError';
-  constructor() {
-    super(MISSING_USERNAME_MESSAGE);
-  }
-}
+export class MissingUsernameError extends protocolError('MissingUsernameError', MISSING_USERNAME_MESSAGE) {}
 
 /** stdin could not be understood (e.g. `store` input that is not a JSON object). */
 export class InvalidInputError extends HelperError {
   override readonly name = 'InvalidInputError';
+}
+
+/** `store` of a key the helper never stores (Docker Hub's OAuth tokens); the message says what to do instead. */
+export class RefusedStoreError extends HelperError {
+  override readonly name = 'RefusedStoreError';
 }
 
 /** The environment does not configure the helper correctly; the message names every bad variable. */

@@ -12,9 +12,9 @@
  * - byte-exact output: what runHelper returns is what the client reads.
  */
 import type { RequestJson } from '@dcs/shared/http-client';
-import { createLazyBackend } from './credential-backend.js';
-import { createDaemonBackend } from './daemon-backend.js';
-import { loadHelperConfig } from './helper-config.js';
+import { createLazyBackend, type CredentialBackend } from './credential-backend.js';
+import { createDaemonBackend, type DaemonBackend } from './daemon-backend.js';
+import { loadHelperConfig, type HelperConfig } from './helper-config.js';
 import { runHelper } from './run-helper.js';
 
 /** The invocations that read stdin to EOF. */
@@ -35,6 +35,11 @@ export const NON_INPUT_STDIN_WAIT_MS = 100;
 /** Says whether the command line is configure or unconfigure rather than a protocol verb. */
 export function isConfigureCommand(args: readonly string[]): boolean {
   return args[0] === 'configure' || args[0] === 'unconfigure';
+}
+
+/** The commands for people that are no protocol verb: each is loaded on demand, never by a lookup. */
+function isToolCommand(args: readonly string[]): boolean {
+  return isConfigureCommand(args) || args[0] === 'doctor' || args[0] === 'install';
 }
 
 /** What one run prints and its exit code. */
@@ -66,16 +71,13 @@ const INTERNAL_ERROR: MainResult = { stdout: 'docker-credential-scalr: internal 
 /** Runs one invocation of docker-credential-scalr on a platform: a protocol verb, or configure/unconfigure. */
 export async function runMain(platform: HelperPlatform): Promise<never> {
   const { args, env } = platform;
-  const backend = createLazyBackend(async () => {
-    const config = await loadHelperConfig(env, (path) => platform.readTextFile(path), () => platform.homeDir());
-    return createDaemonBackend({ ...config, request: platform.requestJson });
-  });
+  const loadConfig = () => loadHelperConfig(env, (path) => platform.readTextFile(path), () => platform.homeDir());
+  const connect = (config: HelperConfig) => createDaemonBackend({ ...config, request: platform.requestJson });
+  const backend = createLazyBackend(async () => connect(await loadConfig()));
   let result: MainResult;
   try {
-    if (isConfigureCommand(args)) {
-      // Loaded on demand: configure's file handling is no part of a credential lookup's start-up.
-      const { runConfigureCommand } = await import('./configure-cli.js');
-      result = await runConfigureCommand(args, { env, homeDir: platform.homeDir(), backend });
+    if (isToolCommand(args)) {
+      result = await runToolCommand(args, { env, homeDir: platform.homeDir(), backend, loadConfig, connect });
     } else {
       const action = args.length === 1 ? args[0] : undefined;
       result = await runHelper({ action, stdin: await platform.readInput(args) }, backend);
@@ -84,4 +86,27 @@ export async function runMain(platform: HelperPlatform): Promise<never> {
     result = INTERNAL_ERROR;
   }
   return platform.finish(result);
+}
+
+/** configure, unconfigure, doctor and install, each loaded on demand: their file handling is no part of a lookup's start-up. */
+async function runToolCommand(
+  args: readonly string[],
+  deps: {
+    env: HelperPlatform['env'];
+    homeDir: string;
+    backend: CredentialBackend;
+    loadConfig: () => Promise<HelperConfig>;
+    connect: (config: HelperConfig) => DaemonBackend;
+  },
+): Promise<MainResult> {
+  if (args[0] === 'doctor') {
+    const { runDoctorCommand } = await import('./doctor.js');
+    return runDoctorCommand(args.slice(1), deps);
+  }
+  if (args[0] === 'install') {
+    const { runInstallCommand } = await import('./install-cli.js');
+    return runInstallCommand(args.slice(1), deps);
+  }
+  const { runConfigureCommand } = await import('./configure-cli.js');
+  return runConfigureCommand(args, deps);
 }

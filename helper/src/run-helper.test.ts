@@ -9,7 +9,7 @@ import {
   ReadOnlyTokenError,
   type DaemonErrorKind,
 } from './errors.js';
-import { runHelper } from './run-helper.js';
+import { HELP_TEXT, HUB_OAUTH_REFUSAL, runHelper } from './run-helper.js';
 import { HELPER_VERSION } from './version.js';
 
 /** A CredentialBackend over a Map keyed by canonical host, behaving like scalr-credd's credential routes. */
@@ -223,6 +223,22 @@ describe('runHelper store', () => {
     expect(backend.entries.has('new.example.com')).toBe(false);
   });
 
+  // Byte for byte what the docker CLI's web (device-code) login sends through the Go client: json.Encoder
+  // output with Go's \u003c/\u003e escapes and a trailing newline (protocol.md §2.1).
+  it.each([
+    ['access-token', 'eyJhbGciOiJSUzI1NiJ9.hunter2'],
+    ['refresh-token', '\\u003crefresh-hunter2\\u003e..\\u003cclient-id\\u003e'],
+  ])('refuses Docker Hub\'s OAuth %s in one line that says to use --password-stdin, without asking the daemon', async (subKey, secret) => {
+    const backend = new MemoryBackend(seed());
+    const stdin = `{"ServerURL":"https://index.docker.io/v1/${subKey}","Username":"hubuser","Secret":"${secret}"}\n`;
+
+    const result = await runHelper({ action: 'store', stdin }, backend);
+
+    expect(result).toEqual({ stdout: `docker-credential-scalr: ${HUB_OAUTH_REFUSAL}\n`, exitCode: 1 });
+    expect(result.stdout).toContain('docker login -u USER --password-stdin');
+    expect(backend.calls).toEqual([]);
+  });
+
   it('explains a read-only token', async () => {
     const backend = new MemoryBackend(seed(), false);
 
@@ -300,8 +316,9 @@ describe('runHelper list', () => {
 describe('runHelper arguments', () => {
   const cases: { action: string | undefined; stdout: string; exitCode: 0 | 1 }[] = [
     { action: undefined, stdout: USAGE, exitCode: 1 },
-    { action: '--help', stdout: USAGE, exitCode: 0 },
-    { action: '-h', stdout: USAGE, exitCode: 0 },
+    { action: '--help', stdout: HELP_TEXT, exitCode: 0 },
+    { action: '-h', stdout: HELP_TEXT, exitCode: 0 },
+    { action: 'help', stdout: HELP_TEXT, exitCode: 0 },
     { action: 'version', stdout: `docker-credential-scalr (scalr-credd) ${HELPER_VERSION}\n`, exitCode: 0 },
     { action: '--version', stdout: `docker-credential-scalr (scalr-credd) ${HELPER_VERSION}\n`, exitCode: 0 },
     { action: '-v', stdout: `docker-credential-scalr (scalr-credd) ${HELPER_VERSION}\n`, exitCode: 0 },
@@ -316,6 +333,11 @@ describe('runHelper arguments', () => {
 
     expect(await runHelper({ action, stdin: 'reg.example.com:5000' }, backend)).toEqual({ stdout, exitCode });
     expect(backend.calls).toEqual([]);
+  });
+
+  it('names every command in the help text, starting with the protocol\'s usage line', () => {
+    expect(HELP_TEXT.startsWith(USAGE)).toBe(true);
+    for (const command of ['configure|unconfigure', 'doctor', 'install']) expect(HELP_TEXT).toContain(`docker-credential-scalr ${command} `);
   });
 
   it('reports the version that helper/package.json declares', () => {
@@ -343,32 +365,20 @@ describe('runHelper failures', () => {
     expect(result).toEqual({ stdout: `docker-credential-scalr: daemon failed (${kind})\n`, exitCode: 1 });
   });
 
-  it('reports a configuration error on one line', async () => {
-    const error = new HelperConfigError('no daemon token configured: set SCALR_CREDD_TOKEN_FILE or SCALR_CREDD_TOKEN');
-
-    const result = await runHelper({ action: 'get', stdin: 'reg.example.com' }, failingBackend(error));
-
-    expect(result).toEqual({
+  it.each([
+    {
+      name: 'a configuration error',
+      error: new HelperConfigError('no daemon token configured: set SCALR_CREDD_TOKEN_FILE or SCALR_CREDD_TOKEN'),
       stdout: 'docker-credential-scalr: no daemon token configured: set SCALR_CREDD_TOKEN_FILE or SCALR_CREDD_TOKEN\n',
-      exitCode: 1,
-    });
-  });
-
-  it('flattens a multi-line message and reports a bug without a stack trace', async () => {
-    const error = new TypeError('line one\n    at secretFunction (file.ts:1:1)');
-
-    const result = await runHelper({ action: 'list', stdin: '' }, failingBackend(error));
-
-    expect(result).toEqual({
+    },
+    {
+      name: 'a bug with a multi-line message, without a stack trace',
+      error: new TypeError('line one\n    at secretFunction (file.ts:1:1)'),
       stdout: 'docker-credential-scalr: internal error: TypeError: line one at secretFunction (file.ts:1:1)\n',
-      exitCode: 1,
-    });
-  });
-
-  it('reports a thrown non-Error value', async () => {
-    const result = await runHelper({ action: 'list', stdin: '' }, failingBackend('weird'));
-
-    expect(result).toEqual({ stdout: 'docker-credential-scalr: internal error: weird\n', exitCode: 1 });
+    },
+    { name: 'a thrown non-Error value', error: 'weird', stdout: 'docker-credential-scalr: internal error: weird\n' },
+  ])('reports $name on one line', async ({ error, stdout }) => {
+    expect(await runHelper({ action: 'list', stdin: '' }, failingBackend(error))).toEqual({ stdout, exitCode: 1 });
   });
 
   it('answers not-found only for CredentialsNotFoundError', async () => {

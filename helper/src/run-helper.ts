@@ -10,7 +10,7 @@
  *   that would make clients pull anonymously instead of failing loudly;
  * - an exit code other than 0 or 1, a stack trace, or a rejected promise escaping runHelper.
  */
-import { InvalidRegistryHostError, parseServerUrl } from '@dcs/shared/registry-host';
+import { DOCKER_HUB_HOST, InvalidRegistryHostError, isSubKey, parseServerUrl } from '@dcs/shared/registry-host';
 import { toSafeLine } from '@dcs/shared/safe-text';
 import type { CredentialBackend } from './credential-backend.js';
 import {
@@ -20,6 +20,7 @@ import {
   MissingServerUrlError,
   MissingUsernameError,
   ProtocolError,
+  RefusedStoreError,
 } from './errors.js';
 import { HELPER_NAME, HELPER_PACKAGE, HELPER_VERSION } from './version.js';
 
@@ -37,6 +38,18 @@ export interface HelperResult {
 
 /** The usage line of the reference helpers, with this helper's name. */
 export const USAGE_LINE = `Usage: ${HELPER_NAME} <store|get|erase|list|version>`;
+
+/** What `--help`, `-h` and `help` print: the protocol's usage line, then the commands for people. */
+export const HELP_TEXT =
+  `${USAGE_LINE}\n` +
+  `       ${HELPER_NAME} configure|unconfigure [--config DIR] [--containers [PATH]] [--tofu PATH] [--dry-run] [--json]\n` +
+  `       ${HELPER_NAME} doctor [--json]\n` +
+  `       ${HELPER_NAME} install [--prefix DIR] [--binary] [--force]\n` +
+  '  store, get, erase, list  the credential-helper protocol, run by docker, podman, skopeo, OpenTofu and others\n' +
+  '  configure                name this helper in the docker, containers and OpenTofu config files (unconfigure removes it)\n' +
+  '  doctor                   check the PATH, the config files, the daemon, the token and every configured host\n' +
+  '  install                  put this helper on PATH as docker-credential-scalr (default ~/.local/bin)\n' +
+  `Each command takes --help. Configuration: SCALR_CREDD_URL, SCALR_CREDD_TOKEN_FILE (docs/helper.md).\n`;
 
 /** The version line: `<Name> (<Package>) <Version>`. */
 export const VERSION_LINE = `${HELPER_NAME} (${HELPER_PACKAGE}) ${HELPER_VERSION}`;
@@ -56,7 +69,8 @@ async function dispatch({ action, stdin }: HelperRequest, backend: CredentialBac
       return { stdout: `${USAGE_LINE}\n`, exitCode: 1 };
     case '--help':
     case '-h':
-      return success(`${USAGE_LINE}\n`);
+    case 'help':
+      return success(HELP_TEXT);
     case '--version':
     case '-v':
     case 'version':
@@ -72,9 +86,12 @@ async function dispatch({ action, stdin }: HelperRequest, backend: CredentialBac
     case 'list':
       // stdin is ignored: the Go client writes the literal "unused".
       return success(`${JSON.stringify(await backend.list())}\n`);
-    case 'store':
-      await backend.store(parseStoreInput(stdin));
+    case 'store': {
+      const input = parseStoreInput(stdin);
+      refuseHubOAuthTokens(input.serverUrl);
+      await backend.store(input);
       return success('');
+    }
     case 'erase': {
       const serverUrl = readServerUrl(stdin);
       // Nothing can be stored under an invalid address, and erase of an absent entry succeeds.
@@ -106,6 +123,27 @@ function isRegistryAddress(serverUrl: string): boolean {
     throw error;
   }
 }
+
+/**
+ * The docker CLI's web (device-code) login to Docker Hub stores two OAuth tokens under sub-keys of the
+ * Hub key (protocol.md §2.1) before the login itself. scalr-credd keeps one credential per registry, so
+ * those are refused here, in one line that says what works, before the daemon is asked at all.
+ */
+function refuseHubOAuthTokens(serverUrl: string): void {
+  let key;
+  try {
+    key = parseServerUrl(serverUrl);
+  } catch (error) {
+    if (error instanceof InvalidRegistryHostError) return; // the daemon says why it refuses the address
+    throw error;
+  }
+  if (key.host === DOCKER_HUB_HOST && isSubKey(key)) throw new RefusedStoreError(HUB_OAUTH_REFUSAL);
+}
+
+/** The line `store` prints for Docker Hub's OAuth sub-keys. */
+export const HUB_OAUTH_REFUSAL =
+  "Docker Hub's web sign-in stores OAuth tokens, which scalr-credd does not keep; " +
+  'log in with your username and a personal access token instead: docker login -u USER --password-stdin';
 
 const STORE_SHAPE = 'store expects one JSON object {"ServerURL","Username","Secret"} on stdin';
 

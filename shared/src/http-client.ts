@@ -11,7 +11,10 @@
  * - one deadline covers connect, TLS handshake, request and the whole answer;
  * - answers are capped in size and parsed defensively; every failure is an HttpClientError.
  */
+import { CREDENTIAL_WARNING_HEADER } from './api-routes.js';
 import { Http1ParseError, Http1ResponseParser, type Http1Response } from './http1-response.js';
+
+const WARNING_HEADER = CREDENTIAL_WARNING_HEADER.toLowerCase();
 
 /** What went wrong: no connection, no answer in time, an HTTP error status, or an answer that makes no sense. */
 export type HttpClientErrorKind = 'unreachable' | 'timeout' | 'http' | 'protocol';
@@ -138,6 +141,8 @@ export interface JsonRequest {
 export interface JsonResponse {
   readonly status: number;
   readonly body: unknown;
+  /** The daemon's X-Scalr-Credd-Warning header (a credential that expires within a week), when it sent one. */
+  readonly warning?: string;
 }
 
 /** Sends one JsonRequest; resolves for every HTTP status, rejects with HttpClientError only. */
@@ -259,10 +264,11 @@ function withDeadline(
 }
 
 /** Turns an answer's status and body bytes into a JsonResponse, or fails for a 2xx answer that is not JSON. */
-function settleAnswer(exchange: Exchange, status: number, body: Buffer, fail: Fail, succeed: (response: JsonResponse) => void): void {
+function settleAnswer(exchange: Exchange, { status, headers, body }: Http1Response, fail: Fail, succeed: (response: JsonResponse) => void): void {
   const parsed = parseBody(body.toString('utf8'));
   if (parsed.ok) {
-    succeed({ status, body: parsed.value });
+    const warning = headers.get(WARNING_HEADER);
+    succeed(warning === undefined ? { status, body: parsed.value } : { status, body: parsed.value, warning });
   } else if (status >= 200 && status < 300) {
     const detail = `the answer (status ${status}) is not valid JSON`;
     fail('protocol', `${exchange.target}: ${detail}`, detail, { status });
@@ -340,7 +346,7 @@ function exchangeJson(openStream: OpenStream, exchange: Exchange): Promise<JsonR
         fail('protocol', `${target}: ${detail}`, detail, status === undefined ? { cause: error } : { status, cause: error });
         return;
       }
-      if (response !== undefined) settleAnswer(exchange, response.status, response.body, fail, succeed);
+      if (response !== undefined) settleAnswer(exchange, response, fail, succeed);
     };
     const stream = openStream(streamTarget(exchange), {
       data: (chunk) => settle(() => parser.push(chunk)),
