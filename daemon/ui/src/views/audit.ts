@@ -27,6 +27,8 @@ export function auditView(ctx: ConsoleContext): View {
   const older = h('button', { type: 'button', disabled: true }, 'Older');
 
   let filters: AuditFilters = {};
+  /** Token names by id, for rows that carry only an id (a failed sign-in names the token it claimed). */
+  let tokenNames = new Map<string, string>();
   /** `before` of each page shown so far (undefined: the newest), for "Newer". */
   const stack: Array<number | undefined> = [];
   let current: number | undefined;
@@ -45,7 +47,7 @@ export function auditView(ctx: ConsoleContext): View {
       const page = await ctx.api.auditNewestFirst(filters, PAGE_SIZE, before);
       current = before;
       oldestShown = page.events.at(-1)?.seq;
-      replaceChildren(rows, ...page.events.map(row));
+      replaceChildren(rows, ...page.events.map((event) => row(event, tokenNames)));
       status.textContent = page.events.length
         ? `Events ${page.events.at(-1)!.seq}–${page.events[0]!.seq} (log sequence numbers), newest first.`
         : 'No events match.';
@@ -106,6 +108,7 @@ export function auditView(ctx: ConsoleContext): View {
   async function refresh() {
     try {
       const tokens = await ctx.api.listTokens();
+      tokenNames = new Map(tokens.map((t) => [t.id, `${t.name} (${t.role})`]));
       replaceChildren(token, h('option', { value: '' }, 'Any token'), ...tokens.map((t) => h('option', { value: t.id }, `${t.name} (${t.role})`)));
     } catch {
       // The filter still takes "any token".
@@ -137,7 +140,8 @@ export function auditView(ctx: ConsoleContext): View {
   return { element, refresh };
 }
 
-function row(event: AuditEvent): HTMLTableRowElement {
+function row(event: AuditEvent, tokenNames: ReadonlyMap<string, string>): HTMLTableRowElement {
+  const tokenName = event.tokenName ? `${event.tokenName}${event.role ? ` (${event.role})` : ''}` : event.tokenId ? (tokenNames.get(event.tokenId) ?? event.tokenId) : '—';
   return h(
     'tr',
     { class: event.outcome === 'ok' ? '' : 'not-ok' },
@@ -146,7 +150,7 @@ function row(event: AuditEvent): HTMLTableRowElement {
     h('td', {}, event.action),
     h('td', {}, event.outcome),
     h('td', {}, event.host ?? '—'),
-    h('td', {}, event.tokenName ? `${event.tokenName}${event.role ? ` (${event.role})` : ''}` : (event.tokenId ?? '—')),
+    h('td', {}, tokenName),
     h('td', { class: 'detail' }, event.detail ? JSON.stringify(event.detail) : ''),
   );
 }

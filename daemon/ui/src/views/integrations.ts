@@ -20,8 +20,10 @@ export function integrationsView(ctx: ConsoleContext): View {
   async function edit(existing?: IntegrationSummary) {
     const saved = await openIntegrationForm(ctx, existing);
     if (!saved) return;
+    // The answer is the integration as stored: shown at once, without another listing.
+    items = existing ? items.map((item) => (item.id === saved.id ? saved : item)) : [...items, saved].sort((a, b) => a.host.localeCompare(b.host));
+    render();
     announce(`${existing ? 'Saved' : 'Added'} the integration for ${saved.host}.`);
-    await refresh();
   }
 
   function render() {
@@ -34,10 +36,9 @@ export function integrationsView(ctx: ConsoleContext): View {
   function card(item: IntegrationSummary): HTMLElement {
     const named = (label: string) => [label, h('span', { class: 'visually-hidden' }, ` ${item.host}`)];
     const actions = h('div', { class: 'actions' });
-    const testResult = h('span', {}, lastTest(item));
     if (ctx.can('integration.test')) {
       const button = h('button', { type: 'button' }, ...named('Test'));
-      button.addEventListener('click', () => void runTest(item, button, testResult));
+      button.addEventListener('click', () => void runTest(item, button));
       actions.append(button);
     }
     if (ctx.can('integration.update')) actions.append(h('button', { type: 'button', onclick: () => void edit(item) }, ...named('Edit')));
@@ -52,7 +53,7 @@ export function integrationsView(ctx: ConsoleContext): View {
         ...(item.identity ? [['Identity', Object.entries(item.identity).map(([key, value]) => `${key}: ${value}`).join(', ')] as [string, string]] : []),
         ['Export', exportControl(item)],
         ['Expires', expiry(item.expiresAt)],
-        ['Last test', testResult],
+        ['Last test', lastTest(item)],
         ...(item.description ? [['Description', item.description] as [string, string]] : []),
       ]),
       actions.childElementCount ? actions : null,
@@ -80,9 +81,9 @@ export function integrationsView(ctx: ConsoleContext): View {
     return label;
   }
 
-  async function runTest(item: IntegrationSummary, button: HTMLButtonElement, out: HTMLElement) {
+  async function runTest(item: IntegrationSummary, button: HTMLButtonElement) {
     button.disabled = true;
-    out.textContent = 'testing…';
+    button.setAttribute('aria-busy', 'true');
     try {
       const report = await ctx.api.testIntegration(item.id);
       Object.assign(item, { lastTestResult: report.result, lastTestDetail: report.detail, lastTestedAt: report.testedAt });
@@ -90,8 +91,8 @@ export function integrationsView(ctx: ConsoleContext): View {
     } catch (failure) {
       announce(`Test of ${item.host} failed: ${describeFailure(failure)}`);
     } finally {
-      replaceChildren(out, lastTest(item));
-      button.disabled = false;
+      // Re-renders every card (this one's button too), with the result recorded on the item.
+      render();
     }
   }
 
