@@ -140,6 +140,7 @@ describe.skipIf(!ready)('the admin console in chromium', () => {
     await again.waitFor({ state: 'detached' });
     await integrationCard(page).getByRole('button', { name: /^Test/ }).click();
     await expect.poll(() => integrationCard(page).textContent()).toMatch(/Last test\s*ok/);
+    await expectAccessible(page, '04-integration-tested');
   });
 
   it('creates a runner token shown exactly once; the helper gets the credential with it; a reload forgets it', async () => {
@@ -202,6 +203,10 @@ describe.skipIf(!ready)('the admin console in chromium', () => {
     await confirm.getByRole('button', { name: 'Revoke ci-run-42' }).click();
     await expect.poll(() => card.textContent()).toMatch(/Revoked\s*\d/);
     expect(await card.getByRole('button', { name: /^Revoke/ }).count()).toBe(0);
+    // The only permanent admin token: the daemon's last-admin guard would refuse, so it is not offered.
+    const self = page.getByRole('listitem').filter({ has: page.getByRole('heading', { name: /\(you\)$/ }) });
+    expect(await self.textContent()).toContain('Roleadmin');
+    expect(await self.getByRole('button', { name: /^Revoke/ }).count()).toBe(0);
 
     const got = await helperGet(runnerToken);
     expect(got.code).toBe(1);

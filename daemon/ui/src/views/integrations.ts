@@ -145,12 +145,12 @@ function lastTest(item: IntegrationSummary): Node {
   );
 }
 
-/** An expiry with a warning when it is close or past (in words, not only in colour). */
-export function expiry(iso: string | null): Node {
+/** An expiry with a warning when it is past, or close when `warnAhead` (credentials; a token's short life is normal). */
+export function expiry(iso: string | null, warnAhead = true): Node {
   const state = expiryState(iso);
   if (iso === null || state === 'none') return document.createTextNode('never');
   const when = `${formatTime(iso)} (${fromNow(iso)})`;
   if (state === 'expired') return h('span', { class: 'warn' }, h('strong', {}, 'Expired: '), when);
-  if (state === 'soon') return h('span', { class: 'warn' }, h('strong', {}, '⚠ Expires soon: '), when);
+  if (state === 'soon' && warnAhead) return h('span', { class: 'warn' }, h('strong', {}, '⚠ Expires soon: '), when);
   return document.createTextNode(when);
 }

@@ -2,8 +2,7 @@
 import { h, replaceChildren } from '../dom.js';
 import { auditView } from './audit.js';
 import { describeHosts, type ConsoleContext, type View } from './context.js';
-import { expiry } from './integrations.js';
-import { integrationsView } from './integrations.js';
+import { expiry, integrationsView } from './integrations.js';
 import { tokensView } from './tokens.js';
 
 interface Section {
@@ -31,7 +30,7 @@ export function renderShell(root: HTMLElement, ctx: ConsoleContext, onSignOut: (
       h(
         'div',
         { class: 'who', 'aria-label': 'Signed in', role: 'group' },
-        h('p', {}, 'Signed in as ', h('strong', {}, me.name), ` · role ${me.role} · hosts: ${describeHosts(me.hosts)} · expires: `, expiry(me.expiresAt)),
+        h('p', {}, 'Signed in as ', h('strong', {}, me.name), ` · role ${me.role} · hosts: ${describeHosts(me.hosts)} · expires: `, expiry(me.expiresAt, false)),
         h('button', { type: 'button', onclick: onSignOut }, 'Sign out'),
       ),
       h('nav', { 'aria-label': 'Sections' }, h('ul', {}, ...links.map((link) => h('li', {}, link)))),

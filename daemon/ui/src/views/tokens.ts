@@ -63,7 +63,7 @@ export function tokensView(ctx: ConsoleContext): View {
 
   function card(token: TokenSummary): HTMLElement {
     const self = token.id === ctx.me.id;
-    const revocable = token.revokedAt === null && ctx.can('token.revoke') && ctx.manageableRoles.includes(token.role);
+    const revocable = token.revokedAt === null && ctx.can('token.revoke') && ctx.manageableRoles.includes(token.role) && !isGuardedAdmin(token, items);
     return h(
       'li',
       { class: token.revokedAt ? 'card revoked' : 'card' },
@@ -72,7 +72,7 @@ export function tokensView(ctx: ConsoleContext): View {
         ['Role', token.role],
         ['Hosts', describeHosts(token.hosts)],
         ['Created', formatTime(token.createdAt)],
-        ['Expires', expiry(token.expiresAt)],
+        ['Expires', expiry(token.expiresAt, false)],
         ['Revoked', token.revokedAt ? formatTime(token.revokedAt) : 'no'],
         ['ID', token.id],
       ]),
@@ -119,6 +119,19 @@ export function tokensView(ctx: ConsoleContext): View {
     list,
   );
   return { element, refresh };
+}
+
+/**
+ * Whether the daemon's last-admin guard keeps this token (it answers 409): an active admin token can be
+ * revoked only while another active admin token lives at least as long (a non-expiring one: another
+ * non-expiring one).
+ */
+function isGuardedAdmin(token: TokenSummary, all: readonly TokenSummary[]): boolean {
+  const active = (t: TokenSummary) => t.revokedAt === null && (t.expiresAt === null || new Date(t.expiresAt).getTime() > Date.now());
+  if (token.role !== 'admin' || !active(token)) return false;
+  return !all.some(
+    (other) => other.id !== token.id && other.role === 'admin' && active(other) && (other.expiresAt === null || (token.expiresAt !== null && other.expiresAt >= token.expiresAt)),
+  );
 }
 
 /** The create form; resolves with the created token (its value included), or undefined. */
