@@ -11,7 +11,7 @@ import Database from 'better-sqlite3';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callDaemon } from '../support/ops-http.js';
-import { openBrowser, screenshot, seriousA11yViolations, type BrowserPage } from '../support/browser.js';
+import { inPage, openBrowser, screenshot, seriousA11yViolations, type BrowserPage } from '../support/browser.js';
 import { bundledHelper, helperEnv, runHelperProcess } from '../support/hardening/helper-process.js';
 import { homeDir, makeTempDir, startDaemon, TOKEN_PATTERN, type RunningDaemon } from '../support/processes.js';
 import { startRegistry, type RunningRegistry } from '../support/registry.js';
@@ -82,8 +82,8 @@ describe.skipIf(!ready)('the admin console in chromium', () => {
     const who = page.getByRole('group', { name: 'Signed in' });
     await expect.poll(() => who.textContent()).toContain('role admin');
     expect(await who.textContent()).toMatch(/Signed in as .+ · role admin · hosts: all hosts · expires: never/);
-    expect(await page.evaluate(() => Object.values(sessionStorage))).toEqual([daemon.adminToken]);
-    expect(await page.evaluate(() => localStorage.length)).toBe(0);
+    expect(await inPage<string[]>(page, 'Object.values(sessionStorage)')).toEqual([daemon.adminToken]);
+    expect(await inPage<number>(page, 'localStorage.length')).toBe(0);
     expect(await context.cookies()).toEqual([]);
     for (const name of ['Integrations', 'Tokens', 'Audit']) await expect.poll(() => page.getByRole('link', { name }).count()).toBe(1);
   });
@@ -174,7 +174,7 @@ describe.skipIf(!ready)('the admin console in chromium', () => {
     await card.waitFor();
     expect(await page.getByRole('region', { name: 'New token' }).count()).toBe(0);
     expect(await page.content()).not.toContain(runnerToken.slice(-43));
-    expect(await page.evaluate(() => JSON.stringify(sessionStorage))).not.toContain(runnerToken);
+    expect(await inPage<string>(page, 'JSON.stringify(sessionStorage)')).not.toContain(runnerToken);
   });
 
   it('toggles export off: the runner\'s get changes from found to not found', async () => {
@@ -260,13 +260,13 @@ describe.skipIf(!ready)('the admin console in chromium', () => {
     for (const section of ['Integrations', 'Tokens', 'Audit']) {
       await page.getByRole('link', { name: section }).click();
       await page.getByRole('heading', { name: section, level: 2 }).waitFor();
-      const dom = await page.evaluate(() => [document.documentElement.outerHTML, ...[...document.querySelectorAll('input, textarea')].map((field) => (field as HTMLInputElement).value)].join('\n'));
+      const dom = await inPage<string>(page, `[document.documentElement.outerHTML, ...[...document.querySelectorAll('input, textarea')].map((field) => field.value)].join('\\n')`);
       for (const secret of [PASS, WRONG]) expect(dom).not.toContain(secret);
     }
     const bodies = await admin.responseBodies();
     expect(bodies.length).toBeGreaterThan(20);
     for (const body of bodies) for (const secret of [PASS, WRONG]) expect(body).not.toContain(secret);
-    const storage = await page.evaluate(() => JSON.stringify({ session: { ...sessionStorage }, local: { ...localStorage } }));
+    const storage = await inPage<string>(page, 'JSON.stringify({ session: { ...sessionStorage }, local: { ...localStorage } })');
     for (const secret of [PASS, WRONG]) expect(storage).not.toContain(secret);
     // The page kept to its CSP: no violation, no script error.
     expect(admin.errors).toEqual([]);
@@ -277,13 +277,13 @@ describe.skipIf(!ready)('the admin console in chromium', () => {
     await page.getByRole('link', { name: 'Integrations' }).click();
     await page.getByRole('button', { name: 'Add integration' }).waitFor();
     await page.getByRole('link', { name: 'Integrations' }).focus();
-    const focusedName = () => page.evaluate(() => document.activeElement?.textContent?.trim() ?? '');
+    const focusedName = () => inPage<string>(page, "document.activeElement?.textContent?.trim() ?? ''");
     for (let i = 0; i < 10 && (await focusedName()) !== 'Add integration'; i++) await page.keyboard.press('Tab');
     expect(await focusedName()).toBe('Add integration');
     await page.keyboard.press('Enter');
     const form = page.getByRole('dialog', { name: 'Add integration' });
     await form.waitFor();
-    expect(await page.evaluate(() => document.activeElement?.closest('dialog') !== null)).toBe(true);
+    expect(await inPage<boolean>(page, "document.activeElement?.closest('dialog') !== null")).toBe(true);
     await page.keyboard.press('Escape');
     await form.waitFor({ state: 'detached' });
     expect(await focusedName()).toBe('Add integration');
@@ -292,7 +292,7 @@ describe.skipIf(!ready)('the admin console in chromium', () => {
     for (const section of ['Integrations', 'Tokens', 'Audit']) {
       await page.getByRole('link', { name: section }).click();
       await page.getByRole('heading', { name: section, level: 2 }).waitFor();
-      expect(await page.evaluate(() => document.documentElement.scrollWidth), section).toBeLessThanOrEqual(320);
+      expect(await inPage<number>(page, 'document.documentElement.scrollWidth'), section).toBeLessThanOrEqual(320);
       await expectAccessible(page, `09-narrow-${section.toLowerCase()}`);
     }
     await page.setViewportSize({ width: 1100, height: 800 });
@@ -350,7 +350,7 @@ describe.skipIf(!ready)('the admin console in chromium', () => {
     await expect.poll(() => alert.textContent()).toContain('expired');
     expect(await alert.textContent()).toMatch(/^Signed out: the bearer token has expired\. Sign in with a current token\.$/);
     expect(await page.getByRole('button', { name: 'Sign in' }).count()).toBe(1);
-    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+    expect(await inPage<number>(page, 'sessionStorage.length')).toBe(0);
     await expectAccessible(page, '11-expired');
   });
 
@@ -358,7 +358,7 @@ describe.skipIf(!ready)('the admin console in chromium', () => {
     const { page } = admin;
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('button', { name: 'Sign in' }).waitFor();
-    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+    expect(await inPage<number>(page, 'sessionStorage.length')).toBe(0);
     await page.reload();
     await page.getByRole('button', { name: 'Sign in' }).waitFor();
     expect(await page.getByRole('button', { name: 'Sign out' }).count()).toBe(0);

@@ -70,13 +70,19 @@ let axeSource: string | undefined;
 /** Runs axe-core on the page; returns the serious and critical violations (id: nodes). */
 export async function seriousA11yViolations(page: Page): Promise<string[]> {
   axeSource ??= readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(axeSource);
-  const violations = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run(context: Document): Promise<{ violations: Array<{ id: string; impact: string | null; nodes: Array<{ target: unknown[] }> }> }> } }).axe;
-    const result = await axe.run(document);
-    return result.violations.map((violation) => ({ id: violation.id, impact: violation.impact, targets: violation.nodes.map((node) => JSON.stringify(node.target)) }));
-  });
+  if (!(await inPage<boolean>(page, "'axe' in window"))) await page.evaluate(axeSource);
+  const violations = await inPage<Array<{ id: string; impact: string | null; targets: string[] }>>(
+    page,
+    `axe.run(document).then((result) => result.violations.map((violation) => ({
+      id: violation.id, impact: violation.impact, targets: violation.nodes.map((node) => JSON.stringify(node.target)),
+    })))`,
+  );
   return violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical').map((violation) => `${violation.id}: ${violation.targets.join(' ')}`);
+}
+
+/** Evaluates a JavaScript expression in the page (the tests are type-checked without the DOM library). */
+export function inPage<T>(page: Page, expression: string): Promise<T> {
+  return page.evaluate(expression) as Promise<T>;
 }
 
 /** Writes a full-page screenshot to .cache/screenshots/NAME.png. */
