@@ -51,6 +51,6 @@ describe('newestFirstPage', () => {
     const page = await newestFirstPage(big.read, 50);
 
     expect(page.events[0]).toEqual({ seq: 100_000 });
-    expect(big.reads()).toBeLessThanOrEqual(2 * Math.ceil(Math.log2(100_000 / 50)) + 3);
+    expect(big.reads()).toBeLessThanOrEqual(Math.ceil(Math.log2(100_000 / 50)) + Math.ceil(Math.log2(100_000)) + 3);
   });
 });

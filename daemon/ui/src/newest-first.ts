@@ -2,8 +2,8 @@
  * Newest-first pages over a log the API lists oldest first: `GET /v1/audit` returns the first
  * `limit` events after a cursor (a seq), ascending. The newest `limit` events before `before` are
  * found by searching for the largest cursor after which at least `limit` events remain: a
- * doubling probe for an upper bound, then bisection, so about 2·log2(n / limit) requests for n
- * events. Pure: the page source is passed in.
+ * doubling probe for an upper bound, then bisection over seqs, so about log2(n / limit) + log2(n)
+ * requests for n events (35 for a million). Pure: the page source is passed in.
  */
 
 /** The part of an event this needs. */
