@@ -20,7 +20,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Db } from '../store/database.js';
-import { chainText, GENESIS_HASH, type ChainFields } from './chain.js';
+import { chainText, GENESIS_HASH, type ChainedRecord, type ChainFields } from './chain.js';
 
 /** What an audit row records. Never a secret or a token value: hosts, ids, names, outcomes. */
 export interface AuditEntry {
@@ -36,19 +36,8 @@ export interface AuditEntry {
   detail?: Record<string, string | number | boolean | string[] | null> | undefined;
 }
 
-/** A stored audit row, as the API lists it. */
-export interface AuditRecord {
-  seq: number;
-  at: string;
-  requestId: string | null;
-  tokenId: string | null;
-  tokenName: string | null;
-  role: string | null;
-  action: string;
-  host: string | null;
-  targetId: string | null;
-  outcome: string;
-  detail: Record<string, unknown> | null;
+/** A stored audit row, as the API lists it: the hashed fields and the hash. */
+export interface AuditRecord extends ChainedRecord {
   hash: string;
 }
 

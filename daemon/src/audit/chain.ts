@@ -18,8 +18,8 @@ export function chainText(prevHash: string, fields: ChainFields): string {
   return `${prevHash}\n${JSON.stringify(fields)}`;
 }
 
-/** An audit event as `GET /v1/audit` lists it. */
-interface ListedEvent {
+/** The hashed fields of an audit row as the API lists it (its detail parsed). */
+export interface ChainedRecord {
   seq: number;
   at: string;
   requestId: string | null;
@@ -34,7 +34,7 @@ interface ListedEvent {
 }
 
 /** The hashed fields of a listed event: its detail back in the JSON text it was stored as (key order survives the round trip). */
-export function eventChainFields(event: ListedEvent): ChainFields {
+export function eventChainFields(event: ChainedRecord): ChainFields {
   return [
     event.seq, event.at, event.requestId, event.tokenId, event.tokenName, event.role,
     event.action, event.host, event.targetId, event.outcome, event.detail === null ? null : JSON.stringify(event.detail),
