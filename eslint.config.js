@@ -24,6 +24,16 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
+    // The admin console runs in a browser: DOM globals, and no Node module or package but the daemon's pure tables.
+    files: ['daemon/ui/src/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    languageOptions: { globals: { window: 'readonly', document: 'readonly', location: 'readonly', navigator: 'readonly', sessionStorage: 'readonly', localStorage: 'readonly', fetch: 'readonly', crypto: 'readonly', HTMLElement: 'readonly', HTMLInputElement: 'readonly', HTMLTextAreaElement: 'readonly', Intl: 'readonly' } },
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: String.raw`^node:|^(zod|express|better-sqlite3)(/|$)|(?<!shared/)src/(?!auth/permissions\.js$|audit/chain\.js$)`, message: 'the console runs in a browser: of the daemon it imports only the permissions table and the audit chain text' }] }],
+      'no-restricted-globals': ['error', { name: 'process', message: 'the console runs in a browser' }, { name: 'Buffer', message: 'the console runs in a browser' }],
+    },
+  },
+  {
     // Only the programs' entry points and the helper's platform layers (its shell) read the environment (style guide §7).
     files: ['daemon/src/**/*.ts', 'helper/src/**/*.ts', 'shared/src/**/*.ts'],
     ignores: ['**/*.test.ts', 'daemon/src/main.ts', 'helper/src/bin.ts', 'helper/src/bin-*.ts', 'helper/src/*-platform.ts'],

@@ -15,7 +15,7 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: ['shared/src/**/*.test.ts', 'helper/src/**/*.test.ts', 'daemon/src/**/*.test.ts'] },
+        test: { name: 'unit', include: ['shared/src/**/*.test.ts', 'helper/src/**/*.test.ts', 'daemon/src/**/*.test.ts', 'daemon/ui/src/**/*.test.ts'] },
       },
       {
         extends: true,
@@ -26,6 +26,17 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.e2e.test.ts'],
+          fileParallelism: false,
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // The admin console in a real chromium against a real daemon and registry.
+          name: 'browser',
+          include: ['test/browser/**/*.browser.test.ts'],
           fileParallelism: false,
           testTimeout: 60_000,
           hookTimeout: 120_000,

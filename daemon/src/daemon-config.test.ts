@@ -102,6 +102,14 @@ describe('loadDaemonConfig', () => {
     expect(config.logLevel).toBe('warn');
   });
 
+  it('serves the console unless --no-ui or SCALR_CREDD_NO_UI says otherwise', () => {
+    expect(loadDaemonConfig({}, {}, HOME).ui).toBe(true);
+    expect(loadDaemonConfig({ noUi: true }, {}, HOME).ui).toBe(false);
+    expect(loadDaemonConfig({}, { SCALR_CREDD_NO_UI: '1' }, HOME).ui).toBe(false);
+    expect(loadDaemonConfig({}, { SCALR_CREDD_NO_UI: 'no' }, HOME).ui).toBe(true);
+    expect(() => loadDaemonConfig({}, { SCALR_CREDD_NO_UI: 'maybe' }, HOME)).toThrow(/SCALR_CREDD_NO_UI/);
+  });
+
   it('returns a frozen config', () => {
     const config = loadDaemonConfig({}, {}, HOME);
 

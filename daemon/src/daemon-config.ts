@@ -29,6 +29,8 @@ export interface DaemonConfig {
   readonly trustProxy: readonly string[];
   /** Deadline of each call to a cloud provider when minting, connect included; undefined: outbound.ts's (5 s, 15 s). */
   readonly outboundTimeoutMs: number | undefined;
+  /** Whether `serve` serves the admin console at /ui/ (off with --no-ui or SCALR_CREDD_NO_UI=1). */
+  readonly ui: boolean;
 }
 
 /** Flags the `serve` and `init` commands accept (already split by the CLI parser). */
@@ -43,6 +45,7 @@ export interface DaemonFlags {
   tlsRequireClientCert?: boolean | undefined;
   insecureListen?: boolean | undefined;
   trustProxy?: string[] | undefined;
+  noUi?: boolean | undefined;
 }
 
 const Switch = z.enum(['1', '0', 'true', 'false', 'yes', 'no']).transform((value) => ['1', 'true', 'yes'].includes(value));
@@ -59,6 +62,7 @@ const EnvSchema = z.object({
   SCALR_CREDD_INSECURE_LISTEN: Switch.optional(),
   SCALR_CREDD_TRUST_PROXY: z.string().min(1).optional(),
   SCALR_CREDD_OUTBOUND_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).optional(),
+  SCALR_CREDD_NO_UI: Switch.optional(),
 });
 
 /** Reads flags, then env, then defaults; reports every bad setting at once and never echoes a value. */
@@ -112,6 +116,7 @@ export function loadDaemonConfig(flags: DaemonFlags, env: Readonly<Record<string
     tls,
     trustProxy: Object.freeze([...trustProxy]),
     outboundTimeoutMs: e.SCALR_CREDD_OUTBOUND_TIMEOUT_MS,
+    ui: !(flags.noUi || (e.SCALR_CREDD_NO_UI ?? false)),
   });
 }
 

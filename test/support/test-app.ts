@@ -11,6 +11,7 @@ import { buildServiceApp } from '../../daemon/src/http/app.js';
 import { assembleServices, type Services } from '../../daemon/src/services/assemble.js';
 import { createExpiryWarner } from '../../daemon/src/services/expiry-warner.js';
 import type { SourceOf } from '../../daemon/src/http/client-address.js';
+import type { ConsoleAssets } from '../../daemon/src/http/console-routes.js';
 import { createFailureLimiter } from '../../daemon/src/http/failure-limiter.js';
 import { createLogger, type LogLevel } from '../../daemon/src/observability/logger.js';
 import { createMetrics, type Metrics } from '../../daemon/src/observability/metrics.js';
@@ -58,6 +59,8 @@ export interface TestAppOverrides {
   env?: Record<string, string | undefined>;
   /** How the providers reach the clouds (default: the daemon's outbound over `env`). */
   send?: SendOutbound;
+  /** The admin console's files; without them `/ui/` is not served (as with `serve --no-ui`). */
+  console?: ConsoleAssets;
 }
 
 /** A test app over a real in-memory database, real barrier and real services, wired as `serve` wires them. */
@@ -129,6 +132,7 @@ export function buildTestApp(overrides: TestAppOverrides = {}): TestApp {
     metrics,
     now: clock.now,
     ...(overrides.sourceOf ? { sourceOf: overrides.sourceOf } : {}),
+    ...(overrides.console ? { console: overrides.console } : {}),
   });
   return { app, tokens, tokenIds, services, metrics, logs, clock, probes };
 }

@@ -20,6 +20,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Db } from '../store/database.js';
+import { chainText, GENESIS_HASH, type ChainedRecord, type ChainFields } from './chain.js';
 
 /** What an audit row records. Never a secret or a token value: hosts, ids, names, outcomes. */
 export interface AuditEntry {
@@ -35,19 +36,8 @@ export interface AuditEntry {
   detail?: Record<string, string | number | boolean | string[] | null> | undefined;
 }
 
-/** A stored audit row, as the API lists it. */
-export interface AuditRecord {
-  seq: number;
-  at: string;
-  requestId: string | null;
-  tokenId: string | null;
-  tokenName: string | null;
-  role: string | null;
-  action: string;
-  host: string | null;
-  targetId: string | null;
-  outcome: string;
-  detail: Record<string, unknown> | null;
+/** A stored audit row, as the API lists it: the hashed fields and the hash. */
+export interface AuditRecord extends ChainedRecord {
   hash: string;
 }
 
@@ -87,7 +77,6 @@ export interface AuditLog {
   verify(): AuditVerifyResult;
 }
 
-const GENESIS = '0'.repeat(64);
 /** A full queue is flushed at once instead of waiting for setImmediate. */
 export const GROUP_COMMIT_MAX_ROWS = 256;
 const HEAD_KEY = 'audit_head';
@@ -126,7 +115,7 @@ export function createAuditLog(db: Db, now: () => Date = () => new Date()): Audi
   const writeRows = (entries: readonly AuditEntry[]): void => {
     const last = tail.get() as { seq: number; hash: string } | undefined;
     let seq = last?.seq ?? 0;
-    let prevHash = last?.hash ?? GENESIS;
+    let prevHash = last?.hash ?? GENESIS_HASH;
     for (const entry of entries) {
       const fields: ChainFields = [
         ++seq,
@@ -212,7 +201,7 @@ export function createAuditLog(db: Db, now: () => Date = () => new Date()): Audi
     },
 
     verify() {
-      let expectedPrev = GENESIS;
+      let expectedPrev = GENESIS_HASH;
       let expectedSeq = 1;
       let rows = 0;
       for (const row of iterate.iterate() as Iterable<SqlRow>) {
@@ -233,19 +222,13 @@ export function createAuditLog(db: Db, now: () => Date = () => new Date()): Audi
   };
 }
 
-/** The hashed columns of a row, in this order: seq, at, request_id, token_id, token_name, role, action, host, target_id, outcome, detail. */
-type ChainFields = [
-  seq: number, at: string, requestId: string | null, tokenId: string | null, tokenName: string | null, role: string | null,
-  action: string, host: string | null, targetId: string | null, outcome: string, detail: string | null,
-];
-
 function chainFields(row: SqlRow): ChainFields {
   return [row.seq, row.at, row.request_id, row.token_id, row.token_name, row.role, row.action, row.host, row.target_id, row.outcome, row.detail];
 }
 
 /** A row's hash: SHA-256 over the previous row's hash, a newline, and the JSON array of its fields. */
 function chainHash(prevHash: string, fields: ChainFields): string {
-  return createHash('sha256').update(prevHash).update('\n').update(JSON.stringify(fields)).digest('hex');
+  return createHash('sha256').update(chainText(prevHash, fields)).digest('hex');
 }
 
 function toRecord(row: SqlRow): AuditRecord {

@@ -8,6 +8,7 @@ import { createLogger } from '../observability/logger.js';
 import { createMetrics } from '../observability/metrics.js';
 import { listenAll, type RunningServers } from '../http/server.js';
 import { createSourceOf } from '../http/client-address.js';
+import { loadConsoleAssets } from '../http/console-routes.js';
 import { initStore } from '../lifecycle/init-store.js';
 import { openStore } from '../lifecycle/open-store.js';
 import { isEmptyStore, ensureDataDir } from '../lifecycle/store-paths.js';
@@ -19,7 +20,7 @@ import type { CliIo } from './io.js';
 /** Help text of `scalr-credd serve`. */
 export const SERVE_HELP = `Usage: scalr-credd serve [--data-dir DIR] [--root-key-file FILE] [--listen ADDR]... [--log-level LEVEL] [--print-token]
          [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE [--tls-require-client-cert]]]
-         [--insecure-listen] [--trust-proxy CIDR]...
+         [--insecure-listen] [--trust-proxy CIDR]... [--no-ui]
 
 Serves the API. ADDR is https://HOST:PORT, http://HOST:PORT (or HOST:PORT), [::1]:PORT forms of
 both, or unix:PATH; the default is unix:DIR/credd.sock (created 0600). Plain http is refused on a
@@ -27,7 +28,9 @@ non-loopback address unless --insecure-listen is given. An https address needs -
 --tls-key (PEM); SIGHUP reloads both without dropping connections. --tls-client-ca asks TLS clients
 for a certificate from that CA (refusing invalid ones), and --tls-require-client-cert refuses
 clients without one. --trust-proxy (an address or CIDR block, repeatable) believes X-Forwarded-For
-from those proxies for the source address (failure limiter, logs).
+from those proxies for the source address (failure limiter, logs). The admin console is served at
+/ui/ on every listener (a browser page over the same API, signed in with a token); --no-ui turns
+it off.
 
 On an empty data dir the first serve creates the store and writes the admin token to
 DIR/initial-admin.token (0600), printing only its path (--print-token: print the token itself,
@@ -38,7 +41,7 @@ GET /readyz readiness (the store answers, the keyring is loaded).
 Environment: SCALR_CREDD_DATA_DIR, SCALR_CREDD_ROOT_KEY_FILE, SCALR_CREDD_LISTEN (comma-separated),
 SCALR_CREDD_LOG_LEVEL, SCALR_CREDD_TLS_CERT_FILE, SCALR_CREDD_TLS_KEY_FILE,
 SCALR_CREDD_TLS_CLIENT_CA_FILE, SCALR_CREDD_TLS_REQUIRE_CLIENT_CERT (1/0),
-SCALR_CREDD_INSECURE_LISTEN (1/0), SCALR_CREDD_TRUST_PROXY (comma-separated).
+SCALR_CREDD_INSECURE_LISTEN (1/0), SCALR_CREDD_TRUST_PROXY (comma-separated), SCALR_CREDD_NO_UI (1/0).
 Cloud provider integrations (docs/cloud-registries.md) honour AWS_ENDPOINT_URL_ECR,
 AWS_ENDPOINT_URL_ECR_PUBLIC, AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL, AZURE_AUTHORITY_HOST,
 HTTPS_PROXY and NO_PROXY. SCALR_CREDD_OUTBOUND_TIMEOUT_MS (100-60000) bounds each call to a cloud,
@@ -68,6 +71,7 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
       'tls-require-client-cert': { type: 'boolean' },
       'insecure-listen': { type: 'boolean' },
       'trust-proxy': { type: 'string', multiple: true },
+      'no-ui': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -85,6 +89,7 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
       tlsRequireClientCert: values['tls-require-client-cert'],
       insecureListen: values['insecure-listen'],
       trustProxy: values['trust-proxy'],
+      noUi: values['no-ui'],
     },
     io.env,
     io.homeDir,
@@ -125,6 +130,8 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
     }
   };
   const summaryTimer = setInterval(auditSummaries, FAILURE_WINDOW_MS).unref();
+  const consoleAssets = config.ui ? loadConsoleAssets() : undefined;
+  if (config.ui && !consoleAssets) logger.warn('the admin console is not built (run npm run build); /ui/ is not served');
   const app = buildServiceApp(store, {
     version: VERSION,
     logger,
@@ -132,6 +139,7 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
     metrics,
     beforeMetrics: () => store.keyringSync.refresh(),
     sourceOf: createSourceOf(config.trustProxy),
+    console: consoleAssets,
   });
 
   let servers: RunningServers;

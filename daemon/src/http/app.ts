@@ -8,6 +8,7 @@ import type { AuditLog } from '../audit/audit-log.js';
 import { auditRoutes } from './audit-routes.js';
 import { authenticate } from './authenticate.js';
 import { credentialRoutes } from './credential-routes.js';
+import { consoleRoutes, type ConsoleAssets } from './console-routes.js';
 import { errorHandler, notFoundHandler, sendError } from './error-handler.js';
 import { jsonBodyParser } from './json-body.js';
 import { lookupRoute } from './lookup-route.js';
@@ -49,6 +50,8 @@ export interface AppDeps {
   sourceOf?: SourceOf;
   /** Whether the daemon can serve: the store answers and the keyring is loaded (`GET /readyz`). */
   isReady?: () => boolean;
+  /** Serves the admin console at `/ui/` when given. */
+  console?: ConsoleAssets | undefined;
 }
 
 /**
@@ -92,6 +95,8 @@ function expressPipeline(deps: AppDeps): PipelineStep[] {
     // Public, before authentication: neither exposes a host, an id or a secret.
     { handler: openApiRoutes(deps.version), lookupRoute: otherPath },
     ...(deps.metricsText ? [{ handler: metricsRoutes(deps.metricsText), lookupRoute: otherPath }] : []),
+    // Public static files under /ui/: the page holds no data, it asks /v1 with the token typed into it.
+    ...(deps.console ? [{ handler: consoleRoutes(deps.console), lookupRoute: { excluded: 'claims() takes only POST /v1/credentials/get, never a path under /ui' } }] : []),
     {
       path: API_PREFIX,
       handler: authenticate({ tokens: deps.tokens, audit: deps.audit, limiter: deps.limiter }),
@@ -139,6 +144,8 @@ export interface ServiceAppOptions {
   beforeMetrics?: () => void;
   /** How a request's source address is found (trusted proxies); default: the peer's address. */
   sourceOf?: SourceOf;
+  /** The admin console's files; without them `/ui/` is not served. */
+  console?: ConsoleAssets | undefined;
 }
 
 /** Builds the app over assembled services exactly as `serve` wires it; tests use the same wiring. */
@@ -168,6 +175,7 @@ export function buildServiceApp(services: Services, options: ServiceAppOptions):
     isSealed,
     isReady,
     ...(options.sourceOf ? { sourceOf: options.sourceOf } : {}),
+    ...(options.console ? { console: options.console } : {}),
     auditTrail: services.auditTrail,
     registryChecks: services.registryChecks,
     ...(metrics
