@@ -17,8 +17,8 @@ import {
   type TokenList,
   type TokenSummary,
   type UpdateIntegrationBody,
+  type WhoAmI,
 } from './contract.js';
-import { newestFirstPage, type NewestFirstPage } from './newest-first.js';
 
 /** An answer other than 2xx: the API's stable code and its message. */
 export class ApiError extends Error {
@@ -56,7 +56,8 @@ export interface AuditFilters {
 
 /** The console's API client for one signed-in token. */
 export interface Api {
-  whoAmI(): Promise<TokenSummary>;
+  /** Who the signed-in token is (GET /v1/whoami). */
+  whoAmI(): Promise<WhoAmI>;
   listIntegrations(): Promise<IntegrationSummary[]>;
   createIntegration(body: CreateIntegrationBody): Promise<IntegrationSummary>;
   updateIntegration(id: string, body: UpdateIntegrationBody): Promise<IntegrationSummary>;
@@ -66,7 +67,15 @@ export interface Api {
   createToken(body: CreateTokenBody): Promise<CreatedToken>;
   revokeToken(id: string): Promise<void>;
   /** The newest `limit` events matching `filters` with seq below `before`, newest first. */
-  auditNewestFirst(filters: AuditFilters, limit: number, before?: number): Promise<NewestFirstPage<AuditEvent>>;
+  auditNewestFirst(filters: AuditFilters, limit: number, before?: number): Promise<NewestFirstPage>;
+}
+
+/** One newest-first page of the audit log. */
+export interface NewestFirstPage {
+  /** Newest first. */
+  events: AuditEvent[];
+  /** Whether events older than the last one of `events` exist. */
+  hasOlder: boolean;
 }
 
 /** Fills an express path pattern's `:id`. */
@@ -97,25 +106,8 @@ export function createApi(token: string, onSignedOut: (reason: string) => void):
   }
 
   const listTokens = async () => (await call<TokenList>('GET', API_ROUTES.tokens)).tokens;
-  const auditPage = (filters: AuditFilters, after: number, limit: number) => {
-    const query = new URLSearchParams({ limit: String(limit) });
-    for (const [name, value] of Object.entries(filters)) if (value) query.set(name, value);
-    if (after > 0) query.set('cursor', String(after));
-    return call<AuditPage>('GET', `${API_ROUTES.audit}?${query}`);
-  };
-
   return {
-    /**
-     * Who the signed-in token is. For now: its id is part of the value (`scd_<tok_id>_<secret>`) and
-     * every role that may use the console may list tokens (a host-limited caller sees itself).
-     */
-    async whoAmI() {
-      const id = /^scd_(tok_[0-9a-f]{16})_/.exec(token)?.[1];
-      if (!id) throw new ApiError(401, 'unauthenticated', 'that is not a scalr-credd token (scd_tok_…)');
-      const me = (await listTokens()).find((summary) => summary.id === id);
-      if (!me) throw new ApiError(403, 'forbidden', 'the daemon does not list this token');
-      return me;
-    },
+    whoAmI: () => call<WhoAmI>('GET', API_ROUTES.whoami),
     listIntegrations: async () => (await call<IntegrationList>('GET', API_ROUTES.integrations)).integrations,
     createIntegration: (body) => call('POST', API_ROUTES.integrations, body),
     updateIntegration: (id, body) => call('PATCH', withId(API_ROUTES.integration, id), body),
@@ -124,8 +116,13 @@ export function createApi(token: string, onSignedOut: (reason: string) => void):
     listTokens,
     createToken: (body) => call('POST', API_ROUTES.tokens, body),
     revokeToken: (id) => call('DELETE', withId(API_ROUTES.token, id)),
-    /** For now: the API lists oldest first, so newest-first pages are searched for (newest-first.ts). */
-    auditNewestFirst: (filters, limit, before) =>
-      newestFirstPage(async (after, size) => (await auditPage(filters, after, size)).events, limit, before),
+    async auditNewestFirst(filters, limit, before) {
+      const query = new URLSearchParams({ order: 'desc', limit: String(limit) });
+      for (const [name, value] of Object.entries(filters)) if (value) query.set(name, value);
+      // Newest first, the cursor is the seq the page goes back from.
+      if (before !== undefined) query.set('cursor', String(before));
+      const page = await call<AuditPage>('GET', `${API_ROUTES.audit}?${query}`);
+      return { events: page.events, hasOlder: page.nextCursor !== null };
+    },
   };
 }

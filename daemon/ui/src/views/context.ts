@@ -1,12 +1,12 @@
 /** What every view gets: the API client, the signed-in token and what its role may do. */
 import { MANAGEABLE_ROLES, PERMISSIONS, type Action } from '../../../src/auth/permissions.js';
 import type { Api } from '../api.js';
-import type { Role, TokenSummary } from '../contract.js';
+import type { Role, WhoAmI } from '../contract.js';
 
 export interface ConsoleContext {
   api: Api;
   /** The signed-in token. */
-  me: TokenSummary;
+  me: WhoAmI;
   /** Whether the daemon lets the signed-in role do `action` (the daemon's own permissions table). */
   can(action: Action): boolean;
   /** The roles the signed-in token may mint and revoke tokens of. */
@@ -19,7 +19,7 @@ export interface View {
   refresh(): Promise<void>;
 }
 
-export function consoleContext(api: Api, me: TokenSummary): ConsoleContext {
+export function consoleContext(api: Api, me: WhoAmI): ConsoleContext {
   return {
     api,
     me,
