@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK="$PWD/.cache/tools"
 ORAS="$WORK/oras-root/usr/bin/oras"
-if [ -x "$ORAS" ]; then "$ORAS" version | head -1; exit 0; fi
+if [ -x "$ORAS" ]; then "$ORAS" version | sed -n 1p; exit 0; fi
 A="$WORK/apt-trixie"
 mkdir -p "$A/state/lists/partial" "$A/cache/archives/partial" "$A/etc/sources.list.d" "$A/etc/preferences.d" "$A/debs"
 touch "$A/state/status"
@@ -20,4 +20,4 @@ printf '%s\n' "Dir::State \"$A/state\"; Dir::State::status \"$A/state/status\"; 
 (cd "$A/debs" && APT_CONFIG="$A/apt.conf" apt-get update -qq && APT_CONFIG="$A/apt.conf" apt-get download -qq oras)
 rm -rf "$WORK/oras-root"
 dpkg-deb -x "$A"/debs/oras_*.deb "$WORK/oras-root"
-"$ORAS" version | head -1
+"$ORAS" version | sed -n 1p
