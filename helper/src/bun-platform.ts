@@ -1,7 +1,7 @@
 /**
  * The HelperPlatform on Bun: the packaged binary (scripts/build-binary.mjs compiles bin-bun.ts). A
  * `get` touches only Bun's native I/O: Bun.stdin, Bun.connect, an awaited Bun.write. node:os and
- * node:tls are loaded only when a run needs them (no HOME; a CA file). Why: docs/performance.md.
+ * node:tls are loaded only when a run needs them (no HOME, several daemon URLs; a CA file). Why: docs/performance.md.
  */
 import { createRequestJson, isIpAddress, type ByteStream, type StreamEvents, type StreamTarget } from '@dcs/shared/http-client';
 import { NON_INPUT_STDIN_WAIT_MS, takesInput, type HelperPlatform, type MainResult } from './platform.js';
@@ -50,6 +50,8 @@ export function createBunPlatform(): HelperPlatform {
     readInput,
     readTextFile: (path) => Bun.file(path).text(),
     homeDir: () => process.env['HOME'] || builtin<typeof import('node:os')>('node:os').homedir(),
+    // uname(2)'s node name, as Go's os.Hostname reads it; HOSTNAME is a shell variable, rarely exported.
+    hostName: () => builtin<typeof import('node:os')>('node:os').hostname(),
     requestJson: createRequestJson(openBunStream),
     finish: async ({ stdout, stderr, exitCode }: MainResult) => {
       // Awaited: an un-awaited Bun.write, or process.stdout.write, loses output to a pipe at exit.
@@ -108,6 +110,7 @@ function openBunStream(target: StreamTarget, events: StreamEvents): ByteStream {
   const handler: BunSocketHandler = {
     open(opened) {
       socket = opened;
+      events.connect();
       if (target.kind === 'unix' || target.tls === undefined) {
         ready = true;
         flush();

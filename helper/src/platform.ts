@@ -55,6 +55,8 @@ export interface HelperPlatform {
   readTextFile(path: string): Promise<string>;
   /** The user's home directory (loaded only when asked). */
   homeDir(): string;
+  /** The host name (asked only when SCALR_CREDD_URL lists several daemons: it picks the first one). */
+  hostName(): string;
   /** One HTTP request to the daemon over TCP, a Unix socket or TLS. */
   readonly requestJson: RequestJson;
   /** Writes stdout and stderr completely (a closed reader is ignored), then exits with the code. */
@@ -68,7 +70,7 @@ export async function runMain(platform: HelperPlatform): Promise<never> {
   const { args, env } = platform;
   const backend = createLazyBackend(async () => {
     const config = await loadHelperConfig(env, (path) => platform.readTextFile(path), () => platform.homeDir());
-    return createDaemonBackend({ ...config, request: platform.requestJson });
+    return createDaemonBackend({ ...config, request: platform.requestJson, hostName: () => platform.hostName() });
   });
   let result: MainResult;
   try {
