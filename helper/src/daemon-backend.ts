@@ -92,7 +92,7 @@ const CHECK_TOKEN = 'check SCALR_CREDD_TOKEN or SCALR_CREDD_TOKEN_FILE';
 function toDaemonError(daemonUrl: string, timeoutMs: number, error: unknown): DaemonError {
   if (error instanceof DaemonsUnavailableError) {
     const tls = error.attempts.some(({ outcome }) => 'error' in outcome && outcome.error instanceof HttpClientError && outcome.error.detail.startsWith('TLS:'));
-    return new DaemonError('unreachable', `no scalr-credd answered within ${timeoutMs} ms: ${error.summary}; ${tls ? CHECK_TLS : CHECK_URL}`, {
+    return new DaemonError('unreachable', `no scalr-credd answered: ${error.summary}; ${tls ? CHECK_TLS : CHECK_URL}`, {
       cause: error,
     });
   }
