@@ -1,7 +1,8 @@
 /**
  * The HelperPlatform on Bun: the packaged binary (scripts/build-binary.mjs compiles bin-bun.ts). A
  * `get` touches only Bun's native I/O: Bun.stdin, Bun.connect, an awaited Bun.write. node:os and
- * node:tls are loaded only when a run needs them (no HOME; a CA file). Why: docs/performance.md.
+ * node:tls are loaded only when a run needs them (no HOME, several daemon URLs; a daemon certificate
+ * the CA file alone does not verify). Why: docs/performance.md.
  */
 import { createRequestJson, isIpAddress, type ByteStream, type StreamEvents, type StreamTarget } from '@dcs/shared/http-client';
 import { NON_INPUT_STDIN_WAIT_MS, takesInput, type HelperPlatform, type MainResult } from './platform.js';
@@ -50,6 +51,8 @@ export function createBunPlatform(): HelperPlatform {
     readInput,
     readTextFile: (path) => Bun.file(path).text(),
     homeDir: () => process.env['HOME'] || builtin<typeof import('node:os')>('node:os').homedir(),
+    // uname(2)'s node name, as Go's os.Hostname reads it; HOSTNAME is a shell variable, rarely exported.
+    hostName: () => builtin<typeof import('node:os')>('node:os').hostname(),
     requestJson: createRequestJson(openBunStream),
     finish: async ({ stdout, stderr, exitCode }: MainResult) => {
       // Awaited: an un-awaited Bun.write, or process.stdout.write, loses output to a pipe at exit.
@@ -91,8 +94,73 @@ function builtin<T>(id: string): T {
   return process.getBuiltinModule(id) as T;
 }
 
-/** An OpenStream over Bun.connect: Unix socket, TCP, or TLS (verified; the CA file added to the default roots). */
+/**
+ * The verification failures that more trusted roots might cure: the chain ends at a certificate the
+ * CA file alone does not vouch for.
+ */
+const UNKNOWN_ISSUER: ReadonlySet<string> = new Set([
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+]);
+
+/**
+ * An OpenStream over Bun.connect: Unix socket, TCP, or TLS (verified; the CA file trusted in addition
+ * to the default roots).
+ *
+ * Bun's `ca` replaces the default roots, and the roots come only from node:tls, whose load costs about
+ * 8 ms of a 10 ms `get`. So with a CA file the handshake first trusts the CA file alone; a chain that
+ * verifies against it verifies against the roots plus it as well. Only when it does not (the daemon's
+ * certificate is from a public CA, or from neither) is the handshake repeated, within the same
+ * deadline, with the roots added. Either way the certificates accepted are those the roots plus the
+ * CA file vouch for.
+ */
 function openBunStream(target: StreamTarget, events: StreamEvents): ByteStream {
+  const ca = target.kind === 'tcp' ? target.tls?.ca : undefined;
+  if (ca === undefined) return connectBun(target, events, undefined);
+  const written: Uint8Array[] = [];
+  let generation = 0;
+  const open = (trusted: string[]): ByteStream => {
+    const mine = ++generation;
+    const live = () => mine === generation;
+    return connectBun(
+      target,
+      {
+        connect: () => live() && events.connect(),
+        data: (chunk) => live() && events.data(chunk),
+        end: () => live() && events.end(),
+        close: () => live() && events.close(),
+        error: (error) => {
+          if (!live()) return;
+          if (mine > 1 || !UNKNOWN_ISSUER.has(errorCode(error) ?? '')) return events.error(error);
+          const first = current;
+          current = open([...builtin<typeof import('node:tls')>('node:tls').rootCertificates, ca]);
+          first.destroy();
+          for (const bytes of written) current.write(bytes);
+        },
+      },
+      trusted,
+    );
+  };
+  let current = open([ca]);
+  return {
+    write(bytes) {
+      written.push(bytes);
+      current.write(bytes);
+    },
+    destroy: () => current.destroy(),
+  };
+}
+
+function errorCode(error: unknown): string | undefined {
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** One Bun.connect; `trusted` replaces the default roots for TLS when given. */
+function connectBun(target: StreamTarget, events: StreamEvents, trusted: string[] | undefined): ByteStream {
   let socket: BunSocket | undefined;
   let ready = false;
   let destroyed = false;
@@ -108,6 +176,7 @@ function openBunStream(target: StreamTarget, events: StreamEvents): ByteStream {
   const handler: BunSocketHandler = {
     open(opened) {
       socket = opened;
+      events.connect();
       if (target.kind === 'unix' || target.tls === undefined) {
         ready = true;
         flush();
@@ -134,7 +203,7 @@ function openBunStream(target: StreamTarget, events: StreamEvents): ByteStream {
     options = { unix: target.socketPath, socket: handler };
   } else {
     options = { hostname: target.hostname, port: target.port, socket: handler };
-    if (target.tls !== undefined) options.tls = bunTls(target.hostname, target.tls);
+    if (target.tls !== undefined) options.tls = bunTls(target.hostname, target.tls, trusted);
   }
   Bun.connect(options).then(
     (connected) => {
@@ -155,11 +224,11 @@ function openBunStream(target: StreamTarget, events: StreamEvents): ByteStream {
   };
 }
 
-function bunTls(hostname: string, settings: NonNullable<Extract<StreamTarget, { kind: 'tcp' }>['tls']>): BunTlsOptions {
+function bunTls(hostname: string, settings: NonNullable<Extract<StreamTarget, { kind: 'tcp' }>['tls']>, trusted: string[] | undefined): BunTlsOptions {
   const options: BunTlsOptions = { rejectUnauthorized: true };
   // SNI takes a DNS name only; an IP address is checked against the certificate's IP entries.
   if (!isIpAddress(hostname)) options.serverName = hostname;
-  if (settings.ca !== undefined) options.ca = [...builtin<typeof import('node:tls')>('node:tls').rootCertificates, settings.ca];
+  if (trusted !== undefined) options.ca = trusted;
   if (settings.cert !== undefined) options.cert = settings.cert;
   if (settings.key !== undefined) options.key = settings.key;
   return options;

@@ -1,6 +1,7 @@
 import { HttpClientError, type JsonRequest, type JsonResponse } from '@dcs/shared/http-client';
 import { describe, expect, it } from 'vitest';
 import type { CredentialBackend } from './credential-backend.js';
+import { hostOffset } from '@dcs/shared/failover';
 import { createDaemonBackend } from './daemon-backend.js';
 import { CredentialsNotFoundError, DaemonError, ReadOnlyTokenError } from './errors.js';
 
@@ -216,5 +217,61 @@ describe('createDaemonBackend answers', () => {
     const { backend } = backendAnswering(() => ({ status: 200, body }));
 
     expect(await rejection(backend.list())).toMatchObject({ name: 'DaemonError', kind: 'protocol' });
+  });
+});
+
+describe('createDaemonBackend with several daemons', () => {
+  const A = 'http://credd-a:8420';
+  const B = 'unix:/run/credd-b.sock';
+  /** A backend over A then B (the host name puts A first); `answers` says what each daemon does. */
+  function failoverBackend(answers: Record<string, JsonResponse | Error>): { backend: CredentialBackend; asked: string[] } {
+    const asked: string[] = [];
+    const hostName = () => {
+      for (let n = 0; ; n += 1) if (hostOffset(`runner-${n}`, 2) === 0) return `runner-${n}`;
+    };
+    const backend = createDaemonBackend({
+      daemonUrl: `${A}, ${B}`,
+      token: 'tok_runner',
+      timeoutMs: 1500,
+      hostName,
+      request: async (request) => {
+        asked.push(request.url);
+        const result = answers[request.url]!;
+        if (result instanceof Error) throw result;
+        return result;
+      },
+    });
+    return { backend, asked };
+  }
+  const refused = (url: string) => new HttpClientError('unreachable', `cannot reach ${url} (connection refused)`, { target: url, detail: 'connection refused' });
+
+  it('answers a get from the second daemon when the first refuses the connection', async () => {
+    const { backend, asked } = failoverBackend({ [A]: refused(A), [B]: { status: 200, body: { Username: 'u', Secret: 's' } } });
+
+    expect(await backend.get('ghcr.io')).toEqual({ username: 'u', secret: 's' });
+    expect(asked).toEqual([A, B]);
+  });
+
+  it('says not found only when a daemon answered not found', async () => {
+    const { backend } = failoverBackend({ [A]: apiError(503, 'unavailable', 'not ready'), [B]: apiError(404, 'not_found', 'no credential') });
+
+    expect(await rejection(backend.get('ghcr.io'))).toBeInstanceOf(CredentialsNotFoundError);
+  });
+
+  it('names every daemon with its reason on one line when none answers', async () => {
+    const { backend } = failoverBackend({ [A]: refused(A), [B]: apiError(503, 'unavailable', 'not ready') });
+
+    const error = await rejection(backend.get('ghcr.io'));
+
+    expect(error).toMatchObject({ name: 'DaemonError', kind: 'unreachable' });
+    expect((error as DaemonError).message).toBe(
+      `no scalr-credd answered: ${A} (connection refused), ${B} (status 503 unavailable); is the daemon running? check SCALR_CREDD_URL`,
+    );
+  });
+
+  it('names the daemon that gave a final failure', async () => {
+    const { backend } = failoverBackend({ [A]: refused(A), [B]: apiError(401, 'unauthenticated', 'bad token') });
+
+    expect((await rejection(backend.get('ghcr.io')) as DaemonError).message).toMatch(new RegExp(`^scalr-credd at ${B} rejected the token \\(401`));
   });
 });

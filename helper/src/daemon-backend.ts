@@ -3,18 +3,24 @@
  * message says what to check; only the daemon's `404 not_found` on a lookup means "not found".
  */
 import { API_ROUTES } from '@dcs/shared/api-routes';
+import { DaemonsUnavailableError, requestWithFailover, splitDaemonUrls } from '@dcs/shared/failover';
 import { HttpClientError, httpErrorFromResponse, readErrorBody, requestJson } from '@dcs/shared/http-client';
 import type { RequestJson, JsonResponse, TlsSettings } from '@dcs/shared/http-client';
 import type { CredentialBackend, CredentialInput, CredentialList, StoredCredential } from './credential-backend.js';
 import { CredentialsNotFoundError, DaemonError, ReadOnlyTokenError } from './errors.js';
 
-/** What a DaemonBackend needs: the daemon URL, the bearer token, the per-request deadline, TLS files; `request` is the runtime's client. */
+/**
+ * What a DaemonBackend needs: the daemon URL (or several, comma-separated: failover), the bearer token,
+ * the per-request deadline, TLS files; `request` is the runtime's client, `hostName` the runtime's host
+ * name (asked only with several URLs: it sets which daemon this host asks first).
+ */
 export interface DaemonBackendOptions {
   readonly daemonUrl: string;
   readonly token: string;
   readonly timeoutMs: number;
   readonly tls?: TlsSettings;
   readonly request?: RequestJson;
+  readonly hostName?: () => string;
 }
 
 /** The token that asks, as `GET /v1/whoami` describes it (never its value). */
@@ -35,20 +41,22 @@ export interface DaemonBackend extends CredentialBackend {
 /** Creates a CredentialBackend that asks the daemon for every verb. */
 export function createDaemonBackend(options: DaemonBackendOptions): DaemonBackend {
   const send = options.request ?? requestJson;
-  const { daemonUrl } = options;
+  const urls = splitDaemonUrls(options.daemonUrl);
+  const hostName = options.hostName ?? (() => '');
 
-  async function call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<JsonResponse> {
+  /** The answer and the URL of the daemon that gave it (named in messages about the answer). */
+  async function call(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ url: string; response: JsonResponse }> {
+    const { token, timeoutMs, tls } = options;
     try {
-      const { token, timeoutMs, tls } = options;
-      return await send({ url: daemonUrl, method, path, token, timeoutMs, body, ...(tls === undefined ? {} : { tls }) });
+      return await requestWithFailover(send, { method, path, token, timeoutMs, body, ...(tls === undefined ? {} : { tls }) }, { urls, hostName });
     } catch (error) {
-      throw toDaemonError(daemonUrl, options.timeoutMs, error);
+      throw toDaemonError(options.daemonUrl, timeoutMs, error);
     }
   }
 
   return {
     async get(serverUrl: string): Promise<StoredCredential> {
-      const response = await call('POST', API_ROUTES.credentialsGet, { serverURL: serverUrl });
+      const { url: daemonUrl, response } = await call('POST', API_ROUTES.credentialsGet, { serverURL: serverUrl });
       if (response.status === 404 && errorCode(response) === 'not_found') throw new CredentialsNotFoundError();
       if (response.status !== 200) throw failedStatus(daemonUrl, response);
       const body = response.body;
@@ -62,7 +70,7 @@ export function createDaemonBackend(options: DaemonBackendOptions): DaemonBacken
     },
 
     async whoami(): Promise<TokenIdentity> {
-      const response = await call('GET', API_ROUTES.whoami);
+      const { url: daemonUrl, response } = await call('GET', API_ROUTES.whoami);
       if (response.status !== 200) throw failedStatus(daemonUrl, response);
       const body = response.body;
       if (!isRecord(body) || typeof body['id'] !== 'string' || typeof body['role'] !== 'string') {
@@ -74,7 +82,7 @@ export function createDaemonBackend(options: DaemonBackendOptions): DaemonBacken
     },
 
     async list(): Promise<CredentialList> {
-      const response = await call('GET', API_ROUTES.credentials);
+      const { url: daemonUrl, response } = await call('GET', API_ROUTES.credentials);
       if (response.status !== 200) throw failedStatus(daemonUrl, response);
       const body = response.body;
       if (!isRecord(body) || !Object.values(body).every((value) => typeof value === 'string')) {
@@ -86,7 +94,7 @@ export function createDaemonBackend(options: DaemonBackendOptions): DaemonBacken
     },
 
     async store(input: CredentialInput): Promise<void> {
-      const response = await call('POST', API_ROUTES.credentialsStore, {
+      const { url: daemonUrl, response } = await call('POST', API_ROUTES.credentialsStore, {
         ServerURL: input.serverUrl,
         Username: input.username,
         Secret: input.secret,
@@ -96,7 +104,7 @@ export function createDaemonBackend(options: DaemonBackendOptions): DaemonBacken
     },
 
     async erase(serverUrl: string): Promise<void> {
-      const response = await call('POST', API_ROUTES.credentialsErase, { serverURL: serverUrl });
+      const { url: daemonUrl, response } = await call('POST', API_ROUTES.credentialsErase, { serverURL: serverUrl });
       if (response.status === 403) throw refusedWrite(daemonUrl, response);
       // docker logout erases several variants of one key; an absent one is not an error.
       if (response.status === 404 && errorCode(response) === 'not_found') return;
@@ -110,9 +118,17 @@ const CHECK_TLS = "check SCALR_CREDD_URL's host name and SCALR_CREDD_CA_FILE (an
 const CHECK_TOKEN = 'check SCALR_CREDD_TOKEN or SCALR_CREDD_TOKEN_FILE';
 
 function toDaemonError(daemonUrl: string, timeoutMs: number, error: unknown): DaemonError {
+  if (error instanceof DaemonsUnavailableError) {
+    const tls = error.attempts.some(({ outcome }) => 'error' in outcome && outcome.error instanceof HttpClientError && outcome.error.detail.startsWith('TLS:'));
+    return new DaemonError('unreachable', `no scalr-credd answered: ${error.summary}; ${tls ? CHECK_TLS : CHECK_URL}`, {
+      cause: error,
+    });
+  }
   if (!(error instanceof HttpClientError)) {
     return new DaemonError('protocol', `request to scalr-credd at ${daemonUrl} failed`, { cause: error });
   }
+  // The daemon that failed, when there are several.
+  daemonUrl = error.target;
   switch (error.kind) {
     case 'unreachable':
       return new DaemonError('unreachable', `cannot reach scalr-credd at ${daemonUrl} (${error.detail}); ${error.detail.startsWith('TLS:') ? CHECK_TLS : CHECK_URL}`, {

@@ -6,6 +6,7 @@
  * Lookups go through the daemon backend like a `get`, and the secret is dropped at once: doctor never
  * prints one. Not a protocol verb: the report goes to stdout; exit 0 only when no check failed.
  */
+import { splitDaemonUrls } from '@dcs/shared/failover';
 import { DOCKER_HUB_CLI_KEY, DOCKER_HUB_HOST, containersKey, dockerCliKey, parseServerUrl } from '@dcs/shared/registry-host';
 import { toSafeLine } from '@dcs/shared/safe-text';
 import { readConfigFile } from './config-files.js';
@@ -259,7 +260,7 @@ async function checkDaemons(deps: DoctorDeps, now: Date): Promise<{ daemons: Dae
   const daemons: DaemonFinding[] = [];
   let backend: DaemonBackend | undefined;
   // A comma-separated SCALR_CREDD_URL lists daemons tried in order; each is checked on its own.
-  const urls = config.daemonUrl.split(',').map((url) => url.trim()).filter(Boolean);
+  const urls = splitDaemonUrls(config.daemonUrl);
   for (const url of urls) {
     const candidate = deps.connect({ ...config, daemonUrl: url });
     try {

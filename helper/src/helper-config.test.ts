@@ -105,6 +105,21 @@ describe('loadHelperConfig', async () => {
     expect((await loadHelperConfig({ ...env, SCALR_CREDD_URL: 'http://credd:8420' }, noFiles, () => HOME)).tls).toBeUndefined();
   });
 
+  it('takes a comma-separated list of daemons, reading the TLS files when any of them is https', async () => {
+    const env = { SCALR_CREDD_TOKEN: 't', SCALR_CREDD_CA_FILE: '/etc/credd/ca.pem' };
+    const config = await loadHelperConfig({ ...env, SCALR_CREDD_URL: 'unix:/run/x.sock, https://credd-2:8443' }, files({ '/etc/credd/ca.pem': 'CA' }), () => HOME);
+
+    expect(config).toMatchObject({ daemonUrl: 'unix:/run/x.sock, https://credd-2:8443', tls: { ca: 'CA' } });
+  });
+
+  it('names the unusable URL of a list, and a list without any', async () => {
+    const bad = await configError(() => loadHelperConfig({ SCALR_CREDD_TOKEN: 't', SCALR_CREDD_URL: 'http://credd-1:8420,credd-2:8420' }, noFiles, () => HOME));
+    const empty = await configError(() => loadHelperConfig({ SCALR_CREDD_TOKEN: 't', SCALR_CREDD_URL: ' , ' }, noFiles, () => HOME));
+
+    expect(bad.message).toMatch(/^SCALR_CREDD_URL's credd-2:8420 is not usable: /);
+    expect(empty.message).toBe('SCALR_CREDD_URL names no URL');
+  });
+
   it('names an unreadable CA file and a client certificate without its key', async () => {
     const error = await configError(() =>
       loadHelperConfig({ SCALR_CREDD_TOKEN: 't', SCALR_CREDD_URL: 'https://credd', SCALR_CREDD_CA_FILE: '/nope.pem', SCALR_CREDD_CLIENT_CERT: '/c.pem' }, files({ '/c.pem': 'C' }), () => HOME),

@@ -3,13 +3,14 @@
  * of zod keep the helper's start-up cheap. Messages name variables and paths, never a token.
  */
 import { chooseTlsFiles, chooseTokenSource, unreadableFileProblem } from '@dcs/shared/client-settings';
+import { splitDaemonUrls } from '@dcs/shared/failover';
 import { InvalidEndpointUrlError, parseEndpointUrl, type TlsSettings } from '@dcs/shared/http-client';
 import { defaultDaemonUrl } from '@dcs/shared/paths';
 import { HelperConfigError } from './errors.js';
 
 /** Where the daemon is, how to authenticate, and how long one request may take. */
 export interface HelperConfig {
-  /** `http://host:port`, `https://host:port` or `unix:/path/to.sock`. */
+  /** `http://host:port`, `https://host:port` or `unix:/path/to.sock`; or several, separated by commas (failover). */
   readonly daemonUrl: string;
   readonly token: string;
   /** The deadline for one whole request to the daemon. */
@@ -39,13 +40,18 @@ export async function loadHelperConfig(
 
   const urlText = env['SCALR_CREDD_URL']?.trim();
   const daemonUrl = urlText ? urlText : defaultDaemonUrl(env, homeDir());
+  const daemonUrls = splitDaemonUrls(daemonUrl);
+  if (daemonUrls.length === 0) problems.push('SCALR_CREDD_URL names no URL');
   let https = false;
-  try {
-    const endpoint = parseEndpointUrl(daemonUrl);
-    https = endpoint.kind === 'tcp' && endpoint.protocol === 'https:';
-  } catch (error) {
-    const reason = error instanceof InvalidEndpointUrlError ? error.message : 'invalid URL';
-    problems.push(`${urlText ? 'SCALR_CREDD_URL' : 'the default daemon URL'} is not usable: ${reason}`);
+  for (const url of daemonUrls) {
+    try {
+      const endpoint = parseEndpointUrl(url);
+      https ||= endpoint.kind === 'tcp' && endpoint.protocol === 'https:';
+    } catch (error) {
+      const reason = error instanceof InvalidEndpointUrlError ? error.message : 'invalid URL';
+      const name = !urlText ? 'the default daemon URL' : daemonUrls.length === 1 ? 'SCALR_CREDD_URL' : `SCALR_CREDD_URL's ${url}`;
+      problems.push(`${name} is not usable: ${reason}`);
+    }
   }
 
   const token = await readToken(env, readFile, problems);

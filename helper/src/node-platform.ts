@@ -1,6 +1,6 @@
 /** The HelperPlatform on Node: the npm `.bin` entry (helper/dist/docker-credential-scalr.cjs) and the tests. */
 import { fstatSync, readFileSync, readSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { homedir, hostname } from 'node:os';
 import { requestJson } from '@dcs/shared/http-client';
 import type { HelperPlatform, MainResult } from './platform.js';
 import { readInput } from './read-input.js';
@@ -14,6 +14,7 @@ export function createNodePlatform(): HelperPlatform {
     // A synchronous read is cheaper than fs/promises' first use, and nothing else runs meanwhile.
     readTextFile: async (path) => readFileSync(path, 'utf8'),
     homeDir: homedir,
+    hostName: hostname,
     requestJson,
     finish: async ({ stdout, stderr, exitCode }: MainResult) => {
       await Promise.all([written(process.stdout, stdout), written(process.stderr, stderr)]);

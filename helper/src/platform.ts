@@ -60,6 +60,8 @@ export interface HelperPlatform {
   readTextFile(path: string): Promise<string>;
   /** The user's home directory (loaded only when asked). */
   homeDir(): string;
+  /** The host name (asked only when SCALR_CREDD_URL lists several daemons: it picks the first one). */
+  hostName(): string;
   /** One HTTP request to the daemon over TCP, a Unix socket or TLS. */
   readonly requestJson: RequestJson;
   /** Writes stdout and stderr completely (a closed reader is ignored), then exits with the code. */
@@ -72,7 +74,7 @@ const INTERNAL_ERROR: MainResult = { stdout: 'docker-credential-scalr: internal 
 export async function runMain(platform: HelperPlatform): Promise<never> {
   const { args, env } = platform;
   const loadConfig = () => loadHelperConfig(env, (path) => platform.readTextFile(path), () => platform.homeDir());
-  const connect = (config: HelperConfig) => createDaemonBackend({ ...config, request: platform.requestJson });
+  const connect = (config: HelperConfig) => createDaemonBackend({ ...config, request: platform.requestJson, hostName: () => platform.hostName() });
   const backend = createLazyBackend(async () => connect(await loadConfig()));
   let result: MainResult;
   try {

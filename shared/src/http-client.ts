@@ -8,7 +8,8 @@
  * - the byte stream comes from an OpenStream: node:net or node:tls here (loaded on the first request,
  *   node:tls only for `https://`), Bun.connect in the packaged helper (helper/src/bun-platform.ts);
  * - no `fetch()`: loading undici is far too slow for a process that every `docker pull` starts;
- * - one deadline covers connect, TLS handshake, request and the whole answer;
+ * - one deadline covers connect, TLS handshake, request and the whole answer; an optional shorter
+ *   one covers the connect alone (failover to the next daemon, ./failover.ts);
  * - answers are capped in size and parsed defensively; every failure is an HttpClientError.
  */
 import { CREDENTIAL_WARNING_HEADER } from './api-routes.js';
@@ -16,8 +17,11 @@ import { Http1ParseError, Http1ResponseParser, type Http1Response } from './http
 
 const WARNING_HEADER = CREDENTIAL_WARNING_HEADER.toLowerCase();
 
-/** What went wrong: no connection, no answer in time, an HTTP error status, or an answer that makes no sense. */
-export type HttpClientErrorKind = 'unreachable' | 'timeout' | 'http' | 'protocol';
+/**
+ * What went wrong: no connection, no answer in time, an HTTP error status, the connection lost before
+ * the answer was complete (reset, broken pipe, closed), or an answer that makes no sense.
+ */
+export type HttpClientErrorKind = 'unreachable' | 'timeout' | 'http' | 'closed' | 'protocol';
 
 /** The largest answer body requestJson accepts unless told otherwise (1 MiB). */
 export const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
@@ -131,6 +135,8 @@ export interface JsonRequest {
   readonly body?: unknown;
   /** The deadline for the whole exchange (connect, send, answer), in milliseconds. */
   readonly timeoutMs: number;
+  /** A shorter deadline for the connection alone (TCP or Unix socket; the TLS handshake counts in timeoutMs). */
+  readonly connectTimeoutMs?: number;
   /** The largest answer body accepted; DEFAULT_MAX_RESPONSE_BYTES when absent. */
   readonly maxResponseBytes?: number;
   /** Used for `https://` URLs only. */
@@ -155,6 +161,8 @@ export type StreamTarget =
 
 /** What a byte stream reports. `error` carries the runtime's error, whose `code` (ECONNREFUSED, CERT_HAS_EXPIRED…) is read. */
 export interface StreamEvents {
+  /** The connection is open (before a TLS handshake). */
+  connect(): void;
   data(chunk: Uint8Array): void;
   end(): void;
   error(error: unknown): void;
@@ -218,14 +226,18 @@ interface Exchange {
 
 type Fail = (kind: HttpClientErrorKind, message: string, detail: string, extra?: { status?: number; cause?: unknown }) => void;
 
+/** How `start` settles an exchange: once, by `fail` or `succeed`; `connected` stops the connect deadline. */
+interface Settle {
+  readonly fail: Fail;
+  readonly succeed: (response: JsonResponse) => void;
+  readonly connected: () => void;
+}
+
 /**
- * Runs `start` under the request's deadline. `start` gets `fail` and `succeed`, which settle the
- * promise once and call `cleanup` (close the connection); the timer fails with kind `timeout`.
+ * Runs `start` under the request's deadlines. Settling (`fail`, `succeed`) happens once and calls
+ * `cleanup` (close the connection); the timers fail with kind `timeout`.
  */
-function withDeadline(
-  exchange: Exchange,
-  start: (fail: Fail, succeed: (response: JsonResponse) => void) => () => void,
-): Promise<JsonResponse> {
+function withDeadline(exchange: Exchange, start: (settle: Settle) => () => void): Promise<JsonResponse> {
   const { target, request } = exchange;
   return new Promise<JsonResponse>((resolve, reject) => {
     let settled = false;
@@ -233,6 +245,7 @@ function withDeadline(
     const finish = () => {
       settled = true;
       clearTimeout(timer);
+      clearTimeout(connectTimer);
       cleanup?.();
     };
     const fail: Fail = (kind, message, detail, extra = {}) => {
@@ -245,13 +258,15 @@ function withDeadline(
       finish();
       resolve(response);
     };
-    const timer = setTimeout(() => {
-      const detail = `no answer within ${request.timeoutMs} ms`;
-      fail('timeout', `${target}: ${detail}`, detail);
-    }, request.timeoutMs);
+    const timeout = (detail: string) => () => fail('timeout', `${target}: ${detail}`, detail);
+    const timer = setTimeout(timeout(`no answer within ${request.timeoutMs} ms`), request.timeoutMs);
+    const { connectTimeoutMs } = request;
+    const connectTimer =
+      connectTimeoutMs === undefined ? undefined : setTimeout(timeout(`no connection within ${connectTimeoutMs} ms`), connectTimeoutMs);
+    const connected = () => clearTimeout(connectTimer);
     let stop: () => void;
     try {
-      stop = start(fail, succeed);
+      stop = start({ fail, succeed, connected });
     } catch (error) {
       // The runtimes throw synchronously for options they refuse (a bad port, an unusable PEM).
       const detail = `the request could not be sent (${errorCode(error) ?? 'invalid request'})`;
@@ -278,7 +293,7 @@ function settleAnswer(exchange: Exchange, { status, headers, body }: Http1Respon
   }
 }
 
-/** Reports a connection error: unreachable for connect and TLS failures, protocol for a reset or broken pipe. */
+/** Reports a connection error: unreachable for connect and TLS failures, closed for a reset or broken pipe. */
 function failConnection(exchange: Exchange, fail: Fail, error: unknown, answerStarted: boolean): void {
   const { target } = exchange;
   const code = errorCode(error);
@@ -286,12 +301,16 @@ function failConnection(exchange: Exchange, fail: Fail, error: unknown, answerSt
   if (reason !== undefined) {
     fail('unreachable', `cannot reach ${target} (${reason})`, reason, { cause: error });
   } else if (code === 'ECONNRESET' || code === 'EPIPE') {
-    const detail = answerStarted ? 'the connection closed before the answer was complete' : 'the connection closed before an answer arrived';
-    fail('protocol', `${target}: ${detail}`, detail, { cause: error });
+    failClosed(exchange, fail, answerStarted, error);
   } else {
     const detail = code === undefined ? 'connection failed' : `connection failed: ${code}`;
     fail('unreachable', `cannot reach ${target} (${detail})`, detail, { cause: error });
   }
+}
+
+function failClosed(exchange: Exchange, fail: Fail, answerStarted: boolean, cause?: unknown): void {
+  const detail = answerStarted ? 'the connection closed before the answer was complete' : 'the connection closed before an answer arrived';
+  fail('closed', `${exchange.target}: ${detail}`, detail, cause === undefined ? {} : { cause });
 }
 
 /** The characters node:http refuses in a request path and in a header value; they are refused here too. */
@@ -328,7 +347,7 @@ function streamTarget(exchange: Exchange): StreamTarget {
 /** One request on a fresh byte stream, its answer read through Http1ResponseParser. */
 function exchangeJson(openStream: OpenStream, exchange: Exchange): Promise<JsonResponse> {
   const { target } = exchange;
-  return withDeadline(exchange, (fail, succeed) => {
+  return withDeadline(exchange, ({ fail, succeed, connected }) => {
     const bytes = buildRequest(exchange);
     if (typeof bytes === 'string') {
       const detail = `the request could not be sent (${bytes})`;
@@ -349,14 +368,13 @@ function exchangeJson(openStream: OpenStream, exchange: Exchange): Promise<JsonR
       if (response !== undefined) settleAnswer(exchange, response, fail, succeed);
     };
     const stream = openStream(streamTarget(exchange), {
+      connect: connected,
       data: (chunk) => settle(() => parser.push(chunk)),
-      end: () => settle(() => parser.finish()),
+      // The daemon hung up before its answer was complete (it was stopped, or it crashed): no answer.
+      end: () => (parser.completeAtEnd ? settle(() => parser.finish()) : failClosed(exchange, fail, parser.started)),
       error: (error) => failConnection(exchange, fail, error, parser.started),
-      close: () => {
-        // Only reached unsettled if the stream closed without 'end' or 'error'.
-        const detail = parser.started ? 'the connection closed before the answer was complete' : 'the connection closed before an answer arrived';
-        fail('protocol', `${target}: ${detail}`, detail);
-      },
+      // Only reached unsettled if the stream closed without 'end' or 'error'.
+      close: () => failClosed(exchange, fail, parser.started),
     });
     stream.write(bytes);
     return () => stream.destroy();
@@ -383,6 +401,8 @@ function openNodeStream(target: StreamTarget, events: StreamEvents): ByteStream 
       ...(key === undefined ? {} : { key }),
     });
   }
+  // A TLSSocket emits 'connect' too, when the TCP connection is open (before 'secureConnect').
+  socket.once('connect', () => events.connect());
   socket.on('data', (chunk: Buffer) => events.data(chunk));
   socket.on('end', () => events.end());
   socket.on('error', (error) => events.error(error));

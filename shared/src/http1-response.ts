@@ -86,6 +86,11 @@ export class Http1ResponseParser {
     return this.seenBytes > 0;
   }
 
+  /** True when the end of the stream would complete the answer (it is complete, or delimited by the close). */
+  get completeAtEnd(): boolean {
+    return (this.state === 'done' && this.response !== undefined) || this.state === 'to-close';
+  }
+
   /**
    * Consumes `chunk`. Returns the response when this chunk completes it, else undefined (also for any
    * chunk after completion). Throws Http1ParseError for an unusable answer; the parser is then spent.

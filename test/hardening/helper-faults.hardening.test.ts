@@ -100,99 +100,61 @@ describe('helper under daemon faults', () => {
     await add('no socket file', undefined, false);
     writeFileSync(sock('regular-file'), 'not a socket');
     await add('regular-file', undefined, false);
-    await add('closes at once', rawServer(sock('closes at once'.replace(/ /g, '-')), (s) => s.destroy()), false, `unix:${sock('closes-at-once')}`);
-    await add('accepts, never answers', rawServer(sock('silent'), () => undefined), true, `unix:${sock('silent')}`);
-    await add('garbage, then close', rawServer(sock('garbage'), (s) => s.end(Buffer.from('\x00\xffGARBAGE not http\r\n\r\n{"Secret":"x"}'))), false, `unix:${sock('garbage')}`);
-    await add('garbage, kept open', rawServer(sock('garbage-open'), (s) => s.write('SSH-2.0-OpenSSH_9.6\r\n')), true, `unix:${sock('garbage-open')}`);
-    await add(
-      'half an answer, then close',
-      rawServer(sock('half'), (s) => s.once('data', () => s.end('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"Username":'))),
-      false,
-      `unix:${sock('half')}`,
+    const addRaw = (name: string, file: string, hangs: boolean, onConnection: (socket: Socket) => void) =>
+      add(name, rawServer(sock(file), onConnection), hangs, `unix:${sock(file)}`);
+    const addHttp = (name: string, file: string, hangs: boolean, handler: Parameters<typeof createHttpServer>[1]) =>
+      add(name, httpServer(sock(file), handler), hangs, `unix:${sock(file)}`);
+    /** A handler that answers every request with `status` and a whole body. */
+    const answering =
+      (status: number, contentType: string, body: string): Parameters<typeof createHttpServer>[1] =>
+      (_req, res) => {
+        res.writeHead(status, { 'content-type': contentType });
+        res.end(body);
+      };
+
+    await addRaw('closes at once', 'closes-at-once', false, (s) => s.destroy());
+    await addRaw('accepts, never answers', 'silent', true, () => undefined);
+    await addRaw('garbage, then close', 'garbage', false, (s) => s.end(Buffer.from('\x00\xffGARBAGE not http\r\n\r\n{"Secret":"x"}')));
+    await addRaw('garbage, kept open', 'garbage-open', true, (s) => s.write('SSH-2.0-OpenSSH_9.6\r\n'));
+    await addRaw('half an answer, then close', 'half', false, (s) =>
+      s.once('data', () => s.end('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"Username":')),
     );
-    await add(
+    await addHttp(
       '500 with an error body',
-      httpServer(sock('500'), (_req, res) => {
-        res.writeHead(500, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: { code: 'internal', message: 'internal error; see the daemon log for this request id', requestId: 'req-1' } }));
-      }),
+      '500',
       false,
-      `unix:${sock('500')}`,
+      answering(500, 'application/json', JSON.stringify({ error: { code: 'internal', message: 'internal error; see the daemon log for this request id', requestId: 'req-1' } })),
     );
-    await add(
-      '502 with an HTML body',
-      httpServer(sock('502'), (_req, res) => {
-        res.writeHead(502, { 'content-type': 'text/html' });
-        res.end('<html><body>Bad Gateway</body></html>');
-      }),
-      false,
-      `unix:${sock('502')}`,
-    );
-    await add(
-      '200 that is not JSON',
-      httpServer(sock('notjson'), (_req, res) => {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.end('{"Username":"u","Secret":');
-      }),
-      false,
-      `unix:${sock('notjson')}`,
-    );
+    await addHttp('502 with an HTML body', '502', false, answering(502, 'text/html', '<html><body>Bad Gateway</body></html>'));
+    await addHttp('200 that is not JSON', 'notjson', false, answering(200, 'application/json', '{"Username":"u","Secret":'));
     const huge = Buffer.from(JSON.stringify({ Username: 'u', Secret: 'x'.repeat(2 * 1024 * 1024) }));
-    await add(
-      'huge body (2 MiB, with length)',
-      httpServer(sock('huge'), (_req, res) => {
-        res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(huge.length) });
-        res.end(huge);
-      }),
-      false,
-      `unix:${sock('huge')}`,
-    );
-    await add(
-      'huge body (chunked)',
-      httpServer(sock('huge-chunked'), (_req, res) => {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        for (let i = 0; i < 32; i++) res.write(huge.subarray(i * 65536, (i + 1) * 65536));
-        res.end();
-      }),
-      false,
-      `unix:${sock('huge-chunked')}`,
-    );
-    await add(
-      'slow drip',
-      httpServer(sock('drip'), (_req, res) => {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        const timer = setInterval(() => res.write(' '), 100);
-        timers.add(timer);
-        res.on('close', () => (clearInterval(timer), timers.delete(timer)));
-      }),
-      true,
-      `unix:${sock('drip')}`,
-    );
-    await add(
-      'headers, then silence',
-      httpServer(sock('headers-only'), (_req, res) => {
-        res.writeHead(200, { 'content-type': 'application/json', 'content-length': '50' });
-        res.flushHeaders();
-      }),
-      true,
-      `unix:${sock('headers-only')}`,
-    );
+    await addHttp('huge body (2 MiB, with length)', 'huge', false, (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(huge.length) });
+      res.end(huge);
+    });
+    await addHttp('huge body (chunked)', 'huge-chunked', false, (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      for (let i = 0; i < 32; i++) res.write(huge.subarray(i * 65536, (i + 1) * 65536));
+      res.end();
+    });
+    await addHttp('slow drip', 'drip', true, (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const timer = setInterval(() => res.write(' '), 100);
+      timers.add(timer);
+      res.on('close', () => (clearInterval(timer), timers.delete(timer)));
+    });
+    await addHttp('headers, then silence', 'headers-only', true, (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '50' });
+      res.flushHeaders();
+    });
     await add('tcp port nobody listens on', undefined, false, 'http://127.0.0.1:1');
     // A head whose header line is 60 KiB of blanks ending in a control character: a backtracking
     // parser spent hours on it with the event loop blocked, so not even the deadline fired.
-    await add(
-      'a 64 KiB adversarial head',
-      rawServer(sock('redos'), (s) => s.once('data', () => s.write(`HTTP/1.1 200 OK\r\nX:${' \t'.repeat(30 * 1024)}\x01\r\n\r\n`))),
-      true,
-      `unix:${sock('redos')}`,
+    await addRaw('a 64 KiB adversarial head', 'redos', true, (s) =>
+      s.once('data', () => s.write(`HTTP/1.1 200 OK\r\nX:${' \t'.repeat(30 * 1024)}\x01\r\n\r\n`)),
     );
-    await add(
-      'chunked and Content-Length together',
-      rawServer(sock('smuggle'), (s) =>
-        s.once('data', () => s.end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n')),
-      ),
-      false,
-      `unix:${sock('smuggle')}`,
+    await addRaw('chunked and Content-Length together', 'smuggle', false, (s) =>
+      s.once('data', () => s.end('HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n')),
     );
 
     const problems: string[] = [];

@@ -322,6 +322,7 @@ export function describeApiError(error: HttpClientError): string {
       return `${oneLine(error.message)}; ${check}`;
     case 'timeout':
       return `${oneLine(error.message)}; ${check}, and that it is not overloaded`;
+    case 'closed':
     case 'protocol':
       return `${oneLine(error.message)}; is SCALR_CREDD_URL a scalr-credd daemon?`;
   }
