@@ -19,37 +19,25 @@
  * served lookup can be missing from the log or appear after a later-served one.
  */
 import { createHash } from 'node:crypto';
+import type { AuditEvent, AuditOutcome, Role } from '@dcs/shared';
 import type { Db } from '../store/database.js';
 
 /** What an audit row records. Never a secret or a token value: hosts, ids, names, outcomes. */
 export interface AuditEntry {
   action: string;
-  outcome: 'ok' | 'denied' | 'not_found' | 'error';
+  outcome: AuditOutcome;
   requestId?: string | undefined;
   tokenId?: string | undefined;
   tokenName?: string | undefined;
-  role?: string | undefined;
+  role?: Role | undefined;
   host?: string | undefined;
   targetId?: string | undefined;
   /** Small, non-secret facts as a JSON object (a new token's role, the fields an update changed). */
   detail?: Record<string, string | number | boolean | string[] | null> | undefined;
 }
 
-/** A stored audit row, as the API lists it. */
-export interface AuditRecord {
-  seq: number;
-  at: string;
-  requestId: string | null;
-  tokenId: string | null;
-  tokenName: string | null;
-  role: string | null;
-  action: string;
-  host: string | null;
-  targetId: string | null;
-  outcome: string;
-  detail: Record<string, unknown> | null;
-  hash: string;
-}
+/** A stored audit row, as the API lists it (`GET /v1/audit`): one shape for the log and the API. */
+export type AuditRecord = AuditEvent;
 
 /** Filters for listing audit rows; `after` (oldest first) or `before` (newest first) is the cursor (a seq). */
 export interface AuditFilter {
@@ -255,11 +243,11 @@ function toRecord(row: SqlRow): AuditRecord {
     requestId: row.request_id,
     tokenId: row.token_id,
     tokenName: row.token_name,
-    role: row.role,
+    role: row.role as Role | null,
     action: row.action,
     host: row.host,
     targetId: row.target_id,
-    outcome: row.outcome,
+    outcome: row.outcome as AuditOutcome,
     detail: row.detail === null ? null : (JSON.parse(row.detail) as Record<string, unknown>),
     hash: row.hash,
   };
