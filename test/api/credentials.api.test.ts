@@ -1,16 +1,8 @@
-import { API_ROUTES, CredentialListSchema, ErrorBodySchema, LookupResponseSchema, type Role } from '@dcs/shared';
+import { API_ROUTES, CredentialListSchema, LookupResponseSchema } from '@dcs/shared';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { buildStoreBody, distinctiveSecret } from '../support/factories.js';
-import { bearer, buildTestApp, seedIntegration, type TestApp } from '../support/test-app.js';
-
-function errorOf(res: request.Response) {
-  return ErrorBodySchema.parse(res.body).error;
-}
-
-function auditRows(t: TestApp) {
-  return t.services.audit.list({ limit: 10_000 });
-}
+import { auditRows, bearer, buildTestApp, errorOf, matrixCases, type RoleMatrix, routesMissingFrom, seedIntegration, type TestApp } from '../support/test-app.js';
 
 function lookup(t: TestApp, token: string, serverURL: string) {
   return request(t.app).post('/v1/credentials/get').set('Authorization', bearer(token)).send({ serverURL });
@@ -44,7 +36,7 @@ function seedRegistries(t: TestApp) {
 type RouteKey = 'POST /v1/credentials/get' | 'GET /v1/credentials' | 'POST /v1/credentials/store' | 'POST /v1/credentials/erase';
 
 /** Every credential route × every role, written out as data. */
-const EXPECTED: Record<RouteKey, Record<Role, number>> = {
+const EXPECTED: RoleMatrix<RouteKey, number> = {
   'POST /v1/credentials/get':   { admin: 200, manager: 200, auditor: 403, runner: 200 },
   'GET /v1/credentials':        { admin: 200, manager: 200, auditor: 403, runner: 200 },
   'POST /v1/credentials/store': { admin: 204, manager: 204, auditor: 403, runner: 403 },
@@ -53,20 +45,12 @@ const EXPECTED: Record<RouteKey, Record<Role, number>> = {
 
 describe('credential routes × roles', () => {
   it('covers every credential route of API_ROUTES when the matrix is read', () => {
-    const paths = new Set(Object.keys(EXPECTED).map((key) => key.split(' ')[1]));
-
-    const missing = [API_ROUTES.credentials, API_ROUTES.credentialsGet, API_ROUTES.credentialsStore, API_ROUTES.credentialsErase].filter(
-      (path) => !paths.has(path),
-    );
+    const missing = routesMissingFrom(EXPECTED, [API_ROUTES.credentials, API_ROUTES.credentialsGet, API_ROUTES.credentialsStore, API_ROUTES.credentialsErase]);
 
     expect(missing).toEqual([]);
   });
 
-  const cases = Object.entries(EXPECTED).flatMap(([key, byRole]) =>
-    Object.entries(byRole).map(([role, status]) => ({ key: key as RouteKey, role: role as Role, status })),
-  );
-
-  it.each(cases)('answers $status to $key when the token is a $role', async ({ key, role, status }) => {
+  it.each(matrixCases(EXPECTED))('answers $status to $key when the token is a $role', async ({ key, role, status }) => {
     const t = buildTestApp();
     seedRegistries(t);
     const token = t.tokens[role];

@@ -5,15 +5,7 @@ import request from 'supertest';
 import { describe, expect, it, vi } from 'vitest';
 import { createSourceOf } from '../../daemon/src/http/client-address.js';
 import { buildIntegrationBody, buildStoreBody, buildTokenBody } from '../support/factories.js';
-import { bearer, buildTestApp, seedIntegration, type TestApp } from '../support/test-app.js';
-
-function errorOf(res: request.Response) {
-  return ErrorBodySchema.parse(res.body).error;
-}
-
-function auditRows(t: TestApp) {
-  return t.services.audit.list({ limit: 10_000 });
-}
+import { auditRows, bearer, buildTestApp, errorOf, seedIntegration, type TestApp } from '../support/test-app.js';
 
 type Method = 'get' | 'post' | 'patch' | 'delete';
 

@@ -1,28 +1,18 @@
 import {
   API_ROUTES,
   CreatedTokenSchema,
-  ErrorBodySchema,
   IntegrationListSchema,
   IntegrationSummarySchema,
   IntegrationTestReportSchema,
   LookupResponseSchema,
   parseServerUrl,
-  type Role,
 } from '@dcs/shared';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { buildIntegrationBody, distinctiveSecret } from '../support/factories.js';
-import { bearer, buildTestApp, seedIntegration, type TestApp } from '../support/test-app.js';
+import { auditRows, bearer, buildTestApp, errorOf, matrixCases, type RoleMatrix, routesMissingFrom, seedIntegration, type TestApp } from '../support/test-app.js';
 
 const UNKNOWN_ID = 'int_0123456789abcdef';
-
-function errorOf(res: request.Response) {
-  return ErrorBodySchema.parse(res.body).error;
-}
-
-function auditRows(t: TestApp) {
-  return t.services.audit.list({ limit: 10_000 });
-}
 
 /** Mints a host-limited manager token through the API as the admin. */
 async function scopedManager(t: TestApp, hosts: string[]): Promise<string> {
@@ -45,7 +35,7 @@ type RouteKey =
  * The expected answer of every integration route for every role, written out as data: a change to
  * permissions.ts must show up here as a failing row.
  */
-const EXPECTED: Record<RouteKey, Record<Role, number>> = {
+const EXPECTED: RoleMatrix<RouteKey, number> = {
   'POST /v1/integrations':        { admin: 201, manager: 201, auditor: 403, runner: 403 },
   'GET /v1/integrations':         { admin: 200, manager: 200, auditor: 200, runner: 403 },
   'GET /v1/integrations/:id':     { admin: 200, manager: 200, auditor: 200, runner: 403 },
@@ -76,18 +66,12 @@ const SUCCESS_SCHEMA: Record<RouteKey, { parse(value: unknown): unknown } | null
 
 describe('integration routes × roles', () => {
   it('covers every integration route of API_ROUTES when the matrix is read', () => {
-    const paths = new Set(Object.keys(EXPECTED).map((key) => key.split(' ')[1]));
-
-    const missing = [API_ROUTES.integrations, API_ROUTES.integration, API_ROUTES.integrationTest].filter((path) => !paths.has(path));
+    const missing = routesMissingFrom(EXPECTED, [API_ROUTES.integrations, API_ROUTES.integration, API_ROUTES.integrationTest]);
 
     expect(missing).toEqual([]);
   });
 
-  const cases = Object.entries(EXPECTED).flatMap(([key, byRole]) =>
-    Object.entries(byRole).map(([role, status]) => ({ key: key as RouteKey, role: role as Role, status })),
-  );
-
-  it.each(cases)('answers $status to $key when the token is a $role', async ({ key, role, status }) => {
+  it.each(matrixCases(EXPECTED))('answers $status to $key when the token is a $role', async ({ key, role, status }) => {
     const t = buildTestApp();
     const existing = seedIntegration(t, { host: 'ghcr.io' });
 

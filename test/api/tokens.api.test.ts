@@ -1,18 +1,10 @@
-import { API_ROUTES, CreatedTokenSchema, ErrorBodySchema, TokenListSchema, WhoAmISchema, type Role } from '@dcs/shared';
+import { API_ROUTES, CreatedTokenSchema, TokenListSchema, WhoAmISchema, type Role } from '@dcs/shared';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { buildTokenBody } from '../support/factories.js';
-import { SCOPED_HOST, bearer, buildTestApp, type SeededTokenName, type TestApp } from '../support/test-app.js';
+import { auditRows, bearer, buildTestApp, errorOf, matrixCases, type RoleMatrix, routesMissingFrom, SCOPED_HOST, type SeededTokenName, type TestApp } from '../support/test-app.js';
 
 const UNKNOWN_ID = 'tok_0123456789abcdef';
-
-function errorOf(res: request.Response) {
-  return ErrorBodySchema.parse(res.body).error;
-}
-
-function auditRows(t: TestApp) {
-  return t.services.audit.list({ limit: 10_000 });
-}
 
 /** Mints a token of any role directly through the service, as the seeded admin. */
 function mintAsAdmin(t: TestApp, role: Role, extra: { hosts?: string[]; ttlSeconds?: number } = {}) {
@@ -27,7 +19,7 @@ async function mint(t: TestApp, token: string, body: object) {
 type RouteKey = 'POST /v1/tokens' | 'GET /v1/tokens' | 'DELETE /v1/tokens/:id' | 'GET /v1/whoami';
 
 /** Every token route × every role, written out as data (the target of POST and DELETE is a runner token). */
-const EXPECTED: Record<RouteKey, Record<Role, number>> = {
+const EXPECTED: RoleMatrix<RouteKey, number> = {
   'POST /v1/tokens':       { admin: 201, manager: 201, auditor: 403, runner: 403 },
   'GET /v1/tokens':        { admin: 200, manager: 200, auditor: 200, runner: 403 },
   'DELETE /v1/tokens/:id': { admin: 204, manager: 204, auditor: 403, runner: 403 },
@@ -44,18 +36,12 @@ const MANAGE_EXPECTED: Record<Role, Record<Role, 'allowed' | 'forbidden'>> = {
 
 describe('token routes × roles', () => {
   it('covers every token route of API_ROUTES when the matrix is read', () => {
-    const paths = new Set(Object.keys(EXPECTED).map((key) => key.split(' ')[1]));
-
-    const missing = [API_ROUTES.tokens, API_ROUTES.token, API_ROUTES.whoami].filter((path) => !paths.has(path));
+    const missing = routesMissingFrom(EXPECTED, [API_ROUTES.tokens, API_ROUTES.token, API_ROUTES.whoami]);
 
     expect(missing).toEqual([]);
   });
 
-  const cases = Object.entries(EXPECTED).flatMap(([key, byRole]) =>
-    Object.entries(byRole).map(([role, status]) => ({ key: key as RouteKey, role: role as Role, status })),
-  );
-
-  it.each(cases)('answers $status to $key when the token is a $role', async ({ key, role, status }) => {
+  it.each(matrixCases(EXPECTED))('answers $status to $key when the token is a $role', async ({ key, role, status }) => {
     const t = buildTestApp();
     const target = mintAsAdmin(t, 'runner');
     const send = {
