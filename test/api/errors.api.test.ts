@@ -150,84 +150,46 @@ describe('authentication on every /v1 route', () => {
 });
 
 describe('request bodies on every body route', () => {
-  it.each(BODY_ROUTE_NAMES)('answers 400 invalid_json when %s gets malformed JSON', async (name) => {
+  const JSON_TYPE = 'application/json';
+  const BAD_BODIES: Array<{ what: string; status: number; code: string; send: (req: request.Test) => request.Test }> = [
+    { what: 'malformed JSON', status: 400, code: 'invalid_json', send: (req) => req.set('Content-Type', JSON_TYPE).send('{"serverURL": "quay.io",') },
+    { what: 'a bare JSON string', status: 400, code: 'invalid_json', send: (req) => req.set('Content-Type', JSON_TYPE).send('"quay.io"') },
+    {
+      what: 'more than 64 KiB',
+      status: 413,
+      code: 'payload_too_large',
+      send: (req) => req.set('Content-Type', JSON_TYPE).send(JSON.stringify({ padding: 'x'.repeat(MAX_BODY_BYTES) })),
+    },
+    { what: 'a form body', status: 415, code: 'unsupported_media_type', send: (req) => req.type('form').send('serverURL=quay.io') },
+  ];
+  const BAD_BODY_CASES = BODY_ROUTE_NAMES.flatMap((name) => BAD_BODIES.map((body) => ({ name, ...body })));
+
+  it.each(BAD_BODY_CASES)('answers $status $code when $name gets $what', async ({ name, status, code, send: sendBody }) => {
     const t = buildTestApp();
     const r = validRequests(t).find((candidate) => candidate.name === name)!;
 
-    const res = await request(t.app)[r.method](r.path).set('Authorization', bearer(t.tokens.admin)).set('Content-Type', 'application/json').send('{"serverURL": "quay.io",');
+    const res = await sendBody(request(t.app)[r.method](r.path).set('Authorization', bearer(t.tokens.admin)));
 
-    expect(res.status).toBe(400);
-    expect(errorOf(res).code).toBe('invalid_json');
+    expect(res.status).toBe(status);
+    expect(errorOf(res).code).toBe(code);
   });
 
-  it.each(BODY_ROUTE_NAMES)('answers 400 invalid_json when %s gets a bare JSON string', async (name) => {
-    const t = buildTestApp();
-    const r = validRequests(t).find((candidate) => candidate.name === name)!;
-
-    const res = await request(t.app)[r.method](r.path).set('Authorization', bearer(t.tokens.admin)).set('Content-Type', 'application/json').send('"quay.io"');
-
-    expect(res.status).toBe(400);
-    expect(errorOf(res).code).toBe('invalid_json');
-  });
-
-  it.each(BODY_ROUTE_NAMES)('answers 413 payload_too_large when %s gets more than 64 KiB', async (name) => {
-    const t = buildTestApp();
-    const r = validRequests(t).find((candidate) => candidate.name === name)!;
-    const body = JSON.stringify({ padding: 'x'.repeat(MAX_BODY_BYTES) });
-
-    const res = await request(t.app)[r.method](r.path).set('Authorization', bearer(t.tokens.admin)).set('Content-Type', 'application/json').send(body);
-
-    expect(res.status).toBe(413);
-    expect(errorOf(res).code).toBe('payload_too_large');
-  });
-
-  it.each(BODY_ROUTE_NAMES)('answers 415 unsupported_media_type when %s gets a form body', async (name) => {
-    const t = buildTestApp();
-    const r = validRequests(t).find((candidate) => candidate.name === name)!;
-
-    const res = await request(t.app)[r.method](r.path).set('Authorization', bearer(t.tokens.admin)).type('form').send('serverURL=quay.io');
-
-    expect(res.status).toBe(415);
-    expect(errorOf(res).code).toBe('unsupported_media_type');
-  });
-
-  it('answers 415 when the body is JSON text sent as text/plain', async () => {
-    const t = buildTestApp();
-
-    const res = await request(t.app)
-      .post('/v1/credentials/get')
-      .set('Authorization', bearer(t.tokens.runner))
-      .set('Content-Type', 'text/plain')
-      .send(JSON.stringify({ serverURL: 'quay.io' }));
-
-    expect(res.status).toBe(415);
-    expect(errorOf(res).code).toBe('unsupported_media_type');
-  });
-
-  it('accepts a body whose content type names the UTF-8 charset', async () => {
+  it.each([
+    ['JSON text sent as text/plain', 'text/plain', 415],
+    ['JSON in a charset other than UTF-8', 'application/json; charset=koi8-r', 415],
+    ['JSON whose content type names the UTF-8 charset', 'application/json; charset=utf-8', 200],
+  ])('answers %s with %s: %s', async (_what, contentType, status) => {
     const t = buildTestApp();
     seedIntegration(t, { host: 'quay.io' });
 
     const res = await request(t.app)
       .post('/v1/credentials/get')
       .set('Authorization', bearer(t.tokens.runner))
-      .set('Content-Type', 'application/json; charset=utf-8')
+      .set('Content-Type', contentType)
       .send(JSON.stringify({ serverURL: 'quay.io' }));
 
-    expect(res.status).toBe(200);
-  });
-
-  it('answers 415 when the JSON charset is not UTF-8', async () => {
-    const t = buildTestApp();
-
-    const res = await request(t.app)
-      .post('/v1/credentials/get')
-      .set('Authorization', bearer(t.tokens.runner))
-      .set('Content-Type', 'application/json; charset=koi8-r')
-      .send(JSON.stringify({ serverURL: 'quay.io' }));
-
-    expect(res.status).toBe(415);
-    expect(errorOf(res).code).toBe('unsupported_media_type');
+    expect(res.status).toBe(status);
+    if (status === 415) expect(errorOf(res).code).toBe('unsupported_media_type');
   });
 });
 
@@ -240,22 +202,29 @@ describe('query strings on every /v1 route', () => {
     expect(res.status).toBe(400);
     expect(errorOf(res).code).toBe('validation_failed');
   });
+
+  it.each([
+    ['/v1/credentials?all=1', 'runner'],
+    ['/v1/integrations?host=ghcr.io', 'admin'],
+    ['/v1/tokens?role=admin', 'admin'],
+  ] as const)('answers 400 validation_failed to GET %s, a plausible filter the listing does not take', async (path, role) => {
+    const t = buildTestApp();
+
+    const res = await request(t.app).get(path).set('Authorization', bearer(t.tokens[role]));
+
+    expect(res.status).toBe(400);
+    expect(errorOf(res).code).toBe('validation_failed');
+  });
 });
 
 describe('unknown routes', () => {
-  it('answers 404 route_not_found when an unknown /v1 route is called with a valid token', async () => {
+  it.each([
+    ['an unknown /v1 route is called with a valid token', (t: TestApp) => request(t.app).get('/v1/secrets').set('Authorization', bearer(t.tokens.admin))],
+    ['a path outside /v1 is called', (t: TestApp) => request(t.app).get('/admin')],
+  ])('answers 404 route_not_found when %s', async (_what, call) => {
     const t = buildTestApp();
 
-    const res = await request(t.app).get('/v1/secrets').set('Authorization', bearer(t.tokens.admin));
-
-    expect(res.status).toBe(404);
-    expect(errorOf(res).code).toBe('route_not_found');
-  });
-
-  it('answers 404 route_not_found when a path outside /v1 is called', async () => {
-    const t = buildTestApp();
-
-    const res = await request(t.app).get('/admin');
+    const res = await call(t);
 
     expect(res.status).toBe(404);
     expect(errorOf(res).code).toBe('route_not_found');
