@@ -418,23 +418,6 @@ describe('the server field of /v1/credentials/get and /erase', () => {
   });
 });
 
-describe('/v1/credentials with an unsupported method', () => {
-  it.each([
-    ['get', '/v1/credentials/get'],
-    ['post', '/v1/credentials'],
-    ['delete', '/v1/credentials'],
-    ['get', '/v1/credentials/store'],
-    ['put', '/v1/credentials/erase'],
-  ] as const)('answers 405 when %s %s is called', async (method, path) => {
-    const t = buildTestApp();
-
-    const res = await request(t.app)[method](path).set('Authorization', bearer(t.tokens.admin));
-
-    expect(res.status).toBe(405);
-    expect(errorOf(res).code).toBe('method_not_allowed');
-  });
-});
-
 describe('GET /v1/credentials with a host named like an object key', () => {
   it('lists a host called __proto__ like any other when it is exported', async () => {
     const t = buildTestApp();

@@ -217,6 +217,50 @@ describe('query strings on every /v1 route', () => {
   });
 });
 
+describe('ids and methods the routes do not know', () => {
+  const UNKNOWN_INTEGRATION = 'int_0123456789abcdef';
+  const UNKNOWN_TOKEN = 'tok_0123456789abcdef';
+
+  it.each([
+    ['get', `/v1/integrations/${UNKNOWN_INTEGRATION}`, undefined],
+    ['patch', `/v1/integrations/${UNKNOWN_INTEGRATION}`, { export: false }],
+    ['post', `/v1/integrations/${UNKNOWN_INTEGRATION}/test`, undefined],
+    ['delete', `/v1/tokens/${UNKNOWN_TOKEN}`, undefined],
+  ] as const)('answers 404 not_found when %s %s names an unknown id', async (method, path, body) => {
+    const t = buildTestApp();
+
+    const req = request(t.app)[method](path).set('Authorization', bearer(t.tokens.admin));
+    const res = await (body ? req.send(body) : req);
+
+    expect(res.status).toBe(404);
+    expect(errorOf(res).code).toBe('not_found');
+  });
+
+  it.each([
+    ['put', '/v1/integrations'],
+    ['delete', '/v1/integrations'],
+    ['post', `/v1/integrations/${UNKNOWN_INTEGRATION}`],
+    ['put', `/v1/integrations/${UNKNOWN_INTEGRATION}`],
+    ['get', `/v1/integrations/${UNKNOWN_INTEGRATION}/test`],
+    ['put', '/v1/tokens'],
+    ['patch', '/v1/tokens'],
+    ['get', `/v1/tokens/${UNKNOWN_TOKEN}`],
+    ['patch', `/v1/tokens/${UNKNOWN_TOKEN}`],
+    ['get', '/v1/credentials/get'],
+    ['post', '/v1/credentials'],
+    ['delete', '/v1/credentials'],
+    ['get', '/v1/credentials/store'],
+    ['put', '/v1/credentials/erase'],
+  ] as const)('answers 405 method_not_allowed when %s %s is called', async (method, path) => {
+    const t = buildTestApp();
+
+    const res = await request(t.app)[method](path).set('Authorization', bearer(t.tokens.admin));
+
+    expect(res.status).toBe(405);
+    expect(errorOf(res).code).toBe('method_not_allowed');
+  });
+});
+
 describe('unknown routes', () => {
   it.each([
     ['an unknown /v1 route is called with a valid token', (t: TestApp) => request(t.app).get('/v1/secrets').set('Authorization', bearer(t.tokens.admin))],
