@@ -1,19 +1,18 @@
 import { API_ROUTES, CredentialListSchema, LookupResponseSchema } from '@dcs/shared';
-import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { buildStoreBody, distinctiveSecret } from '../support/factories.js';
-import { auditRows, bearer, buildTestApp, errorOf, matrixCases, type RoleMatrix, routesMissingFrom, seedIntegration, type TestApp } from '../support/test-app.js';
+import { auditRows, buildTestApp, errorOf, matrixCases, type RoleMatrix, routesMissingFrom, seedIntegration, type TestApp, withToken } from '../support/test-app.js';
 
 function lookup(t: TestApp, token: string, serverURL: string) {
-  return request(t.app).post('/v1/credentials/get').set('Authorization', bearer(token)).send({ serverURL });
+  return withToken(t, token).post('/v1/credentials/get').send({ serverURL });
 }
 
 function store(t: TestApp, token: string, body: object) {
-  return request(t.app).post('/v1/credentials/store').set('Authorization', bearer(token)).send(body);
+  return withToken(t, token).post('/v1/credentials/store').send(body);
 }
 
 function erase(t: TestApp, token: string, serverURL: string) {
-  return request(t.app).post('/v1/credentials/erase').set('Authorization', bearer(token)).send({ serverURL });
+  return withToken(t, token).post('/v1/credentials/erase').send({ serverURL });
 }
 
 /** Seeds the registries most cases use; returns their secrets by canonical host. */
@@ -56,7 +55,7 @@ describe('credential routes × roles', () => {
     const token = t.tokens[role];
     const send = {
       'POST /v1/credentials/get': () => lookup(t, token, 'ghcr.io'),
-      'GET /v1/credentials': () => request(t.app).get('/v1/credentials').set('Authorization', bearer(token)),
+      'GET /v1/credentials': () => withToken(t, token).get('/v1/credentials'),
       'POST /v1/credentials/store': () => store(t, token, buildStoreBody({ ServerURL: 'ghcr.io' })),
       'POST /v1/credentials/erase': () => erase(t, token, 'ghcr.io'),
     }[key];
@@ -157,8 +156,8 @@ describe('POST /v1/credentials/get', () => {
     seedRegistries(t);
     const ghcr = t.services.integrationRepository.findByHost('ghcr.io');
 
-    await request(t.app).post('/v1/credentials/get').set('Authorization', bearer(t.tokens.runner)).set('X-Request-Id', 'hit-1').send({ serverURL: 'https://ghcr.io' });
-    await request(t.app).post('/v1/credentials/get').set('Authorization', bearer(t.tokens.runner)).set('X-Request-Id', 'miss-1').send({ serverURL: 'nope.example.com' });
+    await withToken(t, t.tokens.runner).post('/v1/credentials/get').set('X-Request-Id', 'hit-1').send({ serverURL: 'https://ghcr.io' });
+    await withToken(t, t.tokens.runner).post('/v1/credentials/get').set('X-Request-Id', 'miss-1').send({ serverURL: 'nope.example.com' });
 
     const rows = auditRows(t);
     expect(rows.find((r) => r.requestId === 'hit-1')).toMatchObject({
@@ -182,7 +181,7 @@ describe('POST /v1/credentials/get', () => {
   ])('answers 400 when the body has %s', async (_label, body, path) => {
     const t = buildTestApp();
 
-    const res = await request(t.app).post('/v1/credentials/get').set('Authorization', bearer(t.tokens.runner)).send(body);
+    const res = await withToken(t, t.tokens.runner).post('/v1/credentials/get').send(body);
 
     expect(res.status).toBe(400);
     expect(errorOf(res).code).toBe('validation_failed');
@@ -196,7 +195,7 @@ describe('POST /v1/credentials/get', () => {
     const quay = t.services.integrationRepository.findByHost('quay.io')!;
     t.services.integrationRepository.update({ ...quay, envelope: ghcr.envelope });
 
-    const res = await request(t.app).post('/v1/credentials/get').set('Authorization', bearer(t.tokens.runner)).set('X-Request-Id', 'moved-1').send({ serverURL: 'quay.io' });
+    const res = await withToken(t, t.tokens.runner).post('/v1/credentials/get').set('X-Request-Id', 'moved-1').send({ serverURL: 'quay.io' });
 
     expect(res.status).toBe(500);
     const error = errorOf(res);
@@ -227,7 +226,7 @@ describe('GET /v1/credentials', () => {
     const t = buildTestApp();
     const secrets = seedRegistries(t);
 
-    const res = await request(t.app).get('/v1/credentials').set('Authorization', bearer(t.tokens.runner));
+    const res = await withToken(t, t.tokens.runner).get('/v1/credentials');
 
     expect(res.status).toBe(200);
     expect(CredentialListSchema.parse(res.body)).toEqual({
@@ -243,7 +242,7 @@ describe('GET /v1/credentials', () => {
     const t = buildTestApp();
     seedRegistries(t);
 
-    const res = await request(t.app).get('/v1/credentials').set('Authorization', bearer(t.tokens.scopedRunner));
+    const res = await withToken(t, t.tokens.scopedRunner).get('/v1/credentials');
 
     expect(CredentialListSchema.parse(res.body)).toEqual({ 'ghcr.io': 'ghcr-bot' });
   });
@@ -252,7 +251,7 @@ describe('GET /v1/credentials', () => {
     const t = buildTestApp();
     seedRegistries(t);
 
-    await request(t.app).get('/v1/credentials').set('Authorization', bearer(t.tokens.scopedRunner)).set('X-Request-Id', 'list-1');
+    await withToken(t, t.tokens.scopedRunner).get('/v1/credentials').set('X-Request-Id', 'list-1');
 
     expect(auditRows(t).find((r) => r.requestId === 'list-1')).toMatchObject({ action: 'credential.list', outcome: 'ok', detail: { count: 1 } });
   });
@@ -299,7 +298,7 @@ describe('POST /v1/credentials/store', () => {
   it('writes a credential.store audit row when it stores', async () => {
     const t = buildTestApp();
 
-    await request(t.app).post('/v1/credentials/store').set('Authorization', bearer(t.tokens.manager)).set('X-Request-Id', 'store-1').send(buildStoreBody({ ServerURL: 'quay.io' }));
+    await withToken(t, t.tokens.manager).post('/v1/credentials/store').set('X-Request-Id', 'store-1').send(buildStoreBody({ ServerURL: 'quay.io' }));
 
     expect(auditRows(t).find((r) => r.requestId === 'store-1')).toMatchObject({
       action: 'credential.store',
@@ -363,7 +362,7 @@ describe('POST /v1/credentials/erase', () => {
   it('answers 204 and writes a not_found audit row when nothing is stored for the host', async () => {
     const t = buildTestApp();
 
-    const res = await request(t.app).post('/v1/credentials/erase').set('Authorization', bearer(t.tokens.admin)).set('X-Request-Id', 'erase-1').send({ serverURL: 'quay.io' });
+    const res = await withToken(t, t.tokens.admin).post('/v1/credentials/erase').set('X-Request-Id', 'erase-1').send({ serverURL: 'quay.io' });
 
     expect(res.status).toBe(204);
     expect(auditRows(t).find((r) => r.requestId === 'erase-1')).toMatchObject({ action: 'credential.erase', outcome: 'not_found', host: 'quay.io' });
@@ -401,7 +400,7 @@ describe('the server field of /v1/credentials/get and /erase', () => {
     const t = buildTestApp();
     const secrets = seedRegistries(t);
 
-    const res = await request(t.app).post('/v1/credentials/get').set('Authorization', bearer(t.tokens.runner)).send({ [field]: 'https://quay.io' });
+    const res = await withToken(t, t.tokens.runner).post('/v1/credentials/get').send({ [field]: 'https://quay.io' });
 
     expect(res.status).toBe(200);
     expect(LookupResponseSchema.parse(res.body)).toEqual({ ServerURL: 'https://quay.io', Username: 'quay-bot', Secret: secrets['quay.io'] });
@@ -411,7 +410,7 @@ describe('the server field of /v1/credentials/get and /erase', () => {
     const t = buildTestApp();
     seedRegistries(t);
 
-    const res = await request(t.app).post('/v1/credentials/erase').set('Authorization', bearer(t.tokens.manager)).send({ [field]: 'quay.io' });
+    const res = await withToken(t, t.tokens.manager).post('/v1/credentials/erase').send({ [field]: 'quay.io' });
 
     expect(res.status).toBe(204);
     expect(t.services.integrationRepository.findByHost('quay.io')).toBeUndefined();
@@ -423,7 +422,7 @@ describe('GET /v1/credentials with a host named like an object key', () => {
     const t = buildTestApp();
     seedIntegration(t, { host: '__proto__', username: 'proto-user' });
 
-    const res = await request(t.app).get('/v1/credentials').set('Authorization', bearer(t.tokens.runner));
+    const res = await withToken(t, t.tokens.runner).get('/v1/credentials');
 
     expect(res.status).toBe(200);
     expect(Object.entries(res.body as Record<string, string>)).toContainEqual(['__proto__', 'proto-user']);

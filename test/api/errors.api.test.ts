@@ -5,7 +5,7 @@ import request from 'supertest';
 import { describe, expect, it, vi } from 'vitest';
 import { createSourceOf } from '../../daemon/src/http/client-address.js';
 import { buildIntegrationBody, buildStoreBody, buildTokenBody } from '../support/factories.js';
-import { auditRows, bearer, buildTestApp, errorOf, seedIntegration, type TestApp } from '../support/test-app.js';
+import { auditRows, bearer, buildTestApp, errorOf, seedIntegration, type TestApp, withToken } from '../support/test-app.js';
 
 type Method = 'get' | 'post' | 'patch' | 'delete';
 
@@ -85,7 +85,7 @@ describe('authentication on every /v1 route', () => {
   it('records the claimed token id when a revoked token is presented', async () => {
     const t = buildTestApp();
 
-    await request(t.app).get('/v1/credentials').set('Authorization', bearer(t.tokens.revoked)).set('X-Request-Id', 'auth-2');
+    await withToken(t, t.tokens.revoked).get('/v1/credentials').set('X-Request-Id', 'auth-2');
 
     expect(auditRows(t).find((r) => r.requestId === 'auth-2')?.tokenId).toBe(t.tokenIds.revoked);
   });
@@ -103,7 +103,7 @@ describe('authentication on every /v1 route', () => {
     for (let i = 0; i < 3; i++) await request(t.app).get('/v1/credentials').set('Authorization', 'Bearer wrong');
 
     const blocked = await request(t.app).get('/v1/credentials').set('Authorization', 'Bearer wrong');
-    const valid = await request(t.app).get('/v1/credentials').set('Authorization', bearer(t.tokens.runner));
+    const valid = await withToken(t, t.tokens.runner).get('/v1/credentials');
     t.clock.advance(60_000);
     const later = await request(t.app).get('/v1/credentials').set('Authorization', 'Bearer wrong');
 
@@ -182,9 +182,8 @@ describe('request bodies on every body route', () => {
     const t = buildTestApp();
     seedIntegration(t, { host: 'quay.io' });
 
-    const res = await request(t.app)
+    const res = await withToken(t, t.tokens.runner)
       .post('/v1/credentials/get')
-      .set('Authorization', bearer(t.tokens.runner))
       .set('Content-Type', contentType)
       .send(JSON.stringify({ serverURL: 'quay.io' }));
 
@@ -210,7 +209,7 @@ describe('query strings on every /v1 route', () => {
   ] as const)('answers 400 validation_failed to GET %s, a plausible filter the listing does not take', async (path, role) => {
     const t = buildTestApp();
 
-    const res = await request(t.app).get(path).set('Authorization', bearer(t.tokens[role]));
+    const res = await withToken(t, t.tokens[role]).get(path);
 
     expect(res.status).toBe(400);
     expect(errorOf(res).code).toBe('validation_failed');
@@ -263,7 +262,7 @@ describe('ids and methods the routes do not know', () => {
 
 describe('unknown routes', () => {
   it.each([
-    ['an unknown /v1 route is called with a valid token', (t: TestApp) => request(t.app).get('/v1/secrets').set('Authorization', bearer(t.tokens.admin))],
+    ['an unknown /v1 route is called with a valid token', (t: TestApp) => withToken(t, t.tokens.admin).get('/v1/secrets')],
     ['a path outside /v1 is called', (t: TestApp) => request(t.app).get('/admin')],
   ])('answers 404 route_not_found when %s', async (_what, call) => {
     const t = buildTestApp();
@@ -277,8 +276,8 @@ describe('unknown routes', () => {
   it('answers a lookup under a wrong base path route_not_found, unlike an unknown host', async () => {
     const t = buildTestApp();
 
-    const typo = await request(t.app).post('/typo/v1/credentials/get').set('Authorization', bearer(t.tokens.runner)).send({ serverURL: 'nowhere.example' });
-    const unknownHost = await request(t.app).post('/v1/credentials/get').set('Authorization', bearer(t.tokens.runner)).send({ serverURL: 'nowhere.example' });
+    const typo = await withToken(t, t.tokens.runner).post('/typo/v1/credentials/get').send({ serverURL: 'nowhere.example' });
+    const unknownHost = await withToken(t, t.tokens.runner).post('/v1/credentials/get').send({ serverURL: 'nowhere.example' });
 
     expect(errorOf(typo).code).toBe('route_not_found');
     expect(errorOf(unknownHost).code).toBe('not_found');
@@ -290,7 +289,7 @@ describe('unexpected failures', () => {
     const t = buildTestApp();
     t.services.db.close();
 
-    const res = await request(t.app).get('/v1/credentials').set('Authorization', bearer(t.tokens.runner)).set('X-Request-Id', 'boom-1');
+    const res = await withToken(t, t.tokens.runner).get('/v1/credentials').set('X-Request-Id', 'boom-1');
 
     expect(res.status).toBe(500);
     const error = errorOf(res);
@@ -307,7 +306,7 @@ describe('request observation', () => {
     const t = buildTestApp();
     const integration = seedIntegration(t, { host: 'quay.io' });
 
-    await request(t.app).get(`/v1/integrations/${integration.id}`).set('Authorization', bearer(t.tokens.auditor)).set('X-Request-Id', 'obs-1');
+    await withToken(t, t.tokens.auditor).get(`/v1/integrations/${integration.id}`).set('X-Request-Id', 'obs-1');
 
     const lines = t.logs.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line['requestId'] === 'obs-1');
     expect(lines).toEqual([
@@ -321,7 +320,7 @@ describe('request observation', () => {
     const t = buildTestApp();
     vi.spyOn(t.metrics, 'observeRequest').mockImplementation(({ method, route, status }) => void seen.push({ method, route, status }));
 
-    await request(t.app).delete(`/v1/tokens/${t.tokenIds.runner}`).set('Authorization', bearer(t.tokens.admin));
+    await withToken(t, t.tokens.admin).delete(`/v1/tokens/${t.tokenIds.runner}`);
 
     expect(seen).toEqual([{ method: 'DELETE', route: '/v1/tokens/:id', status: 204 }]);
   });
@@ -332,8 +331,8 @@ describe('response headers', () => {
     const t = buildTestApp();
     seedIntegration(t, { host: 'quay.io' });
 
-    const hit = await request(t.app).post('/v1/credentials/get').set('Authorization', bearer(t.tokens.runner)).send({ serverURL: 'quay.io' });
-    const miss = await request(t.app).post('/v1/credentials/get').set('Authorization', bearer(t.tokens.runner)).send({ serverURL: 'ghcr.io' });
+    const hit = await withToken(t, t.tokens.runner).post('/v1/credentials/get').send({ serverURL: 'quay.io' });
+    const miss = await withToken(t, t.tokens.runner).post('/v1/credentials/get').send({ serverURL: 'ghcr.io' });
 
     for (const res of [hit, miss]) {
       expect(res.headers['cache-control']).toBe('no-store');
@@ -350,8 +349,8 @@ describe('response headers', () => {
       await request(t.app).get('/healthz'),
       await request(t.app).get('/v1/openapi.json'),
       await request(t.app).get('/no/such/route'),
-      await request(t.app).post('/v1/credentials/get').set('Authorization', bearer(t.tokens.runner)).send({ serverURL: 'ghcr.io' }),
-      await request(t.app).post('/v1/credentials/get/').set('Authorization', bearer(t.tokens.runner)).send({ serverURL: 'ghcr.io' }),
+      await withToken(t, t.tokens.runner).post('/v1/credentials/get').send({ serverURL: 'ghcr.io' }),
+      await withToken(t, t.tokens.runner).post('/v1/credentials/get/').send({ serverURL: 'ghcr.io' }),
     ];
 
     for (const res of answers) {
@@ -379,20 +378,20 @@ function snapshotState(t: TestApp) {
 
 describe('rejected requests', () => {
   const REJECTED: Array<[label: string, status: number, act: (t: TestApp, ids: { integration: string }) => request.Test]> = [
-    ['an auditor creating an integration', 403, (t) => request(t.app).post('/v1/integrations').set('Authorization', bearer(t.tokens.auditor)).send(buildIntegrationBody({ host: 'ghcr.io' }))],
-    ['a duplicate host', 409, (t) => request(t.app).post('/v1/integrations').set('Authorization', bearer(t.tokens.admin)).send(buildIntegrationBody({ host: 'https://QUAY.io:443/' }))],
-    ['an unknown field', 400, (t) => request(t.app).post('/v1/integrations').set('Authorization', bearer(t.tokens.admin)).send(buildIntegrationBody({ host: 'ghcr.io', token: 'x' }))],
-    ['a runner updating', 403, (t, ids) => request(t.app).patch(`/v1/integrations/${ids.integration}`).set('Authorization', bearer(t.tokens.runner)).send({ export: false })],
-    ['an update with a bad field', 400, (t, ids) => request(t.app).patch(`/v1/integrations/${ids.integration}`).set('Authorization', bearer(t.tokens.admin)).send({ export: 'no' })],
-    ['an auditor deleting', 403, (t, ids) => request(t.app).delete(`/v1/integrations/${ids.integration}`).set('Authorization', bearer(t.tokens.auditor))],
-    ['a revoked token deleting', 401, (t, ids) => request(t.app).delete(`/v1/integrations/${ids.integration}`).set('Authorization', bearer(t.tokens.revoked))],
-    ['a manager minting an admin', 403, (t) => request(t.app).post('/v1/tokens').set('Authorization', bearer(t.tokens.manager)).send(buildTokenBody({ role: 'admin' }))],
-    ['revoking the last admin', 409, (t) => request(t.app).delete(`/v1/tokens/${t.tokenIds.admin}`).set('Authorization', bearer(t.tokens.admin))],
-    ['a runner storing', 403, (t) => request(t.app).post('/v1/credentials/store').set('Authorization', bearer(t.tokens.runner)).send(buildStoreBody({ ServerURL: 'quay.io' }))],
-    ['a runner erasing', 403, (t) => request(t.app).post('/v1/credentials/erase').set('Authorization', bearer(t.tokens.runner)).send({ serverURL: 'quay.io' })],
-    ['a store with a repository path', 400, (t) => request(t.app).post('/v1/credentials/store').set('Authorization', bearer(t.tokens.admin)).send(buildStoreBody({ ServerURL: 'quay.io/org/repo' }))],
-    ['malformed JSON', 400, (t) => request(t.app).post('/v1/credentials/store').set('Authorization', bearer(t.tokens.admin)).set('Content-Type', 'application/json').send('{')],
-    ['an oversized body', 413, (t) => request(t.app).post('/v1/integrations').set('Authorization', bearer(t.tokens.admin)).send(buildIntegrationBody({ host: 'ghcr.io', description: 'x'.repeat(MAX_BODY_BYTES) }))],
+    ['an auditor creating an integration', 403, (t) => withToken(t, t.tokens.auditor).post('/v1/integrations').send(buildIntegrationBody({ host: 'ghcr.io' }))],
+    ['a duplicate host', 409, (t) => withToken(t, t.tokens.admin).post('/v1/integrations').send(buildIntegrationBody({ host: 'https://QUAY.io:443/' }))],
+    ['an unknown field', 400, (t) => withToken(t, t.tokens.admin).post('/v1/integrations').send(buildIntegrationBody({ host: 'ghcr.io', token: 'x' }))],
+    ['a runner updating', 403, (t, ids) => withToken(t, t.tokens.runner).patch(`/v1/integrations/${ids.integration}`).send({ export: false })],
+    ['an update with a bad field', 400, (t, ids) => withToken(t, t.tokens.admin).patch(`/v1/integrations/${ids.integration}`).send({ export: 'no' })],
+    ['an auditor deleting', 403, (t, ids) => withToken(t, t.tokens.auditor).delete(`/v1/integrations/${ids.integration}`)],
+    ['a revoked token deleting', 401, (t, ids) => withToken(t, t.tokens.revoked).delete(`/v1/integrations/${ids.integration}`)],
+    ['a manager minting an admin', 403, (t) => withToken(t, t.tokens.manager).post('/v1/tokens').send(buildTokenBody({ role: 'admin' }))],
+    ['revoking the last admin', 409, (t) => withToken(t, t.tokens.admin).delete(`/v1/tokens/${t.tokenIds.admin}`)],
+    ['a runner storing', 403, (t) => withToken(t, t.tokens.runner).post('/v1/credentials/store').send(buildStoreBody({ ServerURL: 'quay.io' }))],
+    ['a runner erasing', 403, (t) => withToken(t, t.tokens.runner).post('/v1/credentials/erase').send({ serverURL: 'quay.io' })],
+    ['a store with a repository path', 400, (t) => withToken(t, t.tokens.admin).post('/v1/credentials/store').send(buildStoreBody({ ServerURL: 'quay.io/org/repo' }))],
+    ['malformed JSON', 400, (t) => withToken(t, t.tokens.admin).post('/v1/credentials/store').set('Content-Type', 'application/json').send('{')],
+    ['an oversized body', 413, (t) => withToken(t, t.tokens.admin).post('/v1/integrations').send(buildIntegrationBody({ host: 'ghcr.io', description: 'x'.repeat(MAX_BODY_BYTES) }))],
   ];
 
   it.each(REJECTED)('changes no stored state when the request is %s', async (_label, status, act) => {

@@ -1,7 +1,7 @@
 import { ErrorBodySchema, HealthSchema, ROLES } from '@dcs/shared';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import { TEST_VERSION, bearer, buildTestApp } from '../support/test-app.js';
+import { buildTestApp, TEST_VERSION, withToken } from '../support/test-app.js';
 
 describe('GET /healthz', () => {
   it('answers ok and the version when no token is sent', async () => {
@@ -25,7 +25,7 @@ describe('GET /healthz', () => {
   it.each(Object.entries(EXPECTED_STATUS))('answers %s with %i when that token is sent', async (name, status) => {
     const t = buildTestApp();
 
-    const res = await request(t.app).get('/healthz').set('Authorization', bearer(t.tokens[name as keyof typeof EXPECTED_STATUS]));
+    const res = await withToken(t, t.tokens[name as keyof typeof EXPECTED_STATUS]).get('/healthz');
 
     expect(res.status).toBe(status);
     HealthSchema.parse(res.body);
@@ -116,10 +116,7 @@ describe('API once the barrier is sealed', () => {
     const t = buildTestApp();
     t.services.barrier.wipe();
 
-    const res = await request(t.app)
-      .post('/v1/integrations')
-      .set('Authorization', bearer(t.tokens.admin))
-      .send({ host: 'ghcr.io', username: 'bot', secret: 'x' });
+    const res = await withToken(t, t.tokens.admin).post('/v1/integrations').send({ host: 'ghcr.io', username: 'bot', secret: 'x' });
 
     expect(res.status).toBe(503);
     expect(ErrorBodySchema.parse(res.body).error.code).toBe('unavailable');

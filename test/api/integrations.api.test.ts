@@ -10,14 +10,11 @@ import {
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { buildIntegrationBody, distinctiveSecret } from '../support/factories.js';
-import { auditRows, bearer, buildTestApp, errorOf, matrixCases, type RoleMatrix, routesMissingFrom, seedIntegration, type TestApp } from '../support/test-app.js';
+import { auditRows, buildTestApp, errorOf, matrixCases, type RoleMatrix, routesMissingFrom, seedIntegration, type TestApp, withToken } from '../support/test-app.js';
 
 /** Mints a host-limited manager token through the API as the admin. */
 async function scopedManager(t: TestApp, hosts: string[]): Promise<string> {
-  const res = await request(t.app)
-    .post('/v1/tokens')
-    .set('Authorization', bearer(t.tokens.admin))
-    .send({ name: 'scoped manager', role: 'manager', hosts });
+  const res = await withToken(t, t.tokens.admin).post('/v1/tokens').send({ name: 'scoped manager', role: 'manager', hosts });
   return CreatedTokenSchema.parse(res.body).token;
 }
 
@@ -44,13 +41,13 @@ const EXPECTED: RoleMatrix<RouteKey, number> = {
 
 const SEND: Record<RouteKey, (t: TestApp, token: string, id: string) => request.Test> = {
   'POST /v1/integrations': (t, token) =>
-    request(t.app).post('/v1/integrations').set('Authorization', bearer(token)).send(buildIntegrationBody({ host: 'quay.io' })),
-  'GET /v1/integrations': (t, token) => request(t.app).get('/v1/integrations').set('Authorization', bearer(token)),
-  'GET /v1/integrations/:id': (t, token, id) => request(t.app).get(`/v1/integrations/${id}`).set('Authorization', bearer(token)),
+    withToken(t, token).post('/v1/integrations').send(buildIntegrationBody({ host: 'quay.io' })),
+  'GET /v1/integrations': (t, token) => withToken(t, token).get('/v1/integrations'),
+  'GET /v1/integrations/:id': (t, token, id) => withToken(t, token).get(`/v1/integrations/${id}`),
   'PATCH /v1/integrations/:id': (t, token, id) =>
-    request(t.app).patch(`/v1/integrations/${id}`).set('Authorization', bearer(token)).send({ username: 'renamed' }),
-  'DELETE /v1/integrations/:id': (t, token, id) => request(t.app).delete(`/v1/integrations/${id}`).set('Authorization', bearer(token)),
-  'POST /v1/integrations/:id/test': (t, token, id) => request(t.app).post(`/v1/integrations/${id}/test`).set('Authorization', bearer(token)),
+    withToken(t, token).patch(`/v1/integrations/${id}`).send({ username: 'renamed' }),
+  'DELETE /v1/integrations/:id': (t, token, id) => withToken(t, token).delete(`/v1/integrations/${id}`),
+  'POST /v1/integrations/:id/test': (t, token, id) => withToken(t, token).post(`/v1/integrations/${id}/test`),
 };
 
 const SUCCESS_SCHEMA: Record<RouteKey, { parse(value: unknown): unknown } | null> = {
@@ -86,7 +83,7 @@ describe('POST /v1/integrations', () => {
     const t = buildTestApp();
     const body = buildIntegrationBody({ host: 'https://GHCR.io/' });
 
-    const res = await request(t.app).post('/v1/integrations').set('Authorization', bearer(t.tokens.admin)).send(body);
+    const res = await withToken(t, t.tokens.admin).post('/v1/integrations').send(body);
 
     expect(res.status).toBe(201);
     const summary = IntegrationSummarySchema.parse(res.body);
@@ -98,9 +95,8 @@ describe('POST /v1/integrations', () => {
   it('defaults export to true and description to null when they are omitted', async () => {
     const t = buildTestApp();
 
-    const res = await request(t.app)
+    const res = await withToken(t, t.tokens.manager)
       .post('/v1/integrations')
-      .set('Authorization', bearer(t.tokens.manager))
       .send({ host: 'quay.io', username: 'robot', secret: distinctiveSecret() });
 
     expect(res.status).toBe(201);
@@ -110,9 +106,8 @@ describe('POST /v1/integrations', () => {
   it('writes an integration.create audit row tied to the request when it succeeds', async () => {
     const t = buildTestApp();
 
-    const res = await request(t.app)
+    const res = await withToken(t, t.tokens.manager)
       .post('/v1/integrations')
-      .set('Authorization', bearer(t.tokens.manager))
       .set('X-Request-Id', 'create-1')
       .send(buildIntegrationBody({ host: 'quay.io' }));
 
@@ -123,12 +118,9 @@ describe('POST /v1/integrations', () => {
 
   it('answers 409 conflict when the host already exists in another spelling', async () => {
     const t = buildTestApp();
-    await request(t.app).post('/v1/integrations').set('Authorization', bearer(t.tokens.admin)).send(buildIntegrationBody({ host: 'https://GHCR.io/' }));
+    await withToken(t, t.tokens.admin).post('/v1/integrations').send(buildIntegrationBody({ host: 'https://GHCR.io/' }));
 
-    const res = await request(t.app)
-      .post('/v1/integrations')
-      .set('Authorization', bearer(t.tokens.admin))
-      .send(buildIntegrationBody({ host: 'ghcr.io:443' }));
+    const res = await withToken(t, t.tokens.admin).post('/v1/integrations').send(buildIntegrationBody({ host: 'ghcr.io:443' }));
 
     expect(res.status).toBe(409);
     expect(errorOf(res).code).toBe('conflict');
@@ -139,7 +131,7 @@ describe('POST /v1/integrations', () => {
     const t = buildTestApp();
     const body = buildIntegrationBody({ password: 'extra-field-value' });
 
-    const res = await request(t.app).post('/v1/integrations').set('Authorization', bearer(t.tokens.admin)).send(body);
+    const res = await withToken(t, t.tokens.admin).post('/v1/integrations').send(body);
 
     expect(res.status).toBe(400);
     const error = errorOf(res);
@@ -161,7 +153,7 @@ describe('POST /v1/integrations', () => {
       throw new Error('expected the host to be invalid');
     })();
 
-    const res = await request(t.app).post('/v1/integrations').set('Authorization', bearer(t.tokens.admin)).send(buildIntegrationBody({ host }));
+    const res = await withToken(t, t.tokens.admin).post('/v1/integrations').send(buildIntegrationBody({ host }));
 
     expect(res.status).toBe(400);
     const error = errorOf(res);
@@ -174,9 +166,8 @@ describe('POST /v1/integrations', () => {
   it('answers 400 with one issue per field when fields have the wrong types', async () => {
     const t = buildTestApp();
 
-    const res = await request(t.app)
+    const res = await withToken(t, t.tokens.admin)
       .post('/v1/integrations')
-      .set('Authorization', bearer(t.tokens.admin))
       .send(buildIntegrationBody({ username: 42, export: 'yes', description: ['x'] }));
 
     expect(res.status).toBe(400);
@@ -186,7 +177,7 @@ describe('POST /v1/integrations', () => {
   it('answers 400 listing every missing field when the body is empty', async () => {
     const t = buildTestApp();
 
-    const res = await request(t.app).post('/v1/integrations').set('Authorization', bearer(t.tokens.admin)).send({});
+    const res = await withToken(t, t.tokens.admin).post('/v1/integrations').send({});
 
     expect(res.status).toBe(400);
     expect(errorOf(res).issues?.map((issue) => issue.path).sort()).toEqual(['host', 'secret', 'username']);
@@ -195,10 +186,7 @@ describe('POST /v1/integrations', () => {
   it('answers 400 when the username carries a control character', async () => {
     const t = buildTestApp();
 
-    const res = await request(t.app)
-      .post('/v1/integrations')
-      .set('Authorization', bearer(t.tokens.admin))
-      .send(buildIntegrationBody({ username: 'bot\nadmin' }));
+    const res = await withToken(t, t.tokens.admin).post('/v1/integrations').send(buildIntegrationBody({ username: 'bot\nadmin' }));
 
     expect(res.status).toBe(400);
     expect(errorOf(res).issues?.map((issue) => issue.path)).toEqual(['username']);
@@ -207,7 +195,7 @@ describe('POST /v1/integrations', () => {
   it('answers 400 when the body is a JSON array instead of an object', async () => {
     const t = buildTestApp();
 
-    const res = await request(t.app).post('/v1/integrations').set('Authorization', bearer(t.tokens.admin)).send([buildIntegrationBody()]);
+    const res = await withToken(t, t.tokens.admin).post('/v1/integrations').send([buildIntegrationBody()]);
 
     expect(res.status).toBe(400);
     expect(errorOf(res).code).toBe('validation_failed');
@@ -216,9 +204,8 @@ describe('POST /v1/integrations', () => {
   it('answers 403 and writes a denied audit row when an auditor tries to create', async () => {
     const t = buildTestApp();
 
-    const res = await request(t.app)
+    const res = await withToken(t, t.tokens.auditor)
       .post('/v1/integrations')
-      .set('Authorization', bearer(t.tokens.auditor))
       .set('X-Request-Id', 'denied-1')
       .send(buildIntegrationBody({ host: 'quay.io' }));
 
@@ -236,7 +223,7 @@ describe('POST /v1/integrations', () => {
     const t = buildTestApp();
     const token = await scopedManager(t, ['ghcr.io']);
 
-    const res = await request(t.app).post('/v1/integrations').set('Authorization', bearer(token)).send(buildIntegrationBody({ host: 'quay.io' }));
+    const res = await withToken(t, token).post('/v1/integrations').send(buildIntegrationBody({ host: 'quay.io' }));
 
     expect(res.status).toBe(403);
     expect(errorOf(res).code).toBe('forbidden');
@@ -249,7 +236,7 @@ describe('GET /v1/integrations', () => {
     const bodies = [buildIntegrationBody({ host: 'quay.io' }), buildIntegrationBody({ host: 'ghcr.io', export: false })];
     for (const body of bodies) seedIntegration(t, body);
 
-    const res = await request(t.app).get('/v1/integrations').set('Authorization', bearer(t.tokens.auditor));
+    const res = await withToken(t, t.tokens.auditor).get('/v1/integrations');
 
     expect(res.status).toBe(200);
     const list = IntegrationListSchema.parse(res.body);
@@ -261,8 +248,8 @@ describe('GET /v1/integrations', () => {
     const t = buildTestApp();
     const created = [seedIntegration(t, { host: 'quay.io', expiresAt: '2027-01-01T00:00:00.000Z' }), seedIntegration(t, { host: 'ghcr.io', export: false })];
 
-    const list = await request(t.app).get('/v1/integrations').set('Authorization', bearer(t.tokens.auditor));
-    const shownReplies = await Promise.all(created.map(({ id }) => request(t.app).get(`/v1/integrations/${id}`).set('Authorization', bearer(t.tokens.auditor))));
+    const list = await withToken(t, t.tokens.auditor).get('/v1/integrations');
+    const shownReplies = await Promise.all(created.map(({ id }) => withToken(t, t.tokens.auditor).get(`/v1/integrations/${id}`)));
     const shown = shownReplies.map((reply) => reply.body as object);
 
     expect(list.status).toBe(200);
@@ -278,7 +265,7 @@ describe('GET /v1/integrations', () => {
     seedIntegration(t, { host: 'ghcr.io' });
     const token = await scopedManager(t, ['ghcr.io']);
 
-    const res = await request(t.app).get('/v1/integrations').set('Authorization', bearer(token));
+    const res = await withToken(t, token).get('/v1/integrations');
 
     expect(IntegrationListSchema.parse(res.body).integrations.map((i) => i.host)).toEqual(['ghcr.io']);
   });
@@ -289,7 +276,7 @@ describe('GET /v1/integrations/:id', () => {
     const t = buildTestApp();
     const existing = seedIntegration(t, { host: 'quay.io' });
 
-    const res = await request(t.app).get(`/v1/integrations/${existing.id}`).set('Authorization', bearer(t.tokens.manager));
+    const res = await withToken(t, t.tokens.manager).get(`/v1/integrations/${existing.id}`);
 
     expect(res.status).toBe(200);
     expect(IntegrationSummarySchema.parse(res.body)).toEqual(existing);
@@ -298,7 +285,7 @@ describe('GET /v1/integrations/:id', () => {
   it('answers 400 when the id is not an id', async () => {
     const t = buildTestApp();
 
-    const res = await request(t.app).get('/v1/integrations/ghcr.io').set('Authorization', bearer(t.tokens.admin));
+    const res = await withToken(t, t.tokens.admin).get('/v1/integrations/ghcr.io');
 
     expect(res.status).toBe(400);
     expect(errorOf(res).issues?.map((issue) => issue.path)).toEqual(['id']);
@@ -309,7 +296,7 @@ describe('GET /v1/integrations/:id', () => {
     const outside = seedIntegration(t, { host: 'quay.io' });
     const token = await scopedManager(t, ['ghcr.io']);
 
-    const res = await request(t.app).get(`/v1/integrations/${outside.id}`).set('Authorization', bearer(token));
+    const res = await withToken(t, token).get(`/v1/integrations/${outside.id}`);
 
     expect(res.status).toBe(404);
     expect(errorOf(res).code).toBe('not_found');
@@ -322,10 +309,7 @@ describe('PATCH /v1/integrations/:id', () => {
     const existing = seedIntegration(t, { host: 'quay.io', username: 'old-user' });
     t.clock.advance(5_000);
 
-    const res = await request(t.app)
-      .patch(`/v1/integrations/${existing.id}`)
-      .set('Authorization', bearer(t.tokens.manager))
-      .send({ username: 'new-user', description: null });
+    const res = await withToken(t, t.tokens.manager).patch(`/v1/integrations/${existing.id}`).send({ username: 'new-user', description: null });
 
     expect(res.status).toBe(200);
     const summary = IntegrationSummarySchema.parse(res.body);
@@ -337,15 +321,8 @@ describe('PATCH /v1/integrations/:id', () => {
     const existing = seedIntegration(t, { host: 'quay.io' });
     const secret = distinctiveSecret('rotated');
 
-    const res = await request(t.app)
-      .patch(`/v1/integrations/${existing.id}`)
-      .set('Authorization', bearer(t.tokens.admin))
-      .set('X-Request-Id', 'patch-1')
-      .send({ secret });
-    const lookup = await request(t.app)
-      .post('/v1/credentials/get')
-      .set('Authorization', bearer(t.tokens.runner))
-      .send({ serverURL: 'quay.io' });
+    const res = await withToken(t, t.tokens.admin).patch(`/v1/integrations/${existing.id}`).set('X-Request-Id', 'patch-1').send({ secret });
+    const lookup = await withToken(t, t.tokens.runner).post('/v1/credentials/get').send({ serverURL: 'quay.io' });
 
     expect(res.status).toBe(200);
     expect(res.text).not.toContain(secret);
@@ -362,7 +339,7 @@ describe('PATCH /v1/integrations/:id', () => {
     const t = buildTestApp();
     const existing = seedIntegration(t);
 
-    const res = await request(t.app).patch(`/v1/integrations/${existing.id}`).set('Authorization', bearer(t.tokens.admin)).send({});
+    const res = await withToken(t, t.tokens.admin).patch(`/v1/integrations/${existing.id}`).send({});
 
     expect(res.status).toBe(400);
     expect(errorOf(res).code).toBe('validation_failed');
@@ -372,10 +349,7 @@ describe('PATCH /v1/integrations/:id', () => {
     const t = buildTestApp();
     const existing = seedIntegration(t, { host: 'quay.io' });
 
-    const res = await request(t.app)
-      .patch(`/v1/integrations/${existing.id}`)
-      .set('Authorization', bearer(t.tokens.admin))
-      .send({ host: 'ghcr.io' });
+    const res = await withToken(t, t.tokens.admin).patch(`/v1/integrations/${existing.id}`).send({ host: 'ghcr.io' });
 
     expect(res.status).toBe(400);
     expect(t.services.integrationRepository.findById(existing.id)?.host).toBe('quay.io');
@@ -386,7 +360,7 @@ describe('PATCH /v1/integrations/:id', () => {
     const outside = seedIntegration(t, { host: 'quay.io' });
     const token = await scopedManager(t, ['ghcr.io']);
 
-    const res = await request(t.app).patch(`/v1/integrations/${outside.id}`).set('Authorization', bearer(token)).send({ export: false });
+    const res = await withToken(t, token).patch(`/v1/integrations/${outside.id}`).send({ export: false });
 
     expect(res.status).toBe(404);
     expect(t.services.integrationRepository.findById(outside.id)?.export).toBe(true);
@@ -398,8 +372,8 @@ describe('DELETE /v1/integrations/:id', () => {
     const t = buildTestApp();
     const existing = seedIntegration(t, { host: 'quay.io' });
 
-    const res = await request(t.app).delete(`/v1/integrations/${existing.id}`).set('Authorization', bearer(t.tokens.admin)).set('X-Request-Id', 'del-1');
-    const after = await request(t.app).get(`/v1/integrations/${existing.id}`).set('Authorization', bearer(t.tokens.admin));
+    const res = await withToken(t, t.tokens.admin).delete(`/v1/integrations/${existing.id}`).set('X-Request-Id', 'del-1');
+    const after = await withToken(t, t.tokens.admin).get(`/v1/integrations/${existing.id}`);
 
     expect(res.status).toBe(204);
     expect(res.text).toBe('');
@@ -415,9 +389,9 @@ describe('DELETE /v1/integrations/:id', () => {
   it('answers 404 when the integration was already deleted', async () => {
     const t = buildTestApp();
     const existing = seedIntegration(t);
-    await request(t.app).delete(`/v1/integrations/${existing.id}`).set('Authorization', bearer(t.tokens.admin));
+    await withToken(t, t.tokens.admin).delete(`/v1/integrations/${existing.id}`);
 
-    const res = await request(t.app).delete(`/v1/integrations/${existing.id}`).set('Authorization', bearer(t.tokens.admin));
+    const res = await withToken(t, t.tokens.admin).delete(`/v1/integrations/${existing.id}`);
 
     expect(res.status).toBe(404);
     expect(errorOf(res).code).toBe('not_found');
@@ -430,7 +404,7 @@ describe('POST /v1/integrations/:id/test', () => {
     const body = buildIntegrationBody({ host: 'quay.io' });
     const existing = seedIntegration(t, body);
 
-    const res = await request(t.app).post(`/v1/integrations/${existing.id}/test`).set('Authorization', bearer(t.tokens.manager));
+    const res = await withToken(t, t.tokens.manager).post(`/v1/integrations/${existing.id}/test`);
 
     expect(res.status).toBe(200);
     expect(IntegrationTestReportSchema.parse(res.body)).toMatchObject({ id: existing.id, host: 'quay.io', result: 'ok' });
@@ -443,7 +417,7 @@ describe('POST /v1/integrations/:id/test', () => {
     const t = buildTestApp();
     const existing = seedIntegration(t);
 
-    await request(t.app).post(`/v1/integrations/${existing.id}/test`).set('Authorization', bearer(t.tokens[role]));
+    await withToken(t, t.tokens[role]).post(`/v1/integrations/${existing.id}/test`);
 
     expect(t.probes).toEqual([]);
   });
@@ -453,7 +427,7 @@ describe('POST /v1/integrations/:id/test', () => {
     const outside = seedIntegration(t, { host: 'quay.io' });
     const token = await scopedManager(t, ['ghcr.io']);
 
-    const res = await request(t.app).post(`/v1/integrations/${outside.id}/test`).set('Authorization', bearer(token));
+    const res = await withToken(t, token).post(`/v1/integrations/${outside.id}/test`);
 
     expect(res.status).toBe(404);
     expect(t.probes).toEqual([]);
@@ -466,9 +440,9 @@ describe('PATCH and DELETE /v1/integrations/:id for roles that may not change in
     const known = seedIntegration(t, { host: 'known.example.com' });
     const unknown = 'int_0000000000000000';
 
-    const patchKnown = await request(t.app).patch(`/v1/integrations/${known.id}`).set('Authorization', bearer(t.tokens[role])).send({ username: 'x' });
-    const patchUnknown = await request(t.app).patch(`/v1/integrations/${unknown}`).set('Authorization', bearer(t.tokens[role])).send({ username: 'x' });
-    const deleteUnknown = await request(t.app).delete(`/v1/integrations/${unknown}`).set('Authorization', bearer(t.tokens[role]));
+    const patchKnown = await withToken(t, t.tokens[role]).patch(`/v1/integrations/${known.id}`).send({ username: 'x' });
+    const patchUnknown = await withToken(t, t.tokens[role]).patch(`/v1/integrations/${unknown}`).send({ username: 'x' });
+    const deleteUnknown = await withToken(t, t.tokens[role]).delete(`/v1/integrations/${unknown}`);
 
     expect([patchKnown.status, patchUnknown.status, deleteUnknown.status]).toEqual([403, 403, 403]);
   });

@@ -10,7 +10,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createRegistryProbe } from '../../daemon/src/registry/registry-probe.js';
 import { distinctiveSecret, SECRET_MARKER } from '../support/factories.js';
 import { startFakeRegistry } from '../support/fake-registry.js';
-import { bearer, buildTestApp, seedIntegration, type TestApp } from '../support/test-app.js';
+import { buildTestApp, seedIntegration, type TestApp, withToken } from '../support/test-app.js';
 import { requireTool } from '../support/tools.js';
 
 /** The test app with the real node:http(s) registry probe. */
@@ -30,7 +30,7 @@ async function startRecorder(status = 200, headers: Record<string, string> = {})
 }
 
 function testIntegration(ops: TestApp, id: string, role: Role = 'admin') {
-  return request(ops.app).post(`/v1/integrations/${id}/test`).set('Authorization', bearer(ops.tokens[role]));
+  return withToken(ops, ops.tokens[role]).post(`/v1/integrations/${id}/test`);
 }
 
 async function check(ops: TestApp, id: string) {
@@ -214,7 +214,7 @@ describe('POST /v1/integrations/:id/test', () => {
     const integration = seedIntegration(ops, { host: registry.host, username: 'carol', secret });
 
     const res = await testIntegration(ops, integration.id, 'manager');
-    const shown = await request(ops.app).get(`/v1/integrations/${integration.id}`).set('Authorization', bearer(ops.tokens.auditor));
+    const shown = await withToken(ops, ops.tokens.auditor).get(`/v1/integrations/${integration.id}`);
     const audit = ops.services.audit.list({ action: 'integration.test', limit: 10 });
 
     const summary = IntegrationSummarySchema.parse(shown.body);
@@ -228,9 +228,8 @@ describe('POST /v1/integrations/:id/test', () => {
   it('answers 400 for a caCert that is not a parsable certificate', async () => {
     const ops = buildProbingApp();
 
-    const res = await request(ops.app)
+    const res = await withToken(ops, ops.tokens.admin)
       .post('/v1/integrations')
-      .set('Authorization', bearer(ops.tokens.admin))
       .send({ host: 'ca.example', username: 'u', secret: 's', caCert: '-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----' });
 
     expect(res.status).toBe(400);
@@ -243,10 +242,7 @@ describe('POST /v1/integrations/:id/test', () => {
     const integration = seedIntegration(ops, { host: registry.host });
     await check(ops, integration.id);
 
-    const res = await request(ops.app)
-      .patch(`/v1/integrations/${integration.id}`)
-      .set('Authorization', bearer(ops.tokens.admin))
-      .send({ secret: 'rotated' });
+    const res = await withToken(ops, ops.tokens.admin).patch(`/v1/integrations/${integration.id}`).send({ secret: 'rotated' });
 
     expect(IntegrationSummarySchema.parse(res.body)).toMatchObject({ lastTestResult: null, lastTestedAt: null, lastTestDetail: null });
   });

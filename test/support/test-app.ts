@@ -164,6 +164,11 @@ export function bearer(token: string): string {
   return `Bearer ${token}`;
 }
 
+/** Requests to the app that carry a token: `withToken(t, t.tokens.admin).post('/v1/integrations').send(body)`. */
+export function withToken(t: TestApp, token: string) {
+  return request.agent(t.app).set('Authorization', bearer(token));
+}
+
 /** The error an error answer carries, checked against the API's error schema. */
 export function errorOf(res: { body: unknown }) {
   return ErrorBodySchema.parse(res.body).error;
