@@ -31,16 +31,6 @@ describe('GET /healthz', () => {
     HealthSchema.parse(res.body);
   });
 
-  it('answers 503 unavailable when the barrier is sealed', async () => {
-    const t = buildTestApp();
-    t.services.barrier.wipe();
-
-    const res = await request(t.app).get('/healthz');
-
-    expect(res.status).toBe(503);
-    expect(ErrorBodySchema.parse(res.body).error.code).toBe('unavailable');
-  });
-
   it('writes no audit row when probed', async () => {
     const t = buildTestApp();
     const before = t.services.audit.list({ limit: 1000 }).length;
@@ -48,15 +38,6 @@ describe('GET /healthz', () => {
     await request(t.app).get('/healthz');
 
     expect(t.services.audit.list({ limit: 1000 })).toHaveLength(before);
-  });
-
-  it('answers 405 method_not_allowed when the method is not GET', async () => {
-    const { app } = buildTestApp();
-
-    const res = await request(app).post('/healthz').send({});
-
-    expect(res.status).toBe(405);
-    expect(ErrorBodySchema.parse(res.body).error.code).toBe('method_not_allowed');
   });
 
   it('echoes a sane client request id and replaces an unsafe one', async () => {
@@ -80,16 +61,6 @@ describe('GET /readyz', () => {
     expect(HealthSchema.parse(res.body)).toEqual({ status: 'ok', version: TEST_VERSION });
   });
 
-  it('answers 503 unavailable when the keyring is not loaded', async () => {
-    const ops = buildTestApp();
-    ops.services.barrier.wipe();
-
-    const res = await request(ops.app).get('/readyz');
-
-    expect(res.status).toBe(503);
-    expect(ErrorBodySchema.parse(res.body).error.code).toBe('unavailable');
-  });
-
   it('answers 503 unavailable while /healthz still answers 200 when the store does not answer', async () => {
     const ops = buildTestApp();
     ops.services.db.close();
@@ -101,13 +72,29 @@ describe('GET /readyz', () => {
     expect(ErrorBodySchema.parse(ready.body).error.code).toBe('unavailable');
     expect(live.status).toBe(200);
   });
+});
 
-  it('answers 405 method_not_allowed when the method is not GET', async () => {
-    const ops = buildTestApp();
+describe('both probes', () => {
+  it.each(['/healthz', '/readyz'])('%s answers 503 unavailable when the barrier is sealed (the keyring is not loaded)', async (path) => {
+    const t = buildTestApp();
+    t.services.barrier.wipe();
 
-    const res = await request(ops.app).delete('/readyz');
+    const res = await request(t.app).get(path);
+
+    expect(res.status).toBe(503);
+    expect(ErrorBodySchema.parse(res.body).error.code).toBe('unavailable');
+  });
+
+  it.each([
+    ['post', '/healthz'],
+    ['delete', '/readyz'],
+  ] as const)('answers 405 method_not_allowed to %s %s: only GET', async (method, path) => {
+    const t = buildTestApp();
+
+    const res = await request(t.app)[method](path);
 
     expect(res.status).toBe(405);
+    expect(ErrorBodySchema.parse(res.body).error.code).toBe('method_not_allowed');
   });
 });
 
