@@ -8,14 +8,22 @@ import { ErrorBodySchema, IntegrationSummarySchema, IntegrationTestReportSchema,
 import request from 'supertest';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createRegistryProbe } from '../../daemon/src/registry/registry-probe.js';
-import { distinctiveSecret, SECRET_MARKER } from '../support/factories.js';
-import { startFakeRegistry } from '../support/fake-registry.js';
+import { distinctiveSecret, SECRET_MARKER, type IntegrationBodyInput } from '../support/factories.js';
+import { startFakeRegistry, type FakeRegistryMode } from '../support/fake-registry.js';
 import { buildTestApp, seedIntegration, type TestApp, withToken } from '../support/test-app.js';
 import { requireTool } from '../support/tools.js';
 
 /** The test app with the real node:http(s) registry probe. */
 function buildProbingApp(): TestApp {
   return buildTestApp({ probe: createRegistryProbe() });
+}
+
+/** A fake registry in `mode`, the probing app, and an integration for the registry's host (`fields` add its credential or CA). */
+async function registryUnderTest(mode: FakeRegistryMode, fields: IntegrationBodyInput = {}, tls?: { key: string; cert: string }) {
+  const registry = await startFakeRegistry(mode, tls);
+  const ops = buildProbingApp();
+  const integration = seedIntegration(ops, { host: registry.host, ...fields });
+  return { registry, ops, integration };
 }
 
 /** A loopback server that records what reaches it (the headers) and answers `status` with `headers`. */
@@ -46,9 +54,7 @@ describe('POST /v1/integrations/:id/test', () => {
     ['auditor', 403],
     ['runner', 403],
   ] as const)('answers %s with %i', async (role, status) => {
-    const registry = await startFakeRegistry({ kind: 'open' });
-    const ops = buildProbingApp();
-    const integration = seedIntegration(ops, { host: registry.host });
+    const { registry, ops, integration } = await registryUnderTest({ kind: 'open' });
 
     const res = await testIntegration(ops, integration.id, role);
 
@@ -92,9 +98,7 @@ describe('POST /v1/integrations/:id/test', () => {
   });
 
   it('follows the bearer token flow: realm with service and account, then /v2/ with the token', async () => {
-    const registry = await startFakeRegistry({ kind: 'bearer', user: 'bob', pass: 'token-pass' });
-    const ops = buildProbingApp();
-    const integration = seedIntegration(ops, { host: registry.host, username: 'bob', secret: 'token-pass' });
+    const { registry, ops, integration } = await registryUnderTest({ kind: 'bearer', user: 'bob', pass: 'token-pass' }, { username: 'bob', secret: 'token-pass' });
 
     const report = await check(ops, integration.id);
 
@@ -106,9 +110,7 @@ describe('POST /v1/integrations/:id/test', () => {
   });
 
   it('answers unauthorized when the token endpoint rejects the credential', async () => {
-    const registry = await startFakeRegistry({ kind: 'bearer', user: 'bob', pass: 'token-pass' });
-    const ops = buildProbingApp();
-    const integration = seedIntegration(ops, { host: registry.host, username: 'bob', secret: 'not-the-pass' });
+    const { ops, integration } = await registryUnderTest({ kind: 'bearer', user: 'bob', pass: 'token-pass' }, { username: 'bob', secret: 'not-the-pass' });
 
     const report = await check(ops, integration.id);
 
@@ -117,17 +119,16 @@ describe('POST /v1/integrations/:id/test', () => {
   });
 
   it('answers unauthorized when the registry rejects the issued token', async () => {
-    const registry = await startFakeRegistry({ kind: 'bearer', user: 'bob', pass: 'p', rejectToken: true });
-    const ops = buildProbingApp();
-    const integration = seedIntegration(ops, { host: registry.host, username: 'bob', secret: 'p' });
+    const { ops, integration } = await registryUnderTest({ kind: 'bearer', user: 'bob', pass: 'p', rejectToken: true }, { username: 'bob', secret: 'p' });
 
     expect((await check(ops, integration.id)).result).toBe('unauthorized');
   });
 
   it('uses the OAuth2 refresh-token post for an identity token (username <token>)', async () => {
-    const registry = await startFakeRegistry({ kind: 'bearer', user: 'x', pass: 'y', refreshToken: 'identity-token-value' });
-    const ops = buildProbingApp();
-    const integration = seedIntegration(ops, { host: registry.host, username: '<token>', secret: 'identity-token-value' });
+    const { registry, ops, integration } = await registryUnderTest(
+      { kind: 'bearer', user: 'x', pass: 'y', refreshToken: 'identity-token-value' },
+      { username: '<token>', secret: 'identity-token-value' },
+    );
 
     const report = await check(ops, integration.id);
 
@@ -136,9 +137,10 @@ describe('POST /v1/integrations/:id/test', () => {
   });
 
   it('does not send the credential to a plain-HTTP realm on another host', async () => {
-    const registry = await startFakeRegistry({ kind: 'bearer', user: 'bob', pass: 'p', realm: 'http://auth.registry.invalid/token' });
-    const ops = buildProbingApp();
-    const integration = seedIntegration(ops, { host: registry.host, username: 'bob', secret: 'p' });
+    const { registry, ops, integration } = await registryUnderTest(
+      { kind: 'bearer', user: 'bob', pass: 'p', realm: 'http://auth.registry.invalid/token' },
+      { username: 'bob', secret: 'p' },
+    );
 
     const report = await check(ops, integration.id);
 
@@ -160,9 +162,7 @@ describe('POST /v1/integrations/:id/test', () => {
   it('does not follow a redirect from the realm, so the credential never reaches the redirect target', async () => {
     const target = await startRecorder();
     const realm = await startRecorder(302, { location: `${target.url}/steal` });
-    const registry = await startFakeRegistry({ kind: 'bearer', user: 'bob', pass: 'p', realm: `${realm.url}/token` });
-    const ops = buildProbingApp();
-    const integration = seedIntegration(ops, { host: registry.host, username: 'bob', secret: 'p' });
+    const { ops, integration } = await registryUnderTest({ kind: 'bearer', user: 'bob', pass: 'p', realm: `${realm.url}/token` }, { username: 'bob', secret: 'p' });
 
     const report = await check(ops, integration.id);
 
@@ -176,9 +176,7 @@ describe('POST /v1/integrations/:id/test', () => {
     ['no challenge on 401', { kind: 'status', status: 401 } as const, 'error'],
     ['no auth at all', { kind: 'open' } as const, 'ok'],
   ])('answers %s as %s', async (_name, mode, result) => {
-    const registry = await startFakeRegistry(mode);
-    const ops = buildProbingApp();
-    const integration = seedIntegration(ops, { host: registry.host });
+    const { ops, integration } = await registryUnderTest(mode);
 
     expect((await check(ops, integration.id)).result).toBe(result);
   });
@@ -237,9 +235,7 @@ describe('POST /v1/integrations/:id/test', () => {
   });
 
   it('clears the last result when the secret changes', async () => {
-    const registry = await startFakeRegistry({ kind: 'open' });
-    const ops = buildProbingApp();
-    const integration = seedIntegration(ops, { host: registry.host });
+    const { ops, integration } = await registryUnderTest({ kind: 'open' });
     await check(ops, integration.id);
 
     const res = await withToken(ops, ops.tokens.admin).patch(`/v1/integrations/${integration.id}`).send({ secret: 'rotated' });
@@ -266,9 +262,11 @@ describe.skipIf(!hasOpenssl)('POST /v1/integrations/:id/test over TLS', () => {
   it('does not send the credential to a plain-HTTP realm of an HTTPS registry, even on the same loopback host', async () => {
     const tls = makeCert('realm-downgrade');
     const thief = await startRecorder();
-    const registry = await startFakeRegistry({ kind: 'bearer', user: 'dave', pass: 'tls-pass', realm: `${thief.url}/token` }, tls);
-    const ops = buildProbingApp();
-    const integration = seedIntegration(ops, { host: registry.host, username: 'dave', secret: 'tls-pass', caCert: tls.cert });
+    const { ops, integration } = await registryUnderTest(
+      { kind: 'bearer', user: 'dave', pass: 'tls-pass', realm: `${thief.url}/token` },
+      { username: 'dave', secret: 'tls-pass', caCert: tls.cert },
+      tls,
+    );
 
     const report = await check(ops, integration.id);
 
@@ -278,9 +276,7 @@ describe.skipIf(!hasOpenssl)('POST /v1/integrations/:id/test over TLS', () => {
 
   it('verifies the registry with the integration caCert and uses https for it', async () => {
     const tls = makeCert('registry');
-    const registry = await startFakeRegistry({ kind: 'basic', user: 'dave', pass: 'tls-pass' }, tls);
-    const ops = buildProbingApp();
-    const integration = seedIntegration(ops, { host: registry.host, username: 'dave', secret: 'tls-pass', caCert: tls.cert });
+    const { ops, integration } = await registryUnderTest({ kind: 'basic', user: 'dave', pass: 'tls-pass' }, { username: 'dave', secret: 'tls-pass', caCert: tls.cert }, tls);
 
     expect((await check(ops, integration.id)).result).toBe('ok');
   });
@@ -288,9 +284,7 @@ describe.skipIf(!hasOpenssl)('POST /v1/integrations/:id/test over TLS', () => {
   it('refuses a certificate the caCert does not vouch for', async () => {
     const tls = makeCert('server');
     const other = makeCert('other');
-    const registry = await startFakeRegistry({ kind: 'basic', user: 'dave', pass: 'tls-pass' }, tls);
-    const ops = buildProbingApp();
-    const integration = seedIntegration(ops, { host: registry.host, username: 'dave', secret: 'tls-pass', caCert: other.cert });
+    const { registry, ops, integration } = await registryUnderTest({ kind: 'basic', user: 'dave', pass: 'tls-pass' }, { username: 'dave', secret: 'tls-pass', caCert: other.cert }, tls);
 
     const report = await check(ops, integration.id);
 
