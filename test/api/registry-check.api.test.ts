@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { createServer, type IncomingHttpHeaders } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingHttpHeaders } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +9,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createRegistryProbe } from '../../daemon/src/registry/registry-probe.js';
 import { distinctiveSecret, SECRET_MARKER, type IntegrationBodyInput } from '../support/factories.js';
 import { startFakeRegistry, type FakeRegistryMode } from '../support/fake-registry.js';
+import { loopbackServers } from '../support/loopback-server.js';
 import { buildTestApp, seedIntegration, type TestApp, withToken } from '../support/test-app.js';
 import { requireTool } from '../support/tools.js';
 
@@ -27,14 +27,12 @@ async function registryUnderTest(mode: FakeRegistryMode, fields: IntegrationBody
 }
 
 /** A loopback server that records what reaches it (the headers) and answers `status` with `headers`. */
-const recorders: Array<() => void> = [];
-afterEach(() => recorders.splice(0).forEach((close) => close()));
+const recorders = loopbackServers();
+afterEach(() => recorders.closeAll());
 async function startRecorder(status = 200, headers: Record<string, string> = {}): Promise<{ url: string; seen: IncomingHttpHeaders[] }> {
   const seen: IncomingHttpHeaders[] = [];
-  const server = createServer((req, res) => (seen.push(req.headers), res.writeHead(status, headers).end('{"token":"stolen"}')));
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  recorders.push(() => (server.closeAllConnections(), server.close()));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen };
+  const server = await recorders.listen((req, res) => (seen.push(req.headers), res.writeHead(status, headers).end('{"token":"stolen"}')));
+  return { url: server.origin, seen };
 }
 
 function testIntegration(ops: TestApp, id: string, role: Role = 'admin') {
