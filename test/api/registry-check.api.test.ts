@@ -26,6 +26,11 @@ async function registryUnderTest(mode: FakeRegistryMode, fields: IntegrationBody
   return { registry, ops, integration };
 }
 
+/** A bearer registry that accepts bob:p (`mode` changes its realm or token handling), with an integration holding that credential. */
+function bobsRegistry(mode: { realm?: string; rejectToken?: boolean } = {}) {
+  return registryUnderTest({ kind: 'bearer', user: 'bob', pass: 'p', ...mode }, { username: 'bob', secret: 'p' });
+}
+
 /** A loopback server that records what reaches it (the headers) and answers `status` with `headers`. */
 const recorders = loopbackServers();
 afterEach(() => recorders.closeAll());
@@ -117,7 +122,7 @@ describe('POST /v1/integrations/:id/test', () => {
   });
 
   it('answers unauthorized when the registry rejects the issued token', async () => {
-    const { ops, integration } = await registryUnderTest({ kind: 'bearer', user: 'bob', pass: 'p', rejectToken: true }, { username: 'bob', secret: 'p' });
+    const { ops, integration } = await bobsRegistry({ rejectToken: true });
 
     expect((await check(ops, integration.id)).result).toBe('unauthorized');
   });
@@ -135,10 +140,7 @@ describe('POST /v1/integrations/:id/test', () => {
   });
 
   it('does not send the credential to a plain-HTTP realm on another host', async () => {
-    const { registry, ops, integration } = await registryUnderTest(
-      { kind: 'bearer', user: 'bob', pass: 'p', realm: 'http://auth.registry.invalid/token' },
-      { username: 'bob', secret: 'p' },
-    );
+    const { registry, ops, integration } = await bobsRegistry({ realm: 'http://auth.registry.invalid/token' });
 
     const report = await check(ops, integration.id);
 
@@ -160,7 +162,7 @@ describe('POST /v1/integrations/:id/test', () => {
   it('does not follow a redirect from the realm, so the credential never reaches the redirect target', async () => {
     const target = await startRecorder();
     const realm = await startRecorder(302, { location: `${target.url}/steal` });
-    const { ops, integration } = await registryUnderTest({ kind: 'bearer', user: 'bob', pass: 'p', realm: `${realm.url}/token` }, { username: 'bob', secret: 'p' });
+    const { ops, integration } = await bobsRegistry({ realm: `${realm.url}/token` });
 
     const report = await check(ops, integration.id);
 
