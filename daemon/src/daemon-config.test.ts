@@ -1,19 +1,10 @@
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { formatListenAddress, isLoopback, loadDaemonConfig, parseListenAddress } from './daemon-config.js';
+import { formatListenAddress, loadDaemonConfig, parseListenAddress } from './daemon-config.js';
 import { ConfigError } from './errors.js';
+import { thrownBy } from '../../test/support/thrown.js';
 
 const HOME = '/home/ci';
-
-function configError(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('parseListenAddress', () => {
   it.each([
@@ -43,19 +34,6 @@ describe('formatListenAddress', () => {
     expect(formatListenAddress({ kind: 'tcp', host: '127.0.0.1', port: 80, tls: false })).toBe('http://127.0.0.1:80');
     expect(formatListenAddress({ kind: 'unix', path: '/run/x.sock' })).toBe('unix:/run/x.sock');
     expect(formatListenAddress({ kind: 'tcp', host: '10.0.0.5', port: 8443, tls: true })).toBe('https://10.0.0.5:8443');
-  });
-});
-
-describe('isLoopback', () => {
-  it.each([
-    ['localhost', true],
-    ['127.0.0.1', true],
-    ['127.1.2.3', true],
-    ['::1', true],
-    ['0.0.0.0', false],
-    ['10.0.0.1', false],
-  ])('says %s is loopback: %s', (host, expected) => {
-    expect(isLoopback(host)).toBe(expected);
   });
 });
 
@@ -118,7 +96,7 @@ describe('loadDaemonConfig', () => {
   });
 
   it('reports every bad flag at once without echoing the values', () => {
-    const error = configError(() =>
+    const error = thrownBy(ConfigError, () =>
       loadDaemonConfig({ listen: ['nonsense-listen-value', '127.0.0.1:8700', 'unix:'], logLevel: 'chatty-level-value' }, {}, HOME),
     );
 
@@ -129,7 +107,7 @@ describe('loadDaemonConfig', () => {
   });
 
   it('reports every bad environment variable at once without echoing the values', () => {
-    const error = configError(() =>
+    const error = thrownBy(ConfigError, () =>
       loadDaemonConfig({}, { SCALR_CREDD_LOG_LEVEL: 'chatty-level-value', SCALR_CREDD_LISTEN: 'nonsense-listen-value', SCALR_CREDD_DATA_DIR: '' }, HOME),
     );
 
@@ -178,7 +156,7 @@ describe('loadDaemonConfig', () => {
     ['a trusted proxy that is no address', { trustProxy: ['10.0.0.0/8', 'proxy.example'] }, /--trust-proxy entry 2/],
     ['a prefix out of range', { trustProxy: ['10.0.0.0/33'] }, /--trust-proxy entry 1/],
   ])('refuses %s', (_label, flags, message) => {
-    expect(configError(() => loadDaemonConfig(flags, {}, HOME)).message).toMatch(message);
+    expect(thrownBy(ConfigError, () => loadDaemonConfig(flags, {}, HOME)).message).toMatch(message);
   });
 
   it('allows plain http on a non-loopback address with --insecure-listen or SCALR_CREDD_INSECURE_LISTEN', () => {

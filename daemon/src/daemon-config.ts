@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
-import { defaultDataDir } from '@dcs/shared';
+import { defaultDataDir, isLoopbackHost } from '@dcs/shared';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 import { storePaths, type StorePaths } from './lifecycle/store-paths.js';
@@ -89,7 +89,7 @@ export function loadDaemonConfig(flags: DaemonFlags, env: Readonly<Record<string
     const where = `${listenSource} entry ${index + 1}`;
     try {
       const address = parseListenAddress(text.trim());
-      if (address.kind === 'tcp' && !address.tls && !isLoopback(address.host) && !insecure) {
+      if (address.kind === 'tcp' && !address.tls && !isLoopbackHost(address.host) && !insecure) {
         problems.push(`${where}: plain http on a non-loopback address sends tokens and secrets in clear; use https:// (or --insecure-listen)`);
       }
       listen.push(address);
@@ -158,11 +158,6 @@ export function parseListenAddress(text: string): ListenAddress {
 export function formatListenAddress(address: ListenAddress): string {
   if (address.kind === 'unix') return `unix:${address.path}`;
   return `${address.tls ? 'https' : 'http'}://${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`;
-}
-
-/** Whether a TCP host is a loopback address. */
-export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\./.test(host);
 }
 
 /** Parses `ADDRESS` or `ADDRESS/PREFIX` (IPv4 or IPv6); undefined when it is neither. */

@@ -6,6 +6,7 @@ import {
   InvalidRegistryHostError,
   containersKey,
   dockerCliKey,
+  isLoopbackHost,
   isSubKey,
   normalizeRegistryHost,
   parseServerUrl,
@@ -199,5 +200,22 @@ describe('isSubKey', () => {
     ['ghcr.io/v3/x', false],
   ])('says %s is a sub-key: %s', (input, expected) => {
     expect(isSubKey(parseServerUrl(input))).toBe(expected);
+  });
+});
+
+describe('isLoopbackHost', () => {
+  it.each([
+    ['localhost', true],
+    ['127.0.0.1', true],
+    ['127.1.2.3', true],
+    ['127.10.20.30', true],
+    ['::1', true],
+    ['[::1]', true],
+    ['0.0.0.0', false],
+    ['10.0.0.1', false],
+    ['localhost.example.com', false],
+    ['127.0.0.1.nip.io', false],
+  ])('says %s is loopback: %s', (host, expected) => {
+    expect(isLoopbackHost(host)).toBe(expected);
   });
 });

@@ -90,6 +90,15 @@ export function dockerCliKey(host: string): string {
   return host === DOCKER_HUB_HOST ? DOCKER_HUB_CLI_KEY : host;
 }
 
+/**
+ * Whether a host is loopback: `localhost`, `::1` (bracketed as in a URL's hostname, or not as in a
+ * listen address) or an address of 127.0.0.0/8. A name that only starts like one (`127.0.0.1.nip.io`)
+ * is not.
+ */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127(?:\.\d{1,3}){3}$/.test(host);
+}
+
 /** Returns the key podman, skopeo and buildah use for a canonical host (`docker.io` for Docker Hub). */
 export function containersKey(host: string): string {
   return host;

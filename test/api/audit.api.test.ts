@@ -2,10 +2,10 @@ import { AuditPageSchema, ErrorBodySchema, type AuditEvent, type Role } from '@d
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { distinctiveSecret, SECRET_MARKER } from '../support/factories.js';
-import { bearer, buildTestApp, seedIntegration, type TestApp } from '../support/test-app.js';
+import { bearer, buildTestApp, seedIntegration, type TestApp, withToken } from '../support/test-app.js';
 
 function getAudit(ops: TestApp, query: Record<string, string | number> = {}, role: Role = 'auditor') {
-  return request(ops.app).get('/v1/audit').query(query).set('Authorization', bearer(ops.tokens[role]));
+  return withToken(ops, ops.tokens[role]).get('/v1/audit').query(query);
 }
 
 async function readAll(ops: TestApp, query: Record<string, string | number>): Promise<{ events: AuditEvent[]; pages: number }> {
@@ -28,7 +28,7 @@ function rows(ops: TestApp) {
 }
 
 async function lookup(ops: TestApp, host: string, role: Role = 'runner') {
-  return request(ops.app).post('/v1/credentials/get').set('Authorization', bearer(ops.tokens[role])).send({ serverURL: host });
+  return withToken(ops, ops.tokens[role]).post('/v1/credentials/get').send({ serverURL: host });
 }
 
 describe('GET /v1/audit', () => {
@@ -68,7 +68,7 @@ describe('GET /v1/audit', () => {
     const ops = buildTestApp();
     seedIntegration(ops, { host: 'audit-a.example' });
 
-    const hit = await request(ops.app).post('/v1/credentials/get').set('Authorization', bearer(ops.tokens.runner)).set('X-Request-Id', offered).send({ serverURL: 'audit-a.example' });
+    const hit = await withToken(ops, ops.tokens.runner).post('/v1/credentials/get').set('X-Request-Id', offered).send({ serverURL: 'audit-a.example' });
 
     expect(hit.status).toBe(200);
     expect(hit.headers['x-request-id']).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
@@ -81,7 +81,7 @@ describe('GET /v1/audit', () => {
     seedIntegration(ops, { host: 'audit-a.example' });
     const offered = `ci-${'7'.repeat(61)}`;
 
-    await request(ops.app).post('/v1/credentials/get').set('Authorization', bearer(ops.tokens.runner)).set('X-Request-Id', offered).send({ serverURL: 'audit-a.example' });
+    await withToken(ops, ops.tokens.runner).post('/v1/credentials/get').set('X-Request-Id', offered).send({ serverURL: 'audit-a.example' });
 
     expect(rows(ops).filter((row) => row.action === 'credential.get').map((row) => row.requestId)).toEqual([offered]);
   });
@@ -101,7 +101,7 @@ describe('GET /v1/audit', () => {
 
     const hit = await lookup(ops, 'audit-a.example');
     const miss = await lookup(ops, 'nowhere.example');
-    const list = await request(ops.app).get('/v1/credentials').set('Authorization', bearer(ops.tokens.runner));
+    const list = await withToken(ops, ops.tokens.runner).get('/v1/credentials');
 
     expect([hit.status, miss.status, list.status]).toEqual([200, 404, 200]);
     const { events } = await readAll(ops, { token: ops.tokenIds.runner });
@@ -143,7 +143,7 @@ describe('GET /v1/audit', () => {
     seedIntegration(ops, { host: 'leak.example', secret });
     await lookup(ops, 'leak.example');
     await request(ops.app).get('/v1/audit').set('Authorization', `Bearer ${ops.tokens.runner}x`);
-    await request(ops.app).post('/v1/tokens').set('Authorization', bearer(ops.tokens.admin)).send({ name: 'n', role: 'runner' });
+    await withToken(ops, ops.tokens.admin).post('/v1/tokens').send({ name: 'n', role: 'runner' });
 
     const res = await getAudit(ops, { limit: 500 });
 
@@ -269,7 +269,7 @@ describe('GET /v1/audit', () => {
   it('answers 400 for a repeated parameter', async () => {
     const ops = buildTestApp();
 
-    const res = await request(ops.app).get('/v1/audit?action=a.b&action=c.d').set('Authorization', bearer(ops.tokens.admin));
+    const res = await withToken(ops, ops.tokens.admin).get('/v1/audit?action=a.b&action=c.d');
 
     expect(res.status).toBe(400);
   });
@@ -287,7 +287,7 @@ describe('GET /v1/audit', () => {
   it('answers 405 to other methods', async () => {
     const ops = buildTestApp();
 
-    const res = await request(ops.app).delete('/v1/audit').set('Authorization', bearer(ops.tokens.admin));
+    const res = await withToken(ops, ops.tokens.admin).delete('/v1/audit');
 
     expect(res.status).toBe(405);
   });
@@ -302,9 +302,8 @@ describe('audit write failure', () => {
     const ops = buildTestApp();
     breakAuditWrites(ops);
 
-    const res = await request(ops.app)
+    const res = await withToken(ops, ops.tokens.admin)
       .post('/v1/integrations')
-      .set('Authorization', bearer(ops.tokens.admin))
       .send({ host: 'no-audit.example', username: 'u', secret: distinctiveSecret() });
 
     expect(res.status).toBe(500);
@@ -315,7 +314,7 @@ describe('audit write failure', () => {
     const ops = buildTestApp();
     breakAuditWrites(ops);
 
-    const res = await request(ops.app).delete(`/v1/tokens/${ops.tokenIds.runner}`).set('Authorization', bearer(ops.tokens.admin));
+    const res = await withToken(ops, ops.tokens.admin).delete(`/v1/tokens/${ops.tokenIds.runner}`);
 
     expect(res.status).toBe(500);
     expect(ops.services.tokenRepository.findById(ops.tokenIds.runner)!.revokedAt).toBeNull();
@@ -365,13 +364,13 @@ describe('GET /v1/audit under a host-limited reader', () => {
     const quayRunner = t.services.tokens.create(admin, { name: 'quay runner', role: 'runner', hosts: ['quay.io'] });
     await lookup(t, 'ghcr.io');
     await lookup(t, 'quay.io');
-    await request(t.app).get('/v1/credentials').set('Authorization', bearer(quayRunner.token));
-    await request(t.app).get('/v1/credentials').set('Authorization', bearer(t.tokens.scopedRunner));
+    await withToken(t, quayRunner.token).get('/v1/credentials');
+    await withToken(t, t.tokens.scopedRunner).get('/v1/credentials');
     return { t, readers, quayRunner };
   }
 
   async function readAs(t: TestApp, token: string, query: Record<string, string> = {}): Promise<AuditEvent[]> {
-    const res = await request(t.app).get('/v1/audit').query({ limit: 500, ...query }).set('Authorization', bearer(token));
+    const res = await withToken(t, token).get('/v1/audit').query({ limit: 500, ...query });
     expect(res.status).toBe(200);
     return AuditPageSchema.parse(res.body).events;
   }

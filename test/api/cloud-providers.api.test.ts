@@ -6,7 +6,7 @@ import { startFakeAws, type FakeAws } from '../support/cloud-fakes/aws-fake.js';
 import { startFakeAzure } from '../support/cloud-fakes/azure-fake.js';
 import type { FakeFailure } from '../support/cloud-fakes/fake-http.js';
 import { generateServiceAccount, startFakeGoogle } from '../support/cloud-fakes/google-fake.js';
-import { bearer, buildTestApp, type TestApp } from '../support/test-app.js';
+import { buildTestApp, type TestApp, withToken } from '../support/test-app.js';
 
 const HOUR = 3600 * 1000;
 const ECR_HOST = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
@@ -26,11 +26,11 @@ function cloudApp(env: Record<string, string>, timeoutMs?: number): TestApp {
 }
 
 function lookup(t: TestApp, serverURL: string, token = t.tokens.runner) {
-  return request(t.app).post('/v1/credentials/get').set('Authorization', bearer(token)).send({ serverURL });
+  return withToken(t, token).post('/v1/credentials/get').send({ serverURL });
 }
 
 async function create(t: TestApp, body: object) {
-  const res = await request(t.app).post('/v1/integrations').set('Authorization', bearer(t.tokens.admin)).send(body);
+  const res = await withToken(t, t.tokens.admin).post('/v1/integrations').send(body);
   expect(res.status, res.text).toBe(201);
   return { summary: IntegrationSummarySchema.parse(res.body), text: res.text };
 }
@@ -68,9 +68,9 @@ describe('aws-ecr integrations', () => {
     expect(text).not.toContain(SECRET_ACCESS_KEY);
     expect(text).not.toContain(ACCESS_KEY_ID);
     expect(text).not.toContain('ext-1234');
-    const listed = IntegrationListSchema.parse((await request(t.app).get('/v1/integrations').set('Authorization', bearer(t.tokens.admin))).body);
+    const listed = IntegrationListSchema.parse((await withToken(t, t.tokens.admin).get('/v1/integrations')).body);
     expect(listed.integrations).toEqual([summary]);
-    const one = await request(t.app).get(`/v1/integrations/${summary.id}`).set('Authorization', bearer(t.tokens.admin));
+    const one = await withToken(t, t.tokens.admin).get(`/v1/integrations/${summary.id}`);
     expect(one.body).toEqual(summary);
   });
 
@@ -143,9 +143,8 @@ describe('aws-ecr integrations', () => {
     const { t, fake, summary } = await awsSetup();
     expect((await lookup(t, ECR_HOST)).status).toBe(200);
     const wrongKey = 'wrongSecretAccessKey/0000000000000000000000';
-    const patched = await request(t.app)
+    const patched = await withToken(t, t.tokens.admin)
       .patch(`/v1/integrations/${summary.id}`)
-      .set('Authorization', bearer(t.tokens.admin))
       .send({ aws: { accessKeyId: ACCESS_KEY_ID, secretAccessKey: wrongKey, region: 'eu-west-1' } });
     expect(patched.status, patched.text).toBe(200);
     expect(patched.body).toMatchObject({ provider: 'aws-ecr', identity: { region: 'eu-west-1' } });
@@ -161,7 +160,7 @@ describe('aws-ecr integrations', () => {
 
   it('refuses what the identity cannot serve, and credential changes of the wrong kind', async () => {
     const t = cloudApp({});
-    const post = (body: object) => request(t.app).post('/v1/integrations').set('Authorization', bearer(t.tokens.admin)).send(body);
+    const post = (body: object) => withToken(t, t.tokens.admin).post('/v1/integrations').send(body);
     const aws = { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY };
 
     const custom = await post({ provider: 'aws-ecr', host: 'registry.example.com', aws });
@@ -176,7 +175,7 @@ describe('aws-ecr integrations', () => {
     for (const res of [custom]) expect(res.text).not.toContain(SECRET_ACCESS_KEY);
 
     const ecr = IntegrationSummarySchema.parse((await post({ provider: 'aws-ecr', host: ECR_HOST, aws })).body);
-    const patch = (id: string, body: object) => request(t.app).patch(`/v1/integrations/${id}`).set('Authorization', bearer(t.tokens.admin)).send(body);
+    const patch = (id: string, body: object) => withToken(t, t.tokens.admin).patch(`/v1/integrations/${id}`).send(body);
     expect((await patch(ecr.id, { secret: 'x' })).body.error.issues[0].path).toBe('secret');
     expect((await patch(ecr.id, { username: 'x' })).body.error.issues[0].path).toBe('username');
     expect((await patch(ecr.id, { azure: AZURE })).body.error.issues[0].path).toBe('azure');
@@ -184,10 +183,7 @@ describe('aws-ecr integrations', () => {
     expect(fixed.body.provider).toBe('static');
     expect((await patch(fixed.body.id, { aws })).body.error.issues[0].path).toBe('aws');
     // docker login cannot overwrite a minted integration with a static secret.
-    const stored = await request(t.app)
-      .post('/v1/credentials/store')
-      .set('Authorization', bearer(t.tokens.admin))
-      .send({ ServerURL: ECR_HOST, Username: 'AWS', Secret: 'pasted' });
+    const stored = await withToken(t, t.tokens.admin).post('/v1/credentials/store').send({ ServerURL: ECR_HOST, Username: 'AWS', Secret: 'pasted' });
     expect(stored.status).toBe(409);
   });
 });
@@ -225,7 +221,7 @@ describe('azure-acr integrations', () => {
     const res = await lookup(t, summary.host);
     expect(res.status).toBe(502);
     expect(res.body.error.message).toContain('Entra ID client-credentials token was refused (invalid_client, HTTP 403)');
-    const report = await request(t.app).post(`/v1/integrations/${summary.id}/test`).set('Authorization', bearer(t.tokens.admin));
+    const report = await withToken(t, t.tokens.admin).post(`/v1/integrations/${summary.id}/test`);
     expect(IntegrationTestReportSchema.parse(report.body)).toMatchObject({ result: 'unauthorized', detail: expect.stringContaining('could not mint a credential') });
     expect(t.probes).toEqual([]);
   });
@@ -265,7 +261,7 @@ describe('google integrations', () => {
 
   it('integration test mints, then checks the registry with the minted credential', async () => {
     const { t, fake, summary } = await googleSetup();
-    const report = await request(t.app).post(`/v1/integrations/${summary.id}/test`).set('Authorization', bearer(t.tokens.admin));
+    const report = await withToken(t, t.tokens.admin).post(`/v1/integrations/${summary.id}/test`);
     expect(IntegrationTestReportSchema.parse(report.body)).toMatchObject({ result: 'ok', detail: 'minted a credential; fake probe' });
     expect(t.probes).toEqual([{ host: 'gcr.io', username: 'oauth2accesstoken', secret: fake.issuedSecrets[0], caCert: null }]);
   });

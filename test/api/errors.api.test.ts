@@ -5,15 +5,7 @@ import request from 'supertest';
 import { describe, expect, it, vi } from 'vitest';
 import { createSourceOf } from '../../daemon/src/http/client-address.js';
 import { buildIntegrationBody, buildStoreBody, buildTokenBody } from '../support/factories.js';
-import { bearer, buildTestApp, seedIntegration, type TestApp } from '../support/test-app.js';
-
-function errorOf(res: request.Response) {
-  return ErrorBodySchema.parse(res.body).error;
-}
-
-function auditRows(t: TestApp) {
-  return t.services.audit.list({ limit: 10_000 });
-}
+import { auditRows, bearer, buildTestApp, errorOf, seedIntegration, type TestApp, withToken } from '../support/test-app.js';
 
 type Method = 'get' | 'post' | 'patch' | 'delete';
 
@@ -93,7 +85,7 @@ describe('authentication on every /v1 route', () => {
   it('records the claimed token id when a revoked token is presented', async () => {
     const t = buildTestApp();
 
-    await request(t.app).get('/v1/credentials').set('Authorization', bearer(t.tokens.revoked)).set('X-Request-Id', 'auth-2');
+    await withToken(t, t.tokens.revoked).get('/v1/credentials').set('X-Request-Id', 'auth-2');
 
     expect(auditRows(t).find((r) => r.requestId === 'auth-2')?.tokenId).toBe(t.tokenIds.revoked);
   });
@@ -111,7 +103,7 @@ describe('authentication on every /v1 route', () => {
     for (let i = 0; i < 3; i++) await request(t.app).get('/v1/credentials').set('Authorization', 'Bearer wrong');
 
     const blocked = await request(t.app).get('/v1/credentials').set('Authorization', 'Bearer wrong');
-    const valid = await request(t.app).get('/v1/credentials').set('Authorization', bearer(t.tokens.runner));
+    const valid = await withToken(t, t.tokens.runner).get('/v1/credentials');
     t.clock.advance(60_000);
     const later = await request(t.app).get('/v1/credentials').set('Authorization', 'Bearer wrong');
 
@@ -158,84 +150,45 @@ describe('authentication on every /v1 route', () => {
 });
 
 describe('request bodies on every body route', () => {
-  it.each(BODY_ROUTE_NAMES)('answers 400 invalid_json when %s gets malformed JSON', async (name) => {
+  const JSON_TYPE = 'application/json';
+  const BAD_BODIES: Array<{ what: string; status: number; code: string; send: (req: request.Test) => request.Test }> = [
+    { what: 'malformed JSON', status: 400, code: 'invalid_json', send: (req) => req.set('Content-Type', JSON_TYPE).send('{"serverURL": "quay.io",') },
+    { what: 'a bare JSON string', status: 400, code: 'invalid_json', send: (req) => req.set('Content-Type', JSON_TYPE).send('"quay.io"') },
+    {
+      what: 'more than 64 KiB',
+      status: 413,
+      code: 'payload_too_large',
+      send: (req) => req.set('Content-Type', JSON_TYPE).send(JSON.stringify({ padding: 'x'.repeat(MAX_BODY_BYTES) })),
+    },
+    { what: 'a form body', status: 415, code: 'unsupported_media_type', send: (req) => req.type('form').send('serverURL=quay.io') },
+  ];
+  const BAD_BODY_CASES = BODY_ROUTE_NAMES.flatMap((name) => BAD_BODIES.map((body) => ({ name, ...body })));
+
+  it.each(BAD_BODY_CASES)('answers $status $code when $name gets $what', async ({ name, status, code, send: sendBody }) => {
     const t = buildTestApp();
     const r = validRequests(t).find((candidate) => candidate.name === name)!;
 
-    const res = await request(t.app)[r.method](r.path).set('Authorization', bearer(t.tokens.admin)).set('Content-Type', 'application/json').send('{"serverURL": "quay.io",');
+    const res = await sendBody(request(t.app)[r.method](r.path).set('Authorization', bearer(t.tokens.admin)));
 
-    expect(res.status).toBe(400);
-    expect(errorOf(res).code).toBe('invalid_json');
+    expect(res.status).toBe(status);
+    expect(errorOf(res).code).toBe(code);
   });
 
-  it.each(BODY_ROUTE_NAMES)('answers 400 invalid_json when %s gets a bare JSON string', async (name) => {
-    const t = buildTestApp();
-    const r = validRequests(t).find((candidate) => candidate.name === name)!;
-
-    const res = await request(t.app)[r.method](r.path).set('Authorization', bearer(t.tokens.admin)).set('Content-Type', 'application/json').send('"quay.io"');
-
-    expect(res.status).toBe(400);
-    expect(errorOf(res).code).toBe('invalid_json');
-  });
-
-  it.each(BODY_ROUTE_NAMES)('answers 413 payload_too_large when %s gets more than 64 KiB', async (name) => {
-    const t = buildTestApp();
-    const r = validRequests(t).find((candidate) => candidate.name === name)!;
-    const body = JSON.stringify({ padding: 'x'.repeat(MAX_BODY_BYTES) });
-
-    const res = await request(t.app)[r.method](r.path).set('Authorization', bearer(t.tokens.admin)).set('Content-Type', 'application/json').send(body);
-
-    expect(res.status).toBe(413);
-    expect(errorOf(res).code).toBe('payload_too_large');
-  });
-
-  it.each(BODY_ROUTE_NAMES)('answers 415 unsupported_media_type when %s gets a form body', async (name) => {
-    const t = buildTestApp();
-    const r = validRequests(t).find((candidate) => candidate.name === name)!;
-
-    const res = await request(t.app)[r.method](r.path).set('Authorization', bearer(t.tokens.admin)).type('form').send('serverURL=quay.io');
-
-    expect(res.status).toBe(415);
-    expect(errorOf(res).code).toBe('unsupported_media_type');
-  });
-
-  it('answers 415 when the body is JSON text sent as text/plain', async () => {
-    const t = buildTestApp();
-
-    const res = await request(t.app)
-      .post('/v1/credentials/get')
-      .set('Authorization', bearer(t.tokens.runner))
-      .set('Content-Type', 'text/plain')
-      .send(JSON.stringify({ serverURL: 'quay.io' }));
-
-    expect(res.status).toBe(415);
-    expect(errorOf(res).code).toBe('unsupported_media_type');
-  });
-
-  it('accepts a body whose content type names the UTF-8 charset', async () => {
+  it.each([
+    ['JSON text sent as text/plain', 'text/plain', 415],
+    ['JSON in a charset other than UTF-8', 'application/json; charset=koi8-r', 415],
+    ['JSON whose content type names the UTF-8 charset', 'application/json; charset=utf-8', 200],
+  ])('answers %s with %s: %s', async (_what, contentType, status) => {
     const t = buildTestApp();
     seedIntegration(t, { host: 'quay.io' });
 
-    const res = await request(t.app)
+    const res = await withToken(t, t.tokens.runner)
       .post('/v1/credentials/get')
-      .set('Authorization', bearer(t.tokens.runner))
-      .set('Content-Type', 'application/json; charset=utf-8')
+      .set('Content-Type', contentType)
       .send(JSON.stringify({ serverURL: 'quay.io' }));
 
-    expect(res.status).toBe(200);
-  });
-
-  it('answers 415 when the JSON charset is not UTF-8', async () => {
-    const t = buildTestApp();
-
-    const res = await request(t.app)
-      .post('/v1/credentials/get')
-      .set('Authorization', bearer(t.tokens.runner))
-      .set('Content-Type', 'application/json; charset=koi8-r')
-      .send(JSON.stringify({ serverURL: 'quay.io' }));
-
-    expect(res.status).toBe(415);
-    expect(errorOf(res).code).toBe('unsupported_media_type');
+    expect(res.status).toBe(status);
+    if (status === 415) expect(errorOf(res).code).toBe('unsupported_media_type');
   });
 });
 
@@ -248,22 +201,73 @@ describe('query strings on every /v1 route', () => {
     expect(res.status).toBe(400);
     expect(errorOf(res).code).toBe('validation_failed');
   });
+
+  it.each([
+    ['/v1/credentials?all=1', 'runner'],
+    ['/v1/integrations?host=ghcr.io', 'admin'],
+    ['/v1/tokens?role=admin', 'admin'],
+  ] as const)('answers 400 validation_failed to GET %s, a plausible filter the listing does not take', async (path, role) => {
+    const t = buildTestApp();
+
+    const res = await withToken(t, t.tokens[role]).get(path);
+
+    expect(res.status).toBe(400);
+    expect(errorOf(res).code).toBe('validation_failed');
+  });
+});
+
+describe('ids and methods the routes do not know', () => {
+  const UNKNOWN_INTEGRATION = 'int_0123456789abcdef';
+  const UNKNOWN_TOKEN = 'tok_0123456789abcdef';
+
+  it.each([
+    ['get', `/v1/integrations/${UNKNOWN_INTEGRATION}`, undefined],
+    ['patch', `/v1/integrations/${UNKNOWN_INTEGRATION}`, { export: false }],
+    ['post', `/v1/integrations/${UNKNOWN_INTEGRATION}/test`, undefined],
+    ['delete', `/v1/tokens/${UNKNOWN_TOKEN}`, undefined],
+  ] as const)('answers 404 not_found when %s %s names an unknown id', async (method, path, body) => {
+    const t = buildTestApp();
+
+    const req = request(t.app)[method](path).set('Authorization', bearer(t.tokens.admin));
+    const res = await (body ? req.send(body) : req);
+
+    expect(res.status).toBe(404);
+    expect(errorOf(res).code).toBe('not_found');
+  });
+
+  it.each([
+    ['put', '/v1/integrations'],
+    ['delete', '/v1/integrations'],
+    ['post', `/v1/integrations/${UNKNOWN_INTEGRATION}`],
+    ['put', `/v1/integrations/${UNKNOWN_INTEGRATION}`],
+    ['get', `/v1/integrations/${UNKNOWN_INTEGRATION}/test`],
+    ['put', '/v1/tokens'],
+    ['patch', '/v1/tokens'],
+    ['get', `/v1/tokens/${UNKNOWN_TOKEN}`],
+    ['patch', `/v1/tokens/${UNKNOWN_TOKEN}`],
+    ['get', '/v1/credentials/get'],
+    ['post', '/v1/credentials'],
+    ['delete', '/v1/credentials'],
+    ['get', '/v1/credentials/store'],
+    ['put', '/v1/credentials/erase'],
+  ] as const)('answers 405 method_not_allowed when %s %s is called', async (method, path) => {
+    const t = buildTestApp();
+
+    const res = await request(t.app)[method](path).set('Authorization', bearer(t.tokens.admin));
+
+    expect(res.status).toBe(405);
+    expect(errorOf(res).code).toBe('method_not_allowed');
+  });
 });
 
 describe('unknown routes', () => {
-  it('answers 404 route_not_found when an unknown /v1 route is called with a valid token', async () => {
+  it.each([
+    ['an unknown /v1 route is called with a valid token', (t: TestApp) => withToken(t, t.tokens.admin).get('/v1/secrets')],
+    ['a path outside /v1 is called', (t: TestApp) => request(t.app).get('/admin')],
+  ])('answers 404 route_not_found when %s', async (_what, call) => {
     const t = buildTestApp();
 
-    const res = await request(t.app).get('/v1/secrets').set('Authorization', bearer(t.tokens.admin));
-
-    expect(res.status).toBe(404);
-    expect(errorOf(res).code).toBe('route_not_found');
-  });
-
-  it('answers 404 route_not_found when a path outside /v1 is called', async () => {
-    const t = buildTestApp();
-
-    const res = await request(t.app).get('/admin');
+    const res = await call(t);
 
     expect(res.status).toBe(404);
     expect(errorOf(res).code).toBe('route_not_found');
@@ -272,8 +276,8 @@ describe('unknown routes', () => {
   it('answers a lookup under a wrong base path route_not_found, unlike an unknown host', async () => {
     const t = buildTestApp();
 
-    const typo = await request(t.app).post('/typo/v1/credentials/get').set('Authorization', bearer(t.tokens.runner)).send({ serverURL: 'nowhere.example' });
-    const unknownHost = await request(t.app).post('/v1/credentials/get').set('Authorization', bearer(t.tokens.runner)).send({ serverURL: 'nowhere.example' });
+    const typo = await withToken(t, t.tokens.runner).post('/typo/v1/credentials/get').send({ serverURL: 'nowhere.example' });
+    const unknownHost = await withToken(t, t.tokens.runner).post('/v1/credentials/get').send({ serverURL: 'nowhere.example' });
 
     expect(errorOf(typo).code).toBe('route_not_found');
     expect(errorOf(unknownHost).code).toBe('not_found');
@@ -285,7 +289,7 @@ describe('unexpected failures', () => {
     const t = buildTestApp();
     t.services.db.close();
 
-    const res = await request(t.app).get('/v1/credentials').set('Authorization', bearer(t.tokens.runner)).set('X-Request-Id', 'boom-1');
+    const res = await withToken(t, t.tokens.runner).get('/v1/credentials').set('X-Request-Id', 'boom-1');
 
     expect(res.status).toBe(500);
     const error = errorOf(res);
@@ -302,7 +306,7 @@ describe('request observation', () => {
     const t = buildTestApp();
     const integration = seedIntegration(t, { host: 'quay.io' });
 
-    await request(t.app).get(`/v1/integrations/${integration.id}`).set('Authorization', bearer(t.tokens.auditor)).set('X-Request-Id', 'obs-1');
+    await withToken(t, t.tokens.auditor).get(`/v1/integrations/${integration.id}`).set('X-Request-Id', 'obs-1');
 
     const lines = t.logs.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line['requestId'] === 'obs-1');
     expect(lines).toEqual([
@@ -316,7 +320,7 @@ describe('request observation', () => {
     const t = buildTestApp();
     vi.spyOn(t.metrics, 'observeRequest').mockImplementation(({ method, route, status }) => void seen.push({ method, route, status }));
 
-    await request(t.app).delete(`/v1/tokens/${t.tokenIds.runner}`).set('Authorization', bearer(t.tokens.admin));
+    await withToken(t, t.tokens.admin).delete(`/v1/tokens/${t.tokenIds.runner}`);
 
     expect(seen).toEqual([{ method: 'DELETE', route: '/v1/tokens/:id', status: 204 }]);
   });
@@ -327,8 +331,8 @@ describe('response headers', () => {
     const t = buildTestApp();
     seedIntegration(t, { host: 'quay.io' });
 
-    const hit = await request(t.app).post('/v1/credentials/get').set('Authorization', bearer(t.tokens.runner)).send({ serverURL: 'quay.io' });
-    const miss = await request(t.app).post('/v1/credentials/get').set('Authorization', bearer(t.tokens.runner)).send({ serverURL: 'ghcr.io' });
+    const hit = await withToken(t, t.tokens.runner).post('/v1/credentials/get').send({ serverURL: 'quay.io' });
+    const miss = await withToken(t, t.tokens.runner).post('/v1/credentials/get').send({ serverURL: 'ghcr.io' });
 
     for (const res of [hit, miss]) {
       expect(res.headers['cache-control']).toBe('no-store');
@@ -345,8 +349,8 @@ describe('response headers', () => {
       await request(t.app).get('/healthz'),
       await request(t.app).get('/v1/openapi.json'),
       await request(t.app).get('/no/such/route'),
-      await request(t.app).post('/v1/credentials/get').set('Authorization', bearer(t.tokens.runner)).send({ serverURL: 'ghcr.io' }),
-      await request(t.app).post('/v1/credentials/get/').set('Authorization', bearer(t.tokens.runner)).send({ serverURL: 'ghcr.io' }),
+      await withToken(t, t.tokens.runner).post('/v1/credentials/get').send({ serverURL: 'ghcr.io' }),
+      await withToken(t, t.tokens.runner).post('/v1/credentials/get/').send({ serverURL: 'ghcr.io' }),
     ];
 
     for (const res of answers) {
@@ -374,20 +378,20 @@ function snapshotState(t: TestApp) {
 
 describe('rejected requests', () => {
   const REJECTED: Array<[label: string, status: number, act: (t: TestApp, ids: { integration: string }) => request.Test]> = [
-    ['an auditor creating an integration', 403, (t) => request(t.app).post('/v1/integrations').set('Authorization', bearer(t.tokens.auditor)).send(buildIntegrationBody({ host: 'ghcr.io' }))],
-    ['a duplicate host', 409, (t) => request(t.app).post('/v1/integrations').set('Authorization', bearer(t.tokens.admin)).send(buildIntegrationBody({ host: 'https://QUAY.io:443/' }))],
-    ['an unknown field', 400, (t) => request(t.app).post('/v1/integrations').set('Authorization', bearer(t.tokens.admin)).send(buildIntegrationBody({ host: 'ghcr.io', token: 'x' }))],
-    ['a runner updating', 403, (t, ids) => request(t.app).patch(`/v1/integrations/${ids.integration}`).set('Authorization', bearer(t.tokens.runner)).send({ export: false })],
-    ['an update with a bad field', 400, (t, ids) => request(t.app).patch(`/v1/integrations/${ids.integration}`).set('Authorization', bearer(t.tokens.admin)).send({ export: 'no' })],
-    ['an auditor deleting', 403, (t, ids) => request(t.app).delete(`/v1/integrations/${ids.integration}`).set('Authorization', bearer(t.tokens.auditor))],
-    ['a revoked token deleting', 401, (t, ids) => request(t.app).delete(`/v1/integrations/${ids.integration}`).set('Authorization', bearer(t.tokens.revoked))],
-    ['a manager minting an admin', 403, (t) => request(t.app).post('/v1/tokens').set('Authorization', bearer(t.tokens.manager)).send(buildTokenBody({ role: 'admin' }))],
-    ['revoking the last admin', 409, (t) => request(t.app).delete(`/v1/tokens/${t.tokenIds.admin}`).set('Authorization', bearer(t.tokens.admin))],
-    ['a runner storing', 403, (t) => request(t.app).post('/v1/credentials/store').set('Authorization', bearer(t.tokens.runner)).send(buildStoreBody({ ServerURL: 'quay.io' }))],
-    ['a runner erasing', 403, (t) => request(t.app).post('/v1/credentials/erase').set('Authorization', bearer(t.tokens.runner)).send({ serverURL: 'quay.io' })],
-    ['a store with a repository path', 400, (t) => request(t.app).post('/v1/credentials/store').set('Authorization', bearer(t.tokens.admin)).send(buildStoreBody({ ServerURL: 'quay.io/org/repo' }))],
-    ['malformed JSON', 400, (t) => request(t.app).post('/v1/credentials/store').set('Authorization', bearer(t.tokens.admin)).set('Content-Type', 'application/json').send('{')],
-    ['an oversized body', 413, (t) => request(t.app).post('/v1/integrations').set('Authorization', bearer(t.tokens.admin)).send(buildIntegrationBody({ host: 'ghcr.io', description: 'x'.repeat(MAX_BODY_BYTES) }))],
+    ['an auditor creating an integration', 403, (t) => withToken(t, t.tokens.auditor).post('/v1/integrations').send(buildIntegrationBody({ host: 'ghcr.io' }))],
+    ['a duplicate host', 409, (t) => withToken(t, t.tokens.admin).post('/v1/integrations').send(buildIntegrationBody({ host: 'https://QUAY.io:443/' }))],
+    ['an unknown field', 400, (t) => withToken(t, t.tokens.admin).post('/v1/integrations').send(buildIntegrationBody({ host: 'ghcr.io', token: 'x' }))],
+    ['a runner updating', 403, (t, ids) => withToken(t, t.tokens.runner).patch(`/v1/integrations/${ids.integration}`).send({ export: false })],
+    ['an update with a bad field', 400, (t, ids) => withToken(t, t.tokens.admin).patch(`/v1/integrations/${ids.integration}`).send({ export: 'no' })],
+    ['an auditor deleting', 403, (t, ids) => withToken(t, t.tokens.auditor).delete(`/v1/integrations/${ids.integration}`)],
+    ['a revoked token deleting', 401, (t, ids) => withToken(t, t.tokens.revoked).delete(`/v1/integrations/${ids.integration}`)],
+    ['a manager minting an admin', 403, (t) => withToken(t, t.tokens.manager).post('/v1/tokens').send(buildTokenBody({ role: 'admin' }))],
+    ['revoking the last admin', 409, (t) => withToken(t, t.tokens.admin).delete(`/v1/tokens/${t.tokenIds.admin}`)],
+    ['a runner storing', 403, (t) => withToken(t, t.tokens.runner).post('/v1/credentials/store').send(buildStoreBody({ ServerURL: 'quay.io' }))],
+    ['a runner erasing', 403, (t) => withToken(t, t.tokens.runner).post('/v1/credentials/erase').send({ serverURL: 'quay.io' })],
+    ['a store with a repository path', 400, (t) => withToken(t, t.tokens.admin).post('/v1/credentials/store').send(buildStoreBody({ ServerURL: 'quay.io/org/repo' }))],
+    ['malformed JSON', 400, (t) => withToken(t, t.tokens.admin).post('/v1/credentials/store').set('Content-Type', 'application/json').send('{')],
+    ['an oversized body', 413, (t) => withToken(t, t.tokens.admin).post('/v1/integrations').send(buildIntegrationBody({ host: 'ghcr.io', description: 'x'.repeat(MAX_BODY_BYTES) }))],
   ];
 
   it.each(REJECTED)('changes no stored state when the request is %s', async (_label, status, act) => {

@@ -1,7 +1,6 @@
 import { CREDENTIAL_WARNING_HEADER, ErrorBodySchema, IntegrationListSchema, IntegrationSummarySchema, LookupResponseSchema } from '@dcs/shared';
-import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import { bearer, buildTestApp, seedIntegration, type TestApp } from '../support/test-app.js';
+import { buildTestApp, seedIntegration, type TestApp, withToken } from '../support/test-app.js';
 
 const DAY = 24 * 3600 * 1000;
 const HEADER = CREDENTIAL_WARNING_HEADER.toLowerCase();
@@ -11,7 +10,7 @@ function inDays(ops: TestApp, days: number): string {
 }
 
 async function lookup(ops: TestApp, host: string) {
-  const res = await request(ops.app).post('/v1/credentials/get').set('Authorization', bearer(ops.tokens.runner)).send({ serverURL: host });
+  const res = await withToken(ops, ops.tokens.runner).post('/v1/credentials/get').send({ serverURL: host });
   expect(res.status).toBe(200);
   LookupResponseSchema.parse(res.body);
   return res;
@@ -25,11 +24,10 @@ describe('integration expiresAt', () => {
   it('is stored, normalised to UTC, and shown in list and show', async () => {
     const ops = buildTestApp();
 
-    const created = await request(ops.app)
+    const created = await withToken(ops, ops.tokens.admin)
       .post('/v1/integrations')
-      .set('Authorization', bearer(ops.tokens.admin))
       .send({ host: 'exp.example', username: 'u', secret: 's', expiresAt: '2026-04-01T12:00:00+02:00' });
-    const list = await request(ops.app).get('/v1/integrations').set('Authorization', bearer(ops.tokens.auditor));
+    const list = await withToken(ops, ops.tokens.auditor).get('/v1/integrations');
 
     expect(created.status).toBe(201);
     expect(IntegrationSummarySchema.parse(created.body).expiresAt).toBe('2026-04-01T10:00:00.000Z');
@@ -40,24 +38,13 @@ describe('integration expiresAt', () => {
     const ops = buildTestApp();
     const integration = seedIntegration(ops, { host: 'patch-exp.example', expiresAt: inDays(ops, 30) });
     const patch = (body: object) =>
-      request(ops.app).patch(`/v1/integrations/${integration.id}`).set('Authorization', bearer(ops.tokens.admin)).send(body);
+      withToken(ops, ops.tokens.admin).patch(`/v1/integrations/${integration.id}`).send(body);
 
     const changed = await patch({ expiresAt: '2027-01-01T00:00:00Z' });
     const cleared = await patch({ expiresAt: null });
 
     expect(IntegrationSummarySchema.parse(changed.body).expiresAt).toBe('2027-01-01T00:00:00.000Z');
     expect(IntegrationSummarySchema.parse(cleared.body).expiresAt).toBeNull();
-  });
-
-  it('answers 400 for a date without a time or zone', async () => {
-    const ops = buildTestApp();
-
-    const res = await request(ops.app)
-      .post('/v1/integrations')
-      .set('Authorization', bearer(ops.tokens.admin))
-      .send({ host: 'bad-exp.example', username: 'u', secret: 's', expiresAt: '2026-04-01' });
-
-    expect(res.status).toBe(400);
   });
 });
 
@@ -90,7 +77,7 @@ describe('POST /v1/credentials/get with an expiring credential', () => {
     const expiresAt = inDays(ops, -1);
     seedIntegration(ops, { host: 'past.example', expiresAt, secret: 'never-served-after-expiry' });
 
-    const res = await request(ops.app).post('/v1/credentials/get').set('Authorization', bearer(ops.tokens.runner)).send({ serverURL: 'past.example' });
+    const res = await withToken(ops, ops.tokens.runner).post('/v1/credentials/get').send({ serverURL: 'past.example' });
 
     expect(res.status).toBe(410);
     const body = ErrorBodySchema.parse(res.body);

@@ -1,7 +1,7 @@
 import { ErrorBodySchema, HealthSchema, ROLES } from '@dcs/shared';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import { TEST_VERSION, bearer, buildTestApp } from '../support/test-app.js';
+import { buildTestApp, TEST_VERSION, withToken } from '../support/test-app.js';
 
 describe('GET /healthz', () => {
   it('answers ok and the version when no token is sent', async () => {
@@ -25,20 +25,10 @@ describe('GET /healthz', () => {
   it.each(Object.entries(EXPECTED_STATUS))('answers %s with %i when that token is sent', async (name, status) => {
     const t = buildTestApp();
 
-    const res = await request(t.app).get('/healthz').set('Authorization', bearer(t.tokens[name as keyof typeof EXPECTED_STATUS]));
+    const res = await withToken(t, t.tokens[name as keyof typeof EXPECTED_STATUS]).get('/healthz');
 
     expect(res.status).toBe(status);
     HealthSchema.parse(res.body);
-  });
-
-  it('answers 503 unavailable when the barrier is sealed', async () => {
-    const t = buildTestApp();
-    t.services.barrier.wipe();
-
-    const res = await request(t.app).get('/healthz');
-
-    expect(res.status).toBe(503);
-    expect(ErrorBodySchema.parse(res.body).error.code).toBe('unavailable');
   });
 
   it('writes no audit row when probed', async () => {
@@ -48,15 +38,6 @@ describe('GET /healthz', () => {
     await request(t.app).get('/healthz');
 
     expect(t.services.audit.list({ limit: 1000 })).toHaveLength(before);
-  });
-
-  it('answers 405 method_not_allowed when the method is not GET', async () => {
-    const { app } = buildTestApp();
-
-    const res = await request(app).post('/healthz').send({});
-
-    expect(res.status).toBe(405);
-    expect(ErrorBodySchema.parse(res.body).error.code).toBe('method_not_allowed');
   });
 
   it('echoes a sane client request id and replaces an unsafe one', async () => {
@@ -80,16 +61,6 @@ describe('GET /readyz', () => {
     expect(HealthSchema.parse(res.body)).toEqual({ status: 'ok', version: TEST_VERSION });
   });
 
-  it('answers 503 unavailable when the keyring is not loaded', async () => {
-    const ops = buildTestApp();
-    ops.services.barrier.wipe();
-
-    const res = await request(ops.app).get('/readyz');
-
-    expect(res.status).toBe(503);
-    expect(ErrorBodySchema.parse(res.body).error.code).toBe('unavailable');
-  });
-
   it('answers 503 unavailable while /healthz still answers 200 when the store does not answer', async () => {
     const ops = buildTestApp();
     ops.services.db.close();
@@ -101,13 +72,29 @@ describe('GET /readyz', () => {
     expect(ErrorBodySchema.parse(ready.body).error.code).toBe('unavailable');
     expect(live.status).toBe(200);
   });
+});
 
-  it('answers 405 method_not_allowed when the method is not GET', async () => {
-    const ops = buildTestApp();
+describe('both probes', () => {
+  it.each(['/healthz', '/readyz'])('%s answers 503 unavailable when the barrier is sealed (the keyring is not loaded)', async (path) => {
+    const t = buildTestApp();
+    t.services.barrier.wipe();
 
-    const res = await request(ops.app).delete('/readyz');
+    const res = await request(t.app).get(path);
+
+    expect(res.status).toBe(503);
+    expect(ErrorBodySchema.parse(res.body).error.code).toBe('unavailable');
+  });
+
+  it.each([
+    ['post', '/healthz'],
+    ['delete', '/readyz'],
+  ] as const)('answers 405 method_not_allowed to %s %s: only GET', async (method, path) => {
+    const t = buildTestApp();
+
+    const res = await request(t.app)[method](path);
 
     expect(res.status).toBe(405);
+    expect(ErrorBodySchema.parse(res.body).error.code).toBe('method_not_allowed');
   });
 });
 
@@ -116,10 +103,7 @@ describe('API once the barrier is sealed', () => {
     const t = buildTestApp();
     t.services.barrier.wipe();
 
-    const res = await request(t.app)
-      .post('/v1/integrations')
-      .set('Authorization', bearer(t.tokens.admin))
-      .send({ host: 'ghcr.io', username: 'bot', secret: 'x' });
+    const res = await withToken(t, t.tokens.admin).post('/v1/integrations').send({ host: 'ghcr.io', username: 'bot', secret: 'x' });
 
     expect(res.status).toBe(503);
     expect(ErrorBodySchema.parse(res.body).error.code).toBe('unavailable');

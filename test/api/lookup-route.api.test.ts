@@ -199,20 +199,28 @@ const UNCLAIMED: Array<[string, RawRequest]> = [
   ['a +json media type', { path: DIRECT, headers: { 'Content-Type': 'application/vnd.api+json' }, body: '{}' }],
 ];
 
+/**
+ * Sends one request to the direct route, then (in a fresh failure window) to the express route, and
+ * expects the same answer and the same audit rows from both.
+ */
+async function expectSameOnBothRoutes(ops: TestApp, port: number, request: Omit<RawRequest, 'path'>): Promise<void> {
+  const before = lastSeq(ops);
+  const direct = await send(port, { ...request, path: DIRECT });
+  const between = lastSeq(ops);
+  nextFailureWindow(ops);
+  const viaExpress = await send(port, { ...request, path: VIA_EXPRESS });
+
+  expect(comparable(direct)).toEqual(comparable(viaExpress));
+  expect(auditRowsAfter(ops, before).slice(0, between - before)).toEqual(auditRowsAfter(ops, between));
+}
+
 describe('the direct lookup route', () => {
   it.each(CLAIMED)('answers %s as the express route does, with the same audit rows', async (_label, build) => {
     const { ops, tokens } = arrange();
     const port = await listen(ops.app);
     const request = build(tokens);
 
-    const before = lastSeq(ops);
-    const direct = await send(port, { ...request, path: DIRECT });
-    const between = lastSeq(ops);
-    nextFailureWindow(ops);
-    const viaExpress = await send(port, { ...request, path: VIA_EXPRESS });
-
-    expect(comparable(direct)).toEqual(comparable(viaExpress));
-    expect(auditRowsAfter(ops, before).slice(0, between - before)).toEqual(auditRowsAfter(ops, between));
+    await expectSameOnBothRoutes(ops, port, request);
   });
 
   it('answers random bodies and tokens as the express route does (property)', async () => {
@@ -236,14 +244,7 @@ describe('the direct lookup route', () => {
       fc.asyncProperty(body, authorization, contentType, fc.boolean(), async (payload, auth, type, chunked) => {
         const request = { headers: { 'Content-Type': type, ...(auth ? { Authorization: auth } : {}) }, body: payload, chunked };
         nextFailureWindow(ops);
-        const before = lastSeq(ops);
-        const direct = await send(port, { ...request, path: DIRECT });
-        const between = lastSeq(ops);
-        nextFailureWindow(ops);
-        const viaExpress = await send(port, { ...request, path: VIA_EXPRESS });
-
-        expect(comparable(direct)).toEqual(comparable(viaExpress));
-        expect(auditRowsAfter(ops, before).slice(0, between - before)).toEqual(auditRowsAfter(ops, between));
+        await expectSameOnBothRoutes(ops, port, request);
       }),
       { numRuns: 300 },
     );

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
-import { TEST_VERSION, bearer, buildTestApp, seedIntegration, type TestApp } from '../support/test-app.js';
+import { bearer, buildTestApp, seedIntegration, TEST_VERSION, type TestApp, withToken } from '../support/test-app.js';
 
 /** Parses Prometheus text into `name{labels}` → value. */
 function parseMetrics(text: string): Map<string, number> {
@@ -21,7 +21,7 @@ async function scrape(ops: TestApp): Promise<Map<string, number>> {
 }
 
 async function lookup(ops: TestApp, host: string) {
-  return request(ops.app).post('/v1/credentials/get').set('Authorization', bearer(ops.tokens.runner)).send({ serverURL: host });
+  return withToken(ops, ops.tokens.runner).post('/v1/credentials/get').send({ serverURL: host });
 }
 
 const LOOKUP_OK = 'scalr_credd_http_requests_total{method="POST",route="/v1/credentials/get",status="200"}';
@@ -106,7 +106,7 @@ describe('GET /metrics', () => {
 
     await request(ops.app).get('/v1/integrations');
     await request(ops.app).get('/v1/integrations/int_0123456789abcdef').set('Authorization', 'Bearer nope');
-    await request(ops.app).post('/v1/tokens').set('Authorization', bearer(ops.tokens.admin)).set('Content-Type', 'application/json').send('{"name":');
+    await withToken(ops, ops.tokens.admin).post('/v1/tokens').set('Content-Type', 'application/json').send('{"name":');
     await request(ops.app).post('/v1/credentials/get?x=1').send({ serverURL: 'a.example' });
     const after = await scrape(ops);
 
@@ -135,8 +135,8 @@ describe('GET /metrics', () => {
 
     seedIntegration(ops, { host: 'g1.example' });
     seedIntegration(ops, { host: 'g2.example' });
-    await request(ops.app).post('/v1/tokens').set('Authorization', bearer(ops.tokens.admin)).send({ name: 'r2', role: 'runner' });
-    await request(ops.app).delete(`/v1/tokens/${ops.tokenIds.auditor}`).set('Authorization', bearer(ops.tokens.admin));
+    await withToken(ops, ops.tokens.admin).post('/v1/tokens').send({ name: 'r2', role: 'runner' });
+    await withToken(ops, ops.tokens.admin).delete(`/v1/tokens/${ops.tokenIds.auditor}`);
     const after = await scrape(ops);
 
     expect(before.get('scalr_credd_integrations')).toBe(0);
@@ -149,9 +149,9 @@ describe('GET /metrics', () => {
   it('labels requests by route pattern, never by id or host', async () => {
     const ops = buildTestApp();
     const created = seedIntegration(ops, { host: 'secret-host-name.example' });
-    await request(ops.app).get(`/v1/integrations/${created.id}`).set('Authorization', bearer(ops.tokens.admin));
+    await withToken(ops, ops.tokens.admin).get(`/v1/integrations/${created.id}`);
     await lookup(ops, 'secret-host-name.example');
-    await request(ops.app).get('/v1/no-such-route/int_0123456789abcdef').set('Authorization', bearer(ops.tokens.admin));
+    await withToken(ops, ops.tokens.admin).get('/v1/no-such-route/int_0123456789abcdef');
 
     const res = await request(ops.app).get('/metrics');
 

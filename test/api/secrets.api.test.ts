@@ -13,7 +13,7 @@ import {
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { SECRET_MARKER, buildIntegrationBody, buildStoreBody, distinctiveSecret } from '../support/factories.js';
-import { bearer, buildTestApp, type TestApp } from '../support/test-app.js';
+import { buildTestApp, type TestApp, withToken } from '../support/test-app.js';
 
 interface Recorded {
   label: string;
@@ -38,10 +38,10 @@ async function runScenario(t: TestApp) {
     return res;
   };
   const as = (token: string) => ({
-    post: (path: string) => request(t.app).post(path).set('Authorization', bearer(token)),
-    get: (path: string) => request(t.app).get(path).set('Authorization', bearer(token)),
-    patch: (path: string) => request(t.app).patch(path).set('Authorization', bearer(token)),
-    delete: (path: string) => request(t.app).delete(path).set('Authorization', bearer(token)),
+    post: (path: string) => withToken(t, token).post(path),
+    get: (path: string) => withToken(t, token).get(path),
+    patch: (path: string) => withToken(t, token).patch(path),
+    delete: (path: string) => withToken(t, token).delete(path),
   });
   const admin = as(t.tokens.admin);
   const manager = as(t.tokens.manager);

@@ -86,13 +86,23 @@ function digest(db: Database.Database): string {
   return hash.digest('hex');
 }
 
+/**
+ * A new store in `dir/<name>` and a daemon serving it on TCP as well as its socket (stopped in
+ * afterAll); `from(address)` reaches the TCP port from that local address.
+ */
+async function tcpDaemon(name: string) {
+  const dataDir = join(dir!, name);
+  const adminToken = initStore(dataDir);
+  const daemon = await startDaemon({ dataDir, tcp: true, logLevel: 'warn' });
+  daemons.push(daemon);
+  const from = (address: string): Target => ({ host: '127.0.0.1', port: daemon.tcp!.port, localAddress: address });
+  return { dataDir, adminToken, daemon, from };
+}
+
 describe('auth abuse', () => {
   it('answers 401 to every bad token on every route, 403 to every role on every route it may not use, and changes nothing', async () => {
     dir = makeTempDir('auth');
-    const dataDir = join(dir, 'data');
-    const adminToken = initStore(dataDir);
-    const daemon = await startDaemon({ dataDir, tcp: true, logLevel: 'warn' });
-    daemons.push(daemon);
+    const { dataDir, adminToken, daemon } = await tcpDaemon('data');
     const admin: Target = { socketPath: daemon.socketPath };
     const db = new Database(join(dataDir, 'credd.sqlite'), { fileMustExist: true });
     db.pragma('busy_timeout = 5000');
@@ -210,11 +220,7 @@ describe('auth abuse', () => {
   });
 
   it('rate-limits repeated failures per source: 30 in 60 s, then 429 with Retry-After, and lets every valid token through', async () => {
-    const dataDir = join(dir!, 'limit');
-    const adminToken = initStore(dataDir);
-    const daemon = await startDaemon({ dataDir, tcp: true, logLevel: 'warn' });
-    daemons.push(daemon);
-    const from = (address: string): Target => ({ host: '127.0.0.1', port: daemon.tcp!.port, localAddress: address });
+    const { adminToken, daemon, from } = await tcpDaemon('limit');
     const bad = { method: 'GET', path: '/v1/integrations', token: `scd_tok_${'1'.repeat(16)}_${'C'.repeat(43)}` };
     const statuses: number[] = [];
     for (let i = 0; i < 30; i++) statuses.push((await call(from('127.0.0.50'), bad)).status);
@@ -241,11 +247,7 @@ describe('auth abuse', () => {
   });
 
   it('never locks a valid token out of the TCP port, and keeps the audit cost of failures from rotating addresses bounded', async () => {
-    const dataDir = join(dir!, 'lockout');
-    const adminToken = initStore(dataDir);
-    const daemon = await startDaemon({ dataDir, tcp: true, logLevel: 'warn' });
-    daemons.push(daemon);
-    const from = (address: string): Target => ({ host: '127.0.0.1', port: daemon.tcp!.port, localAddress: address });
+    const { dataDir, adminToken, daemon, from } = await tcpDaemon('lockout');
     const runner = (await call(from('127.0.0.1'), { method: 'POST', path: '/v1/tokens', token: adminToken, body: { name: 'lockout runner', role: 'runner' } })).json<{ token: string }>().token;
     const bad = { method: 'GET', path: '/v1/integrations', token: `scd_tok_${'2'.repeat(16)}_${'D'.repeat(43)}` };
     const lastSeq = () => {

@@ -9,8 +9,6 @@
  *    JSON of the wrong shape and inputs ≥ 1 MiB, for the npm entry and the packaged binary alike:
  *    never a stack trace, stdout one protocol line, stderr empty, exit 0 or 1.
  */
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { CredentialBackend, CredentialInput } from '../../helper/src/credential-backend.js';
@@ -23,8 +21,8 @@ import {
 } from '../../helper/src/errors.js';
 import { runHelper } from '../../helper/src/run-helper.js';
 import { InvalidRegistryHostError, dockerCliKey, isSubKey, parseServerUrl } from '../../shared/src/registry-host.js';
-import { initStore, startDaemon, type DaemonProcess } from '../support/hardening/daemon-process.js';
-import { LONG, makeTempDir, pool, removeTempDir } from '../support/hardening/env.js';
+import { type DaemonProcess, freshStore, type FreshStore, startDaemon } from '../support/hardening/daemon-process.js';
+import { LONG, pool, removeTempDir } from '../support/hardening/env.js';
 import { printFigures, recordFigures } from '../support/hardening/figures.js';
 import { helperEnv, helperExes, runHelperProcess } from '../support/hardening/helper-process.js';
 import { call } from '../support/hardening/http.js';
@@ -37,12 +35,12 @@ const HUGE_RUNS = 12;
 const SECRET_PREFIX = 'S3CR3T-';
 
 const figures = { inProcessCases: 0, inProcessFailures: 0, processRuns: 0, processFailures: 0, hugeRuns: 0 };
-let dir: string | undefined;
+let fresh: FreshStore | undefined;
 let daemon: DaemonProcess | undefined;
 
 afterAll(async () => {
   await daemon?.kill();
-  removeTempDir(dir);
+  removeTempDir(fresh?.dir);
   recordFigures('fuzz', {
     'fuzz cases': figures.inProcessCases + figures.processRuns,
     'in-process cases': figures.inProcessCases,
@@ -343,11 +341,8 @@ describe('helper fuzzing', () => {
   });
 
   it(`the helper process against a real daemon: ${PROCESS_RUNS} runs of random, invalid and huge stdin, per way it ships`, async () => {
-    dir = makeTempDir('fuzzh');
-    const home = join(dir, 'home');
-    mkdirSync(home);
-    const dataDir = join(dir, 'data');
-    const adminToken = initStore(dataDir);
+    fresh = freshStore('fuzzh');
+    const { home, dataDir, adminToken } = fresh;
     daemon = await startDaemon({ dataDir, logLevel: 'warn' });
     const minted = await call(daemon.unix(), { method: 'POST', path: '/v1/tokens', token: adminToken, body: { name: 'fuzz manager', role: 'manager' } });
     const token = minted.json<{ token: string }>().token;

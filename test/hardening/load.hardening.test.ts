@@ -11,11 +11,10 @@
  * test). How many runs took longer than 2 s is reported, not asserted.
  */
 import http from 'node:http';
-import { existsSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { initStore, startDaemon, type DaemonProcess } from '../support/hardening/daemon-process.js';
-import { IS_CI, LONG, makeTempDir, removeTempDir, sleep } from '../support/hardening/env.js';
+import { type DaemonProcess, freshStore, type FreshStore, startDaemon } from '../support/hardening/daemon-process.js';
+import { IS_CI, LONG, removeTempDir, sleep } from '../support/hardening/env.js';
 import { printFigures, recordFigures } from '../support/hardening/figures.js';
 import { bundledHelper, helperEnv, runHelperProcess } from '../support/hardening/helper-process.js';
 import { call } from '../support/hardening/http.js';
@@ -29,12 +28,12 @@ const HOSTS = [
   { host: 'docker.io', forms: ['https://index.docker.io/v1/', 'docker.io'] },
 ];
 
-let dir: string | undefined;
+let fresh: FreshStore | undefined;
 let daemon: DaemonProcess | undefined;
 
 afterAll(async () => {
   await daemon?.kill();
-  removeTempDir(dir);
+  removeTempDir(fresh?.dir);
   printFigures();
 });
 
@@ -42,11 +41,8 @@ describe('load', () => {
   it(
     `serves ${CONCURRENCY} concurrent helpers for ${DURATION_MS / 1000} s during updates with no failure and no torn read`,
     async () => {
-      dir = makeTempDir('load');
-      const home = join(dir, 'home');
-      mkdirSync(home);
-      const dataDir = join(dir, 'data');
-      const adminToken = initStore(dataDir);
+      fresh = freshStore('load');
+      const { home, dataDir, adminToken } = fresh;
       daemon = await startDaemon({ dataDir, logLevel: 'warn' });
       const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
       const admin = { socketPath: daemon.socketPath, agent };

@@ -9,19 +9,19 @@ import { copyFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { initStore, runDaemonCli, startDaemon, startDaemonExpectingRefusal, type DaemonProcess } from '../support/hardening/daemon-process.js';
-import { makeTempDir, removeTempDir, sleep } from '../support/hardening/env.js';
+import { type DaemonProcess, freshStore, type FreshStore, runDaemonCli, startDaemon, startDaemonExpectingRefusal } from '../support/hardening/daemon-process.js';
+import { removeTempDir, sleep } from '../support/hardening/env.js';
 import { printFigures, recordFigures } from '../support/hardening/figures.js';
 import { call } from '../support/hardening/http.js';
 import { UNREVOKE_TRIGGER, editDatabase, plantAdminToken } from '../support/tamper.js';
 
-let dir: string | undefined;
+let fresh: FreshStore | undefined;
 let daemon: DaemonProcess | undefined;
 const figures = { refusedRestores: 0, refusedTokens: 0, grantedAfterTamper: 0 };
 
 afterAll(async () => {
   await daemon?.kill();
-  removeTempDir(dir);
+  removeTempDir(fresh?.dir);
   recordFigures('row tamper', {
     'tampered backups refused': figures.refusedRestores,
     'tampered tokens refused': figures.refusedTokens,
@@ -32,9 +32,8 @@ afterAll(async () => {
 
 describe('row tamper', () => {
   it('refuses edited backups at restore, and edited rows of the live file when they are read', async () => {
-    dir = makeTempDir('row-tamper');
-    const dataDir = join(dir, 'data');
-    const adminToken = initStore(dataDir);
+    fresh = freshStore('row-tamper');
+    const { dir, dataDir, adminToken } = fresh;
     daemon = await startDaemon({ dataDir, logLevel: 'info' });
     const mint = async (name: string) =>
       (await call(daemon!.unix(), { method: 'POST', path: '/v1/tokens', token: adminToken, body: { name, role: 'runner' } })).json<{ id: string; token: string }>();

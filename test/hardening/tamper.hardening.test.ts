@@ -6,25 +6,25 @@
  * that does not open is refused at start with one line.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { initStore, runDaemonCli, startDaemon, startDaemonExpectingRefusal, type DaemonProcess } from '../support/hardening/daemon-process.js';
-import { makeTempDir, removeTempDir, sleep } from '../support/hardening/env.js';
+import { type DaemonProcess, freshStore, type FreshStore, runDaemonCli, startDaemon, startDaemonExpectingRefusal } from '../support/hardening/daemon-process.js';
+import { removeTempDir, sleep } from '../support/hardening/env.js';
 import { printFigures, recordFigures } from '../support/hardening/figures.js';
 import { bundledHelper, helperEnv, runHelperProcess } from '../support/hardening/helper-process.js';
 import { call, replyBytes } from '../support/hardening/http.js';
 import { NOT_FOUND_LINE } from '../support/hardening/protocol.js';
 import { LeakScanner, describeHits } from '../support/hardening/scan.js';
 
-let dir: string | undefined;
+let fresh: FreshStore | undefined;
 let daemon: DaemonProcess | undefined;
 const figures = { tampers: 0, served: 0, refusedStarts: 0 };
 
 afterAll(async () => {
   await daemon?.kill();
-  removeTempDir(dir);
+  removeTempDir(fresh?.dir);
   recordFigures('tamper', { 'tamper cases': figures.tampers, 'secrets served after tamper': figures.served, 'refused starts': figures.refusedStarts });
   printFigures();
 });
@@ -33,11 +33,8 @@ const GENERIC = 'internal error; see the daemon log for this request id';
 
 describe('tamper', () => {
   it('serves nothing from a tampered row and refuses a keyring or root key that does not open', async () => {
-    dir = makeTempDir('tamper');
-    const home = join(dir, 'home');
-    mkdirSync(home);
-    const dataDir = join(dir, 'data');
-    const adminToken = initStore(dataDir);
+    fresh = freshStore('tamper');
+    const { home, dataDir, adminToken } = fresh;
     daemon = await startDaemon({ dataDir, logLevel: 'info' });
     const scanner = new LeakScanner();
 

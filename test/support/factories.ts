@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { IntegrationSummary, TokenSummary } from '@dcs/shared';
 
 /**
  * Every secret a factory makes starts with this marker, so a test can scan any text (a response,
@@ -69,4 +70,30 @@ export function buildStoreBody(overrides: { ServerURL?: unknown; Username?: unkn
     Secret: distinctiveSecret('login'),
     ...overrides,
   } as ReturnType<typeof buildStoreBody>;
+}
+
+/** An integration as the API lists it: a static credential for ghcr.io, exported, never tested; overrides win. */
+export function integrationSummary(overrides: Partial<IntegrationSummary> = {}): IntegrationSummary {
+  return {
+    id: 'int_0000000000000001',
+    host: 'ghcr.io',
+    username: 'robot',
+    export: true,
+    description: null,
+    createdAt: '2026-01-01T00:00:00.000Z',
+    updatedAt: '2026-01-02T00:00:00.000Z',
+    expiresAt: null,
+    caCert: null,
+    lastTestedAt: null,
+    lastTestResult: null,
+    lastTestDetail: null,
+    provider: 'static',
+    identity: null,
+    ...overrides,
+  };
+}
+
+/** A token as the API lists it: the initial admin token, no host limit, no expiry; overrides win. */
+export function tokenSummary(overrides: Partial<TokenSummary> = {}): TokenSummary {
+  return { id: 'tok_0000000000000001', name: 'initial admin', role: 'admin', hosts: null, createdAt: '2026-01-01T00:00:00.000Z', expiresAt: null, revokedAt: null, ...overrides };
 }

@@ -2,10 +2,9 @@
  * A stand-in for a registry's `/v2/` endpoint and token realm, in-process on a free loopback port,
  * for API tests of the credential check. The real distribution registry is in the e2e suite.
  */
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterEach } from 'vitest';
+import { loopbackServers } from './loopback-server.js';
 
 /** How the fake answers `/v2/`. */
 export type FakeRegistryMode =
@@ -31,10 +30,8 @@ export interface FakeRegistry {
   close(): Promise<void>;
 }
 
-const open = new Set<FakeRegistry>();
-afterEach(async () => {
-  await Promise.all([...open].map((registry) => registry.close()));
-});
+const servers = loopbackServers();
+afterEach(() => servers.closeAll());
 
 const TOKEN = 'fake-registry-issued-token';
 
@@ -51,23 +48,9 @@ export async function startFakeRegistry(mode: FakeRegistryMode, tls?: { key: str
       answer(mode, base, req, body, res);
     });
   };
-  const server: Server = tls ? createHttpsServer({ key: tls.key, cert: tls.cert }, handler) : createHttpServer(handler);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  const host = tls ? `localhost:${port}` : `127.0.0.1:${port}`;
-  base = `${tls ? 'https' : 'http'}://${host}`;
-  const registry: FakeRegistry = {
-    host,
-    seen,
-    close: () =>
-      new Promise<void>((resolve) => {
-        open.delete(registry);
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-  open.add(registry);
-  return registry;
+  const server = await servers.listen(handler, tls);
+  base = server.origin;
+  return { host: new URL(server.origin).host, seen, close: server.close };
 }
 
 function answer(mode: FakeRegistryMode, base: string, req: IncomingMessage, body: string, res: ServerResponse): void {

@@ -1,9 +1,11 @@
 import {
   CreateIntegrationBodySchema,
   CreateTokenBodySchema,
+  ErrorBodySchema,
   IntegrationSummarySchema,
   type CreateTokenBody,
   type IntegrationSummary,
+  type Role,
 } from '@dcs/shared';
 import type { RequestListener } from 'node:http';
 import request from 'supertest';
@@ -164,6 +166,37 @@ function seedTokens(services: Services, clock: TestClock) {
 /** The Authorization header value for a token. */
 export function bearer(token: string): string {
   return `Bearer ${token}`;
+}
+
+/** Requests to the app that carry a token: `withToken(t, t.tokens.admin).post('/v1/integrations').send(body)`. */
+export function withToken(t: TestApp, token: string) {
+  return request.agent(t.app).set('Authorization', bearer(token));
+}
+
+/** The error an error answer carries, checked against the API's error schema. */
+export function errorOf(res: { body: unknown }) {
+  return ErrorBodySchema.parse(res.body).error;
+}
+
+/** Every audit row the app wrote, oldest first. */
+export function auditRows(t: TestApp) {
+  return t.services.audit.list({ limit: 10_000 });
+}
+
+/** What each role gets from each route (`METHOD /path`), written out as data in a test. */
+export type RoleMatrix<K extends string, V> = Record<K, Record<Role, V>>;
+
+/** One case per cell of a route × role matrix, for `it.each`. */
+export function matrixCases<K extends string, V>(matrix: RoleMatrix<K, V>): Array<{ key: K; role: Role; status: V }> {
+  return (Object.entries(matrix) as Array<[K, Record<Role, V>]>).flatMap(([key, byRole]) =>
+    (Object.entries(byRole) as Array<[Role, V]>).map(([role, status]) => ({ key, role, status })),
+  );
+}
+
+/** The paths among `routes` that no row of the matrix names: each must be read by some row. */
+export function routesMissingFrom(matrix: RoleMatrix<string, unknown>, routes: readonly string[]): string[] {
+  const paths = new Set(Object.keys(matrix).map((key) => key.split(' ')[1]));
+  return routes.filter((path) => !paths.has(path));
 }
 
 /** Creates an integration through the real service as the seeded admin (arrange step, no HTTP). */

@@ -60,28 +60,16 @@ describe('AuditLog.verify', () => {
     expect(audit.verify()).toMatchObject({ ok: false, rows: 3 });
   });
 
-  it('detects a deleted middle row', () => {
+  it.each([
+    ['a deleted middle row', 'DELETE FROM audit_events WHERE seq = 3', 3],
+    ['a deleted last row through the recorded head', `DELETE FROM audit_events WHERE seq = ${EVENTS.length}`, EVENTS.length - 1],
+    ['that every row was deleted through the recorded head', 'DELETE FROM audit_events', 0],
+  ])('detects %s', (_what, sql, rows) => {
     appendAll();
 
-    db.prepare('DELETE FROM audit_events WHERE seq = 3').run();
+    db.prepare(sql).run();
 
-    expect(audit.verify()).toMatchObject({ ok: false, rows: 3 });
-  });
-
-  it('detects a deleted last row through the recorded head', () => {
-    appendAll();
-
-    db.prepare('DELETE FROM audit_events WHERE seq = ?').run(EVENTS.length);
-
-    expect(audit.verify()).toMatchObject({ ok: false, rows: EVENTS.length - 1 });
-  });
-
-  it('detects that every row was deleted through the recorded head', () => {
-    appendAll();
-
-    db.prepare('DELETE FROM audit_events').run();
-
-    expect(audit.verify()).toMatchObject({ ok: false, rows: 0 });
+    expect(audit.verify()).toMatchObject({ ok: false, rows });
   });
 
   it('keeps verifying after more rows are appended to a verified log', () => {

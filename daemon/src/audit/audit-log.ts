@@ -19,27 +19,26 @@
  * served lookup can be missing from the log or appear after a later-served one.
  */
 import { createHash } from 'node:crypto';
+import type { AuditEvent, AuditOutcome, Role } from '@dcs/shared';
 import type { Db } from '../store/database.js';
-import { chainText, GENESIS_HASH, type ChainedRecord, type ChainFields } from './chain.js';
+import { chainText, GENESIS_HASH, type ChainFields } from './chain.js';
 
 /** What an audit row records. Never a secret or a token value: hosts, ids, names, outcomes. */
 export interface AuditEntry {
   action: string;
-  outcome: 'ok' | 'denied' | 'not_found' | 'error';
+  outcome: AuditOutcome;
   requestId?: string | undefined;
   tokenId?: string | undefined;
   tokenName?: string | undefined;
-  role?: string | undefined;
+  role?: Role | undefined;
   host?: string | undefined;
   targetId?: string | undefined;
   /** Small, non-secret facts as a JSON object (a new token's role, the fields an update changed). */
   detail?: Record<string, string | number | boolean | string[] | null> | undefined;
 }
 
-/** A stored audit row, as the API lists it: the hashed fields and the hash. */
-export interface AuditRecord extends ChainedRecord {
-  hash: string;
-}
+/** A stored audit row, as the API lists it (`GET /v1/audit`): one shape for the log and the API. */
+export type AuditRecord = AuditEvent;
 
 /** Filters for listing audit rows; `after` (oldest first) or `before` (newest first) is the cursor (a seq). */
 export interface AuditFilter {
@@ -238,11 +237,11 @@ function toRecord(row: SqlRow): AuditRecord {
     requestId: row.request_id,
     tokenId: row.token_id,
     tokenName: row.token_name,
-    role: row.role,
+    role: row.role as Role | null,
     action: row.action,
     host: row.host,
     targetId: row.target_id,
-    outcome: row.outcome,
+    outcome: row.outcome as AuditOutcome,
     detail: row.detail === null ? null : (JSON.parse(row.detail) as Record<string, unknown>),
     hash: row.hash,
   };

@@ -1,26 +1,10 @@
 import type { Role } from '@dcs/shared';
 
-/** Everything a token can be allowed to do. */
-export const ACTIONS = [
-  'integration.create',
-  'integration.read',
-  'integration.update',
-  'integration.delete',
-  'integration.test',
-  'token.create',
-  'token.read',
-  'token.revoke',
-  'token.self',
-  'credential.get',
-  'credential.list',
-  'credential.store',
-  'credential.erase',
-  'audit.read',
-] as const;
-export type Action = (typeof ACTIONS)[number];
-
-/** Each action in words, for the message that refuses it: "a runner token may not read integrations". */
-export const ACTION_WORDS: Readonly<Record<Action, string>> = {
+/**
+ * Everything a token can be allowed to do, each in words for the message that refuses it:
+ * "a runner token may not read integrations". The keys are the action names.
+ */
+export const ACTION_WORDS = {
   'integration.create': 'create integrations',
   'integration.read': 'read integrations',
   'integration.update': 'update integrations',
@@ -35,31 +19,20 @@ export const ACTION_WORDS: Readonly<Record<Action, string>> = {
   'credential.store': 'store credentials',
   'credential.erase': 'erase credentials',
   'audit.read': 'read the audit log',
-};
+} as const satisfies Readonly<Record<string, string>>;
+export type Action = keyof typeof ACTION_WORDS;
+export const ACTIONS: readonly Action[] = Object.keys(ACTION_WORDS) as Action[];
 
 /**
  * Role → allowed actions. Data only; `authorize.ts` applies it.
- * admin: everything. manager: integrations, runner tokens, the helper's verbs.
+ * admin: everything. manager: everything but the audit log (integrations, runner tokens, the
+ * helper's verbs).
  * auditor: metadata and the audit log, never a secret. runner: credential lookup only.
  * Every role may describe itself (`GET /v1/whoami`).
  */
 export const PERMISSIONS: Readonly<Record<Role, ReadonlySet<Action>>> = {
   admin: new Set(ACTIONS),
-  manager: new Set<Action>([
-    'integration.create',
-    'integration.read',
-    'integration.update',
-    'integration.delete',
-    'integration.test',
-    'token.create',
-    'token.read',
-    'token.revoke',
-    'token.self',
-    'credential.get',
-    'credential.list',
-    'credential.store',
-    'credential.erase',
-  ]),
+  manager: new Set(ACTIONS.filter((action) => action !== 'audit.read')),
   auditor: new Set<Action>(['integration.read', 'token.read', 'token.self', 'audit.read']),
   runner: new Set<Action>(['token.self', 'credential.get', 'credential.list']),
 };

@@ -1,17 +1,13 @@
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BarrierSealedError, ConfigError } from '../errors.js';
 import { KeyringModifiedError, KeyringOwner, RootKeyMismatchError, type SealedKeyringWriter } from './keyring-owner.js';
 import { loadRootKey, rootKeyMatches } from './root-key.js';
 import { createSecretboxBarrier, generateKey } from './secretbox-barrier.js';
+import { tempDirPerTest } from '../../../test/support/temp-dir.js';
 
-let dir: string;
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'keyring-owner-'));
-});
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
+const temp = tempDirPerTest('keyring-owner-');
 
 /** An in-memory keyring table. */
 function memoryKeyring() {
@@ -32,7 +28,7 @@ const run = <T>(fn: () => T): T => fn();
 
 function created() {
   const store = memoryKeyring();
-  const keyPath = join(dir, 'root.key');
+  const keyPath = join(temp.path, 'root.key');
   const owner = KeyringOwner.create(store.writer, now, run, keyPath);
   return { ...store, keyPath, owner, place: { keyPath, subject: 'the test store' } };
 }
@@ -92,7 +88,7 @@ describe('KeyringOwner', () => {
   it('rekeys: the new key opens the check value, the old does not, and the staged file is written', () => {
     const t = created();
     const oldKey = loadRootKey(t.keyPath);
-    const newKeyFile = join(dir, 'next.key');
+    const newKeyFile = join(temp.path, 'next.key');
     const newKey = generateKey();
     writeFileSync(newKeyFile, `${Buffer.from(newKey).toString('base64')}\n`, { mode: 0o600 });
 
@@ -106,7 +102,7 @@ describe('KeyringOwner', () => {
 
   it('refuses to rekey to the current key, and removes the staged file when the transaction fails', () => {
     const t = created();
-    const newKeyFile = join(dir, 'next.key');
+    const newKeyFile = join(temp.path, 'next.key');
     writeFileSync(newKeyFile, `${Buffer.from(generateKey()).toString('base64')}\n`, { mode: 0o600 });
     const failing = () => {
       throw new Error('interrupted');

@@ -1,24 +1,17 @@
-import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ConfigError, IntegrityError } from '../errors.js';
 import { loadRootKey, openKeyring, sealDataKey, writeRootKey } from './root-key.js';
 import { generateKey } from './secretbox-barrier.js';
+import { thrownBy } from '../../../test/support/thrown.js';
+import { tempDirPerTest } from '../../../test/support/temp-dir.js';
 
-let dir: string;
-
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'credd-root-key-'));
-});
-
-afterEach(() => {
-  rmSync(dir, { recursive: true, force: true });
-});
+const temp = tempDirPerTest('credd-root-key-');
 
 describe('loadRootKey', () => {
   it('returns the key written by writeRootKey', () => {
-    const path = join(dir, 'root.key');
+    const path = join(temp.path, 'root.key');
     const key = generateKey();
     writeRootKey(path, key);
 
@@ -28,25 +21,20 @@ describe('loadRootKey', () => {
   });
 
   it('refuses a file group or others can read, naming the path, the mode and the fix', () => {
-    const path = join(dir, 'root.key');
+    const path = join(temp.path, 'root.key');
     writeRootKey(path, generateKey());
     chmodSync(path, 0o644);
 
-    let error: unknown;
-    try {
-      loadRootKey(path);
-    } catch (caught) {
-      error = caught;
-    }
+    const error = thrownBy(Error, () => loadRootKey(path));
 
     expect(error).toBeInstanceOf(ConfigError);
-    expect((error as Error).message).toContain(path);
-    expect((error as Error).message).toContain('0644');
-    expect((error as Error).message).toContain(`chmod 600 ${path}`);
+    expect(error.message).toContain(path);
+    expect(error.message).toContain('0644');
+    expect(error.message).toContain(`chmod 600 ${path}`);
   });
 
   it('refuses a file that only the group can read', () => {
-    const path = join(dir, 'root.key');
+    const path = join(temp.path, 'root.key');
     writeRootKey(path, generateKey());
     chmodSync(path, 0o640);
 
@@ -54,7 +42,7 @@ describe('loadRootKey', () => {
   });
 
   it('throws ConfigError saying the file is missing when it does not exist', () => {
-    const path = join(dir, 'absent.key');
+    const path = join(temp.path, 'absent.key');
 
     expect(() => loadRootKey(path)).toThrow(ConfigError);
     expect(() => loadRootKey(path)).toThrow(/missing/);
@@ -65,24 +53,19 @@ describe('loadRootKey', () => {
     ['33 bytes', Buffer.alloc(33, 1).toString('base64')],
     ['nothing', ''],
   ])('throws ConfigError without echoing the content when the file holds %s', (_label, content) => {
-    const path = join(dir, 'root.key');
+    const path = join(temp.path, 'root.key');
     writeFileSync(path, `${content}\n`, { mode: 0o600 });
 
-    let error: unknown;
-    try {
-      loadRootKey(path);
-    } catch (caught) {
-      error = caught;
-    }
+    const error = thrownBy(Error, () => loadRootKey(path));
 
     expect(error).toBeInstanceOf(ConfigError);
-    if (content) expect((error as Error).message).not.toContain(content);
+    if (content) expect(error.message).not.toContain(content);
   });
 });
 
 describe('writeRootKey', () => {
   it('creates the file with mode 0600 and refuses to overwrite it', () => {
-    const path = join(dir, 'root.key');
+    const path = join(temp.path, 'root.key');
 
     writeRootKey(path, generateKey());
 

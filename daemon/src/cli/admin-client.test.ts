@@ -19,6 +19,7 @@ import type { CliIo } from './io.js';
 import { UsageError } from './io.js';
 import { runCli } from './run-cli.js';
 import { runServe } from './serve-command.js';
+import { integrationSummary } from '../../../test/support/factories.js';
 
 function fakeIo(options: { env?: Record<string, string>; stdin?: string; home?: string } = {}) {
   const out = { stdout: '', stderr: '', stdinReads: 0 };
@@ -38,22 +39,7 @@ function fakeIo(options: { env?: Record<string, string>; stdin?: string; home?: 
   return { io, out, shutdown: (signal = 'SIGTERM') => shutdown?.(signal) };
 }
 
-const SUMMARY = {
-  id: 'int_0123456789abcdef',
-  host: 'ghcr.io',
-  username: 'robot',
-  export: true,
-  description: null,
-  createdAt: '2026-01-01T00:00:00.000Z',
-  updatedAt: '2026-01-01T00:00:00.000Z',
-  expiresAt: null,
-  caCert: null,
-  lastTestedAt: null,
-  lastTestResult: null,
-  lastTestDetail: null,
-  provider: 'static',
-  identity: null,
-};
+const SUMMARY = integrationSummary({ id: 'int_0123456789abcdef', updatedAt: '2026-01-01T00:00:00.000Z' });
 
 /** A self-signed CA certificate (no key kept): the daemon parses every certificate it is given. */
 const TEST_CA_PEM = `-----BEGIN CERTIFICATE-----

@@ -77,34 +77,18 @@ describe('scalr-credd audit verify', () => {
     expect(result.stdout).toMatch(/^audit log intact: 5 rows, hash chain verified\nhead seq 5 hash [0-9a-f]{64}\n$/);
   });
 
-  it('exits 1 naming the row when a row was modified', async () => {
+  it.each([
+    ['naming the row when a row was modified', "UPDATE audit_events SET host = 'evil.example' WHERE seq = 3", 'row 3 was modified'],
+    ['when a row in the middle was deleted', 'DELETE FROM audit_events WHERE seq = 2', 'row 2 is missing'],
+    ['when the last row was deleted', 'DELETE FROM audit_events WHERE seq = (SELECT MAX(seq) FROM audit_events)', 'head does not match'],
+  ])('exits 1 %s', async (_what, sql, problem) => {
     const paths = await auditedStore();
-    tamper(paths, "UPDATE audit_events SET host = 'evil.example' WHERE seq = 3");
+    tamper(paths, sql);
 
     const result = await verify(paths);
 
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('row 3 was modified');
-  });
-
-  it('exits 1 when a row in the middle was deleted', async () => {
-    const paths = await auditedStore();
-    tamper(paths, 'DELETE FROM audit_events WHERE seq = 2');
-
-    const result = await verify(paths);
-
-    expect(result.code).toBe(1);
-    expect(result.stderr).toContain('row 2 is missing');
-  });
-
-  it('exits 1 when the last row was deleted', async () => {
-    const paths = await auditedStore();
-    tamper(paths, 'DELETE FROM audit_events WHERE seq = (SELECT MAX(seq) FROM audit_events)');
-
-    const result = await verify(paths);
-
-    expect(result.code).toBe(1);
-    expect(result.stderr).toContain('head does not match');
+    expect(result.stderr).toContain(problem);
   });
 
   it('prints JSON with --json, the head (seq and hash of the last row) included', async () => {

@@ -2,9 +2,9 @@ import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { createAuditLog, type AuditVerifyResult } from '../audit/audit-log.js';
-import { loadDaemonConfig } from '../daemon-config.js';
 import { ConfigError } from '../errors.js';
 import { type CliIo, UsageError } from './io.js';
+import { pathsFromOptions } from './store-options.js';
 
 /** Help text of `scalr-credd audit`. */
 export const AUDIT_HELP = `Usage: scalr-credd audit verify [--data-dir DIR] [--anchor SEQ:HASH] [--json]
@@ -45,8 +45,7 @@ export function runAuditCommand(args: string[], io: CliIo): number {
   });
   if (values.help) return (io.stdout(AUDIT_HELP), 0);
   const anchor = values.anchor === undefined ? undefined : anchorArgument(values.anchor);
-  const config = loadDaemonConfig({ dataDir: values['data-dir'] }, io.env, io.homeDir);
-  const result = verifyAuditFile(config.paths.dbPath, anchor);
+  const result = verifyAuditFile(pathsFromOptions(values, io).dbPath, anchor);
   if (values.json) {
     io.stdout(`${JSON.stringify(result)}\n`);
   } else if (result.ok) {

@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { backupStore, restoreStore } from '../lifecycle/backup.js';
-import { loadDaemonConfig } from '../daemon-config.js';
 import { type CliIo, UsageError } from './io.js';
+import { pathsFromOptions, STORE_OPTIONS } from './store-options.js';
 
 /** Help text of `scalr-credd backup`. */
 export const BACKUP_HELP = `Usage: scalr-credd backup --out FILE [--data-dir DIR]
@@ -30,8 +30,7 @@ export async function runBackup(args: string[], io: CliIo): Promise<number> {
   });
   if (values.help) return (io.stdout(BACKUP_HELP), 0);
   if (!values.out) throw new UsageError('--out FILE is required');
-  const config = loadDaemonConfig({ dataDir: values['data-dir'] }, io.env, io.homeDir);
-  const { file, bytes } = await backupStore(config.paths, resolve(values.out));
+  const { file, bytes } = await backupStore(pathsFromOptions(values, io), resolve(values.out));
   io.stdout(`backup written: ${file} (${bytes} bytes, mode 0600); it needs the root key to be of any use\n`);
   return 0;
 }
@@ -40,19 +39,12 @@ export async function runBackup(args: string[], io: CliIo): Promise<number> {
 export async function runRestore(args: string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: {
-      from: { type: 'string' },
-      'data-dir': { type: 'string' },
-      'root-key-file': { type: 'string' },
-      force: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
+    options: { ...STORE_OPTIONS, from: { type: 'string' }, force: { type: 'boolean' } },
     strict: true,
   });
   if (values.help) return (io.stdout(RESTORE_HELP), 0);
   if (!values.from) throw new UsageError('--from FILE is required');
-  const config = loadDaemonConfig({ dataDir: values['data-dir'], rootKeyFile: values['root-key-file'] }, io.env, io.homeDir);
-  const result = await restoreStore(config.paths, resolve(values.from), { force: values.force ?? false });
+  const result = await restoreStore(pathsFromOptions(values, io), resolve(values.from), { force: values.force ?? false });
   io.stdout(
     `restored: ${result.integrations} integration(s), ${result.tokens} token(s), ${result.auditRows} audit row(s)` +
       `${result.previous ? `; the replaced database is kept as ${result.previous}` : ''}\n`,

@@ -1,11 +1,11 @@
 import { join, relative, isAbsolute } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { CreatedToken } from '@dcs/shared';
-import { loadDaemonConfig } from '../daemon-config.js';
 import { initStore } from '../lifecycle/init-store.js';
 import { type StorePaths } from '../lifecycle/store-paths.js';
 import { writeTokenFile } from '../lifecycle/token-file.js';
 import { type CliIo } from './io.js';
+import { pathsFromOptions, STORE_OPTIONS } from './store-options.js';
 
 /** Where a new store's first admin token is written (0600), unless --print-token. */
 export const ADMIN_TOKEN_FILE = 'initial-admin.token';
@@ -28,24 +28,18 @@ terminals that are recorded never hold it. Refuses to overwrite an existing stor
 export function runInit(args: string[], io: CliIo): number {
   const { values } = parseArgs({
     args,
-    options: {
-      'data-dir': { type: 'string' },
-      'root-key-file': { type: 'string' },
-      'print-token': { type: 'boolean' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
+    options: { ...STORE_OPTIONS, 'print-token': { type: 'boolean' }, json: { type: 'boolean' } },
     strict: true,
   });
   if (values.help) return (io.stdout(INIT_HELP), 0);
-  const config = loadDaemonConfig({ dataDir: values['data-dir'], rootKeyFile: values['root-key-file'] }, io.env, io.homeDir);
-  const handOver = handOverAdminToken(config.paths, initStore(config.paths), values['print-token'] ?? false);
+  const paths = pathsFromOptions(values, io);
+  const handOver = handOverAdminToken(paths, initStore(paths), values['print-token'] ?? false);
   if (values.json) {
     const where = handOver.file === undefined ? { adminToken: handOver.token.token } : { adminTokenFile: handOver.file };
-    io.stdout(`${JSON.stringify({ ...where, dataDir: config.paths.dataDir })}\n`);
-    io.stderr(rootKeyAdvice(config.paths));
+    io.stdout(`${JSON.stringify({ ...where, dataDir: paths.dataDir })}\n`);
+    io.stderr(rootKeyAdvice(paths));
   } else {
-    io.stdout(initBanner(config.paths, handOver, `unix:${config.paths.socketPath}`));
+    io.stdout(initBanner(paths, handOver, `unix:${paths.socketPath}`));
   }
   return 0;
 }

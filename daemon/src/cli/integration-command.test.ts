@@ -5,29 +5,10 @@ import type { AdminClient, ConnectionFlags, IntegrationChanges, NewIntegration }
 import { UsageError, type CliIo } from './io.js';
 import { runIntegrationCommand } from './integration-command.js';
 import { runCli } from './run-cli.js';
+import { integrationSummary } from '../../../test/support/factories.js';
 
 const SECRET = 'pat-Zq9!/+= secret';
 const PEM = '-----BEGIN CERTIFICATE-----\nMIIBmjCCAUGg\n-----END CERTIFICATE-----\n';
-
-function summary(overrides: Partial<IntegrationSummary>): IntegrationSummary {
-  return {
-    id: 'int_0000000000000001',
-    host: 'ghcr.io',
-    username: 'robot',
-    export: true,
-    description: null,
-    createdAt: '2026-01-01T00:00:00.000Z',
-    updatedAt: '2026-01-02T00:00:00.000Z',
-    expiresAt: null,
-    caCert: null,
-    lastTestedAt: null,
-    lastTestResult: null,
-    lastTestDetail: null,
-    provider: 'static',
-    identity: null,
-    ...overrides,
-  };
-}
 
 /** An in-memory AdminClient that records every call. */
 function fakeClient(initial: IntegrationSummary[] = [], testOutcome: Pick<IntegrationTestReport, 'result' | 'detail'> = { result: 'ok', detail: 'HTTP 200 with credentials' }) {
@@ -53,7 +34,7 @@ function fakeClient(initial: IntegrationSummary[] = [], testOutcome: Pick<Integr
     async createIntegration(body: NewIntegration) {
       calls.push(['create', body]);
       const { secret: _secret, ...rest } = body as NewIntegration & { secret?: string };
-      const created = summary({
+      const created = integrationSummary({
         ...(rest as Partial<IntegrationSummary>),
         id: `int_${String(integrations.length + 1).padStart(16, '0')}`,
         description: body.description ?? null,
@@ -262,8 +243,8 @@ describe('integration add', () => {
 describe('integration list and show', () => {
   const two = () =>
     fakeClient([
-      summary({}),
-      summary({
+      integrationSummary(),
+      integrationSummary({
         id: 'int_0000000000000002',
         host: 'registry.example.com:5000',
         username: 'ci',
@@ -305,7 +286,7 @@ describe('integration list and show', () => {
   });
 
   it('shows the last test, its detail, and how many CA certificates there are', async () => {
-    const tested = summary({
+    const tested = integrationSummary({
       caCert: PEM + PEM,
       lastTestedAt: '2026-01-03T00:00:00.000Z',
       lastTestResult: 'unauthorized',
@@ -342,7 +323,7 @@ describe('integration list and show', () => {
 
 describe('integration update', () => {
   it('resolves a host, reads a new secret only with --secret-stdin, and sends only what changes', async () => {
-    const fake = fakeClient([summary({ description: 'old' })]);
+    const fake = fakeClient([integrationSummary({ description: 'old' })]);
     const io = fakeIo({ stdin: `${SECRET}\r\n` });
     const result = await run(['update', 'GHCR.IO', '--secret-stdin', '--no-export', '--description', ''], fake, io);
     expect(result.code).toBe(0);
@@ -352,7 +333,7 @@ describe('integration update', () => {
   });
 
   it('updates by id without reading stdin when no new secret is asked for', async () => {
-    const fake = fakeClient([summary({ export: false })]);
+    const fake = fakeClient([integrationSummary({ export: false })]);
     const io = fakeIo({ stdin: 'should not be read' });
     const result = await run(['update', 'int_0000000000000001', '--username', 'new-user', '--export', '--json'], fake, io);
     expect(result.code).toBe(0);
@@ -362,7 +343,7 @@ describe('integration update', () => {
   });
 
   it('sets --expires-at and the --ca-cert file text, and clears both with none', async () => {
-    const fake = fakeClient([summary({})]);
+    const fake = fakeClient([integrationSummary()]);
     const files = fakeFiles({ './none': PEM });
     const io = fakeIo({ stdin: 'should not be read' });
     expect((await run(['update', 'ghcr.io', '--expires-at', '2026-05-01T00:00:00Z', '--ca-cert', './none'], fake, io, files)).code).toBe(0);
@@ -381,7 +362,7 @@ describe('integration update', () => {
   });
 
   it('refuses a bad --expires-at or an unreadable --ca-cert without calling the API', async () => {
-    const fake = fakeClient([summary({})]);
+    const fake = fakeClient([integrationSummary()]);
     await expect(run(['update', 'ghcr.io', '--expires-at', 'never'], fake)).rejects.toThrow(
       '--expires-at takes an ISO-8601 date-time with Z or an offset or none, e.g. 2026-04-01T00:00:00Z',
     );
@@ -410,7 +391,7 @@ describe('integration update', () => {
 
 describe('integration test', () => {
   it('tests by host and exits 0 when the registry accepts the credential', async () => {
-    const fake = fakeClient([summary({})]);
+    const fake = fakeClient([integrationSummary()]);
     const result = await run(['test', 'https://GHCR.io/'], fake);
     expect(fake.calls).toEqual([['list'], ['test', 'int_0000000000000001']]);
     expect(result).toMatchObject({
@@ -425,7 +406,7 @@ describe('integration test', () => {
     ['unreachable', 'connection refused'],
     ['error', 'unexpected HTTP 500 from /v2/ with credentials'],
   ] as const)('exits 1 when the result is %s, printing the detail', async (outcome, detail) => {
-    const fake = fakeClient([summary({})], { result: outcome, detail });
+    const fake = fakeClient([integrationSummary()], { result: outcome, detail });
     const result = await run(['test', 'int_0000000000000001'], fake);
     expect(fake.calls).toEqual([['test', 'int_0000000000000001']]);
     expect(result.code).toBe(1);
@@ -433,7 +414,7 @@ describe('integration test', () => {
   });
 
   it('prints the report as JSON with --json, keeping the exit code', async () => {
-    const ok = await run(['test', 'ghcr.io', '--json'], fakeClient([summary({})]));
+    const ok = await run(['test', 'ghcr.io', '--json'], fakeClient([integrationSummary()]));
     expect(ok.code).toBe(0);
     expect(JSON.parse(ok.stdout)).toEqual({
       id: 'int_0000000000000001',
@@ -442,18 +423,18 @@ describe('integration test', () => {
       detail: 'HTTP 200 with credentials',
       testedAt: '2026-01-03T00:00:00.000Z',
     });
-    const failed = await run(['test', 'ghcr.io', '--json'], fakeClient([summary({})], { result: 'unreachable', detail: 'timed out' }));
+    const failed = await run(['test', 'ghcr.io', '--json'], fakeClient([integrationSummary()], { result: 'unreachable', detail: 'timed out' }));
     expect(failed.code).toBe(1);
     expect(JSON.parse(failed.stdout)).toMatchObject({ result: 'unreachable', detail: 'timed out' });
   });
 
   it('reports an unknown host and an API error as one line, exit 1', async () => {
-    expect(await run(['test', 'quay.io'], fakeClient([summary({})]))).toMatchObject({
+    expect(await run(['test', 'quay.io'], fakeClient([integrationSummary()]))).toMatchObject({
       code: 1,
       stdout: '',
       stderr: 'scalr-credd: no integration for host quay.io (not_found)\n',
     });
-    const fake = fakeClient([summary({})]);
+    const fake = fakeClient([integrationSummary()]);
     fake.client.testIntegration = async () => {
       throw httpErrorFromResponse('unix:/fake', { status: 403, body: { error: { code: 'forbidden', message: 'role runner may not integration.test' } } });
     };
@@ -472,14 +453,14 @@ describe('integration test', () => {
 
 describe('integration rm', () => {
   it('removes by host, naming the host', async () => {
-    const fake = fakeClient([summary({})]);
+    const fake = fakeClient([integrationSummary()]);
     const result = await run(['rm', 'ghcr.io'], fake);
     expect(result).toMatchObject({ code: 0, stdout: 'removed integration int_0000000000000001 for ghcr.io\n' });
     expect(fake.calls).toEqual([['list'], ['remove', 'int_0000000000000001']]);
   });
 
   it('removes by id directly, with --json', async () => {
-    const fake = fakeClient([summary({})]);
+    const fake = fakeClient([integrationSummary()]);
     const result = await run(['rm', 'int_0000000000000001', '--json'], fake);
     expect(JSON.parse(result.stdout)).toEqual({ id: 'int_0000000000000001', removed: true });
     expect(fake.calls).toEqual([['remove', 'int_0000000000000001']]);
@@ -569,8 +550,8 @@ describe('integration add --provider and update --identity-*', () => {
 
   it('replaces the identity of a provider integration, looked up by host, and refuses it on a static one', async () => {
     const fake = fakeClient([
-      summary({ id: 'int_000000000000000a', host: 'ecr.example.com', username: 'AWS', provider: 'aws-ecr', identity: { region: 'eu-west-1' } }),
-      summary({ id: 'int_000000000000000b', host: 'ghcr.io' }),
+      integrationSummary({ id: 'int_000000000000000a', host: 'ecr.example.com', username: 'AWS', provider: 'aws-ecr', identity: { region: 'eu-west-1' } }),
+      integrationSummary({ id: 'int_000000000000000b', host: 'ghcr.io' }),
     ]);
     const result = await run(['update', 'ecr.example.com', '--identity-stdin'], fake, fakeIo({ stdin: JSON.stringify(AWS) }));
     expect(result.code).toBe(0);

@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
-import { loadDaemonConfig } from '../daemon-config.js';
-import { openKeyStore, rekeyStore, resealIntegrations, rotateKeyring } from '../lifecycle/key-management.js';
+import { openKeyStore, rekeyStore, resealIntegrations, rotateKeyring, type KeyStore } from '../lifecycle/key-management.js';
+import type { StorePaths } from '../lifecycle/store-paths.js';
 import { type CliIo, UsageError } from './io.js';
+import { pathsFromOptions, STORE_OPTIONS } from './store-options.js';
 
 /** Help text of `scalr-credd rotate`. */
 export const ROTATE_HELP = `Usage: scalr-credd rotate [--data-dir DIR] [--root-key-file FILE] [--reseal] [--batch-size N]
@@ -30,59 +31,54 @@ still opens backups made before the rekey: archive it with them, offline, before
 A running daemon re-reads the root key file on its next request.
 `;
 
-const COMMON = {
-  'data-dir': { type: 'string' },
-  'root-key-file': { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
-
 /** Runs `scalr-credd rotate`. */
 export function runRotate(args: string[], io: CliIo): number {
-  const { values } = parseArgs({ args, options: { ...COMMON, reseal: { type: 'boolean' }, 'batch-size': { type: 'string' } }, strict: true });
+  const { values } = parseArgs({ args, options: { ...STORE_OPTIONS, reseal: { type: 'boolean' }, 'batch-size': { type: 'string' } }, strict: true });
   if (values.help) return (io.stdout(ROTATE_HELP), 0);
   const batchSize = parseBatchSize(values['batch-size']);
-  const config = loadDaemonConfig({ dataDir: values['data-dir'], rootKeyFile: values['root-key-file'] }, io.env, io.homeDir);
-  const store = openKeyStore(config.paths);
-  try {
+  withKeyStore(pathsFromOptions(values, io), (store) => {
     const { term } = rotateKeyring(store);
     io.stdout(`rotated: data-key term ${term} is active for new secrets; older terms stay readable\n`);
     if (values.reseal) reseal(store, batchSize, io);
-    return 0;
-  } finally {
-    store.close();
-  }
+  });
+  return 0;
 }
 
 /** Runs `scalr-credd reseal`. */
 export function runReseal(args: string[], io: CliIo): number {
-  const { values } = parseArgs({ args, options: { ...COMMON, 'batch-size': { type: 'string' } }, strict: true });
+  const { values } = parseArgs({ args, options: { ...STORE_OPTIONS, 'batch-size': { type: 'string' } }, strict: true });
   if (values.help) return (io.stdout(RESEAL_HELP), 0);
-  const config = loadDaemonConfig({ dataDir: values['data-dir'], rootKeyFile: values['root-key-file'] }, io.env, io.homeDir);
-  const store = openKeyStore(config.paths);
-  try {
-    reseal(store, parseBatchSize(values['batch-size']), io);
-    return 0;
-  } finally {
-    store.close();
-  }
+  const batchSize = parseBatchSize(values['batch-size']);
+  withKeyStore(pathsFromOptions(values, io), (store) => reseal(store, batchSize, io));
+  return 0;
 }
 
 /** Runs `scalr-credd rekey`. */
 export function runRekey(args: string[], io: CliIo): number {
-  const { values } = parseArgs({ args, options: { ...COMMON, 'new-key-file': { type: 'string' } }, strict: true });
+  const { values } = parseArgs({ args, options: { ...STORE_OPTIONS, 'new-key-file': { type: 'string' } }, strict: true });
   if (values.help) return (io.stdout(REKEY_HELP), 0);
   const newKeyFile = values['new-key-file'];
   if (!newKeyFile) throw new UsageError('--new-key-file FILE is required');
-  const config = loadDaemonConfig({ dataDir: values['data-dir'], rootKeyFile: values['root-key-file'] }, io.env, io.homeDir);
-  const { terms, checkpointed } = rekeyStore(config.paths, newKeyFile);
-  io.stdout(`rekeyed: ${terms} keyring term(s) re-sealed; ${config.paths.rootKeyPath} now holds the new root key\n`);
+  const paths = pathsFromOptions(values, io);
+  const { terms, checkpointed } = rekeyStore(paths, newKeyFile);
+  io.stdout(`rekeyed: ${terms} keyring term(s) re-sealed; ${paths.rootKeyPath} now holds the new root key\n`);
   if (!checkpointed) {
     io.stderr('scalr-credd: note: the WAL could not be checkpointed yet (a reader was busy); it will be at the next checkpoint\n');
   }
   return 0;
 }
 
-function reseal(store: Parameters<typeof resealIntegrations>[0], batchSize: number, io: CliIo): void {
+/** Opens the store's keyring, runs `use` on it, and closes the store. */
+function withKeyStore(paths: StorePaths, use: (store: KeyStore) => void): void {
+  const store = openKeyStore(paths);
+  try {
+    use(store);
+  } finally {
+    store.close();
+  }
+}
+
+function reseal(store: KeyStore, batchSize: number, io: CliIo): void {
   const { resealed, term } = resealIntegrations(store, {
     batchSize,
     onBatch: (done) => io.stderr(`resealing: ${done} done\n`),

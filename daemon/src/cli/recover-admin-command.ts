@@ -1,9 +1,9 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadDaemonConfig } from '../daemon-config.js';
 import { recoverAdmin } from '../lifecycle/recover-admin.js';
 import { writeTokenFile } from '../lifecycle/token-file.js';
 import type { CliIo } from './io.js';
+import { pathsFromOptions, STORE_OPTIONS } from './store-options.js';
 
 /** Help text of `scalr-credd token recover-admin`. */
 export const RECOVER_ADMIN_HELP = `Usage: scalr-credd token recover-admin [--data-dir DIR] [--root-key-file FILE] [--name NAME] [--out FILE]
@@ -21,18 +21,11 @@ stdout, or with --out written to FILE (created 0600, never overwritten) and only
 export function runRecoverAdmin(args: string[], io: CliIo): number {
   const { values } = parseArgs({
     args,
-    options: {
-      'data-dir': { type: 'string' },
-      'root-key-file': { type: 'string' },
-      name: { type: 'string' },
-      out: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
+    options: { ...STORE_OPTIONS, name: { type: 'string' }, out: { type: 'string' } },
     strict: true,
   });
   if (values.help) return (io.stdout(RECOVER_ADMIN_HELP), 0);
-  const config = loadDaemonConfig({ dataDir: values['data-dir'], rootKeyFile: values['root-key-file'] }, io.env, io.homeDir);
-  const created = recoverAdmin(config.paths, values.name ?? 'recovered admin');
+  const created = recoverAdmin(pathsFromOptions(values, io), values.name ?? 'recovered admin');
   if (values.out) {
     const out = resolve(values.out);
     writeTokenFile(out, created.token);

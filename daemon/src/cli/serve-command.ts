@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
+import { isLoopbackHost } from '@dcs/shared';
 import { buildServiceApp } from '../http/app.js';
-import { formatListenAddress, isLoopback, loadDaemonConfig } from '../daemon-config.js';
+import { formatListenAddress, loadDaemonConfig } from '../daemon-config.js';
 import { createExpiryWarner } from '../services/expiry-warner.js';
 import { createFailureLimiter } from '../http/failure-limiter.js';
 import { writeFailureSummaries } from '../http/authenticate.js';
@@ -153,7 +154,7 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
   }
   const urls = servers.addresses.map(formatListenAddress);
   for (const address of servers.addresses) {
-    if (address.kind === 'tcp' && !address.tls && !isLoopback(address.host)) {
+    if (address.kind === 'tcp' && !address.tls && !isLoopbackHost(address.host)) {
       logger.warn('listening with plain http on a non-loopback address (--insecure-listen): tokens and secrets cross the network in clear', {
         address: formatListenAddress(address),
       });

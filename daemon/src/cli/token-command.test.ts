@@ -5,21 +5,9 @@ import type { AdminClient, NewToken } from './admin-client.js';
 import { UsageError, type CliIo } from './io.js';
 import { runCli } from './run-cli.js';
 import { parseTtl, runTokenCommand, runWhoami } from './token-command.js';
+import { tokenSummary } from '../../../test/support/factories.js';
 
 const VALUE = 'scd_tok_00000000000000aa_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
-
-function token(overrides: Partial<TokenSummary>): TokenSummary {
-  return {
-    id: 'tok_0000000000000001',
-    name: 'initial admin',
-    role: 'admin',
-    hosts: null,
-    createdAt: '2026-01-01T00:00:00.000Z',
-    expiresAt: null,
-    revokedAt: null,
-    ...overrides,
-  };
-}
 
 function fakeClient(tokens: TokenSummary[] = []) {
   const calls: Array<[string, ...unknown[]]> = [];
@@ -46,7 +34,7 @@ function fakeClient(tokens: TokenSummary[] = []) {
     async createToken(body: NewToken): Promise<CreatedToken> {
       calls.push(['create', body]);
       return {
-        ...token({ id: 'tok_00000000000000aa', name: body.name, role: body.role, hosts: body.hosts ?? null }),
+        ...tokenSummary({ id: 'tok_00000000000000aa', name: body.name, role: body.role, hosts: body.hosts ?? null }),
         expiresAt: body.ttlSeconds ? '2026-01-01T01:00:00.000Z' : null,
         token: VALUE,
       };
@@ -59,7 +47,7 @@ function fakeClient(tokens: TokenSummary[] = []) {
     },
     async whoami() {
       calls.push(['whoami']);
-      const { id, name, role, hosts, expiresAt } = tokens[0] ?? token({});
+      const { id, name, role, hosts, expiresAt } = tokens[0] ?? tokenSummary();
       return { id, name, role, hosts, expiresAt };
     },
     listAudit: async () => {
@@ -148,9 +136,9 @@ describe('parseTtl', () => {
 describe('token list', () => {
   it('prints a table with each token status', async () => {
     const fake = fakeClient([
-      token({}),
-      token({ id: 'tok_0000000000000002', name: 'ci', role: 'runner', hosts: ['ghcr.io', 'quay.io'], expiresAt: '2000-01-01T00:00:00.000Z' }),
-      token({ id: 'tok_0000000000000003', name: 'old', role: 'manager', revokedAt: '2026-01-01T00:00:00.000Z' }),
+      tokenSummary(),
+      tokenSummary({ id: 'tok_0000000000000002', name: 'ci', role: 'runner', hosts: ['ghcr.io', 'quay.io'], expiresAt: '2000-01-01T00:00:00.000Z' }),
+      tokenSummary({ id: 'tok_0000000000000003', name: 'old', role: 'manager', revokedAt: '2026-01-01T00:00:00.000Z' }),
     ]);
     const result = await run(['list'], fake);
     expect(result.stdout).toBe(
@@ -165,14 +153,14 @@ describe('token list', () => {
   });
 
   it('prints {"tokens": [...]} with --json', async () => {
-    const result = await run(['list', '--json'], fakeClient([token({})]));
-    expect(JSON.parse(result.stdout)).toEqual({ tokens: [token({})] });
+    const result = await run(['list', '--json'], fakeClient([tokenSummary()]));
+    expect(JSON.parse(result.stdout)).toEqual({ tokens: [tokenSummary()] });
   });
 });
 
 describe('token revoke', () => {
   it('revokes by id', async () => {
-    const fake = fakeClient([token({ id: 'tok_0000000000000002' })]);
+    const fake = fakeClient([tokenSummary({ id: 'tok_0000000000000002' })]);
     expect(await run(['revoke', 'tok_0000000000000002'], fake)).toMatchObject({ code: 0, stdout: 'revoked token tok_0000000000000002\n' });
     expect(fake.calls).toEqual([['revoke', 'tok_0000000000000002']]);
   });
@@ -215,7 +203,7 @@ describe('whoami', () => {
   };
 
   it('prints the id, name, role, hosts, expiry with the time left, and the daemon', async () => {
-    const fake = fakeClient([token({ id: 'tok_00000000000000bb', name: 'ci', role: 'runner', hosts: ['ghcr.io', 'quay.io'], expiresAt: '2026-01-01T05:30:00.000Z' })]);
+    const fake = fakeClient([tokenSummary({ id: 'tok_00000000000000bb', name: 'ci', role: 'runner', hosts: ['ghcr.io', 'quay.io'], expiresAt: '2026-01-01T05:30:00.000Z' })]);
 
     const result = await whoami([], fake);
 

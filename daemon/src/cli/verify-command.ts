@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
-import { loadDaemonConfig } from '../daemon-config.js';
 import { verifyStore } from '../lifecycle/verify-store.js';
 import type { CliIo } from './io.js';
+import { pathsFromOptions, STORE_OPTIONS } from './store-options.js';
 
 /** Help text of `scalr-credd verify`. */
 export const VERIFY_HELP = `Usage: scalr-credd verify [--data-dir DIR] [--root-key-file FILE] [--json]
@@ -17,12 +17,11 @@ Exit status: 0 when everything holds, 1 when something does not (each problem is
 export function runVerify(args: string[], io: CliIo): number {
   const { values } = parseArgs({
     args,
-    options: { 'data-dir': { type: 'string' }, 'root-key-file': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: { ...STORE_OPTIONS, json: { type: 'boolean' } },
     strict: true,
   });
   if (values.help) return (io.stdout(VERIFY_HELP), 0);
-  const config = loadDaemonConfig({ dataDir: values['data-dir'], rootKeyFile: values['root-key-file'] }, io.env, io.homeDir);
-  const result = verifyStore(config.paths);
+  const result = verifyStore(pathsFromOptions(values, io));
   if (values.json) {
     io.stdout(`${JSON.stringify(result)}\n`);
   } else if (result.ok) {

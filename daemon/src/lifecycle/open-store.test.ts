@@ -9,6 +9,7 @@ import { ConfigError } from '../errors.js';
 import { initStore } from './init-store.js';
 import { openStore } from './open-store.js';
 import { ensureDataDir, isEmptyStore, storePaths, type StorePaths } from './store-paths.js';
+import { thrownBy } from '../../../test/support/thrown.js';
 
 let root: string;
 let paths: StorePaths;
@@ -21,16 +22,6 @@ beforeEach(() => {
 afterEach(() => {
   rmSync(root, { recursive: true, force: true });
 });
-
-function configError(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('initStore', () => {
   it('creates a 0700 data dir, a 0600 root key and a database, and returns the first admin token', () => {
@@ -103,7 +94,7 @@ describe('openStore', () => {
     const otherKey = join(root, 'other.key');
     writeRootKey(otherKey, generateKey());
 
-    const error = configError(() => openStore(storePaths(paths.dataDir, otherKey)));
+    const error = thrownBy(ConfigError, () => openStore(storePaths(paths.dataDir, otherKey)));
 
     expect(error.message).toContain('does not match');
     expect(error.message).toContain(otherKey);
@@ -113,7 +104,7 @@ describe('openStore', () => {
     initStore(paths);
     chmodSync(paths.rootKeyPath, 0o644);
 
-    const error = configError(() => openStore(paths));
+    const error = thrownBy(ConfigError, () => openStore(paths));
 
     expect(error.message).toContain(paths.rootKeyPath);
   });
@@ -122,7 +113,7 @@ describe('openStore', () => {
     initStore(paths);
     chmodSync(paths.dataDir, 0o755);
 
-    const error = configError(() => openStore(paths));
+    const error = thrownBy(ConfigError, () => openStore(paths));
 
     expect(error.message).toContain(paths.dataDir);
   });

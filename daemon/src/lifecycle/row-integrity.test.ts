@@ -20,6 +20,7 @@ import { openStore, type OpenStore } from './open-store.js';
 import { storePaths, type StorePaths } from './store-paths.js';
 import { verifyStore } from './verify-store.js';
 import { UNREVOKE_TRIGGER, editDatabase, plantAdminToken } from '../../../test/support/tamper.js';
+import { thrownBy } from '../../../test/support/thrown.js';
 
 const dirs: string[] = [];
 const stores: OpenStore[] = [];
@@ -64,16 +65,6 @@ function serve(paths: StorePaths, failures: Array<{ table: string; id: string }>
   return store;
 }
 
-function authFailure(fn: () => unknown): AuthenticationFailure {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof AuthenticationFailure) return error;
-    throw error;
-  }
-  throw new Error('expected an AuthenticationFailure');
-}
-
 describe('rows edited in the live database', () => {
   it('refuses a planted admin token and a promoted runner as tampered, and reports both rows', () => {
     const t = fixture();
@@ -85,8 +76,8 @@ describe('rows edited in the live database', () => {
     const failures: Array<{ table: string; id: string }> = [];
     const store = serve(t.paths, failures);
 
-    expect(authFailure(() => store.tokens.authenticate(planted)).reason).toBe('tampered');
-    expect(authFailure(() => store.tokens.authenticate(t.runner.token)).reason).toBe('tampered');
+    expect(thrownBy(AuthenticationFailure, () => store.tokens.authenticate(planted)).reason).toBe('tampered');
+    expect(thrownBy(AuthenticationFailure, () => store.tokens.authenticate(t.runner.token)).reason).toBe('tampered');
     expect(failures.map((failure) => failure.table)).toEqual(['tokens', 'tokens']);
     expect(store.tokens.authenticate(t.admin).role).toBe('admin');
   });
@@ -98,7 +89,7 @@ describe('rows edited in the live database', () => {
 
     editDatabase(t.paths.dbPath, (db) => db.prepare("UPDATE tokens SET role = 'admin' WHERE id = ?").run(t.runner.id));
 
-    expect(authFailure(() => store.tokens.authenticate(t.runner.token)).reason).toBe('tampered');
+    expect(thrownBy(AuthenticationFailure, () => store.tokens.authenticate(t.runner.token)).reason).toBe('tampered');
   });
 
   it('refuses an un-revoked token, and an integration whose export flag or host was changed', async () => {
@@ -110,7 +101,7 @@ describe('rows edited in the live database', () => {
     const store = serve(t.paths);
     const ctx: RequestContext = { principal: store.tokens.authenticate(t.admin), requestId: 'test' };
 
-    expect(authFailure(() => store.tokens.authenticate(t.revoked.token)).reason).toBe('tampered');
+    expect(thrownBy(AuthenticationFailure, () => store.tokens.authenticate(t.revoked.token)).reason).toBe('tampered');
     await expect(store.credentials.lookupWithNotice(ctx, 'ghcr.io')).rejects.toThrow(IntegrityError);
     expect(store.credentials.list(ctx)).toEqual({});
   });
@@ -188,6 +179,6 @@ describe('a store from before row MACs', () => {
     ]);
     store.close();
     editDatabase(t.paths.dbPath, (db) => db.prepare('UPDATE tokens SET mac = NULL WHERE id = ?').run(t.runner.id));
-    expect(authFailure(() => serve(t.paths).tokens.authenticate(t.runner.token)).reason).toBe('tampered');
+    expect(thrownBy(AuthenticationFailure, () => serve(t.paths).tokens.authenticate(t.runner.token)).reason).toBe('tampered');
   });
 });

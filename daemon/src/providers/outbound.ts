@@ -1,7 +1,7 @@
 import http, { type IncomingHttpHeaders } from 'node:http';
 import net from 'node:net';
 import tls from 'node:tls';
-import { isLoopbackHostname } from '../registry/registry-probe.js';
+import { isLoopbackHost } from '@dcs/shared';
 
 /**
  * The one way the providers reach a cloud: a single HTTP/1.1 request over node:net/node:tls.
@@ -182,7 +182,7 @@ export function assertAllowedEndpoint(url: URL): void {
     throw new OutboundError('forbidden_endpoint', `${url.host} is a metadata-service address; only configured endpoints are contacted`);
   }
   if (url.protocol === 'https:') return;
-  if (url.protocol === 'http:' && isLoopbackHostname(host)) return;
+  if (url.protocol === 'http:' && isLoopbackHost(host)) return;
   throw new OutboundError('insecure_endpoint', `${url.protocol}//${url.host} is not HTTPS; credentials are only sent over HTTPS (plain HTTP only to loopback)`);
 }
 

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { rootCertificates } from 'node:tls';
-import { DOCKER_HUB_HOST, type RegistryTestResult } from '@dcs/shared';
+import { DOCKER_HUB_HOST, isLoopbackHost, type RegistryTestResult } from '@dcs/shared';
 import { RealmRefusedError, checkRealm, pinnedLookup, resolveHost, type ResolveHost } from './realm-policy.js';
 
 /**
@@ -112,13 +112,8 @@ export function createRegistryProbe(options: RegistryProbeOptions = {}): Registr
 export function registryBaseUrl(host: string, hasCaCert: boolean): URL {
   const endpoint = host === DOCKER_HUB_HOST ? 'registry-1.docker.io' : host;
   const probe = new URL(`https://${endpoint}/`);
-  const scheme = isLoopbackHostname(probe.hostname) && !hasCaCert ? 'http' : 'https';
+  const scheme = isLoopbackHost(probe.hostname) && !hasCaCert ? 'http' : 'https';
   return new URL(`${scheme}://${endpoint}/v2/`);
-}
-
-/** Whether a URL hostname is loopback (`localhost`, 127.0.0.0/8, `[::1]`). */
-export function isLoopbackHostname(hostname: string): boolean {
-  return hostname === 'localhost' || hostname === '[::1]' || /^127(?:\.\d{1,3}){3}$/.test(hostname);
 }
 
 /** Parses the first Basic or Bearer challenge of a WWW-Authenticate header. */

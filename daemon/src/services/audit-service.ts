@@ -1,5 +1,5 @@
-import type { AuditEvent, AuditPage, AuditQuery } from '@dcs/shared';
-import type { AuditFilter, AuditLog, AuditRecord } from '../audit/audit-log.js';
+import type { AuditPage, AuditQuery } from '@dcs/shared';
+import type { AuditFilter, AuditLog } from '../audit/audit-log.js';
 import { coversHosts } from '../auth/authorize.js';
 import type { TokenRepository } from '../store/token-repository.js';
 import { auditActor, authorize, type RequestContext } from './context.js';
@@ -51,24 +51,7 @@ export function createAuditService({ audit, tokenRepository }: AuditServiceDeps)
       const page = rows.slice(0, query.limit);
       const nextCursor = rows.length > query.limit ? String(page.at(-1)!.seq) : null;
       audit.append({ ...auditActor(ctx), action: 'audit.read', outcome: 'ok', detail: { count: page.length } });
-      return { events: page.map(toEvent), nextCursor };
+      return { events: page, nextCursor };
     },
-  };
-}
-
-function toEvent(record: AuditRecord): AuditEvent {
-  return {
-    seq: record.seq,
-    at: record.at,
-    requestId: record.requestId,
-    tokenId: record.tokenId,
-    tokenName: record.tokenName,
-    role: record.role as AuditEvent['role'],
-    action: record.action,
-    host: record.host,
-    targetId: record.targetId,
-    outcome: record.outcome as AuditEvent['outcome'],
-    detail: record.detail,
-    hash: record.hash,
   };
 }

@@ -3,6 +3,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase, type Db } from './database.js';
 import { createIntegrationRepository, type IntegrationRepository, type IntegrationRow } from './integration-repository.js';
 import { createKeyringRepository } from './keyring-repository.js';
+import { integrationSummary } from '../../../test/support/factories.js';
 import { testRowGuard } from '../../../test/support/row-guard.js';
 
 /** One row key for every connection of a test, as one store has. */
@@ -14,23 +15,11 @@ let counter = 0;
 
 function buildRow(overrides: Partial<IntegrationRow> = {}): IntegrationRow {
   counter += 1;
+  const at = '2026-03-02T09:00:00.000Z';
   return {
-    id: `int_${counter.toString(16).padStart(16, '0')}`,
-    host: `registry-${counter}.example.com`,
-    username: 'bot',
+    ...integrationSummary({ id: `int_${counter.toString(16).padStart(16, '0')}`, host: `registry-${counter}.example.com`, username: 'bot', createdAt: at, updatedAt: at }),
     envelope: new Uint8Array([1, 0, 0, 0, 1, counter & 0xff]),
     term: 1,
-    export: true,
-    description: null,
-    createdAt: '2026-03-02T09:00:00.000Z',
-    updatedAt: '2026-03-02T09:00:00.000Z',
-    expiresAt: null,
-    caCert: null,
-    lastTestedAt: null,
-    lastTestResult: null,
-    lastTestDetail: null,
-    provider: 'static',
-    identity: null,
     ...overrides,
   };
 }

@@ -1,7 +1,8 @@
 import { INTEGRATION_SUMMARY_FIELDS, type IdentitySummary, type IntegrationProvider, type RegistryTestResult } from '@dcs/shared';
 import type { Db } from './database.js';
+import { bytes, columnOf, flag, json, plain, rowMapping, type ColumnCodec, type SqlRecord } from './row-mapping.js';
 import { prepareWrite, readThrough } from './read-cache.js';
-import { authenticateTable, sortByAuthenticity, type RowFields, type RowGuard } from './row-integrity.js';
+import { authenticateTable, sortByAuthenticity, type AuthenticatedFields, type AuthenticatedRows, type RowGuard } from './row-integrity.js';
 
 /**
  * An integration as stored: the secret only as an opaque envelope. For a cloud provider the envelope
@@ -29,30 +30,52 @@ export interface IntegrationRow {
   identity: IdentitySummary | null;
 }
 
-interface SqlRow {
-  id: string;
-  host: string;
-  username: string;
-  envelope: Buffer;
-  term: number;
-  export: number;
-  description: string | null;
-  created_at: string;
-  updated_at: string;
-  expires_at: string | null;
-  ca_cert: string | null;
-  last_tested_at: string | null;
-  last_test_result: RegistryTestResult | null;
-  last_test_detail: string | null;
-  /** NULL for a static integration. */
-  provider: Exclude<IntegrationProvider, 'static'> | null;
-  /** JSON text. */
-  identity: string | null;
-  mac: Buffer | null;
-}
+/** NULL for a static integration: rows from before providers keep their MACs. */
+const providerColumn: ColumnCodec<IntegrationProvider, Exclude<IntegrationProvider, 'static'> | null> = {
+  // `?? null`: rows built before providers existed lack the field.
+  toSql: (provider) => (provider === 'static' ? null : (provider ?? null)),
+  fromSql: (value) => value ?? 'static',
+};
+const identityColumn = json<IdentitySummary>();
 
-const COLUMNS =
-  'id, host, username, envelope, term, export, description, created_at, updated_at, expires_at, ca_cert, last_tested_at, last_test_result, last_test_detail, provider, identity, mac';
+const ROW_MAPPING = rowMapping<IntegrationRow>({
+  id: plain,
+  host: plain,
+  username: plain,
+  envelope: bytes,
+  term: plain,
+  export: flag,
+  description: plain,
+  createdAt: plain,
+  updatedAt: plain,
+  expiresAt: plain,
+  caCert: plain,
+  lastTestedAt: plain,
+  lastTestResult: plain,
+  lastTestDetail: plain,
+  provider: providerColumn,
+  identity: identityColumn,
+});
+const COLUMNS = ROW_MAPPING.columns;
+
+/**
+ * What an integration row's MAC covers: where its secret is served (host, export), as whom
+ * (username), the sealed secret and its term, its expiry and the CA it trusts, and for a cloud
+ * provider which one (it says how the envelope is read) and the identity shown for it. Description,
+ * timestamps and the last test's outcome grant nothing and are not covered. Fields appended by later
+ * migrations are null on rows that do not use them and so do not change existing MACs (encodeRow).
+ */
+const AUTHENTICATED_FIELDS: AuthenticatedFields<IntegrationRow> = [
+  'host',
+  'username',
+  'envelope',
+  'term',
+  'export',
+  'expiresAt',
+  'caCert',
+  ['provider', providerColumn.toSql],
+  ['identity', identityColumn.toSql],
+];
 
 /** An integration without its envelope and key term. */
 export type IntegrationListing = Omit<IntegrationRow, 'envelope' | 'term'>;
@@ -65,7 +88,7 @@ export type IntegrationListing = Omit<IntegrationRow, 'envelope' | 'term'>;
 const LISTING_JSON = `json_object(${INTEGRATION_SUMMARY_FIELDS.map((field) => `'${field}', ${listingColumn(field)}`).join(', ')})`;
 
 function listingColumn(field: keyof IntegrationListing): string {
-  const column = field.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
+  const column = columnOf(field);
   if (field === 'export') return `json(CASE ${column} WHEN 1 THEN 'true' ELSE 'false' END)`;
   if (field === 'provider') return `COALESCE(${column}, 'static')`;
   if (field === 'identity') return `json(${column})`;
@@ -78,7 +101,7 @@ function listingColumn(field: keyof IntegrationListing): string {
  * row, except `listExported`, which leaves such rows out. Listings (`listingsJson`) grant nothing
  * and are not checked.
  */
-export interface IntegrationRepository {
+export interface IntegrationRepository extends AuthenticatedRows {
   insert(row: IntegrationRow): void;
   update(row: IntegrationRow): void;
   remove(id: string): boolean;
@@ -101,19 +124,11 @@ export interface IntegrationRepository {
   recordTest(id: string, test: { at: string; result: RegistryTestResult; detail: string }): boolean;
   /** How many rows each key term seals (for rotate's report and metrics). */
   countByTerm(): Array<{ term: number; count: number }>;
-  /** Ids of the rows whose MAC is missing or wrong. */
-  unauthenticated(): string[];
-  /** Writes the MAC of every row (the one-time upgrade of a store from before row MACs). */
-  authenticateAll(): number;
 }
 
 /** Builds the repository with its statements compiled once. */
 export function createIntegrationRepository(db: Db, guard: RowGuard): IntegrationRepository {
-  const insert = prepareWrite(
-    db,
-    `INSERT INTO integrations (${COLUMNS}) VALUES (@id, @host, @username, @envelope, @term, @export, @description, @created_at, @updated_at,
-       @expires_at, @ca_cert, @last_tested_at, @last_test_result, @last_test_detail, @provider, @identity, @mac)`,
-  );
+  const insert = prepareWrite(db, `INSERT INTO integrations (${COLUMNS}) VALUES (${ROW_MAPPING.params})`);
   const update = prepareWrite(
     db,
     `UPDATE integrations SET username = @username, envelope = @envelope, term = @term, export = @export,
@@ -140,104 +155,30 @@ export function createIntegrationRepository(db: Db, guard: RowGuard): Integratio
     'UPDATE integrations SET last_tested_at = ?, last_test_result = ?, last_test_detail = ? WHERE id = ?',
   );
   const countByTerm = db.prepare('SELECT term, COUNT(*) AS count FROM integrations GROUP BY term ORDER BY term');
-  const { macOf, verified, authenticateAll } = authenticateTable(guard, 'integrations', fromSql, authenticatedFields);
-  const read = (sql: unknown): IntegrationRow | undefined => (sql ? verified(sql as SqlRow) : undefined);
+  const { macOf, verified, authenticateAll } = authenticateTable(guard, 'integrations', ROW_MAPPING.fromSql, AUTHENTICATED_FIELDS);
+  const read = (sql: unknown): IntegrationRow | undefined => (sql ? verified(sql as SqlRecord) : undefined);
   const findById = (id: string) => read(byId.get(id));
 
   return {
-    insert: (row) => void insert.run(toSql(row, macOf(row))),
-    update: (row) => void update.run(toSql(row, macOf(row))),
+    insert: (row) => void insert.run(ROW_MAPPING.toSql(row, macOf(row))),
+    update: (row) => void update.run(ROW_MAPPING.toSql(row, macOf(row))),
     remove: (id) => remove.run(id).changes > 0,
     findById,
     // Every lookup reads its integration by host: verified once, then served from the cache.
     findByHost: readThrough(db, (host: string) => read(byHost.get(host))),
-    list: () => (all.all() as SqlRow[]).map(verified),
+    list: () => (all.all() as SqlRecord[]).map(verified),
     listingsJson: (hosts) => listingsJson.get({ hosts: hosts === null ? null : JSON.stringify(hosts) }) as string,
-    listExported: () => sortByAuthenticity(exported.all() as SqlRow[], verified).authentic.map(({ host, username }) => ({ host, username })),
+    listExported: () => sortByAuthenticity(exported.all() as SqlRecord[], verified).authentic.map(({ host, username }) => ({ host, username })),
     count: () => count.get() as number,
     // LIMIT -1 is SQLite for "no limit".
-    listSealedBefore: (term, limit = -1) => (sealedBefore.all(term, limit) as SqlRow[]).map(verified),
+    listSealedBefore: (term, limit = -1) => (sealedBefore.all(term, limit) as SqlRecord[]).map(verified),
     replaceEnvelope(id, envelope, term) {
       const row = findById(id);
       if (row) replaceEnvelope.run(Buffer.from(envelope), term, macOf({ ...row, envelope, term }), id);
     },
     recordTest: (id, test) => recordTest.run(test.at, test.result, test.detail, id).changes > 0,
     countByTerm: () => countByTerm.all() as Array<{ term: number; count: number }>,
-    unauthenticated: () => sortByAuthenticity(all.all() as SqlRow[], verified).failed,
-    authenticateAll: () => authenticateAll(all.all() as SqlRow[], (id, mac) => setMac.run(mac, id)),
-  };
-}
-
-/**
- * What an integration row's MAC covers: where its secret is served (host, export), as whom
- * (username), the sealed secret and its term, its expiry and the CA it trusts, and for a cloud
- * provider which one (it says how the envelope is read) and the identity shown for it. Description,
- * timestamps and the last test's outcome grant nothing and are not covered. Fields appended by later
- * migrations are null on rows that do not use them and so do not change existing MACs (encodeRow).
- */
-function authenticatedFields(row: IntegrationRow): RowFields {
-  return [
-    ['host', row.host],
-    ['username', row.username],
-    ['envelope', row.envelope],
-    ['term', row.term],
-    ['export', row.export],
-    ['expiresAt', row.expiresAt],
-    ['caCert', row.caCert],
-    ['provider', providerColumn(row.provider)],
-    ['identity', identityColumn(row.identity)],
-  ];
-}
-
-/** NULL for a static integration: rows from before providers keep their MACs. */
-function providerColumn(provider: IntegrationProvider | undefined): SqlRow['provider'] {
-  return provider === undefined || provider === 'static' ? null : provider;
-}
-
-function identityColumn(identity: IdentitySummary | null | undefined): string | null {
-  return identity ? JSON.stringify(identity) : null;
-}
-
-function toSql(row: IntegrationRow, mac: Buffer): SqlRow {
-  return {
-    mac,
-    id: row.id,
-    host: row.host,
-    username: row.username,
-    envelope: Buffer.from(row.envelope),
-    term: row.term,
-    export: row.export ? 1 : 0,
-    description: row.description,
-    created_at: row.createdAt,
-    updated_at: row.updatedAt,
-    // `?? null`: rows built before these columns existed may lack the fields.
-    expires_at: row.expiresAt ?? null,
-    ca_cert: row.caCert ?? null,
-    last_tested_at: row.lastTestedAt ?? null,
-    last_test_result: row.lastTestResult ?? null,
-    last_test_detail: row.lastTestDetail ?? null,
-    provider: providerColumn(row.provider),
-    identity: identityColumn(row.identity),
-  };
-}
-
-function fromSql(row: SqlRow): IntegrationRow {
-  return {
-    id: row.id,
-    host: row.host,
-    username: row.username,
-    envelope: new Uint8Array(row.envelope),
-    term: row.term,
-    export: row.export === 1,
-    description: row.description,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-    expiresAt: row.expires_at,
-    caCert: row.ca_cert,
-    lastTestedAt: row.last_tested_at,
-    lastTestResult: row.last_test_result,
-    lastTestDetail: row.last_test_detail,
-    provider: row.provider ?? 'static',
-    identity: row.identity === null ? null : (JSON.parse(row.identity) as IdentitySummary),
+    unauthenticated: () => sortByAuthenticity(all.all() as SqlRecord[], verified).failed,
+    authenticateAll: () => authenticateAll(all.all() as SqlRecord[], (id, mac) => setMac.run(mac, id)),
   };
 }

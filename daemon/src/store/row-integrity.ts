@@ -24,6 +24,14 @@ export type RowValue = string | number | boolean | null | undefined | Uint8Array
 /** The authenticated fields of a row, by name, in a fixed order. */
 export type RowFields = ReadonlyArray<readonly [name: string, value: RowValue]>;
 
+/**
+ * Which fields of a row its MAC covers, in MAC order: a field's name where the MAC takes its value
+ * as it is, or its name with how the MAC takes it.
+ */
+export type AuthenticatedFields<R> = ReadonlyArray<
+  (keyof R & string) | { [K in keyof R & string]: readonly [name: K, encode: (value: R[K]) => RowValue] }[keyof R & string]
+>;
+
 /** The tables whose rows carry a MAC. */
 export type AuthenticatedTable = 'tokens' | 'integrations';
 
@@ -87,6 +95,14 @@ export function sortByAuthenticity<S extends { id: string }, R>(rows: readonly S
   return { authentic, failed };
 }
 
+/** What every repository of authenticated rows offers for checking and upgrading its table. */
+export interface AuthenticatedRows {
+  /** Ids of the rows whose MAC is missing or wrong. */
+  unauthenticated(): string[];
+  /** Writes the MAC of every row (the one-time upgrade of a store from before row MACs). */
+  authenticateAll(): number;
+}
+
 /** How one repository authenticates its rows: the MAC of a row, and a SQL row read back only when it authenticates. */
 export interface TableAuthentication<S, R> {
   macOf(row: R): Buffer;
@@ -101,8 +117,12 @@ export function authenticateTable<S extends { mac: Buffer | null }, R extends { 
   guard: RowGuard,
   table: AuthenticatedTable,
   fromSql: (sql: S) => R,
-  fields: (row: R) => RowFields,
+  authenticated: AuthenticatedFields<R>,
 ): TableAuthentication<S, R> {
+  const fields = (row: R): RowFields =>
+    authenticated.map((field) =>
+      typeof field === 'string' ? [field, row[field] as RowValue] : [field[0], (field[1] as (value: unknown) => RowValue)(row[field[0]])],
+    );
   const macOf = (row: R): Buffer => guard.mac(table, row.id, fields(row));
   return {
     macOf,

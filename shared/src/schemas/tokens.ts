@@ -23,6 +23,7 @@ export const TokenSummarySchema = z.strictObject({
   id: IdSchema,
   name: z.string(),
   role: RoleSchema,
+  /** The hosts it is limited to; null is every host. */
   hosts: z.array(z.string()).nullable(),
   createdAt: TimestampSchema,
   expiresAt: TimestampSchema.nullable(),
@@ -35,14 +36,7 @@ export const CreatedTokenSchema = TokenSummarySchema.extend({ token: z.string() 
 export type CreatedToken = z.infer<typeof CreatedTokenSchema>;
 
 /** Answer of `GET /v1/whoami`: the token that asks, as the daemon sees it (any role may ask). */
-export const WhoAmISchema = z.strictObject({
-  id: IdSchema,
-  name: z.string(),
-  role: RoleSchema,
-  /** The hosts it is limited to; null is every host. */
-  hosts: z.array(z.string()).nullable(),
-  expiresAt: TimestampSchema.nullable(),
-});
+export const WhoAmISchema = TokenSummarySchema.pick({ id: true, name: true, role: true, hosts: true, expiresAt: true });
 export type WhoAmI = z.infer<typeof WhoAmISchema>;
 
 /** Body of `GET /v1/tokens`. */

@@ -6,7 +6,7 @@
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { applyFailure, isForm, json, listenFake, parseForm, type FakeAnswer, type FakeFailure, type FakeRequest } from './fake-http.js';
+import { applyFailure, isForm, json, listenFake, newLedger, parseForm, type FakeAnswer, type FakeLedger, type FakeRequest } from './fake-http.js';
 
 /** What the fake accepts. */
 export interface FakeAwsOptions {
@@ -25,22 +25,9 @@ export interface FakeAwsOptions {
   nowMs?: () => number;
 }
 
-/** Calls per route. */
-export interface FakeAwsCalls {
-  sts: number;
-  ecr: number;
-  ecrPublic: number;
-}
-
-/** A running fake. */
-export interface FakeAws {
+/** A running fake: its ledger's rejections name the signature, target or body problem; its issued secrets are ECR passwords and role sessions. */
+export interface FakeAws extends FakeLedger<'sts' | 'ecr' | 'ecrPublic'> {
   url: URL;
-  calls: FakeAwsCalls;
-  failures: Partial<Record<keyof FakeAwsCalls, FakeFailure>>;
-  /** Why requests were refused, in order (signature, target, body…). */
-  rejections: string[];
-  /** Every ECR password and role session issued, to look for in logs and errors. */
-  issuedSecrets: string[];
   /** The DurationSeconds and ExternalId of the AssumeRole calls. */
   assumeRoleForms: Record<string, string>[];
   close(): Promise<void>;
@@ -60,10 +47,8 @@ const TARGETS = {
 export async function startFakeAws(options: FakeAwsOptions): Promise<FakeAws> {
   const nowMs = options.nowMs ?? Date.now;
   const sessions = new Map<string, Session>([[options.accessKeyId, { secretAccessKey: options.secretAccessKey }]]);
-  const calls: FakeAwsCalls = { sts: 0, ecr: 0, ecrPublic: 0 };
-  const failures: FakeAws['failures'] = {};
-  const rejections: string[] = [];
-  const issuedSecrets: string[] = [];
+  const ledger = newLedger(['sts', 'ecr', 'ecrPublic'] as const);
+  const { calls, failures, rejections, issuedSecrets } = ledger;
   const assumeRoleForms: Record<string, string>[] = [];
 
   const route = (request: FakeRequest): FakeAnswer => {
@@ -155,7 +140,7 @@ export async function startFakeAws(options: FakeAwsOptions): Promise<FakeAws> {
   };
 
   const listener = await listenFake(route);
-  return { url: listener.url, calls, failures, rejections, issuedSecrets, assumeRoleForms, close: listener.close };
+  return { url: listener.url, ...ledger, assumeRoleForms, close: listener.close };
 }
 
 type Signed = { ok: true; service: string; region: string; sessionToken: string | undefined };

@@ -5,7 +5,7 @@
  * Refusals echo what they received, so tests can prove the client never copies remote text.
  */
 import { randomBytes } from 'node:crypto';
-import { applyFailure, isForm, json, listenFake, parseForm, type FakeAnswer, type FakeFailure, type FakeRequest } from './fake-http.js';
+import { applyFailure, isForm, json, listenFake, newLedger, parseForm, type FakeAnswer, type FakeLedger, type FakeRequest } from './fake-http.js';
 
 /** What the fake accepts. */
 export interface FakeAzureOptions {
@@ -21,23 +21,12 @@ export interface FakeAzureOptions {
   nowMs?: () => number;
 }
 
-/** Calls per route. */
-export interface FakeAzureCalls {
-  token: number;
-  exchange: number;
-}
-
-/** A running fake. */
-export interface FakeAzure {
+/** A running fake; its issued secrets are every access and refresh token. */
+export interface FakeAzure extends FakeLedger<'token' | 'exchange'> {
   /** The authority to set as AZURE_AUTHORITY_HOST. */
   authority: URL;
   /** The registry's `host:port`. */
   registryHost: string;
-  calls: FakeAzureCalls;
-  failures: Partial<Record<keyof FakeAzureCalls, FakeFailure>>;
-  rejections: string[];
-  /** Every access and refresh token issued. */
-  issuedSecrets: string[];
   close(): Promise<void>;
 }
 
@@ -46,10 +35,8 @@ const ACR_SCOPE = 'https://containerregistry.azure.net/.default';
 /** Starts the authority and the registry on 127.0.0.1. */
 export async function startFakeAzure(options: FakeAzureOptions): Promise<FakeAzure> {
   const nowMs = options.nowMs ?? Date.now;
-  const calls: FakeAzureCalls = { token: 0, exchange: 0 };
-  const failures: FakeAzure['failures'] = {};
-  const rejections: string[] = [];
-  const issuedSecrets: string[] = [];
+  const ledger = newLedger(['token', 'exchange'] as const);
+  const { calls, failures, rejections, issuedSecrets } = ledger;
   const accessTokens = new Map<string, number>();
   let registryHost = '';
 
@@ -98,10 +85,7 @@ export async function startFakeAzure(options: FakeAzureOptions): Promise<FakeAzu
   return {
     authority: authority.url,
     registryHost,
-    calls,
-    failures,
-    rejections,
-    issuedSecrets,
+    ...ledger,
     close: async () => {
       await Promise.all([authority.close(), registry.close()]);
     },

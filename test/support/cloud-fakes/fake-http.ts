@@ -3,13 +3,30 @@
  * certificate), request bodies read whole (capped), per-route call counts and failure switches.
  * Every fake started here is closed when its test file ends.
  */
-import { createServer as createHttpServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { afterAll } from 'vitest';
+import { loopbackServers } from '../loopback-server.js';
 
 /** How a fake route can be told to misbehave: refuse (403), break (500), never answer, or answer garbage. */
 export type FakeFailure = 'forbidden' | 'server_error' | 'slow' | 'malformed';
+
+/**
+ * What every cloud fake records, and how each of its routes can be told to fail: calls and failure
+ * switches per route, why requests were refused (in order), and every secret it issued (to look for
+ * in logs and errors).
+ */
+export interface FakeLedger<Route extends string> {
+  calls: Record<Route, number>;
+  failures: Partial<Record<Route, FakeFailure>>;
+  rejections: string[];
+  issuedSecrets: string[];
+}
+
+/** A fresh ledger for a fake with these routes. */
+export function newLedger<Route extends string>(routes: readonly Route[]): FakeLedger<Route> {
+  const calls = Object.fromEntries(routes.map((route) => [route, 0])) as Record<Route, number>;
+  return { calls, failures: {}, rejections: [], issuedSecrets: [] };
+}
 
 /** A request as a fake route sees it. */
 export interface FakeRequest {
@@ -31,10 +48,8 @@ export interface FakeListener {
 }
 
 const MAX_BODY_BYTES = 64 * 1024;
-const open = new Set<FakeListener>();
-afterAll(async () => {
-  await Promise.all([...open].map((listener) => listener.close()));
-});
+const servers = loopbackServers();
+afterAll(() => servers.closeAll());
 
 /** Requests a fake passes on, as they are, to a real server (a registry behind a fake token exchange). */
 export interface FakeForward {
@@ -67,20 +82,8 @@ export async function listenFake(route: (request: FakeRequest) => FakeAnswer, tl
       if (result !== 'hang') answer(res, result);
     });
   };
-  const server: Server = tls ? createHttpsServer({ key: tls.key, cert: tls.cert }, handler) : createHttpServer(handler);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  const listener: FakeListener = {
-    url: new URL(tls ? `https://localhost:${port}/` : `http://127.0.0.1:${port}/`),
-    close: () =>
-      new Promise<void>((resolve) => {
-        open.delete(listener);
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-  open.add(listener);
-  return listener;
+  const server = await servers.listen(handler, tls);
+  return { url: new URL(`${server.origin}/`), close: server.close };
 }
 
 function pass(req: IncomingMessage, res: ServerResponse, target: URL): void {

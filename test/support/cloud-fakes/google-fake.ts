@@ -4,7 +4,7 @@
  * Test keys are generated when a test asks for one and never written to the repository.
  */
 import { createPublicKey, generateKeyPairSync, randomBytes, verify, type KeyObject } from 'node:crypto';
-import { applyFailure, isForm, json, listenFake, parseForm, type FakeAnswer, type FakeFailure, type FakeRequest } from './fake-http.js';
+import { applyFailure, isForm, json, listenFake, newLedger, parseForm, type FakeAnswer, type FakeLedger, type FakeRequest } from './fake-http.js';
 
 /** A freshly generated service account: its JSON key (as the admin would paste it) and the public half. */
 export interface TestServiceAccount {
@@ -52,13 +52,9 @@ export interface FakeGoogleOptions {
 }
 
 /** A running fake. */
-export interface FakeGoogle {
+export interface FakeGoogle extends FakeLedger<'token'> {
   /** The token URI to put in the key file (also the `aud` it demands). */
   tokenUri: string;
-  calls: { token: number };
-  failures: { token?: FakeFailure };
-  rejections: string[];
-  issuedSecrets: string[];
   close(): Promise<void>;
 }
 
@@ -67,10 +63,8 @@ const SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
 /** Starts the token endpoint on 127.0.0.1 (`/token`). */
 export async function startFakeGoogle(options: FakeGoogleOptions): Promise<FakeGoogle> {
   const nowMs = options.nowMs ?? Date.now;
-  const calls = { token: 0 };
-  const failures: FakeGoogle['failures'] = {};
-  const rejections: string[] = [];
-  const issuedSecrets: string[] = [];
+  const ledger = newLedger(['token'] as const);
+  const { calls, failures, rejections, issuedSecrets } = ledger;
   let tokenUri = '';
 
   const refuse = (status: number, error: string, reason: string, request: FakeRequest): FakeAnswer => {
@@ -93,7 +87,7 @@ export async function startFakeGoogle(options: FakeGoogleOptions): Promise<FakeG
   }, options.tls);
   tokenUri = new URL('/token', listener.url).href;
 
-  return { tokenUri, calls, failures, rejections, issuedSecrets, close: listener.close };
+  return { tokenUri, ...ledger, close: listener.close };
 }
 
 /** Verifies the JWT; returns what is wrong with it, or undefined. */

@@ -3,9 +3,9 @@
  * Kept minimal on purpose: the crash test starts it hundreds of times.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { appendFileSync, readFileSync, unlinkSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { DAEMON_MAIN, ROOT, assertDaemonBuilt } from './env.js';
+import { DAEMON_MAIN, ROOT, assertDaemonBuilt, makeTempDir } from './env.js';
 import type { Target } from './http.js';
 
 /** The environment a daemon gets: nothing from the developer's shell that could change its behaviour. */
@@ -30,6 +30,23 @@ export function initStore(dataDir: string): string {
   const token = readFileSync(parsed.adminTokenFile, 'utf8').trim();
   unlinkSync(parsed.adminTokenFile);
   return token;
+}
+
+/** A new store in a temp dir of its own: `dir/data`, an empty `dir/home` for helper runs, and the first admin token. */
+export interface FreshStore {
+  dir: string;
+  dataDir: string;
+  home: string;
+  adminToken: string;
+}
+
+/** Makes a temp dir (see makeTempDir; remove it with removeTempDir) and a new store in it. */
+export function freshStore(label: string): FreshStore {
+  const dir = makeTempDir(label);
+  const home = join(dir, 'home');
+  mkdirSync(home);
+  const dataDir = join(dir, 'data');
+  return { dir, dataDir, home, adminToken: initStore(dataDir) };
 }
 
 /** Runs another `scalr-credd` command to completion (admin CLI verbs, rotate, backup). */
