@@ -1,4 +1,5 @@
 /** Checks one helper run's output against the protocol rules (docs: protocol.md §1). */
+import { HELP_TEXT } from '../../../helper/src/run-helper.js';
 
 /** Lines the reference helpers print verbatim. */
 export const NOT_FOUND_LINE = 'credentials not found in native keychain';
@@ -17,6 +18,9 @@ export type OutputKind = 'empty' | 'json' | 'protocol' | 'message' | 'usage' | '
 /** Classifies stdout; returns a problem text when it breaks the rules. */
 export function classifyStdout(stdout: string): { kind: OutputKind; line: string } | { problem: string } {
   if (stdout === '') return { kind: 'empty', line: '' };
+  // `--help`, `-h` and `help` are for people, not clients: the one answer of several lines, the usage
+  // line first. Nothing else may span lines.
+  if (stdout === HELP_TEXT) return { kind: 'usage', line: stdout.slice(0, stdout.indexOf('\n')) };
   if (!stdout.endsWith('\n')) return { problem: 'stdout does not end with a newline' };
   const line = stdout.slice(0, -1);
   if (line.includes('\n')) return { problem: `stdout has ${stdout.split('\n').length - 1} lines` };
