@@ -228,7 +228,9 @@ describe.skipIf(!ready)('the release', () => {
 
       const version = await inImage(['--version']);
       const init = await inImage(['init', '--json']);
-      const adminToken = (JSON.parse(init.stdout) as { adminToken: string }).adminToken;
+      // The first admin token is written to a 0600 file in the data dir (inside the image's root); init names it.
+      const { adminTokenFile } = JSON.parse(init.stdout) as { adminTokenFile: string };
+      const adminToken = readFileSync(join(rootfs, adminTokenFile), 'utf8').trim();
       const listen = Cmd.slice(1).filter((_, index) => index % 2 === 1);
       const daemon = await startDaemon({ command: chroot, dataDir: imageEnv['SCALR_CREDD_DATA_DIR']!, listen, env });
       const admin = { SCALR_CREDD_URL: daemon.socketUrl!, SCALR_CREDD_TOKEN: adminToken };
