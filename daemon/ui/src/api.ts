@@ -57,7 +57,7 @@ export interface AuditFilters {
 /** The console's API client for one signed-in token. */
 export interface Api {
   /** Who the signed-in token is (GET /v1/whoami). */
-  whoAmI(): Promise<WhoAmI>;
+  whoami(): Promise<WhoAmI>;
   listIntegrations(): Promise<IntegrationSummary[]>;
   createIntegration(body: CreateIntegrationBody): Promise<IntegrationSummary>;
   updateIntegration(id: string, body: UpdateIntegrationBody): Promise<IntegrationSummary>;
@@ -107,7 +107,7 @@ export function createApi(token: string, onSignedOut: (reason: string) => void):
 
   const listTokens = async () => (await call<TokenList>('GET', API_ROUTES.tokens)).tokens;
   return {
-    whoAmI: () => call<WhoAmI>('GET', API_ROUTES.whoami),
+    whoami: () => call<WhoAmI>('GET', API_ROUTES.whoami),
     listIntegrations: async () => (await call<IntegrationList>('GET', API_ROUTES.integrations)).integrations,
     createIntegration: (body) => call('POST', API_ROUTES.integrations, body),
     updateIntegration: (id, body) => call('PATCH', withId(API_ROUTES.integration, id), body),

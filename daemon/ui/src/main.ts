@@ -42,7 +42,7 @@ async function start(): Promise<void> {
     if (mine === generation) signOut(`Signed out: ${reason}. Sign in with a current token.`);
   });
   try {
-    const me = await api.whoAmI();
+    const me = await api.whoami();
     if (mine !== generation) return;
     stopShell = renderShell(root, consoleContext(api, me), () => signOut('Signed out.'));
   } catch (error) {
