@@ -8,7 +8,7 @@
  */
 import { splitDaemonUrls } from '@dcs/shared/failover';
 import { DOCKER_HUB_CLI_KEY, DOCKER_HUB_HOST, containersKey, dockerCliKey, parseServerUrl } from '@dcs/shared/registry-host';
-import { toSafeLine } from '@dcs/shared/safe-text';
+import { toSafeLine, withoutUserInfo } from '@dcs/shared/safe-text';
 import { readConfigFile } from './config-files.js';
 import { defaultContainersAuthPath, defaultDockerConfigPath } from './configure-cli.js';
 import { HELPER_SUFFIX, hostsFromCredentialList, parseJsonConfig, plaintextAuths, type JsonObject } from './configure.js';
@@ -254,15 +254,17 @@ async function checkDaemons(deps: DoctorDeps, now: Date): Promise<{ daemons: Dae
   try {
     config = await deps.loadConfig();
   } catch (error) {
-    const url = deps.env['SCALR_CREDD_URL']?.trim() || 'the default daemon URL';
+    const url = withoutUserInfo(deps.env['SCALR_CREDD_URL']?.trim() || 'the default daemon URL');
     return { daemons: [{ status: 'fail', message: describe(error), url, reachable: false, token: null }], backend: undefined };
   }
   const daemons: DaemonFinding[] = [];
   let backend: DaemonBackend | undefined;
   // A comma-separated SCALR_CREDD_URL lists daemons tried in order; each is checked on its own.
   const urls = splitDaemonUrls(config.daemonUrl);
-  for (const url of urls) {
-    const candidate = deps.connect({ ...config, daemonUrl: url });
+  for (const daemonUrl of urls) {
+    const candidate = deps.connect({ ...config, daemonUrl });
+    // Shown and reported without any user information the URL carries (a password has no place in a report).
+    const url = withoutUserInfo(daemonUrl);
     try {
       const me = await candidate.whoami();
       const left = me.expiresAt === null ? Infinity : Date.parse(me.expiresAt) - now.getTime();

@@ -112,6 +112,15 @@ describe('loadHelperConfig', async () => {
     expect(config).toMatchObject({ daemonUrl: 'unix:/run/x.sock, https://credd-2:8443', tls: { ca: 'CA' } });
   });
 
+  it('never repeats the user information of an unusable URL (a password) in its message', async () => {
+    const bad = await configError(() =>
+      loadHelperConfig({ SCALR_CREDD_TOKEN: 't', SCALR_CREDD_URL: 'https://u:tok_SEKRET@h.example,unix:/x' }, noFiles, () => HOME),
+    );
+
+    expect(bad.message).toMatch(/^SCALR_CREDD_URL's https:\/\/…@h\.example is not usable: /);
+    expect(bad.message).not.toContain('SEKRET');
+  });
+
   it('names the unusable URL of a list, and a list without any', async () => {
     const bad = await configError(() => loadHelperConfig({ SCALR_CREDD_TOKEN: 't', SCALR_CREDD_URL: 'http://credd-1:8420,credd-2:8420' }, noFiles, () => HOME));
     const empty = await configError(() => loadHelperConfig({ SCALR_CREDD_TOKEN: 't', SCALR_CREDD_URL: ' , ' }, noFiles, () => HOME));

@@ -6,6 +6,7 @@ import { chooseTlsFiles, chooseTokenSource, unreadableFileProblem } from '@dcs/s
 import { splitDaemonUrls } from '@dcs/shared/failover';
 import { InvalidEndpointUrlError, parseEndpointUrl, type TlsSettings } from '@dcs/shared/http-client';
 import { defaultDaemonUrl } from '@dcs/shared/paths';
+import { withoutUserInfo } from '@dcs/shared/safe-text';
 import { HelperConfigError } from './errors.js';
 
 /** Where the daemon is, how to authenticate, and how long one request may take. */
@@ -49,7 +50,7 @@ export async function loadHelperConfig(
       https ||= endpoint.kind === 'tcp' && endpoint.protocol === 'https:';
     } catch (error) {
       const reason = error instanceof InvalidEndpointUrlError ? error.message : 'invalid URL';
-      const name = !urlText ? 'the default daemon URL' : daemonUrls.length === 1 ? 'SCALR_CREDD_URL' : `SCALR_CREDD_URL's ${url}`;
+      const name = !urlText ? 'the default daemon URL' : daemonUrls.length === 1 ? 'SCALR_CREDD_URL' : `SCALR_CREDD_URL's ${withoutUserInfo(url)}`;
       problems.push(`${name} is not usable: ${reason}`);
     }
   }

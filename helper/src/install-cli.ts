@@ -5,7 +5,7 @@
  * A different file already there is replaced only with --force. Not a protocol verb: results go to
  * stdout, errors to stderr.
  */
-import { chmodSync, copyFileSync, lstatSync, mkdirSync, readlinkSync, symlinkSync } from 'node:fs';
+import { chmodSync, constants, copyFileSync, lstatSync, mkdirSync, readlinkSync, symlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { toSafeLine } from '@dcs/shared/safe-text';
 import { renameIntoPlace } from './config-files.js';
@@ -91,7 +91,8 @@ function install(options: InstallOptions, deps: InstallDeps): string {
       if (copyFrom === undefined) {
         symlinkSync(program.path, staging);
       } else {
-        copyFileSync(copyFrom, staging);
+        // COPYFILE_EXCL: never through a file or link someone planted at the staging name.
+        copyFileSync(copyFrom, staging, constants.COPYFILE_EXCL);
         chmodSync(staging, 0o755);
       }
     });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { toSafeLine } from './safe-text.js';
+import { toSafeLine, withoutUserInfo } from './safe-text.js';
 
 describe('toSafeLine', () => {
   it('turns C0, C1, separator and bidi controls into one space, with the spaces around them', () => {
@@ -23,5 +23,17 @@ describe('toSafeLine', () => {
     toSafeLine(`a${' '.repeat(1024 * 1024)}b`, 10 * 1024 * 1024);
     toSafeLine(`${' \u0001'.repeat(512 * 1024)}`, 10 * 1024 * 1024);
     expect(performance.now() - started).toBeLessThan(2000);
+  });
+});
+
+describe('withoutUserInfo', () => {
+  it.each([
+    ['https://u:tok_SEKRET@h.example:8443/x', 'https://…@h.example:8443/x'],
+    ['http://user@127.0.0.1:8700', 'http://…@127.0.0.1:8700'],
+    ['https://h.example/a@b', 'https://h.example/a@b'],
+    ['unix:/run/credd.sock', 'unix:/run/credd.sock'],
+    ['credd-2:8420', 'credd-2:8420'],
+  ])('shows %s as %s', (url, shown) => {
+    expect(withoutUserInfo(url)).toBe(shown);
   });
 });

@@ -41,3 +41,8 @@ export function toSafeLine(text: string, maxLength = 512): string {
   }
   return out.length > maxLength ? `${out.slice(0, maxLength - 3)}...` : out;
 }
+
+/** A URL as it may be shown: user information (`https://user:password@host`) replaced by `…@`. */
+export function withoutUserInfo(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1…@');
+}

@@ -3,12 +3,13 @@ import type { KeyringOwner } from '../barrier/keyring-owner.js';
 import { createKeyringSync, withKeyringRefresh, type KeyringSync, type KeyringSyncDeps } from '../barrier/keyring-sync.js';
 import { assertRootKeyReadable, stagedRootKeyPath, tryLoadRootKey } from '../barrier/root-key.js';
 import { createSecretboxBarrier } from '../barrier/secretbox-barrier.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, IntegrityError } from '../errors.js';
 import { assembleServices, type AssembleOptions, type Services } from '../services/assemble.js';
 import { openDatabase } from '../store/database.js';
 import { createKeyringRepository } from '../store/keyring-repository.js';
 import type { RowFailureListener } from '../store/row-integrity.js';
-import { assertOwnSchema } from '../store/schema-check.js';
+import { storeChanges } from '../store/read-cache.js';
+import { assertOwnSchema, foreignSchemaObjects } from '../store/schema-check.js';
 import { ensureDataDir, type StorePaths } from './store-paths.js';
 import { unlockStore } from './unlock-store.js';
 
@@ -43,8 +44,13 @@ export function openStore(paths: StorePaths, options: OpenStoreOptions = {}): Op
   let owner: KeyringOwner | undefined;
   try {
     const subject = `database ${paths.dbPath}`;
-    // Before anything writes: a foreign trigger would run inside our own transactions.
+    // Before anything writes: a foreign trigger would run inside our own transactions. Checked again
+    // whenever another process changes the schema while this store is open.
     assertOwnSchema(db, subject);
+    storeChanges(db).watchSchema(() => {
+      const foreign = foreignSchemaObjects(db);
+      if (foreign.length > 0) throw new IntegrityError(`${subject} gained schema objects scalr-credd did not create (${foreign.join(', ')}); refusing to read or write it`);
+    });
     const { onKeyringReload, onKeyringFailure, onRowFailure, ...assembleOptions } = options;
     const unlocked = unlockStore(db, { keyPath: paths.rootKeyPath, subject }, onRowFailure);
     owner = unlocked.owner;

@@ -106,6 +106,31 @@ describe('rows edited in the live database', () => {
     expect(store.credentials.list(ctx)).toEqual({});
   });
 
+  it('refuses to read or write once a trigger is added while it serves, and serves again when it is dropped', () => {
+    const t = fixture();
+    const store = serve(t.paths);
+    const ctx: RequestContext = { principal: store.tokens.authenticate(t.admin), requestId: 'test' };
+
+    editDatabase(t.paths.dbPath, (db) => db.exec(UNREVOKE_TRIGGER));
+
+    expect(() => store.tokens.authenticate(t.runner.token)).toThrow(/gained schema objects scalr-credd did not create \(trigger unrevoke\)/);
+    expect(() => store.tokens.revoke(ctx, t.runner.id)).toThrow(IntegrityError);
+    expect(() => store.tokens.authenticate(t.runner.token)).toThrow(IntegrityError);
+    editDatabase(t.paths.dbPath, (db) => db.exec('DROP TRIGGER unrevoke'));
+    expect(store.tokens.authenticate(t.runner.token).role).toBe('runner');
+  });
+
+  it('fails a revoke that a trigger swallowed instead of answering that it revoked', () => {
+    const t = fixture();
+    const store = serve(t.paths);
+    const ctx: RequestContext = { principal: store.tokens.authenticate(t.admin), requestId: 'test' };
+    // Added on the daemon's own connection, where no other process's commit announces it.
+    store.db.exec("CREATE TRIGGER keep BEFORE UPDATE OF revoked_at ON tokens BEGIN SELECT RAISE(IGNORE); END");
+
+    expect(() => store.tokens.revoke(ctx, t.runner.id)).toThrow(/revocation of token .* did not hold/);
+    expect(store.tokens.authenticate(t.runner.token).role).toBe('runner');
+  });
+
   it('will not start over a trigger, view or table the migrations did not create', () => {
     const t = fixture();
     editDatabase(t.paths.dbPath, (db) => db.exec(UNREVOKE_TRIGGER));

@@ -24,6 +24,12 @@ export interface StoreChanges {
   epoch(): number;
   /** Tells the caches that this connection is about to write. */
   noteWrite(): void;
+  /**
+   * Runs `check` whenever another connection changed the schema (a trigger, view or table added while
+   * this connection serves). A check that throws throws again on every later read until the schema is
+   * changed back: a foreign trigger must not get to run inside this connection's writes.
+   */
+  watchSchema(check: () => void): void;
 }
 
 const trackers = new WeakMap<Db, StoreChanges>();
@@ -33,12 +39,22 @@ export function storeChanges(db: Db): StoreChanges {
   let tracker = trackers.get(db);
   if (!tracker) {
     const dataVersion = db.prepare('PRAGMA data_version').pluck();
+    const schemaVersion = db.prepare('PRAGMA schema_version').pluck();
     let seenVersion = dataVersion.get() as number;
+    let seenSchema = schemaVersion.get() as number;
+    let schemaCheck: (() => void) | undefined;
     let epoch = 0;
     tracker = {
       epoch() {
         const version = dataVersion.get() as number;
         if (version !== seenVersion) {
+          // Only another connection's commit can add a trigger; the check runs before the new
+          // version counts as seen, so a check that throws is run again on the next read.
+          const schema = schemaCheck ? (schemaVersion.get() as number) : seenSchema;
+          if (schema !== seenSchema) {
+            schemaCheck!();
+            seenSchema = schema;
+          }
           seenVersion = version;
           epoch++;
         }
@@ -46,6 +62,10 @@ export function storeChanges(db: Db): StoreChanges {
       },
       noteWrite() {
         epoch++;
+      },
+      watchSchema(check) {
+        schemaCheck = check;
+        seenSchema = schemaVersion.get() as number;
       },
     };
     trackers.set(db, tracker);

@@ -1,4 +1,5 @@
 import type { Role } from '@dcs/shared';
+import { IntegrityError } from '../errors.js';
 import type { Db } from './database.js';
 import { prepareWrite, readThrough } from './read-cache.js';
 import { bytes, json, plain, rowMapping, type SqlRecord } from './row-mapping.js';
@@ -71,7 +72,11 @@ export function createTokenRepository(db: Db, guard: RowGuard): TokenRepository 
     revoke(id, at) {
       const row = findById(id);
       if (!row || row.revokedAt !== null) return false;
-      return revoke.run(at, macOf({ ...row, revokedAt: at }), id).changes > 0;
+      revoke.run(at, macOf({ ...row, revokedAt: at }), id);
+      // Read back: a trigger or another writer that swallowed or undid the change (even by writing
+      // back the row's earlier, authentic state) must not pass for a revocation.
+      if (findById(id)?.revokedAt !== at) throw new IntegrityError(`the revocation of token ${id} did not hold; run scalr-credd verify`);
+      return true;
     },
     countActive: (role, now) => countActive.get(role, now) as number,
     count: () => count.get() as number,
