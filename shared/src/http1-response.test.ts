@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Http1ParseError, Http1ResponseParser, type Http1Response } from './http1-response.js';
 
 const MAX_BODY = 1024;
@@ -327,3 +327,38 @@ describe('Http1ResponseParser on adversarial heads (a hostile server: linear tim
     expect(performance.now() - started).toBeLessThan(1000);
   });
 });
+
+describe('Http1ResponseParser on a head that arrives a byte at a time', () => {
+  // A line is copied once when its end arrives, not once per chunk: otherwise a server dripping a
+  // 60 KiB header line costs the client tens of thousands of copies of the whole line.
+  it('copies a long line once, and parses it as it would whole', () => {
+    const head = Buffer.from(`HTTP/1.1 200 OK\r\nx-long: ${'v'.repeat(60 * 1024)}\r\nContent-Length: 2\r\n\r\nok`, 'latin1');
+    const parser = new Http1ResponseParser({ maxBodyBytes: 1024 });
+    const concat = vi.spyOn(Buffer, 'concat');
+    let response: Http1Response | undefined;
+    let copies: number;
+    try {
+      for (let i = 0; i < head.length; i++) response = parser.push(head.subarray(i, i + 1)) ?? response;
+      copies = concat.mock.calls.length;
+    } finally {
+      concat.mockRestore();
+    }
+
+    expect(response?.headers.get('x-long')).toHaveLength(60 * 1024);
+    expect(response?.body.toString()).toBe('ok');
+    // One copy per line end (five lines) and the body, not one per byte.
+    expect(copies).toBeLessThan(20);
+  });
+
+  it('refuses a dripped line as soon as it passes the head cap', () => {
+    const parser = new Http1ResponseParser({ maxBodyBytes: 1024, maxHeadBytes: 1024 });
+    parser.push(Buffer.from('HTTP/1.1 200 OK\r\nx: ', 'latin1'));
+
+    const pushes = () => {
+      for (let i = 0; i < 2048; i++) parser.push(Buffer.from('a'));
+    };
+
+    expect(pushes).toThrow(/headers are larger than 1024 bytes/);
+  });
+});
+

@@ -61,6 +61,14 @@ export class Http1ResponseParser {
   /** Unconsumed bytes, from `pos` on. */
   private buffer: Buffer = Buffer.alloc(0);
   private pos = 0;
+  /**
+   * While a line is incomplete: the chunks after `buffer` that hold no line end yet, kept aside so that
+   * a line arriving a byte at a time is copied once when it completes, not once per chunk.
+   */
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  /** The limit and message of the incomplete line `readLine` waits for; undefined when it waits for none. */
+  private waitingLine: { limit: number; tooLong: string } | undefined;
   private seenBytes = 0;
   private headBytes = 0;
   private statusCode: number | undefined;
@@ -101,7 +109,22 @@ export class Http1ResponseParser {
     if (chunk.length === 0) return undefined;
     this.seenBytes += chunk.length;
     const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length);
-    this.buffer = this.pos < this.buffer.length ? Buffer.concat([this.buffer.subarray(this.pos), bytes]) : bytes;
+    const waiting = this.waitingLine;
+    if (waiting !== undefined && bytes.indexOf(10) < 0) {
+      // Still inside the same line: only its length is checked until its end arrives.
+      this.pending.push(bytes);
+      this.pendingBytes += bytes.length;
+      if (this.buffer.length - this.pos + this.pendingBytes > waiting.limit) {
+        this.state = 'failed';
+        throw this.error(waiting.tooLong);
+      }
+      return undefined;
+    }
+    const rest = this.pos < this.buffer.length ? [this.buffer.subarray(this.pos)] : [];
+    const parts = [...rest, ...this.pending, bytes];
+    this.buffer = parts.length === 1 ? bytes : Buffer.concat(parts);
+    this.pending = [];
+    this.pendingBytes = 0;
     this.pos = 0;
     try {
       this.run();
@@ -231,6 +254,7 @@ export class Http1ResponseParser {
     const end = this.buffer.indexOf(10, this.pos);
     const length = (end < 0 ? this.buffer.length : end + 1) - this.pos;
     if (length > limit) throw this.error(tooLong);
+    this.waitingLine = end < 0 ? { limit, tooLong } : undefined;
     if (end < 0) return undefined;
     const stop = end > this.pos && this.buffer[end - 1] === 13 ? end - 1 : end;
     const line = this.buffer.toString('latin1', this.pos, stop);
