@@ -7,7 +7,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callDaemon } from '../support/ops-http.js';
@@ -15,7 +14,7 @@ import { inPage, openBrowser, screenshot, seriousA11yViolations, type BrowserPag
 import { bundledHelper, helperEnv, runHelperProcess } from '../support/hardening/helper-process.js';
 import { homeDir, makeTempDir, startDaemon, TOKEN_PATTERN, type RunningDaemon } from '../support/processes.js';
 import { startRegistry, type RunningRegistry } from '../support/registry.js';
-import { reauthenticateTokenRows } from '../support/tamper.js';
+import { expireToken } from '../support/tamper.js';
 import { requireTool } from '../support/tools.js';
 
 const ready = requireTool('chromium', 'docker-registry', 'htpasswd');
@@ -334,16 +333,7 @@ describe.skipIf(!ready)('the admin console in chromium', () => {
     await signIn(page, shortLived.token);
     await integrationCard(page).waitFor();
 
-    // Move its expiry into the past, as the root key's holder can (the API mints none already expired).
-    const dbFile = join(daemon.dataDir, 'credd.sqlite');
-    const db = new Database(dbFile);
-    try {
-      db.pragma('busy_timeout = 5000');
-      db.prepare("UPDATE tokens SET expires_at = '2001-01-01T00:00:00.000Z' WHERE id = ?").run(shortLived.id);
-    } finally {
-      db.close();
-    }
-    reauthenticateTokenRows(dbFile, join(daemon.dataDir, 'root.key'));
+    expireToken(daemon.dataDir, shortLived.id);
 
     await page.getByRole('link', { name: 'Tokens' }).click();
     const alert = page.getByRole('alert');

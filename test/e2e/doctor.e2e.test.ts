@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callDaemon } from '../support/ops-http.js';
 import { HELPER_ENTRIES, buildHelperEntries, type HelperEntry } from '../support/helper-entries.js';
 import { makeTempDir, runProcess, startDaemon, type RunningDaemon } from '../support/processes.js';
-import { editDatabase, reauthenticateTokenRows } from '../support/tamper.js';
+import { expireToken } from '../support/tamper.js';
 
 const SECRET = 'doctor-hunter2-secret';
 const PLAINTEXT = Buffer.from('bob:plaintext-hunter3').toString('base64');
@@ -35,11 +35,8 @@ beforeAll(async () => {
   runnerToken = (await mint('doctor runner')).token;
   const expired = await mint('doctor expired');
   expiredToken = expired.token;
-  // Expiry is checked on every request: move this token's end into the past, as the root key's holder can.
-  editDatabase(join(daemon.dataDir, 'credd.sqlite'), (db) => {
-    db.prepare("UPDATE tokens SET expires_at = '2001-01-01T00:00:00.000Z' WHERE id = ?").run(expired.id);
-  });
-  reauthenticateTokenRows(join(daemon.dataDir, 'credd.sqlite'), join(daemon.dataDir, 'root.key'));
+  // Expiry is checked on every request: its end moves into the past.
+  expireToken(daemon.dataDir, expired.id);
 }, 600_000);
 
 afterAll(async () => {

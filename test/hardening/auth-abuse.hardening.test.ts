@@ -10,7 +10,7 @@ import { chmodSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { reauthenticateTokenRows } from '../support/tamper.js';
+import { expireToken } from '../support/tamper.js';
 import { initStore, startDaemon, startDaemonExpectingRefusal, type DaemonProcess } from '../support/hardening/daemon-process.js';
 import { makeTempDir, removeTempDir } from '../support/hardening/env.js';
 import { printFigures, recordFigures } from '../support/hardening/figures.js';
@@ -140,10 +140,9 @@ describe('auth abuse', () => {
     const revoked = await mint('auth revoked', { role: 'admin' });
     expect((await api({ method: 'DELETE', path: `/v1/tokens/${revoked.id}` })).status).toBe(204);
     const expired = await mint('auth expired', { role: 'admin', ttlSeconds: 3600 });
-    // Expiry is checked against the clock on every request: move this token's end into the past, as
-    // the root key's holder can (the row's MAC is written again; without that it reads as tampered).
-    db.prepare("UPDATE tokens SET expires_at = '2001-01-01T00:00:00.000Z' WHERE id = ?").run(expired.id);
-    reauthenticateTokenRows(join(dataDir, 'credd.sqlite'), join(dataDir, 'root.key'));
+    // Expiry is checked against the clock on every request: its end moves into the past, with the
+    // row signed again (without that it reads as tampered).
+    expireToken(dataDir, expired.id);
     const expiredSecret = expired.token.slice(`scd_${expired.id}_`.length);
     const adminId = /^scd_(tok_[0-9a-f]{16})_/.exec(adminToken)![1]!;
 

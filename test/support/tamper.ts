@@ -1,4 +1,5 @@
 /** What an attacker with write access to a database file (or a backup) and no root key does. */
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { mintToken } from '../../daemon/src/auth/token-hash.js';
 import { usingUnlockedStore } from '../../daemon/src/lifecycle/unlock-store.js';
@@ -34,7 +35,7 @@ export function plantAdminToken(db: Database.Database): string {
  * What the root key's holder can do and an attacker cannot: write the MAC of every token row again,
  * after editing rows by hand (a test moves a token's expiry into the past this way; the API mints none).
  */
-export function reauthenticateTokenRows(dbFile: string, rootKeyPath: string): void {
+function reauthenticateTokenRows(dbFile: string, rootKeyPath: string): void {
   const db = openDatabase(dbFile);
   try {
     usingUnlockedStore(db, { keyPath: rootKeyPath, subject: `database ${dbFile}` }, ({ rows }) => createTokenRepository(db, rows).authenticateAll());
@@ -42,3 +43,14 @@ export function reauthenticateTokenRows(dbFile: string, rootKeyPath: string): vo
     db.close();
   }
 }
+
+/**
+ * Expires token `id` of the store in `dataDir` now, as the root key's holder can: its expiry moves
+ * into the past and the rows are signed again (the API mints no token that is already expired).
+ */
+export function expireToken(dataDir: string, id: string): void {
+  const dbFile = join(dataDir, 'credd.sqlite');
+  editDatabase(dbFile, (db) => db.prepare("UPDATE tokens SET expires_at = '2001-01-01T00:00:00.000Z' WHERE id = ?").run(id));
+  reauthenticateTokenRows(dbFile, join(dataDir, 'root.key'));
+}
+
