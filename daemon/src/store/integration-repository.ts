@@ -1,84 +1,9 @@
-import { INTEGRATION_SUMMARY_FIELDS, type IdentitySummary, type IntegrationProvider, type RegistryTestResult } from '@dcs/shared';
+import { INTEGRATION_SUMMARY_FIELDS, type RegistryTestResult } from '@dcs/shared';
 import type { Db } from './database.js';
-import { bytes, columnOf, flag, json, plain, rowMapping, type ColumnCodec, type SqlRecord } from './row-mapping.js';
+import { columnOf, type SqlRecord } from './row-mapping.js';
+import { INTEGRATION_AUTHENTICATED_FIELDS, INTEGRATION_ROW_MAPPING, type IntegrationListing, type IntegrationRow } from './rows.js';
 import { prepareWrite, readThrough } from './read-cache.js';
-import { authenticateTable, sortByAuthenticity, type AuthenticatedFields, type AuthenticatedRows, type RowGuard } from './row-integrity.js';
-
-/**
- * An integration as stored: the secret only as an opaque envelope. For a cloud provider the envelope
- * seals its identity (JSON) instead, and `identity` repeats the identity's non-secret fields.
- */
-export interface IntegrationRow {
-  id: string;
-  host: string;
-  username: string;
-  envelope: Uint8Array;
-  term: number;
-  export: boolean;
-  description: string | null;
-  createdAt: string;
-  updatedAt: string;
-  /** When the registry credential itself expires, if the operator said so. */
-  expiresAt: string | null;
-  /** PEM CA certificates trusted when testing the registry over TLS (not secret). */
-  caCert: string | null;
-  lastTestedAt: string | null;
-  lastTestResult: RegistryTestResult | null;
-  lastTestDetail: string | null;
-  provider: IntegrationProvider;
-  /** The cloud identity's non-secret fields (summaries); null for a static integration. */
-  identity: IdentitySummary | null;
-}
-
-/** NULL for a static integration: rows from before providers keep their MACs. */
-const providerColumn: ColumnCodec<IntegrationProvider, Exclude<IntegrationProvider, 'static'> | null> = {
-  // `?? null`: rows built before providers existed lack the field.
-  toSql: (provider) => (provider === 'static' ? null : (provider ?? null)),
-  fromSql: (value) => value ?? 'static',
-};
-const identityColumn = json<IdentitySummary>();
-
-const ROW_MAPPING = rowMapping<IntegrationRow>({
-  id: plain,
-  host: plain,
-  username: plain,
-  envelope: bytes,
-  term: plain,
-  export: flag,
-  description: plain,
-  createdAt: plain,
-  updatedAt: plain,
-  expiresAt: plain,
-  caCert: plain,
-  lastTestedAt: plain,
-  lastTestResult: plain,
-  lastTestDetail: plain,
-  provider: providerColumn,
-  identity: identityColumn,
-});
-const COLUMNS = ROW_MAPPING.columns;
-
-/**
- * What an integration row's MAC covers: where its secret is served (host, export), as whom
- * (username), the sealed secret and its term, its expiry and the CA it trusts, and for a cloud
- * provider which one (it says how the envelope is read) and the identity shown for it. Description,
- * timestamps and the last test's outcome grant nothing and are not covered. Fields appended by later
- * migrations are null on rows that do not use them and so do not change existing MACs (encodeRow).
- */
-const AUTHENTICATED_FIELDS: AuthenticatedFields<IntegrationRow> = [
-  'host',
-  'username',
-  'envelope',
-  'term',
-  'export',
-  'expiresAt',
-  'caCert',
-  ['provider', providerColumn.toSql],
-  ['identity', identityColumn.toSql],
-];
-
-/** An integration without its envelope and key term. */
-export type IntegrationListing = Omit<IntegrationRow, 'envelope' | 'term'>;
+import { authenticateTable, sortByAuthenticity, type AuthenticatedRows, type RowGuard } from './row-integrity.js';
 
 /**
  * One listing as a JSON object, built by SQLite from the summary's field list, in its order: each
@@ -128,7 +53,7 @@ export interface IntegrationRepository extends AuthenticatedRows {
 
 /** Builds the repository with its statements compiled once. */
 export function createIntegrationRepository(db: Db, guard: RowGuard): IntegrationRepository {
-  const insert = prepareWrite(db, `INSERT INTO integrations (${COLUMNS}) VALUES (${ROW_MAPPING.params})`);
+  const insert = prepareWrite(db, `INSERT INTO integrations (${INTEGRATION_ROW_MAPPING.columns}) VALUES (${INTEGRATION_ROW_MAPPING.params})`);
   const update = prepareWrite(
     db,
     `UPDATE integrations SET username = @username, envelope = @envelope, term = @term, export = @export,
@@ -138,16 +63,16 @@ export function createIntegrationRepository(db: Db, guard: RowGuard): Integratio
      WHERE id = @id`,
   );
   const remove = prepareWrite(db, 'DELETE FROM integrations WHERE id = ?');
-  const byId = db.prepare(`SELECT ${COLUMNS} FROM integrations WHERE id = ?`);
-  const byHost = db.prepare(`SELECT ${COLUMNS} FROM integrations WHERE host = ?`);
-  const all = db.prepare(`SELECT ${COLUMNS} FROM integrations ORDER BY host`);
+  const byId = db.prepare(`SELECT ${INTEGRATION_ROW_MAPPING.columns} FROM integrations WHERE id = ?`);
+  const byHost = db.prepare(`SELECT ${INTEGRATION_ROW_MAPPING.columns} FROM integrations WHERE host = ?`);
+  const all = db.prepare(`SELECT ${INTEGRATION_ROW_MAPPING.columns} FROM integrations ORDER BY host`);
   const listingsJson = db
     .prepare(`SELECT json_group_array(${LISTING_JSON} ORDER BY host) FROM integrations
               WHERE @hosts IS NULL OR host IN (SELECT value FROM json_each(@hosts))`)
     .pluck();
-  const exported = db.prepare(`SELECT ${COLUMNS} FROM integrations WHERE export = 1 ORDER BY host`);
+  const exported = db.prepare(`SELECT ${INTEGRATION_ROW_MAPPING.columns} FROM integrations WHERE export = 1 ORDER BY host`);
   const count = db.prepare('SELECT COUNT(*) AS n FROM integrations').pluck();
-  const sealedBefore = db.prepare(`SELECT ${COLUMNS} FROM integrations WHERE term < ? ORDER BY id LIMIT ?`);
+  const sealedBefore = db.prepare(`SELECT ${INTEGRATION_ROW_MAPPING.columns} FROM integrations WHERE term < ? ORDER BY id LIMIT ?`);
   const replaceEnvelope = prepareWrite(db, 'UPDATE integrations SET envelope = ?, term = ?, mac = ? WHERE id = ?');
   const setMac = prepareWrite(db, 'UPDATE integrations SET mac = ? WHERE id = ?');
   const recordTest = prepareWrite(
@@ -155,7 +80,7 @@ export function createIntegrationRepository(db: Db, guard: RowGuard): Integratio
     'UPDATE integrations SET last_tested_at = ?, last_test_result = ?, last_test_detail = ? WHERE id = ?',
   );
   const countByTerm = db.prepare('SELECT term, COUNT(*) AS count FROM integrations GROUP BY term ORDER BY term');
-  const { macOf, verified, authenticateAll } = authenticateTable(guard, 'integrations', ROW_MAPPING.fromSql, AUTHENTICATED_FIELDS);
+  const { macOf, verified, authenticateAll } = authenticateTable(guard, 'integrations', INTEGRATION_ROW_MAPPING.fromSql, INTEGRATION_AUTHENTICATED_FIELDS);
   const read = (sql: unknown): IntegrationRow | undefined => (sql ? verified(sql as SqlRecord) : undefined);
   // Checking every row's MAC costs about 10 µs a row (0.1 s for 10,000): the listing is kept until the
   // store may have changed, as the rows every lookup reads are (read-cache.ts).
@@ -167,8 +92,8 @@ export function createIntegrationRepository(db: Db, guard: RowGuard): Integratio
   const findById = (id: string) => read(byId.get(id));
 
   return {
-    insert: (row) => void insert.run(ROW_MAPPING.toSql(row, macOf(row))),
-    update: (row) => void update.run(ROW_MAPPING.toSql(row, macOf(row))),
+    insert: (row) => void insert.run(INTEGRATION_ROW_MAPPING.toSql(row, macOf(row))),
+    update: (row) => void update.run(INTEGRATION_ROW_MAPPING.toSql(row, macOf(row))),
     remove: (id) => remove.run(id).changes > 0,
     findById,
     // Every lookup reads its integration by host: verified once, then served from the cache.
@@ -189,3 +114,5 @@ export function createIntegrationRepository(db: Db, guard: RowGuard): Integratio
     authenticateAll: () => authenticateAll(all.all() as SqlRecord[], (id, mac) => setMac.run(mac, id)),
   };
 }
+
+export type { IntegrationListing, IntegrationRow } from './rows.js';

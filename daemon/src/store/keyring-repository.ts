@@ -1,12 +1,6 @@
 import type { Db } from './database.js';
+import type { KeyringRow } from './rows.js';
 import { prepareWrite, readThrough } from './read-cache.js';
-
-/** One data key of the keyring, sealed under the root key. */
-export interface KeyringRow {
-  term: number;
-  sealedKey: Uint8Array;
-  createdAt: string;
-}
 
 /** SQL access to the keyring table and the root-key check value in `meta`. */
 export interface KeyringRepository {
@@ -60,3 +54,5 @@ export function createKeyringRepository(db: Db): KeyringRepository {
     },
   };
 }
+
+export type { KeyringRow } from './rows.js';

@@ -2,35 +2,9 @@ import type { Role } from '@dcs/shared';
 import { IntegrityError } from '../errors.js';
 import type { Db } from './database.js';
 import { prepareWrite, readThrough } from './read-cache.js';
-import { bytes, json, plain, rowMapping, type SqlRecord } from './row-mapping.js';
-import { authenticateTable, sortByAuthenticity, type AuthenticatedFields, type AuthenticatedRows, type RowGuard } from './row-integrity.js';
-
-/** A token as stored: only the SHA-256 of its secret part. */
-export interface TokenRow {
-  id: string;
-  name: string;
-  role: Role;
-  hash: Uint8Array;
-  hosts: string[] | null;
-  createdAt: string;
-  expiresAt: string | null;
-  revokedAt: string | null;
-}
-
-const ROW_MAPPING = rowMapping<TokenRow>({
-  id: plain,
-  name: plain,
-  role: plain,
-  hash: bytes,
-  hosts: json<string[]>(),
-  createdAt: plain,
-  expiresAt: plain,
-  revokedAt: plain,
-});
-const COLUMNS = ROW_MAPPING.columns;
-
-/** What a token row's MAC covers: everything that decides what the token may do. */
-const AUTHENTICATED_FIELDS: AuthenticatedFields<TokenRow> = ['name', 'role', 'hash', 'hosts', 'createdAt', 'expiresAt', 'revokedAt'];
+import type { SqlRecord } from './row-mapping.js';
+import { TOKEN_AUTHENTICATED_FIELDS, TOKEN_ROW_MAPPING, type TokenRow } from './rows.js';
+import { authenticateTable, sortByAuthenticity, type AuthenticatedRows, type RowGuard } from './row-integrity.js';
 
 /** SQL access to the tokens table. Every row read is authenticated (row-integrity.ts). */
 export interface TokenRepository extends AuthenticatedRows {
@@ -47,9 +21,9 @@ export interface TokenRepository extends AuthenticatedRows {
 
 /** Builds the repository with its statements compiled once. */
 export function createTokenRepository(db: Db, guard: RowGuard): TokenRepository {
-  const insert = prepareWrite(db, `INSERT INTO tokens (${COLUMNS}) VALUES (${ROW_MAPPING.params})`);
-  const byId = db.prepare(`SELECT ${COLUMNS} FROM tokens WHERE id = ?`);
-  const all = db.prepare(`SELECT ${COLUMNS} FROM tokens ORDER BY created_at, id`);
+  const insert = prepareWrite(db, `INSERT INTO tokens (${TOKEN_ROW_MAPPING.columns}) VALUES (${TOKEN_ROW_MAPPING.params})`);
+  const byId = db.prepare(`SELECT ${TOKEN_ROW_MAPPING.columns} FROM tokens WHERE id = ?`);
+  const all = db.prepare(`SELECT ${TOKEN_ROW_MAPPING.columns} FROM tokens ORDER BY created_at, id`);
   const revoke = prepareWrite(db, 'UPDATE tokens SET revoked_at = ?, mac = ? WHERE id = ? AND revoked_at IS NULL');
   const setMac = prepareWrite(db, 'UPDATE tokens SET mac = ? WHERE id = ?');
   const countActive = db
@@ -57,7 +31,7 @@ export function createTokenRepository(db: Db, guard: RowGuard): TokenRepository 
     .pluck();
   const count = db.prepare('SELECT COUNT(*) FROM tokens').pluck();
 
-  const { macOf, verified, authenticateAll } = authenticateTable(guard, 'tokens', ROW_MAPPING.fromSql, AUTHENTICATED_FIELDS);
+  const { macOf, verified, authenticateAll } = authenticateTable(guard, 'tokens', TOKEN_ROW_MAPPING.fromSql, TOKEN_AUTHENTICATED_FIELDS);
   const sorted = () => sortByAuthenticity(all.all() as SqlRecord[], verified);
   const findById = (id: string): TokenRow | undefined => {
     const sql = byId.get(id) as SqlRecord | undefined;
@@ -65,7 +39,7 @@ export function createTokenRepository(db: Db, guard: RowGuard): TokenRepository 
   };
 
   return {
-    insert: (row) => void insert.run(ROW_MAPPING.toSql(row, macOf(row))),
+    insert: (row) => void insert.run(TOKEN_ROW_MAPPING.toSql(row, macOf(row))),
     // Every authenticated request reads its token by id: verified once, then served from the cache.
     findById: readThrough(db, findById),
     list: () => sorted().authentic,
@@ -84,3 +58,5 @@ export function createTokenRepository(db: Db, guard: RowGuard): TokenRepository 
     authenticateAll: () => authenticateAll(all.all() as SqlRecord[], (id, mac) => setMac.run(mac, id)),
   };
 }
+
+export type { TokenRow } from './rows.js';
