@@ -36,6 +36,8 @@ export interface DaemonConfig {
 /** Flags the `serve` and `init` commands accept (already split by the CLI parser). */
 export interface DaemonFlags {
   dataDir?: string | undefined;
+  /** `postgres://USER@HOST/DB`: the store lives in PostgreSQL instead of the data dir's SQLite file. */
+  store?: string | undefined;
   rootKeyFile?: string | undefined;
   listen?: string[] | undefined;
   logLevel?: string | undefined;
@@ -52,6 +54,7 @@ const Switch = z.enum(['1', '0', 'true', 'false', 'yes', 'no']).transform((value
 
 const EnvSchema = z.object({
   SCALR_CREDD_DATA_DIR: z.string().min(1).optional(),
+  SCALR_CREDD_STORE: z.string().min(1).optional(),
   SCALR_CREDD_ROOT_KEY_FILE: z.string().min(1).optional(),
   SCALR_CREDD_LISTEN: z.string().min(1).optional(),
   SCALR_CREDD_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).optional(),
@@ -78,7 +81,11 @@ export function loadDaemonConfig(flags: DaemonFlags, env: Readonly<Record<string
 
   const dataDir = resolve(flags.dataDir ?? e.SCALR_CREDD_DATA_DIR ?? defaultDataDir(env, homeDir));
   const keyFile = flags.rootKeyFile ?? e.SCALR_CREDD_ROOT_KEY_FILE;
-  const paths = storePaths(dataDir, keyFile ? resolve(keyFile) : undefined);
+  const storeUrl = flags.store ?? e.SCALR_CREDD_STORE;
+  if (storeUrl !== undefined && !/^postgres(ql)?:\/\/./.test(storeUrl)) {
+    problems.push(`${flags.store === undefined ? 'SCALR_CREDD_STORE' : '--store'}: use a PostgreSQL connection string (postgres://USER@HOST/DB); the default is the SQLite file in the data dir`);
+  }
+  const paths = storePaths(dataDir, keyFile ? resolve(keyFile) : undefined, storeUrl);
 
   const listenTexts = flags.listen?.length ? flags.listen : e.SCALR_CREDD_LISTEN ? e.SCALR_CREDD_LISTEN.split(',') : [`unix:${paths.socketPath}`];
   const listenSource = flags.listen?.length ? '--listen' : 'SCALR_CREDD_LISTEN';

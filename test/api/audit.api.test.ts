@@ -38,7 +38,7 @@ describe('GET /v1/audit', () => {
     ['manager', 403],
     ['runner', 403],
   ] as const)('answers %s with %i', async (role, status) => {
-    const ops = buildTestApp();
+    const ops = await buildTestApp();
 
     const res = await getAudit(ops, {}, role);
 
@@ -48,7 +48,7 @@ describe('GET /v1/audit', () => {
   });
 
   it('answers 401 without a token and records the failed authentication', async () => {
-    const ops = buildTestApp();
+    const ops = await buildTestApp();
 
     const res = await request(ops.app).get('/v1/audit');
 
@@ -65,8 +65,8 @@ describe('GET /v1/audit', () => {
     ['a quote and a newline escape', 'id"\\n'],
     ['Latin-1 bytes', 'caf\u00e9'],
   ])('stores a generated request id, never the client one, when the X-Request-Id has %s', async (_label, offered) => {
-    const ops = buildTestApp();
-    seedIntegration(ops, { host: 'audit-a.example' });
+    const ops = await buildTestApp();
+    await seedIntegration(ops, { host: 'audit-a.example' });
 
     const hit = await withToken(ops, ops.tokens.runner).post('/v1/credentials/get').set('X-Request-Id', offered).send({ serverURL: 'audit-a.example' });
 
@@ -77,8 +77,8 @@ describe('GET /v1/audit', () => {
   });
 
   it('stores a short, plain client request id as sent', async () => {
-    const ops = buildTestApp();
-    seedIntegration(ops, { host: 'audit-a.example' });
+    const ops = await buildTestApp();
+    await seedIntegration(ops, { host: 'audit-a.example' });
     const offered = `ci-${'7'.repeat(61)}`;
 
     await withToken(ops, ops.tokens.runner).post('/v1/credentials/get').set('X-Request-Id', offered).send({ serverURL: 'audit-a.example' });
@@ -87,7 +87,7 @@ describe('GET /v1/audit', () => {
   });
 
   it('records a denied read of the log as audit.read denied', async () => {
-    const ops = buildTestApp();
+    const ops = await buildTestApp();
 
     await getAudit(ops, {}, 'manager');
 
@@ -96,8 +96,8 @@ describe('GET /v1/audit', () => {
   });
 
   it('records every lookup with time, token id and name, role, action, host, outcome and request id', async () => {
-    const ops = buildTestApp();
-    seedIntegration(ops, { host: 'audit-a.example' });
+    const ops = await buildTestApp();
+    await seedIntegration(ops, { host: 'audit-a.example' });
 
     const hit = await lookup(ops, 'audit-a.example');
     const miss = await lookup(ops, 'nowhere.example');
@@ -116,7 +116,7 @@ describe('GET /v1/audit', () => {
   });
 
   it('records changes to integrations and tokens', async () => {
-    const ops = buildTestApp();
+    const ops = await buildTestApp();
     const admin = bearer(ops.tokens.admin);
 
     const created = await request(ops.app).post('/v1/integrations').set('Authorization', admin).send({ host: 'chg.example', username: 'u', secret: distinctiveSecret() });
@@ -138,9 +138,9 @@ describe('GET /v1/audit', () => {
   });
 
   it('never holds a secret or a token value', async () => {
-    const ops = buildTestApp();
+    const ops = await buildTestApp();
     const secret = distinctiveSecret();
-    seedIntegration(ops, { host: 'leak.example', secret });
+    await seedIntegration(ops, { host: 'leak.example', secret });
     await lookup(ops, 'leak.example');
     await request(ops.app).get('/v1/audit').set('Authorization', `Bearer ${ops.tokens.runner}x`);
     await withToken(ops, ops.tokens.admin).post('/v1/tokens').send({ name: 'n', role: 'runner' });
@@ -152,9 +152,9 @@ describe('GET /v1/audit', () => {
   });
 
   it('filters by host, action, token and since', async () => {
-    const ops = buildTestApp();
-    seedIntegration(ops, { host: 'f-one.example' });
-    seedIntegration(ops, { host: 'f-two.example' });
+    const ops = await buildTestApp();
+    await seedIntegration(ops, { host: 'f-one.example' });
+    await seedIntegration(ops, { host: 'f-two.example' });
     await lookup(ops, 'f-one.example');
     ops.clock.advance(60_000);
     const since = ops.clock.now().toISOString();
@@ -175,10 +175,10 @@ describe('GET /v1/audit', () => {
   });
 
   it('accepts since with an offset and compares it as UTC', async () => {
-    const ops = buildTestApp();
+    const ops = await buildTestApp();
     ops.clock.advance(3_600_000);
     const cut = ops.clock.now();
-    seedIntegration(ops, { host: 'tz.example' });
+    await seedIntegration(ops, { host: 'tz.example' });
     const local = new Date(cut.getTime() + 2 * 3_600_000).toISOString().replace('Z', '+02:00');
 
     const { events } = await readAll(ops, { since: local, action: 'integration.create' });
@@ -187,8 +187,8 @@ describe('GET /v1/audit', () => {
   });
 
   it('pages with an opaque cursor until nextCursor is null, in log order without gaps or repeats', async () => {
-    const ops = buildTestApp();
-    for (let i = 0; i < 7; i++) seedIntegration(ops, { host: `page-${i}.example` });
+    const ops = await buildTestApp();
+    for (let i = 0; i < 7; i++) await seedIntegration(ops, { host: `page-${i}.example` });
 
     const paged = await readAll(ops, { action: 'integration.create', limit: 3 });
 
@@ -199,8 +199,8 @@ describe('GET /v1/audit', () => {
   });
 
   it('pages newest first with order=desc, the cursor moving back through the log without gaps or repeats', async () => {
-    const ops = buildTestApp();
-    for (let i = 0; i < 7; i++) seedIntegration(ops, { host: `desc-${i}.example` });
+    const ops = await buildTestApp();
+    for (let i = 0; i < 7; i++) await seedIntegration(ops, { host: `desc-${i}.example` });
 
     const paged = await readAll(ops, { action: 'integration.create', limit: 3, order: 'desc' });
 
@@ -209,8 +209,8 @@ describe('GET /v1/audit', () => {
   });
 
   it('answers the newest event first with order=desc and limit=1, reads of the log included', async () => {
-    const ops = buildTestApp();
-    seedIntegration(ops, { host: 'newest.example' });
+    const ops = await buildTestApp();
+    await seedIntegration(ops, { host: 'newest.example' });
     await getAudit(ops);
 
     const page = AuditPageSchema.parse((await getAudit(ops, { order: 'desc', limit: 1 })).body);
@@ -222,8 +222,8 @@ describe('GET /v1/audit', () => {
   });
 
   it('answers nextCursor null when the last page is exactly full', async () => {
-    const ops = buildTestApp();
-    for (let i = 0; i < 4; i++) seedIntegration(ops, { host: `exact-${i}.example` });
+    const ops = await buildTestApp();
+    for (let i = 0; i < 4; i++) await seedIntegration(ops, { host: `exact-${i}.example` });
 
     const first = AuditPageSchema.parse((await getAudit(ops, { action: 'integration.create', limit: 2 })).body);
     const second = AuditPageSchema.parse((await getAudit(ops, { action: 'integration.create', limit: 2, cursor: first.nextCursor! })).body);
@@ -234,7 +234,7 @@ describe('GET /v1/audit', () => {
   });
 
   it('defaults to 100 events and allows up to 500', async () => {
-    const ops = buildTestApp();
+    const ops = await buildTestApp();
     for (let i = 0; i < 120; i++) ops.services.audit.append({ action: 'test.fill', outcome: 'ok' });
 
     const byDefault = AuditPageSchema.parse((await getAudit(ops, { action: 'test.fill' })).body);
@@ -258,7 +258,7 @@ describe('GET /v1/audit', () => {
     ['an invalid host', { host: 'not a host' }],
     ['an unknown parameter', { verbose: 1 }],
   ])('answers 400 for %s', async (_name, query) => {
-    const ops = buildTestApp();
+    const ops = await buildTestApp();
 
     const res = await getAudit(ops, query as Record<string, string | number>);
 
@@ -267,7 +267,7 @@ describe('GET /v1/audit', () => {
   });
 
   it('answers 400 for a repeated parameter', async () => {
-    const ops = buildTestApp();
+    const ops = await buildTestApp();
 
     const res = await withToken(ops, ops.tokens.admin).get('/v1/audit?action=a.b&action=c.d');
 
@@ -275,8 +275,8 @@ describe('GET /v1/audit', () => {
   });
 
   it('records each read of the log with the page size', async () => {
-    const ops = buildTestApp();
-    seedIntegration(ops, { host: 'read.example' });
+    const ops = await buildTestApp();
+    await seedIntegration(ops, { host: 'read.example' });
 
     await getAudit(ops, { action: 'integration.create' });
 
@@ -285,7 +285,7 @@ describe('GET /v1/audit', () => {
   });
 
   it('answers 405 to other methods', async () => {
-    const ops = buildTestApp();
+    const ops = await buildTestApp();
 
     const res = await withToken(ops, ops.tokens.admin).delete('/v1/audit');
 
@@ -299,7 +299,7 @@ describe('audit write failure', () => {
   }
 
   it('fails a create and stores nothing when its audit row cannot be written', async () => {
-    const ops = buildTestApp();
+    const ops = await buildTestApp();
     breakAuditWrites(ops);
 
     const res = await withToken(ops, ops.tokens.admin)
@@ -311,7 +311,7 @@ describe('audit write failure', () => {
   });
 
   it('fails a token revoke and keeps the token when its audit row cannot be written', async () => {
-    const ops = buildTestApp();
+    const ops = await buildTestApp();
     breakAuditWrites(ops);
 
     const res = await withToken(ops, ops.tokens.admin).delete(`/v1/tokens/${ops.tokenIds.runner}`);
@@ -321,8 +321,8 @@ describe('audit write failure', () => {
   });
 
   it('does not serve a secret when the lookup cannot be audited', async () => {
-    const ops = buildTestApp();
-    seedIntegration(ops, { host: 'quiet.example', secret: distinctiveSecret() });
+    const ops = await buildTestApp();
+    await seedIntegration(ops, { host: 'quiet.example', secret: distinctiveSecret() });
     breakAuditWrites(ops);
 
     const res = await lookup(ops, 'quiet.example');
@@ -331,8 +331,8 @@ describe('audit write failure', () => {
     expect(res.text).not.toContain(SECRET_MARKER);
   });
   it('fails every lookup of a group commit, serving no secret, when one row of the batch cannot be written', async () => {
-    const ops = buildTestApp();
-    for (const host of ['batch-a.example', 'batch-b.example', 'batch-c.example']) seedIntegration(ops, { host, secret: distinctiveSecret() });
+    const ops = await buildTestApp();
+    for (const host of ['batch-a.example', 'batch-b.example', 'batch-c.example']) await seedIntegration(ops, { host, secret: distinctiveSecret() });
     ops.services.db.exec(
       `CREATE TRIGGER refuse_b BEFORE INSERT ON audit_events WHEN NEW.host = 'batch-b.example' BEGIN SELECT RAISE(ABORT, 'audit disk full'); END`,
     );
@@ -353,9 +353,9 @@ describe('audit write failure', () => {
 describe('GET /v1/audit under a host-limited reader', () => {
   /** Lookups on ghcr.io and quay.io, a token minted for each host, and readers limited to ghcr.io. */
   async function arrange() {
-    const t = buildTestApp();
-    seedIntegration(t, { host: 'ghcr.io' });
-    seedIntegration(t, { host: 'quay.io' });
+    const t = await buildTestApp();
+    await seedIntegration(t, { host: 'ghcr.io' });
+    await seedIntegration(t, { host: 'quay.io' });
     const admin = { principal: t.services.tokens.authenticate(t.tokens.admin), requestId: 'arrange' };
     const readers = {
       auditor: t.services.tokens.create(admin, { name: 'ghcr auditor', role: 'auditor', hosts: ['ghcr.io'] }),

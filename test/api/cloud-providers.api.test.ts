@@ -18,7 +18,7 @@ const ACR_USERNAME = '00000000-0000-0000-0000-000000000000';
 
 /** A test app whose providers reach the fakes (their clocks are the app's); `timeoutMs` bounds each outbound call. */
 function cloudApp(env: Record<string, string>, timeoutMs?: number): TestApp {
-  const t = buildTestApp({
+  const t = await buildTestApp({
     env,
     ...(timeoutMs === undefined ? {} : { send: createOutbound({ env, timeoutMs, connectTimeoutMs: timeoutMs }) }),
   });

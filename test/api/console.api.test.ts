@@ -25,7 +25,7 @@ function fakeBuild(): ConsoleAssets {
 
 describe('the admin console at /ui/', () => {
   it('serves the page and its files without a token, with a strict CSP, no-referrer and nosniff', async () => {
-    const { app } = buildTestApp({ console: fakeBuild() });
+    const { app } = await buildTestApp({ console: fakeBuild() });
 
     for (const [path, type, marker] of [
       ['/ui/', 'text/html', 'console page'],
@@ -54,7 +54,7 @@ describe('the admin console at /ui/', () => {
   });
 
   it('redirects /ui to /ui/ and answers anything else under /ui with the API\'s 404 or 405', async () => {
-    const { app } = buildTestApp({ console: fakeBuild() });
+    const { app } = await buildTestApp({ console: fakeBuild() });
 
     const redirect = await request(app).get('/ui');
     const unknown = await request(app).get('/ui/../v1/tokens');
@@ -70,9 +70,9 @@ describe('the admin console at /ui/', () => {
   });
 
   it('is not served without its files (serve --no-ui), and the API answers the same either way', async () => {
-    const withUi = buildTestApp({ console: fakeBuild() });
-    const without = buildTestApp();
-    for (const t of [withUi, without]) seedIntegration(t, { host: 'ghcr.io' });
+    const withUi = await buildTestApp({ console: fakeBuild() });
+    const without = await buildTestApp();
+    for (const t of [withUi, without]) await seedIntegration(t, { host: 'ghcr.io' });
 
     const page = await request(without.app).get('/ui/');
     const lookups = await Promise.all(

@@ -24,11 +24,11 @@ function seedRegistries(t: TestApp) {
     'quay.io': distinctiveSecret('quay'),
     'private.example.com': distinctiveSecret('private'),
   };
-  seedIntegration(t, { host: 'ghcr.io', username: 'ghcr-bot', secret: secrets['ghcr.io'] });
-  seedIntegration(t, { host: 'docker.io', username: 'hub-bot', secret: secrets['docker.io'] });
-  seedIntegration(t, { host: 'registry.example.com:5000', username: 'port-bot', secret: secrets['registry.example.com:5000'] });
-  seedIntegration(t, { host: 'quay.io', username: 'quay-bot', secret: secrets['quay.io'] });
-  seedIntegration(t, { host: 'private.example.com', username: 'hidden-bot', secret: secrets['private.example.com'], export: false });
+  await seedIntegration(t, { host: 'ghcr.io', username: 'ghcr-bot', secret: secrets['ghcr.io'] });
+  await seedIntegration(t, { host: 'docker.io', username: 'hub-bot', secret: secrets['docker.io'] });
+  await seedIntegration(t, { host: 'registry.example.com:5000', username: 'port-bot', secret: secrets['registry.example.com:5000'] });
+  await seedIntegration(t, { host: 'quay.io', username: 'quay-bot', secret: secrets['quay.io'] });
+  await seedIntegration(t, { host: 'private.example.com', username: 'hidden-bot', secret: secrets['private.example.com'], export: false });
   return secrets;
 }
 
@@ -50,7 +50,7 @@ describe('credential routes × roles', () => {
   });
 
   it.each(matrixCases(EXPECTED))('answers $status to $key when the token is a $role', async ({ key, role, status }) => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
     seedRegistries(t);
     const token = t.tokens[role];
     const send = {
@@ -91,7 +91,7 @@ describe('POST /v1/credentials/get', () => {
   ];
 
   it.each(CLIENT_FORMS)('answers as %s expects when it sends %s', async (_client, serverURL, host) => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
     const secrets = seedRegistries(t);
 
     const res = await lookup(t, t.tokens.runner, serverURL);
@@ -111,7 +111,7 @@ describe('POST /v1/credentials/get', () => {
   });
 
   it('answers 404 for export:false even when an admin asks', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
     seedRegistries(t);
 
     const res = await lookup(t, t.tokens.admin, 'private.example.com');
@@ -120,7 +120,7 @@ describe('POST /v1/credentials/get', () => {
   });
 
   it('answers 404, not 403, when the host is outside a host-limited runner', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
     const secrets = seedRegistries(t);
 
     const outside = await lookup(t, t.tokens.scopedRunner, 'quay.io');
@@ -132,7 +132,7 @@ describe('POST /v1/credentials/get', () => {
   });
 
   it('answers the same 404 body for an unknown host and an out-of-scope host', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
     seedRegistries(t);
 
     const outside = await lookup(t, t.tokens.scopedRunner, 'quay.io');
@@ -142,9 +142,9 @@ describe('POST /v1/credentials/get', () => {
   });
 
   it('keeps a username of <token> verbatim when the secret is an identity token', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
     const identity = distinctiveSecret('identity');
-    seedIntegration(t, { host: 'acr.example.com', username: '<token>', secret: identity });
+    await seedIntegration(t, { host: 'acr.example.com', username: '<token>', secret: identity });
 
     const res = await lookup(t, t.tokens.runner, 'acr.example.com');
 
@@ -152,14 +152,14 @@ describe('POST /v1/credentials/get', () => {
   });
 
   it('writes an ok audit row for a hit and a not_found row for a miss', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
     seedRegistries(t);
     const ghcr = t.services.integrationRepository.findByHost('ghcr.io');
 
     await withToken(t, t.tokens.runner).post('/v1/credentials/get').set('X-Request-Id', 'hit-1').send({ serverURL: 'https://ghcr.io' });
     await withToken(t, t.tokens.runner).post('/v1/credentials/get').set('X-Request-Id', 'miss-1').send({ serverURL: 'nope.example.com' });
 
-    const rows = auditRows(t);
+    const rows = await auditRows(t);
     expect(rows.find((r) => r.requestId === 'hit-1')).toMatchObject({
       action: 'credential.get',
       outcome: 'ok',
@@ -179,7 +179,7 @@ describe('POST /v1/credentials/get', () => {
     ['both spellings of the field', { ServerURL: 'ghcr.io', serverURL: 'ghcr.io' }, 'serverURL'],
     ['another casing of the field', { serverUrl: 'ghcr.io' }, undefined],
   ])('answers 400 when the body has %s', async (_label, body, path) => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
 
     const res = await withToken(t, t.tokens.runner).post('/v1/credentials/get').send(body);
 
@@ -189,7 +189,7 @@ describe('POST /v1/credentials/get', () => {
   });
 
   it('answers 500 internal without detail, audits an error and logs it when the envelope was moved from another host', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
     seedRegistries(t);
     const ghcr = t.services.integrationRepository.findByHost('ghcr.io')!;
     const quay = t.services.integrationRepository.findByHost('quay.io')!;
@@ -201,13 +201,13 @@ describe('POST /v1/credentials/get', () => {
     const error = errorOf(res);
     expect(error.code).toBe('internal');
     expect(error.message).not.toMatch(/integrity|context/i);
-    expect(auditRows(t).find((r) => r.requestId === 'moved-1')).toMatchObject({ action: 'credential.get', outcome: 'error', host: 'quay.io' });
+    expect(await auditRows(t).find((r) => r.requestId === 'moved-1')).toMatchObject({ action: 'credential.get', outcome: 'error', host: 'quay.io' });
     const logged = t.logs.map((line) => JSON.parse(line) as Record<string, unknown>).find((line) => line['level'] === 'error');
     expect(logged).toMatchObject({ requestId: 'moved-1', error: { name: 'IntegrityError' } });
   });
 
   it('answers 500 internal when a byte of the stored envelope was changed', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
     seedRegistries(t);
     const quay = t.services.integrationRepository.findByHost('quay.io')!;
     const tampered = Uint8Array.from(quay.envelope);
@@ -223,7 +223,7 @@ describe('POST /v1/credentials/get', () => {
 
 describe('GET /v1/credentials', () => {
   it('lists Docker-CLI keys and usernames of exported hosts only when a runner asks', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
     const secrets = seedRegistries(t);
 
     const res = await withToken(t, t.tokens.runner).get('/v1/credentials');
@@ -239,7 +239,7 @@ describe('GET /v1/credentials', () => {
   });
 
   it('lists only in-scope hosts when the runner is host-limited', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
     seedRegistries(t);
 
     const res = await withToken(t, t.tokens.scopedRunner).get('/v1/credentials');
@@ -248,18 +248,18 @@ describe('GET /v1/credentials', () => {
   });
 
   it('writes a credential.list audit row with the count when it answers', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
     seedRegistries(t);
 
     await withToken(t, t.tokens.scopedRunner).get('/v1/credentials').set('X-Request-Id', 'list-1');
 
-    expect(auditRows(t).find((r) => r.requestId === 'list-1')).toMatchObject({ action: 'credential.list', outcome: 'ok', detail: { count: 1 } });
+    expect(await auditRows(t).find((r) => r.requestId === 'list-1')).toMatchObject({ action: 'credential.list', outcome: 'ok', detail: { count: 1 } });
   });
 });
 
 describe('POST /v1/credentials/store', () => {
   it('creates an exported integration that lookups then answer when a manager stores', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
     const body = buildStoreBody({ ServerURL: 'https://index.docker.io/v1/' });
 
     const res = await store(t, t.tokens.manager, body);
@@ -272,7 +272,7 @@ describe('POST /v1/credentials/store', () => {
   });
 
   it('replaces username and secret in place when the host is stored again in another form', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
     await store(t, t.tokens.admin, buildStoreBody({ ServerURL: 'ghcr.io' }));
     const id = t.services.integrationRepository.findByHost('ghcr.io')?.id;
     const second = buildStoreBody({ ServerURL: 'https://ghcr.io', Username: 'second-user' });
@@ -287,7 +287,7 @@ describe('POST /v1/credentials/store', () => {
   });
 
   it('keeps export:false when an existing hidden integration is stored again', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
     seedRegistries(t);
 
     await store(t, t.tokens.manager, buildStoreBody({ ServerURL: 'private.example.com' }));
@@ -296,11 +296,11 @@ describe('POST /v1/credentials/store', () => {
   });
 
   it('writes a credential.store audit row when it stores', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
 
     await withToken(t, t.tokens.manager).post('/v1/credentials/store').set('X-Request-Id', 'store-1').send(buildStoreBody({ ServerURL: 'quay.io' }));
 
-    expect(auditRows(t).find((r) => r.requestId === 'store-1')).toMatchObject({
+    expect(await auditRows(t).find((r) => r.requestId === 'store-1')).toMatchObject({
       action: 'credential.store',
       outcome: 'ok',
       host: 'quay.io',
@@ -309,7 +309,7 @@ describe('POST /v1/credentials/store', () => {
   });
 
   it('answers 403 forbidden and stores nothing when a runner stores', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
 
     const res = await store(t, t.tokens.runner, buildStoreBody({ ServerURL: 'quay.io' }));
 
@@ -319,7 +319,7 @@ describe('POST /v1/credentials/store', () => {
   });
 
   it('answers 403 when a host-limited manager stores outside its hosts', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
     const ctx = { principal: t.services.tokens.authenticate(t.tokens.admin), requestId: 'arrange' };
     const scoped = t.services.tokens.create(ctx, { name: 'scoped manager', role: 'manager', hosts: ['ghcr.io'] });
 
@@ -336,7 +336,7 @@ describe('POST /v1/credentials/store', () => {
     ['a missing Username', { Username: undefined }, 'Username'],
     ['a Secret that is not a string', { Secret: 12345 }, 'Secret'],
   ])('answers 400 and stores nothing when the body has %s', async (_label, override, path) => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
 
     const res = await store(t, t.tokens.admin, { ...buildStoreBody(), ...override });
 
@@ -348,7 +348,7 @@ describe('POST /v1/credentials/store', () => {
 
 describe('POST /v1/credentials/erase', () => {
   it('removes the integration, after which lookups answer 404, when a manager erases it', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
     seedRegistries(t);
 
     const res = await erase(t, t.tokens.manager, 'https://ghcr.io');
@@ -360,16 +360,16 @@ describe('POST /v1/credentials/erase', () => {
   });
 
   it('answers 204 and writes a not_found audit row when nothing is stored for the host', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
 
     const res = await withToken(t, t.tokens.admin).post('/v1/credentials/erase').set('X-Request-Id', 'erase-1').send({ serverURL: 'quay.io' });
 
     expect(res.status).toBe(204);
-    expect(auditRows(t).find((r) => r.requestId === 'erase-1')).toMatchObject({ action: 'credential.erase', outcome: 'not_found', host: 'quay.io' });
+    expect(await auditRows(t).find((r) => r.requestId === 'erase-1')).toMatchObject({ action: 'credential.erase', outcome: 'not_found', host: 'quay.io' });
   });
 
   it('answers 204 twice and keeps the Hub credential when docker logout erases the access-token sub-key and the host', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
     seedRegistries(t);
 
     const subKey = await erase(t, t.tokens.admin, 'https://index.docker.io/v1/access-token');
@@ -383,7 +383,7 @@ describe('POST /v1/credentials/erase', () => {
   });
 
   it('answers 403 forbidden and keeps the integration when a runner erases', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
     seedRegistries(t);
 
     const res = await erase(t, t.tokens.runner, 'ghcr.io');
@@ -397,7 +397,7 @@ describe('POST /v1/credentials/erase', () => {
 describe('the server field of /v1/credentials/get and /erase', () => {
   // ServerURL is the helper protocol's casing (as /store takes it); serverURL is its documented alias.
   it.each(['ServerURL', 'serverURL'])('answers a lookup when the body names the server as %s', async (field) => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
     const secrets = seedRegistries(t);
 
     const res = await withToken(t, t.tokens.runner).post('/v1/credentials/get').send({ [field]: 'https://quay.io' });
@@ -407,7 +407,7 @@ describe('the server field of /v1/credentials/get and /erase', () => {
   });
 
   it.each(['ServerURL', 'serverURL'])('erases when the body names the server as %s', async (field) => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
     seedRegistries(t);
 
     const res = await withToken(t, t.tokens.manager).post('/v1/credentials/erase').send({ [field]: 'quay.io' });
@@ -419,8 +419,8 @@ describe('the server field of /v1/credentials/get and /erase', () => {
 
 describe('GET /v1/credentials with a host named like an object key', () => {
   it('lists a host called __proto__ like any other when it is exported', async () => {
-    const t = buildTestApp();
-    seedIntegration(t, { host: '__proto__', username: 'proto-user' });
+    const t = await buildTestApp();
+    await seedIntegration(t, { host: '__proto__', username: 'proto-user' });
 
     const res = await withToken(t, t.tokens.runner).get('/v1/credentials');
 

@@ -11,7 +11,7 @@ type Method = 'get' | 'post' | 'patch' | 'delete';
 
 /** Every /v1 route with a valid request for an admin (ids filled in per app). */
 function validRequests(t: TestApp): Array<{ name: string; method: Method; path: string; body?: object }> {
-  const integration = seedIntegration(t, { host: 'quay.io' });
+  const integration = await seedIntegration(t, { host: 'quay.io' });
   const victim = t.tokenIds.runner;
   return [
     { name: 'POST /v1/integrations', method: 'post', path: '/v1/integrations', body: buildIntegrationBody({ host: 'ghcr.io' }) },
@@ -31,8 +31,8 @@ function validRequests(t: TestApp): Array<{ name: string; method: Method; path: 
   ];
 }
 
-const ROUTE_NAMES = validRequests(buildTestApp()).map((r) => r.name);
-const BODY_ROUTE_NAMES = validRequests(buildTestApp())
+const ROUTE_NAMES = validRequests(await buildTestApp()).map((r) => r.name);
+const BODY_ROUTE_NAMES = validRequests(await buildTestApp())
   .filter((r) => r.body)
   .map((r) => r.name);
 
@@ -57,7 +57,7 @@ describe('authentication on every /v1 route', () => {
   ];
 
   it.each(FAILURES)('answers 401 unauthenticated and audits the reason when the request has %s', async (_label, header, reason) => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
     const value = header(t);
 
     let req = request(t.app).get('/v1/credentials').set('X-Request-Id', 'auth-1');
@@ -66,7 +66,7 @@ describe('authentication on every /v1 route', () => {
 
     expect(res.status).toBe(401);
     expect(errorOf(res)).toMatchObject({ code: 'unauthenticated', requestId: 'auth-1' });
-    expect(auditRows(t).find((r) => r.requestId === 'auth-1')).toMatchObject({
+    expect(await auditRows(t).find((r) => r.requestId === 'auth-1')).toMatchObject({
       action: 'auth.failed',
       outcome: 'denied',
       detail: { reason },
@@ -74,7 +74,7 @@ describe('authentication on every /v1 route', () => {
   });
 
   it.each(ROUTE_NAMES)('answers 401 to %s when no token is sent', async (name) => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
 
     const res = await send(t, name, undefined);
 
@@ -83,15 +83,15 @@ describe('authentication on every /v1 route', () => {
   });
 
   it('records the claimed token id when a revoked token is presented', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
 
     await withToken(t, t.tokens.revoked).get('/v1/credentials').set('X-Request-Id', 'auth-2');
 
-    expect(auditRows(t).find((r) => r.requestId === 'auth-2')?.tokenId).toBe(t.tokenIds.revoked);
+    expect(await auditRows(t).find((r) => r.requestId === 'auth-2')?.tokenId).toBe(t.tokenIds.revoked);
   });
 
   it('answers 401 rather than 404 when an unknown /v1 route is called without a token', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
 
     const res = await request(t.app).get('/v1/secrets');
 
@@ -99,7 +99,7 @@ describe('authentication on every /v1 route', () => {
   });
 
   it('answers further failures 429 with Retry-After once a source failed too often, lets a valid token through meanwhile, and 401 after the window', async () => {
-    const t = buildTestApp({ maxFailures: 3, windowMs: 60_000 });
+    const t = await buildTestApp({ maxFailures: 3, windowMs: 60_000 });
     for (let i = 0; i < 3; i++) await request(t.app).get('/v1/credentials').set('Authorization', 'Bearer wrong');
 
     const blocked = await request(t.app).get('/v1/credentials').set('Authorization', 'Bearer wrong');
@@ -115,8 +115,8 @@ describe('authentication on every /v1 route', () => {
   });
 
   it('limits and audits the forwarded client behind a trusted proxy, and ignores X-Forwarded-For otherwise', async () => {
-    const behindProxy = buildTestApp({ maxFailures: 3, sourceOf: createSourceOf(['127.0.0.0/8']) });
-    const direct = buildTestApp({ maxFailures: 3 });
+    const behindProxy = await buildTestApp({ maxFailures: 3, sourceOf: createSourceOf(['127.0.0.0/8']) });
+    const direct = await buildTestApp({ maxFailures: 3 });
     const fail = (t: TestApp, client: string) => request(t.app).get('/v1/credentials').set('Authorization', 'Bearer wrong').set('X-Forwarded-For', client);
 
     for (let i = 0; i < 3; i++) await fail(behindProxy, '203.0.113.1');
@@ -126,20 +126,20 @@ describe('authentication on every /v1 route', () => {
     const spoofed = await fail(direct, '203.0.113.9');
 
     expect([sameClient.status, otherClient.status, spoofed.status]).toEqual([429, 401, 429]);
-    const sources = (t: TestApp) => auditRows(t).filter((row) => row.action === 'auth.failed').map((row) => row.detail?.['source']);
+    const sources = (t: TestApp) => await auditRows(t).filter((row) => row.action === 'auth.failed').map((row) => row.detail?.['source']);
     expect(sources(behindProxy)).toEqual(['203.0.113.1', '203.0.113.2']);
     expect(sources(direct)).toEqual([expect.stringMatching(/127\.0\.0\.1$/)]);
   });
 
   it("audits a source's first failure at once and its repeats as one row with the count when the window ends", async () => {
-    const t = buildTestApp({ maxFailures: 3, windowMs: 60_000 });
-    const before = auditRows(t).length;
+    const t = await buildTestApp({ maxFailures: 3, windowMs: 60_000 });
+    const before = await auditRows(t).length;
 
     for (let i = 0; i < 10; i++) await request(t.app).get('/v1/credentials').set('Authorization', 'Bearer wrong');
-    const during = auditRows(t).slice(before);
+    const during = await auditRows(t).slice(before);
     t.clock.advance(60_000);
     await request(t.app).get('/v1/credentials').set('Authorization', 'Bearer wrong');
-    const after = auditRows(t).slice(before);
+    const after = await auditRows(t).slice(before);
 
     expect(during).toHaveLength(1);
     expect(during[0]).toMatchObject({ action: 'auth.failed', detail: { reason: 'malformed' } });
@@ -165,7 +165,7 @@ describe('request bodies on every body route', () => {
   const BAD_BODY_CASES = BODY_ROUTE_NAMES.flatMap((name) => BAD_BODIES.map((body) => ({ name, ...body })));
 
   it.each(BAD_BODY_CASES)('answers $status $code when $name gets $what', async ({ name, status, code, send: sendBody }) => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
     const r = validRequests(t).find((candidate) => candidate.name === name)!;
 
     const res = await sendBody(request(t.app)[r.method](r.path).set('Authorization', bearer(t.tokens.admin)));
@@ -179,8 +179,8 @@ describe('request bodies on every body route', () => {
     ['JSON in a charset other than UTF-8', 'application/json; charset=koi8-r', 415],
     ['JSON whose content type names the UTF-8 charset', 'application/json; charset=utf-8', 200],
   ])('answers %s with %s: %s', async (_what, contentType, status) => {
-    const t = buildTestApp();
-    seedIntegration(t, { host: 'quay.io' });
+    const t = await buildTestApp();
+    await seedIntegration(t, { host: 'quay.io' });
 
     const res = await withToken(t, t.tokens.runner)
       .post('/v1/credentials/get')
@@ -194,7 +194,7 @@ describe('request bodies on every body route', () => {
 
 describe('query strings on every /v1 route', () => {
   it.each(ROUTE_NAMES)('answers 400 validation_failed when %s gets an unknown query parameter', async (name) => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
 
     const res = await send(t, name, t.tokens.admin, (r) => void (r.path += '?verbose=1'));
 
@@ -207,7 +207,7 @@ describe('query strings on every /v1 route', () => {
     ['/v1/integrations?host=ghcr.io', 'admin'],
     ['/v1/tokens?role=admin', 'admin'],
   ] as const)('answers 400 validation_failed to GET %s, a plausible filter the listing does not take', async (path, role) => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
 
     const res = await withToken(t, t.tokens[role]).get(path);
 
@@ -226,7 +226,7 @@ describe('ids and methods the routes do not know', () => {
     ['post', `/v1/integrations/${UNKNOWN_INTEGRATION}/test`, undefined],
     ['delete', `/v1/tokens/${UNKNOWN_TOKEN}`, undefined],
   ] as const)('answers 404 not_found when %s %s names an unknown id', async (method, path, body) => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
 
     const req = request(t.app)[method](path).set('Authorization', bearer(t.tokens.admin));
     const res = await (body ? req.send(body) : req);
@@ -251,7 +251,7 @@ describe('ids and methods the routes do not know', () => {
     ['get', '/v1/credentials/store'],
     ['put', '/v1/credentials/erase'],
   ] as const)('answers 405 method_not_allowed when %s %s is called', async (method, path) => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
 
     const res = await request(t.app)[method](path).set('Authorization', bearer(t.tokens.admin));
 
@@ -265,7 +265,7 @@ describe('unknown routes', () => {
     ['an unknown /v1 route is called with a valid token', (t: TestApp) => withToken(t, t.tokens.admin).get('/v1/secrets')],
     ['a path outside /v1 is called', (t: TestApp) => request(t.app).get('/admin')],
   ])('answers 404 route_not_found when %s', async (_what, call) => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
 
     const res = await call(t);
 
@@ -274,7 +274,7 @@ describe('unknown routes', () => {
   });
 
   it('answers a lookup under a wrong base path route_not_found, unlike an unknown host', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
 
     const typo = await withToken(t, t.tokens.runner).post('/typo/v1/credentials/get').send({ serverURL: 'nowhere.example' });
     const unknownHost = await withToken(t, t.tokens.runner).post('/v1/credentials/get').send({ serverURL: 'nowhere.example' });
@@ -286,7 +286,7 @@ describe('unknown routes', () => {
 
 describe('unexpected failures', () => {
   it('answers 500 internal with a generic message and logs the error with the request id when the database is gone', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
     t.services.db.close();
 
     const res = await withToken(t, t.tokens.runner).get('/v1/credentials').set('X-Request-Id', 'boom-1');
@@ -303,8 +303,8 @@ describe('unexpected failures', () => {
 
 describe('request observation', () => {
   it('logs one line per request with the route pattern, status and token id, never the URL or the id in it', async () => {
-    const t = buildTestApp();
-    const integration = seedIntegration(t, { host: 'quay.io' });
+    const t = await buildTestApp();
+    const integration = await seedIntegration(t, { host: 'quay.io' });
 
     await withToken(t, t.tokens.auditor).get(`/v1/integrations/${integration.id}`).set('X-Request-Id', 'obs-1');
 
@@ -317,7 +317,7 @@ describe('request observation', () => {
 
   it('reports the route pattern and status to the request metrics when a request finishes', async () => {
     const seen: Array<{ method: string; route: string; status: number }> = [];
-    const t = buildTestApp();
+    const t = await buildTestApp();
     vi.spyOn(t.metrics, 'observeRequest').mockImplementation(({ method, route, status }) => void seen.push({ method, route, status }));
 
     await withToken(t, t.tokens.admin).delete(`/v1/tokens/${t.tokenIds.runner}`);
@@ -328,8 +328,8 @@ describe('request observation', () => {
 
 describe('response headers', () => {
   it('sends no-store, a request id matching the error body, and no ETag or X-Powered-By on /v1 answers', async () => {
-    const t = buildTestApp();
-    seedIntegration(t, { host: 'quay.io' });
+    const t = await buildTestApp();
+    await seedIntegration(t, { host: 'quay.io' });
 
     const hit = await withToken(t, t.tokens.runner).post('/v1/credentials/get').send({ serverURL: 'quay.io' });
     const miss = await withToken(t, t.tokens.runner).post('/v1/credentials/get').send({ serverURL: 'ghcr.io' });
@@ -343,7 +343,7 @@ describe('response headers', () => {
   });
 
   it('sends no-store and a request id on every answer, inside /v1 or not, on both lookup paths', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
 
     const answers = [
       await request(t.app).get('/healthz'),
@@ -395,8 +395,8 @@ describe('rejected requests', () => {
   ];
 
   it.each(REJECTED)('changes no stored state when the request is %s', async (_label, status, act) => {
-    const t = buildTestApp();
-    const integration = seedIntegration(t, { host: 'quay.io' });
+    const t = await buildTestApp();
+    const integration = await seedIntegration(t, { host: 'quay.io' });
     const before = snapshotState(t);
 
     const res = await act(t, { integration: integration.id });
@@ -409,7 +409,7 @@ describe('rejected requests', () => {
 
 describe('the node:http listener', () => {
   it('answers a request target the router cannot parse with the JSON error shape and a request id', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
     const server = createServer(t.app);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;

@@ -22,7 +22,7 @@ function expiryWarnings(ops: TestApp): Array<{ msg: string; host: string }> {
 
 describe('integration expiresAt', () => {
   it('is stored, normalised to UTC, and shown in list and show', async () => {
-    const ops = buildTestApp();
+    const ops = await buildTestApp();
 
     const created = await withToken(ops, ops.tokens.admin)
       .post('/v1/integrations')
@@ -35,8 +35,8 @@ describe('integration expiresAt', () => {
   });
 
   it('is changed and cleared by PATCH', async () => {
-    const ops = buildTestApp();
-    const integration = seedIntegration(ops, { host: 'patch-exp.example', expiresAt: inDays(ops, 30) });
+    const ops = await buildTestApp();
+    const integration = await seedIntegration(ops, { host: 'patch-exp.example', expiresAt: inDays(ops, 30) });
     const patch = (body: object) =>
       withToken(ops, ops.tokens.admin).patch(`/v1/integrations/${integration.id}`).send(body);
 
@@ -50,9 +50,9 @@ describe('integration expiresAt', () => {
 
 describe('POST /v1/credentials/get with an expiring credential', () => {
   it('adds no warning when the expiry is more than 7 days away or unknown', async () => {
-    const ops = buildTestApp();
-    seedIntegration(ops, { host: 'far.example', expiresAt: inDays(ops, 8) });
-    seedIntegration(ops, { host: 'never.example' });
+    const ops = await buildTestApp();
+    await seedIntegration(ops, { host: 'far.example', expiresAt: inDays(ops, 8) });
+    await seedIntegration(ops, { host: 'never.example' });
 
     const far = await lookup(ops, 'far.example');
     const never = await lookup(ops, 'never.example');
@@ -63,9 +63,9 @@ describe('POST /v1/credentials/get with an expiring credential', () => {
   });
 
   it('adds the warning header when the credential expires within 7 days', async () => {
-    const ops = buildTestApp();
+    const ops = await buildTestApp();
     const expiresAt = inDays(ops, 3);
-    seedIntegration(ops, { host: 'soon.example', expiresAt });
+    await seedIntegration(ops, { host: 'soon.example', expiresAt });
 
     const res = await lookup(ops, 'soon.example');
 
@@ -73,9 +73,9 @@ describe('POST /v1/credentials/get with an expiring credential', () => {
   });
 
   it('refuses an expired credential with 410 credential_expired, a message naming the host, and no secret', async () => {
-    const ops = buildTestApp();
+    const ops = await buildTestApp();
     const expiresAt = inDays(ops, -1);
-    seedIntegration(ops, { host: 'past.example', expiresAt, secret: 'never-served-after-expiry' });
+    await seedIntegration(ops, { host: 'past.example', expiresAt, secret: 'never-served-after-expiry' });
 
     const res = await withToken(ops, ops.tokens.runner).post('/v1/credentials/get').send({ serverURL: 'past.example' });
 
@@ -88,9 +88,9 @@ describe('POST /v1/credentials/get with an expiring credential', () => {
   });
 
   it('logs the warning once per hour per host', async () => {
-    const ops = buildTestApp();
-    seedIntegration(ops, { host: 'w1.example', expiresAt: inDays(ops, 2) });
-    seedIntegration(ops, { host: 'w2.example', expiresAt: inDays(ops, 2) });
+    const ops = await buildTestApp();
+    await seedIntegration(ops, { host: 'w1.example', expiresAt: inDays(ops, 2) });
+    await seedIntegration(ops, { host: 'w2.example', expiresAt: inDays(ops, 2) });
 
     await lookup(ops, 'w1.example');
     await lookup(ops, 'w1.example');

@@ -5,7 +5,7 @@ import { buildTestApp, TEST_VERSION, withToken } from '../support/test-app.js';
 
 describe('GET /healthz', () => {
   it('answers ok and the version when no token is sent', async () => {
-    const { app } = buildTestApp();
+    const { app } = await buildTestApp();
 
     const res = await request(app).get('/healthz');
 
@@ -23,7 +23,7 @@ describe('GET /healthz', () => {
   };
 
   it.each(Object.entries(EXPECTED_STATUS))('answers %s with %i when that token is sent', async (name, status) => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
 
     const res = await withToken(t, t.tokens[name as keyof typeof EXPECTED_STATUS]).get('/healthz');
 
@@ -32,7 +32,7 @@ describe('GET /healthz', () => {
   });
 
   it('writes no audit row when probed', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
     const before = t.services.audit.list({ limit: 1000 }).length;
 
     await request(t.app).get('/healthz');
@@ -41,7 +41,7 @@ describe('GET /healthz', () => {
   });
 
   it('echoes a sane client request id and replaces an unsafe one', async () => {
-    const { app } = buildTestApp();
+    const { app } = await buildTestApp();
 
     const sane = await request(app).get('/healthz').set('X-Request-Id', 'build-42.step_7');
     const unsafe = await request(app).get('/healthz').set('X-Request-Id', 'bad id with spaces');
@@ -53,7 +53,7 @@ describe('GET /healthz', () => {
 
 describe('GET /readyz', () => {
   it('answers ok and the version when the store answers and the keyring is loaded', async () => {
-    const ops = buildTestApp();
+    const ops = await buildTestApp();
 
     const res = await request(ops.app).get('/readyz');
 
@@ -62,7 +62,7 @@ describe('GET /readyz', () => {
   });
 
   it('answers 503 unavailable while /healthz still answers 200 when the store does not answer', async () => {
-    const ops = buildTestApp();
+    const ops = await buildTestApp();
     ops.services.db.close();
 
     const ready = await request(ops.app).get('/readyz');
@@ -76,7 +76,7 @@ describe('GET /readyz', () => {
 
 describe('both probes', () => {
   it.each(['/healthz', '/readyz'])('%s answers 503 unavailable when the barrier is sealed (the keyring is not loaded)', async (path) => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
     t.services.barrier.wipe();
 
     const res = await request(t.app).get(path);
@@ -89,7 +89,7 @@ describe('both probes', () => {
     ['post', '/healthz'],
     ['delete', '/readyz'],
   ] as const)('answers 405 method_not_allowed to %s %s: only GET', async (method, path) => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
 
     const res = await request(t.app)[method](path);
 
@@ -100,7 +100,7 @@ describe('both probes', () => {
 
 describe('API once the barrier is sealed', () => {
   it('answers 503 unavailable when an integration would be created', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
     t.services.barrier.wipe();
 
     const res = await withToken(t, t.tokens.admin).post('/v1/integrations').send({ host: 'ghcr.io', username: 'bot', secret: 'x' });

@@ -67,8 +67,8 @@ describe('integration routes × roles', () => {
   });
 
   it.each(matrixCases(EXPECTED))('answers $status to $key when the token is a $role', async ({ key, role, status }) => {
-    const t = buildTestApp();
-    const existing = seedIntegration(t, { host: 'ghcr.io' });
+    const t = await buildTestApp();
+    const existing = await seedIntegration(t, { host: 'ghcr.io' });
 
     const res = await SEND[key](t, t.tokens[role], existing.id);
 
@@ -80,7 +80,7 @@ describe('integration routes × roles', () => {
 
 describe('POST /v1/integrations', () => {
   it('stores the canonical host and answers a summary without the secret when an admin creates one', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
     const body = buildIntegrationBody({ host: 'https://GHCR.io/' });
 
     const res = await withToken(t, t.tokens.admin).post('/v1/integrations').send(body);
@@ -93,7 +93,7 @@ describe('POST /v1/integrations', () => {
   });
 
   it('defaults export to true and description to null when they are omitted', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
 
     const res = await withToken(t, t.tokens.manager)
       .post('/v1/integrations')
@@ -104,7 +104,7 @@ describe('POST /v1/integrations', () => {
   });
 
   it('writes an integration.create audit row tied to the request when it succeeds', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
 
     const res = await withToken(t, t.tokens.manager)
       .post('/v1/integrations')
@@ -112,12 +112,12 @@ describe('POST /v1/integrations', () => {
       .send(buildIntegrationBody({ host: 'quay.io' }));
 
     const summary = IntegrationSummarySchema.parse(res.body);
-    const row = auditRows(t).find((r) => r.action === 'integration.create' && r.requestId === 'create-1');
+    const row = await auditRows(t).find((r) => r.action === 'integration.create' && r.requestId === 'create-1');
     expect(row).toMatchObject({ outcome: 'ok', host: 'quay.io', targetId: summary.id, tokenId: t.tokenIds.manager, role: 'manager' });
   });
 
   it('answers 409 conflict when the host already exists in another spelling', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
     await withToken(t, t.tokens.admin).post('/v1/integrations').send(buildIntegrationBody({ host: 'https://GHCR.io/' }));
 
     const res = await withToken(t, t.tokens.admin).post('/v1/integrations').send(buildIntegrationBody({ host: 'ghcr.io:443' }));
@@ -128,7 +128,7 @@ describe('POST /v1/integrations', () => {
   });
 
   it('answers 400 with the unknown key reported when the body has an extra field', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
     const body = buildIntegrationBody({ password: 'extra-field-value' });
 
     const res = await withToken(t, t.tokens.admin).post('/v1/integrations').send(body);
@@ -142,7 +142,7 @@ describe('POST /v1/integrations', () => {
   });
 
   it('answers 400 naming the host and the reason when the host is not a registry', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
     const host = 'https://deploy:hunter2-pw@ghcr.io';
     const reason = (() => {
       try {
@@ -170,7 +170,7 @@ describe('POST /v1/integrations', () => {
     ['expiresAt is a date without a time or zone', buildIntegrationBody({ expiresAt: '2026-04-01' }), ['expiresAt']],
     ['caCert is not a parsable certificate', buildIntegrationBody({ caCert: '-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----' }), ['caCert']],
   ])('answers 400 validation_failed with one issue per bad field when %s', async (_what, body, paths) => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
 
     const res = await withToken(t, t.tokens.admin).post('/v1/integrations').send(body);
 
@@ -180,7 +180,7 @@ describe('POST /v1/integrations', () => {
   });
 
   it('answers 400 when the body is a JSON array instead of an object', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
 
     const res = await withToken(t, t.tokens.admin).post('/v1/integrations').send([buildIntegrationBody()]);
 
@@ -189,7 +189,7 @@ describe('POST /v1/integrations', () => {
   });
 
   it('answers 403 and writes a denied audit row when an auditor tries to create', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
 
     const res = await withToken(t, t.tokens.auditor)
       .post('/v1/integrations')
@@ -198,7 +198,7 @@ describe('POST /v1/integrations', () => {
 
     expect(res.status).toBe(403);
     expect(errorOf(res).code).toBe('forbidden');
-    expect(auditRows(t).find((r) => r.requestId === 'denied-1')).toMatchObject({
+    expect(await auditRows(t).find((r) => r.requestId === 'denied-1')).toMatchObject({
       action: 'integration.create',
       outcome: 'denied',
       tokenId: t.tokenIds.auditor,
@@ -207,7 +207,7 @@ describe('POST /v1/integrations', () => {
   });
 
   it('answers 403 when a host-limited manager creates one outside its hosts', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
     const token = await scopedManager(t, ['ghcr.io']);
 
     const res = await withToken(t, token).post('/v1/integrations').send(buildIntegrationBody({ host: 'quay.io' }));
@@ -219,9 +219,9 @@ describe('POST /v1/integrations', () => {
 
 describe('GET /v1/integrations', () => {
   it('lists every integration as a summary without secrets when an auditor asks', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
     const bodies = [buildIntegrationBody({ host: 'quay.io' }), buildIntegrationBody({ host: 'ghcr.io', export: false })];
-    for (const body of bodies) seedIntegration(t, body);
+    for (const body of bodies) await seedIntegration(t, body);
 
     const res = await withToken(t, t.tokens.auditor).get('/v1/integrations');
 
@@ -232,8 +232,8 @@ describe('GET /v1/integrations', () => {
   });
 
   it('lists each integration exactly as show answers it, no field more or less', async () => {
-    const t = buildTestApp();
-    const created = [seedIntegration(t, { host: 'quay.io', expiresAt: '2027-01-01T00:00:00.000Z' }), seedIntegration(t, { host: 'ghcr.io', export: false })];
+    const t = await buildTestApp();
+    const created = [await seedIntegration(t, { host: 'quay.io', expiresAt: '2027-01-01T00:00:00.000Z' }), await seedIntegration(t, { host: 'ghcr.io', export: false })];
 
     const list = await withToken(t, t.tokens.auditor).get('/v1/integrations');
     const shownReplies = await Promise.all(created.map(({ id }) => withToken(t, t.tokens.auditor).get(`/v1/integrations/${id}`)));
@@ -247,9 +247,9 @@ describe('GET /v1/integrations', () => {
   });
 
   it('lists only in-scope integrations when the manager token is host-limited', async () => {
-    const t = buildTestApp();
-    seedIntegration(t, { host: 'quay.io' });
-    seedIntegration(t, { host: 'ghcr.io' });
+    const t = await buildTestApp();
+    await seedIntegration(t, { host: 'quay.io' });
+    await seedIntegration(t, { host: 'ghcr.io' });
     const token = await scopedManager(t, ['ghcr.io']);
 
     const res = await withToken(t, token).get('/v1/integrations');
@@ -260,8 +260,8 @@ describe('GET /v1/integrations', () => {
 
 describe('GET /v1/integrations/:id', () => {
   it('answers the summary when the id exists', async () => {
-    const t = buildTestApp();
-    const existing = seedIntegration(t, { host: 'quay.io' });
+    const t = await buildTestApp();
+    const existing = await seedIntegration(t, { host: 'quay.io' });
 
     const res = await withToken(t, t.tokens.manager).get(`/v1/integrations/${existing.id}`);
 
@@ -270,7 +270,7 @@ describe('GET /v1/integrations/:id', () => {
   });
 
   it('answers 400 when the id is not an id', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
 
     const res = await withToken(t, t.tokens.admin).get('/v1/integrations/ghcr.io');
 
@@ -279,8 +279,8 @@ describe('GET /v1/integrations/:id', () => {
   });
 
   it('answers 404 rather than 403 when the host is outside a host-limited token', async () => {
-    const t = buildTestApp();
-    const outside = seedIntegration(t, { host: 'quay.io' });
+    const t = await buildTestApp();
+    const outside = await seedIntegration(t, { host: 'quay.io' });
     const token = await scopedManager(t, ['ghcr.io']);
 
     const res = await withToken(t, token).get(`/v1/integrations/${outside.id}`);
@@ -292,8 +292,8 @@ describe('GET /v1/integrations/:id', () => {
 
 describe('PATCH /v1/integrations/:id', () => {
   it('changes the given fields and keeps the others when a manager updates', async () => {
-    const t = buildTestApp();
-    const existing = seedIntegration(t, { host: 'quay.io', username: 'old-user' });
+    const t = await buildTestApp();
+    const existing = await seedIntegration(t, { host: 'quay.io', username: 'old-user' });
     t.clock.advance(5_000);
 
     const res = await withToken(t, t.tokens.manager).patch(`/v1/integrations/${existing.id}`).send({ username: 'new-user', description: null });
@@ -304,8 +304,8 @@ describe('PATCH /v1/integrations/:id', () => {
   });
 
   it('serves the new secret to lookups and records the changed field names when the secret changes', async () => {
-    const t = buildTestApp();
-    const existing = seedIntegration(t, { host: 'quay.io' });
+    const t = await buildTestApp();
+    const existing = await seedIntegration(t, { host: 'quay.io' });
     const secret = distinctiveSecret('rotated');
 
     const res = await withToken(t, t.tokens.admin).patch(`/v1/integrations/${existing.id}`).set('X-Request-Id', 'patch-1').send({ secret });
@@ -314,7 +314,7 @@ describe('PATCH /v1/integrations/:id', () => {
     expect(res.status).toBe(200);
     expect(res.text).not.toContain(secret);
     expect(LookupResponseSchema.parse(lookup.body).Secret).toBe(secret);
-    expect(auditRows(t).find((r) => r.requestId === 'patch-1')).toMatchObject({
+    expect(await auditRows(t).find((r) => r.requestId === 'patch-1')).toMatchObject({
       action: 'integration.update',
       outcome: 'ok',
       targetId: existing.id,
@@ -323,8 +323,8 @@ describe('PATCH /v1/integrations/:id', () => {
   });
 
   it('answers 400 when the body changes nothing', async () => {
-    const t = buildTestApp();
-    const existing = seedIntegration(t);
+    const t = await buildTestApp();
+    const existing = await seedIntegration(t);
 
     const res = await withToken(t, t.tokens.admin).patch(`/v1/integrations/${existing.id}`).send({});
 
@@ -333,8 +333,8 @@ describe('PATCH /v1/integrations/:id', () => {
   });
 
   it('answers 400 when the body tries to change the host', async () => {
-    const t = buildTestApp();
-    const existing = seedIntegration(t, { host: 'quay.io' });
+    const t = await buildTestApp();
+    const existing = await seedIntegration(t, { host: 'quay.io' });
 
     const res = await withToken(t, t.tokens.admin).patch(`/v1/integrations/${existing.id}`).send({ host: 'ghcr.io' });
 
@@ -343,8 +343,8 @@ describe('PATCH /v1/integrations/:id', () => {
   });
 
   it('answers 404 when a host-limited manager updates an integration outside its hosts', async () => {
-    const t = buildTestApp();
-    const outside = seedIntegration(t, { host: 'quay.io' });
+    const t = await buildTestApp();
+    const outside = await seedIntegration(t, { host: 'quay.io' });
     const token = await scopedManager(t, ['ghcr.io']);
 
     const res = await withToken(t, token).patch(`/v1/integrations/${outside.id}`).send({ export: false });
@@ -356,8 +356,8 @@ describe('PATCH /v1/integrations/:id', () => {
 
 describe('DELETE /v1/integrations/:id', () => {
   it('removes the integration and writes an audit row when an admin deletes it', async () => {
-    const t = buildTestApp();
-    const existing = seedIntegration(t, { host: 'quay.io' });
+    const t = await buildTestApp();
+    const existing = await seedIntegration(t, { host: 'quay.io' });
 
     const res = await withToken(t, t.tokens.admin).delete(`/v1/integrations/${existing.id}`).set('X-Request-Id', 'del-1');
     const after = await withToken(t, t.tokens.admin).get(`/v1/integrations/${existing.id}`);
@@ -365,7 +365,7 @@ describe('DELETE /v1/integrations/:id', () => {
     expect(res.status).toBe(204);
     expect(res.text).toBe('');
     expect(after.status).toBe(404);
-    expect(auditRows(t).find((r) => r.requestId === 'del-1')).toMatchObject({
+    expect(await auditRows(t).find((r) => r.requestId === 'del-1')).toMatchObject({
       action: 'integration.delete',
       outcome: 'ok',
       host: 'quay.io',
@@ -374,8 +374,8 @@ describe('DELETE /v1/integrations/:id', () => {
   });
 
   it('answers 404 when the integration was already deleted', async () => {
-    const t = buildTestApp();
-    const existing = seedIntegration(t);
+    const t = await buildTestApp();
+    const existing = await seedIntegration(t);
     await withToken(t, t.tokens.admin).delete(`/v1/integrations/${existing.id}`);
 
     const res = await withToken(t, t.tokens.admin).delete(`/v1/integrations/${existing.id}`);
@@ -387,9 +387,9 @@ describe('DELETE /v1/integrations/:id', () => {
 
 describe('POST /v1/integrations/:id/test', () => {
   it('hands the stored credential to the probe and records the outcome when a manager asks', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
     const body = buildIntegrationBody({ host: 'quay.io' });
-    const existing = seedIntegration(t, body);
+    const existing = await seedIntegration(t, body);
 
     const res = await withToken(t, t.tokens.manager).post(`/v1/integrations/${existing.id}/test`);
 
@@ -401,8 +401,8 @@ describe('POST /v1/integrations/:id/test', () => {
   });
 
   it.each(['auditor', 'runner'] as const)('never opens the secret for the probe when a %s asks', async (role) => {
-    const t = buildTestApp();
-    const existing = seedIntegration(t);
+    const t = await buildTestApp();
+    const existing = await seedIntegration(t);
 
     await withToken(t, t.tokens[role]).post(`/v1/integrations/${existing.id}/test`);
 
@@ -410,8 +410,8 @@ describe('POST /v1/integrations/:id/test', () => {
   });
 
   it('answers 404 rather than 403 when the host is outside a host-limited manager', async () => {
-    const t = buildTestApp();
-    const outside = seedIntegration(t, { host: 'quay.io' });
+    const t = await buildTestApp();
+    const outside = await seedIntegration(t, { host: 'quay.io' });
     const token = await scopedManager(t, ['ghcr.io']);
 
     const res = await withToken(t, token).post(`/v1/integrations/${outside.id}/test`);
@@ -423,8 +423,8 @@ describe('POST /v1/integrations/:id/test', () => {
 
 describe('PATCH and DELETE /v1/integrations/:id for roles that may not change integrations', () => {
   it.each(['auditor', 'runner'] as const)('answers 403 for an unknown id as for a known one when the token is a %s', async (role) => {
-    const t = buildTestApp();
-    const known = seedIntegration(t, { host: 'known.example.com' });
+    const t = await buildTestApp();
+    const known = await seedIntegration(t, { host: 'known.example.com' });
     const unknown = 'int_0000000000000000';
 
     const patchKnown = await withToken(t, t.tokens[role]).patch(`/v1/integrations/${known.id}`).send({ username: 'x' });

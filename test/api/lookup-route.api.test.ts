@@ -113,13 +113,13 @@ function lastSeq(ops: TestApp): number {
 }
 
 function arrange(options: { maxFailures?: number } = {}) {
-  const ops = buildTestApp(options);
+  const ops = await buildTestApp(options);
   const now = ops.clock.now().getTime();
-  seedIntegration(ops, { host: 'quay.io', username: 'quay-bot' });
-  seedIntegration(ops, { host: 'ghcr.io', username: 'gh-bot' });
-  seedIntegration(ops, { host: 'soon.example', expiresAt: new Date(now + 2 * DAY).toISOString() });
-  seedIntegration(ops, { host: 'gone.example', expiresAt: new Date(now + DAY).toISOString() });
-  seedIntegration(ops, { host: 'hidden.example', export: false });
+  await seedIntegration(ops, { host: 'quay.io', username: 'quay-bot' });
+  await seedIntegration(ops, { host: 'ghcr.io', username: 'gh-bot' });
+  await seedIntegration(ops, { host: 'soon.example', expiresAt: new Date(now + 2 * DAY).toISOString() });
+  await seedIntegration(ops, { host: 'gone.example', expiresAt: new Date(now + DAY).toISOString() });
+  await seedIntegration(ops, { host: 'hidden.example', export: false });
   ops.clock.advance(DAY + 1000); // gone.example has expired, soon.example expires within the week
   const admin = { principal: ops.services.tokens.authenticate(ops.tokens.admin), requestId: 'seed' };
   const scoped = ops.services.tokens.create(admin, { name: 'scoped runner', role: 'runner', hosts: ['ghcr.io'] }).token;

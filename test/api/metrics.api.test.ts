@@ -29,7 +29,7 @@ const LOOKUP_404 = 'scalr_credd_http_requests_total{method="POST",route="/v1/cre
 
 describe('GET /metrics', () => {
   it('answers Prometheus text without a token', async () => {
-    const ops = buildTestApp();
+    const ops = await buildTestApp();
 
     const res = await request(ops.app).get('/metrics');
 
@@ -40,8 +40,8 @@ describe('GET /metrics', () => {
   });
 
   it('moves the request, lookup and histogram counters when lookups happen', async () => {
-    const ops = buildTestApp();
-    seedIntegration(ops, { host: 'metrics.example' });
+    const ops = await buildTestApp();
+    await seedIntegration(ops, { host: 'metrics.example' });
     const before = await scrape(ops);
 
     await lookup(ops, 'metrics.example');
@@ -60,9 +60,9 @@ describe('GET /metrics', () => {
   });
 
   it('puts every lookup in exactly one outcome, so the outcomes add up to the duration count', async () => {
-    const ops = buildTestApp({ maxFailures: 3 });
-    seedIntegration(ops, { host: 'fresh.example' });
-    seedIntegration(ops, { host: 'stale.example', expiresAt: new Date(ops.clock.now().getTime() + 60_000).toISOString() });
+    const ops = await buildTestApp({ maxFailures: 3 });
+    await seedIntegration(ops, { host: 'fresh.example' });
+    await seedIntegration(ops, { host: 'stale.example', expiresAt: new Date(ops.clock.now().getTime() + 60_000).toISOString() });
     ops.clock.advance(120_000);
     const before = await scrape(ops);
     const post = (token: string | undefined, body: object, path = '/v1/credentials/get') => {
@@ -101,7 +101,7 @@ describe('GET /metrics', () => {
   });
 
   it('labels a request refused before routing (401, 400) with its route, not unmatched', async () => {
-    const ops = buildTestApp();
+    const ops = await buildTestApp();
     const before = await scrape(ops);
 
     await request(ops.app).get('/v1/integrations');
@@ -119,7 +119,7 @@ describe('GET /metrics', () => {
   });
 
   it('keeps histogram buckets cumulative', async () => {
-    const ops = buildTestApp();
+    const ops = await buildTestApp();
     for (let i = 0; i < 5; i++) await lookup(ops, 'absent.example');
 
     const values = await scrape(ops);
@@ -130,11 +130,11 @@ describe('GET /metrics', () => {
   });
 
   it('reports integrations and active tokens by role as gauges', async () => {
-    const ops = buildTestApp();
+    const ops = await buildTestApp();
     const before = await scrape(ops);
 
-    seedIntegration(ops, { host: 'g1.example' });
-    seedIntegration(ops, { host: 'g2.example' });
+    await seedIntegration(ops, { host: 'g1.example' });
+    await seedIntegration(ops, { host: 'g2.example' });
     await withToken(ops, ops.tokens.admin).post('/v1/tokens').send({ name: 'r2', role: 'runner' });
     await withToken(ops, ops.tokens.admin).delete(`/v1/tokens/${ops.tokenIds.auditor}`);
     const after = await scrape(ops);
@@ -147,8 +147,8 @@ describe('GET /metrics', () => {
   });
 
   it('labels requests by route pattern, never by id or host', async () => {
-    const ops = buildTestApp();
-    const created = seedIntegration(ops, { host: 'secret-host-name.example' });
+    const ops = await buildTestApp();
+    const created = await seedIntegration(ops, { host: 'secret-host-name.example' });
     await withToken(ops, ops.tokens.admin).get(`/v1/integrations/${created.id}`);
     await lookup(ops, 'secret-host-name.example');
     await withToken(ops, ops.tokens.admin).get('/v1/no-such-route/int_0123456789abcdef');
@@ -163,7 +163,7 @@ describe('GET /metrics', () => {
   });
 
   it('answers 405 to other methods', async () => {
-    const ops = buildTestApp();
+    const ops = await buildTestApp();
 
     const res = await request(ops.app).post('/metrics');
 

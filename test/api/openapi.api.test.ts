@@ -11,7 +11,7 @@ interface OpenApiDocument {
 }
 
 async function fetchDocument() {
-  const ops = buildTestApp();
+  const ops = await buildTestApp();
   const res = await request(ops.app).get('/v1/openapi.json');
   return { res, doc: res.body as OpenApiDocument, ops };
 }

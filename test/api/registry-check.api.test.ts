@@ -15,14 +15,14 @@ import { requireTool } from '../support/tools.js';
 
 /** The test app with the real node:http(s) registry probe. */
 function buildProbingApp(): TestApp {
-  return buildTestApp({ probe: createRegistryProbe() });
+  return await buildTestApp({ probe: createRegistryProbe() });
 }
 
 /** A fake registry in `mode`, the probing app, and an integration for the registry's host (`fields` add its credential or CA). */
 async function registryUnderTest(mode: FakeRegistryMode, fields: IntegrationBodyInput = {}, tls?: { key: string; cert: string }) {
   const registry = await startFakeRegistry(mode, tls);
   const ops = buildProbingApp();
-  const integration = seedIntegration(ops, { host: registry.host, ...fields });
+  const integration = await seedIntegration(ops, { host: registry.host, ...fields });
   return { registry, ops, integration };
 }
 
@@ -87,7 +87,7 @@ describe('POST /v1/integrations/:id/test', () => {
   it('answers ok for the right password and unauthorized for a wrong one (basic auth)', async () => {
     const registry = await startFakeRegistry({ kind: 'basic', user: 'alice', pass: 'right-pass' });
     const ops = buildProbingApp();
-    const good = seedIntegration(ops, { host: registry.host, username: 'alice', secret: 'right-pass' });
+    const good = await seedIntegration(ops, { host: registry.host, username: 'alice', secret: 'right-pass' });
 
     const ok = await check(ops, good.id);
     ops.services.integrations.update({ principal: ops.services.tokens.authenticate(ops.tokens.admin), requestId: 'arrange' }, good.id, {
@@ -151,8 +151,8 @@ describe('POST /v1/integrations/:id/test', () => {
 
   it('does not send the credential to a realm on a link-local (metadata) address', async () => {
     const registry = await startFakeRegistry({ kind: 'bearer', user: 'bob', pass: 'p', realm: 'https://169.254.169.254/latest/token' });
-    const ops = buildTestApp({ probe: createRegistryProbe({ timeoutMs: 500 }) });
-    const integration = seedIntegration(ops, { host: registry.host, username: 'bob', secret: 'p' });
+    const ops = await buildTestApp({ probe: createRegistryProbe({ timeoutMs: 500 }) });
+    const integration = await seedIntegration(ops, { host: registry.host, username: 'bob', secret: 'p' });
 
     const report = await check(ops, integration.id);
 
@@ -186,7 +186,7 @@ describe('POST /v1/integrations/:id/test', () => {
     const host = registry.host;
     await registry.close();
     const ops = buildProbingApp();
-    const integration = seedIntegration(ops, { host });
+    const integration = await seedIntegration(ops, { host });
 
     const report = await check(ops, integration.id);
 
@@ -196,8 +196,8 @@ describe('POST /v1/integrations/:id/test', () => {
 
   it('answers unreachable when the registry never answers within the deadline', async () => {
     const registry = await startFakeRegistry({ kind: 'hang' });
-    const ops = buildTestApp({ probe: createRegistryProbe({ timeoutMs: 200 }) });
-    const integration = seedIntegration(ops, { host: registry.host });
+    const ops = await buildTestApp({ probe: createRegistryProbe({ timeoutMs: 200 }) });
+    const integration = await seedIntegration(ops, { host: registry.host });
 
     const report = await check(ops, integration.id);
 
@@ -209,7 +209,7 @@ describe('POST /v1/integrations/:id/test', () => {
     const registry = await startFakeRegistry({ kind: 'basic', user: 'carol', pass: 'nope' });
     const ops = buildProbingApp();
     const secret = distinctiveSecret();
-    const integration = seedIntegration(ops, { host: registry.host, username: 'carol', secret });
+    const integration = await seedIntegration(ops, { host: registry.host, username: 'carol', secret });
 
     const res = await testIntegration(ops, integration.id, 'manager');
     const shown = await withToken(ops, ops.tokens.auditor).get(`/v1/integrations/${integration.id}`);

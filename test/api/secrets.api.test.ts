@@ -132,7 +132,7 @@ function containsText(cell: string | Buffer, needle: string): boolean {
 
 describe('secrets across a full scenario', () => {
   it('serves each secret only in credentials/get bodies, and the scenario really served them', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
 
     const { recorded, hits, expected } = await runScenario(t);
 
@@ -147,7 +147,7 @@ describe('secrets across a full scenario', () => {
   });
 
   it('writes no secret and no token value into the logs', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
 
     const { tokenValues } = await runScenario(t);
 
@@ -159,7 +159,7 @@ describe('secrets across a full scenario', () => {
   });
 
   it('writes no secret and no token value into the audit rows', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
 
     const { tokenValues } = await runScenario(t);
 
@@ -171,7 +171,7 @@ describe('secrets across a full scenario', () => {
   });
 
   it('stores no plaintext secret and no token value anywhere in the database', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
 
     const { tokenValues } = await runScenario(t);
 
@@ -185,7 +185,7 @@ describe('secrets across a full scenario', () => {
   });
 
   it('answers every scenario step with the status the step expects', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
 
     const { recorded } = await runScenario(t);
 

@@ -48,7 +48,7 @@ describe('token routes × roles', () => {
   });
 
   it.each(matrixCases(EXPECTED))('answers $status to $key when the token is a $role', async ({ key, role, status }) => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
     const target = mintAsAdmin(t, 'runner');
     const send = {
       'POST /v1/tokens': () => mint(t, t.tokens[role], buildTokenBody()),
@@ -70,7 +70,7 @@ describe('token routes × roles', () => {
   );
 
   it.each(manageCases)('is $outcome to mint a $target token when the caller is a $caller', async ({ caller, target, outcome }) => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
 
     const res = await mint(t, t.tokens[caller], buildTokenBody({ role: target }));
 
@@ -80,7 +80,7 @@ describe('token routes × roles', () => {
   });
 
   it.each(manageCases)('is $outcome to revoke a $target token when the caller is a $caller', async ({ caller, target, outcome }) => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
     const victim = mintAsAdmin(t, target);
 
     const res = await withToken(t, t.tokens[caller]).delete(`/v1/tokens/${victim.id}`);
@@ -92,7 +92,7 @@ describe('token routes × roles', () => {
 
 describe('POST /v1/tokens', () => {
   it('returns the token value once and the value authenticates when a runner token is minted', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
 
     const res = await mint(t, t.tokens.admin, buildTokenBody({ name: 'build farm' }));
     const created = CreatedTokenSchema.parse(res.body);
@@ -107,7 +107,7 @@ describe('POST /v1/tokens', () => {
   });
 
   it('stores hosts canonical, sorted and without duplicates when hosts are given in client forms', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
 
     const res = await mint(t, t.tokens.admin, buildTokenBody({ hosts: ['quay.io', 'https://GHCR.io/', 'ghcr.io:443'] }));
 
@@ -116,7 +116,7 @@ describe('POST /v1/tokens', () => {
   });
 
   it('sets expiresAt from ttlSeconds and the token stops working after it when a TTL is given', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
     const mintedAt = t.clock.now().getTime();
     const res = await mint(t, t.tokens.admin, buildTokenBody({ ttlSeconds: 120 }));
     const created = CreatedTokenSchema.parse(res.body);
@@ -131,14 +131,14 @@ describe('POST /v1/tokens', () => {
   });
 
   it('writes a token.create audit row with the role and never the value when a token is minted', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
 
     const res = await mint(t, t.tokens.manager, buildTokenBody({ hosts: ['ghcr.io'] }));
 
     const created = CreatedTokenSchema.parse(res.body);
-    const row = auditRows(t).find((r) => r.action === 'token.create' && r.targetId === created.id);
+    const row = await auditRows(t).find((r) => r.action === 'token.create' && r.targetId === created.id);
     expect(row).toMatchObject({ outcome: 'ok', tokenId: t.tokenIds.manager, detail: { role: 'runner', hosts: ['ghcr.io'] } });
-    expect(JSON.stringify(auditRows(t))).not.toContain(created.token);
+    expect(JSON.stringify(await auditRows(t))).not.toContain(created.token);
   });
 
   it.each([
@@ -152,7 +152,7 @@ describe('POST /v1/tokens', () => {
     ['an empty name', { name: '' }, 'name'],
     ['an unknown field', { scopes: ['all'] }, '(root)'],
   ])('answers 400 at the offending path when the body has %s', async (_label, override, path) => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
     const before = t.services.tokenRepository.count();
 
     const res = await mint(t, t.tokens.admin, buildTokenBody(override));
@@ -163,7 +163,7 @@ describe('POST /v1/tokens', () => {
   });
 
   it('answers 400 listing name and role when both are missing', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
 
     const res = await mint(t, t.tokens.admin, {});
 
@@ -172,16 +172,16 @@ describe('POST /v1/tokens', () => {
   });
 
   it('answers 403 and audits the denial when a manager mints an admin token', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
 
     const res = await withToken(t, t.tokens.manager).post('/v1/tokens').set('X-Request-Id', 'mint-admin').send(buildTokenBody({ role: 'admin' }));
 
     expect(res.status).toBe(403);
-    expect(auditRows(t).find((r) => r.requestId === 'mint-admin')).toMatchObject({ action: 'token.create', outcome: 'denied' });
+    expect(await auditRows(t).find((r) => r.requestId === 'mint-admin')).toMatchObject({ action: 'token.create', outcome: 'denied' });
   });
 
   it('answers 403 when a host-limited manager mints a token that is not limited to its hosts', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
     const scoped = mintAsAdmin(t, 'manager', { hosts: ['ghcr.io'] });
 
     const unlimited = await mint(t, scoped.token, buildTokenBody());
@@ -196,7 +196,7 @@ describe('POST /v1/tokens', () => {
 
 describe('GET /v1/tokens', () => {
   it('lists every token without values or hashes when an auditor asks', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
 
     const res = await withToken(t, t.tokens.auditor).get('/v1/tokens');
 
@@ -211,14 +211,14 @@ describe('GET /v1/tokens', () => {
 
 describe('DELETE /v1/tokens/:id', () => {
   it('revokes the token, which then fails to authenticate, and audits it', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
 
     const res = await withToken(t, t.tokens.admin).delete(`/v1/tokens/${t.tokenIds.runner}`).set('X-Request-Id', 'revoke-1');
     const use = await withToken(t, t.tokens.runner).get('/v1/credentials');
 
     expect(res.status).toBe(204);
     expect(use.status).toBe(401);
-    expect(auditRows(t).find((r) => r.requestId === 'revoke-1')).toMatchObject({
+    expect(await auditRows(t).find((r) => r.requestId === 'revoke-1')).toMatchObject({
       action: 'token.revoke',
       outcome: 'ok',
       targetId: t.tokenIds.runner,
@@ -226,7 +226,7 @@ describe('DELETE /v1/tokens/:id', () => {
   });
 
   it('answers 204 and keeps the first revocation time when the token is already revoked', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
     const revokedAt = t.services.tokenRepository.findById(t.tokenIds.revoked)?.revokedAt;
     t.clock.advance(1_000);
 
@@ -237,7 +237,7 @@ describe('DELETE /v1/tokens/:id', () => {
   });
 
   it('answers 409 and the token keeps working when it is the last active admin token', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
 
     const res = await withToken(t, t.tokens.admin).delete(`/v1/tokens/${t.tokenIds.admin}`);
 
@@ -245,7 +245,7 @@ describe('DELETE /v1/tokens/:id', () => {
   });
 
   it('answers 409 when the only other admin token has expired', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
     mintAsAdmin(t, 'admin', { ttlSeconds: 60 });
     t.clock.advance(61_000);
 
@@ -255,7 +255,7 @@ describe('DELETE /v1/tokens/:id', () => {
   });
 
   it('revokes an admin token when another active admin token remains', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
     const second = mintAsAdmin(t, 'admin');
 
     const res = await withToken(t, second.token).delete(`/v1/tokens/${t.tokenIds.admin}`);
@@ -268,7 +268,7 @@ describe('DELETE /v1/tokens/:id', () => {
 describe('/v1/tokens under a host-limited caller', () => {
   /** A manager and an auditor limited to ghcr.io, and runners of every reach, minted by the seeded admin. */
   function arrange() {
-    const t = buildTestApp();
+    const t = await buildTestApp();
     const callers = {
       manager: mintAsAdmin(t, 'manager', { hosts: ['ghcr.io'] }),
       auditor: mintAsAdmin(t, 'auditor', { hosts: ['ghcr.io'] }),
@@ -324,7 +324,7 @@ describe('POST /v1/tokens: a child never reaches further or lives longer than it
   const HOUR = 3600;
 
   it('gives a child without ttlSeconds its parent\'s expiry', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
     const manager = mintAsAdmin(t, 'manager', { ttlSeconds: HOUR });
 
     const res = await mint(t, manager.token, buildTokenBody({ role: 'runner' }));
@@ -339,7 +339,7 @@ describe('POST /v1/tokens: a child never reaches further or lives longer than it
     ['ends after the parent', HOUR + 60, 403],
     ['ends a year later', 365 * 24 * HOUR, 403],
   ] as const)('answers a child whose ttlSeconds %s (%i s) with %i', async (_label, ttlSeconds, status) => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
     const manager = mintAsAdmin(t, 'manager', { ttlSeconds: HOUR });
 
     const res = await mint(t, manager.token, buildTokenBody({ role: 'runner', ttlSeconds }));
@@ -350,7 +350,7 @@ describe('POST /v1/tokens: a child never reaches further or lives longer than it
   });
 
   it('stops the child when its parent has expired', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
     const manager = mintAsAdmin(t, 'manager', { ttlSeconds: 60 });
     const child = CreatedTokenSchema.parse((await mint(t, manager.token, buildTokenBody({ role: 'runner' }))).body);
     t.clock.advance(61_000);
@@ -361,13 +361,13 @@ describe('POST /v1/tokens: a child never reaches further or lives longer than it
   });
 
   it('refuses a non-expiring admin minted by an expiring admin, and audits the denial', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
     const temporary = mintAsAdmin(t, 'admin', { ttlSeconds: HOUR });
 
     const res = await mint(t, temporary.token, buildTokenBody({ role: 'admin', ttlSeconds: 2 * HOUR }));
 
     expect(res.status).toBe(403);
-    expect(auditRows(t).at(-1)).toMatchObject({ action: 'token.create', outcome: 'denied', tokenId: temporary.id, detail: { reason: 'expiry' } });
+    expect(await auditRows(t).at(-1)).toMatchObject({ action: 'token.create', outcome: 'denied', tokenId: temporary.id, detail: { reason: 'expiry' } });
   });
 
   it.each([
@@ -376,7 +376,7 @@ describe('POST /v1/tokens: a child never reaches further or lives longer than it
     ['its own and another host', ['ghcr.io', 'quay.io'], 403],
     ['its own host', ['ghcr.io'], 201],
   ] as const)('answers a ghcr.io-limited manager minting a runner with %s with %i', async (_label, hosts, status) => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
     const manager = mintAsAdmin(t, 'manager', { hosts: ['ghcr.io'] });
 
     const res = await mint(t, manager.token, buildTokenBody({ role: 'runner', ...(hosts ? { hosts } : {}) }));
@@ -387,7 +387,7 @@ describe('POST /v1/tokens: a child never reaches further or lives longer than it
 
 describe('DELETE /v1/tokens/:id: the longest-lived admin token stays', () => {
   it('answers 409 and the permanent admin keeps working when a temporary admin revokes it', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
     const temporary = mintAsAdmin(t, 'admin', { ttlSeconds: 3600 });
 
     const res = await withToken(t, temporary.token).delete(`/v1/tokens/${t.tokenIds.admin}`);
@@ -397,7 +397,7 @@ describe('DELETE /v1/tokens/:id: the longest-lived admin token stays', () => {
   });
 
   it('revokes a temporary admin when a permanent one remains', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
     const temporary = mintAsAdmin(t, 'admin', { ttlSeconds: 3600 });
 
     const res = await withToken(t, t.tokens.admin).delete(`/v1/tokens/${temporary.id}`);
@@ -406,7 +406,7 @@ describe('DELETE /v1/tokens/:id: the longest-lived admin token stays', () => {
   });
 
   it('revokes a permanent admin when another permanent admin remains, whoever asks', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
     mintAsAdmin(t, 'admin');
     const temporary = mintAsAdmin(t, 'admin', { ttlSeconds: 3600 });
 
@@ -416,7 +416,7 @@ describe('DELETE /v1/tokens/:id: the longest-lived admin token stays', () => {
   });
 
   it('keeps the longest-lived of expiring admin tokens when no permanent one is left', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
     const short = mintAsAdmin(t, 'admin', { ttlSeconds: 3600 });
     const long = mintAsAdmin(t, 'admin', { ttlSeconds: 7200 });
     // A store whose permanent admin was revoked before this guard existed.
@@ -432,7 +432,7 @@ describe('DELETE /v1/tokens/:id: the longest-lived admin token stays', () => {
 
 describe('GET /v1/whoami', () => {
   it.each<SeededTokenName>(['admin', 'manager', 'auditor', 'runner', 'scopedRunner'])('describes the calling %s token, never its value', async (name) => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
 
     const res = await withToken(t, t.tokens[name]).get('/v1/whoami');
 
@@ -443,7 +443,7 @@ describe('GET /v1/whoami', () => {
   });
 
   it('gives the hosts of a host-limited token and the expiry of an expiring one', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
     const limited = mintAsAdmin(t, 'runner', { hosts: [SCOPED_HOST], ttlSeconds: 3600 });
 
     const res = await withToken(t, limited.token).get('/v1/whoami');
@@ -453,7 +453,7 @@ describe('GET /v1/whoami', () => {
   });
 
   it.each<SeededTokenName>(['expired', 'revoked'])('answers 401 to a %s token', async (name) => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
 
     const res = await withToken(t, t.tokens[name]).get('/v1/whoami');
 
@@ -462,7 +462,7 @@ describe('GET /v1/whoami', () => {
   });
 
   it('answers 405 to other methods', async () => {
-    const t = buildTestApp();
+    const t = await buildTestApp();
 
     const res = await withToken(t, t.tokens.admin).delete('/v1/whoami');
 

@@ -19,8 +19,8 @@ import { createLogger, type LogLevel } from '../../daemon/src/observability/logg
 import { createMetrics, type Metrics } from '../../daemon/src/observability/metrics.js';
 import type { ProbeOutcome, ProbeTarget, RegistryProbe } from '../../daemon/src/registry/registry-probe.js';
 import type { RequestContext } from '../../daemon/src/services/context.js';
-import { openDatabase } from '../../daemon/src/store/database.js';
 import { seedKeyring } from '../../daemon/src/lifecycle/init-store.js';
+import { openTestStore } from './test-store.js';
 import type { SendOutbound } from '../../daemon/src/providers/outbound.js';
 import { buildIntegrationBody } from './factories.js';
 
@@ -95,23 +95,24 @@ export function createTestClock(start: Date = TEST_START): TestClock {
 
 /**
  * Builds the app as `serve` does (every route, `/metrics`, the expiry warner, lookup metrics), over
- * `:memory:` SQLite and a fresh random root key, with seeded tokens.
+ * a fresh store (`:memory:` SQLite, or a new PostgreSQL database when SCALR_CREDD_TEST_STORE=postgres,
+ * closed when the test ends) and a fresh random root key, with seeded tokens.
  */
-export function buildTestApp(overrides: TestAppOverrides = {}): TestApp {
+export async function buildTestApp(overrides: TestAppOverrides = {}): Promise<TestApp> {
   const clock = createTestClock(overrides.startAt);
   const logs: string[] = [];
   const logger = createLogger((line) => void logs.push(line), overrides.logLevel ?? 'debug', clock.now);
   const metrics = createMetrics(TEST_VERSION);
 
-  const db = openDatabase(':memory:');
-  const keys = seedKeyring(db, clock.now());
+  const store = await openTestStore();
+  const keys = await seedKeyring(store, clock.now());
   const probes: ProbeTarget[] = [];
   const fakeProbe: RegistryProbe = async (target): Promise<ProbeOutcome> => {
     probes.push(target);
     return { result: 'ok', detail: 'fake probe' };
   };
   const services = assembleServices({
-    db,
+    store,
     ...keys,
     now: clock.now,
     probe: overrides.probe ?? fakeProbe,
@@ -121,7 +122,7 @@ export function buildTestApp(overrides: TestAppOverrides = {}): TestApp {
     mintObserver: metrics.mints,
   });
 
-  const { tokens, tokenIds } = seedTokens(services, clock);
+  const { tokens, tokenIds } = await seedTokens(services, clock);
 
   const app = buildServiceApp(services, {
     version: TEST_VERSION,
@@ -139,20 +140,20 @@ export function buildTestApp(overrides: TestAppOverrides = {}): TestApp {
   return { app, tokens, tokenIds, services, metrics, logs, clock, probes };
 }
 
-function seedTokens(services: Services, clock: TestClock) {
-  const admin = services.tokens.bootstrap('test admin', 'admin');
-  const ctx: RequestContext = { principal: services.tokens.authenticate(admin.token), requestId: 'seed' };
+async function seedTokens(services: Services, clock: TestClock) {
+  const admin = await services.tokens.bootstrap('test admin', 'admin');
+  const ctx: RequestContext = { principal: await services.tokens.authenticate(admin.token), requestId: 'seed' };
   const mint = (body: Partial<CreateTokenBody> & Pick<CreateTokenBody, 'name' | 'role'>) =>
     services.tokens.create(ctx, CreateTokenBodySchema.parse(body));
 
   // Minted with the shortest TTL, then the clock moves past it before any test runs.
-  const expired = mint({ name: 'expired runner', role: 'runner', ttlSeconds: 60 });
-  const manager = mint({ name: 'test manager', role: 'manager' });
-  const auditor = mint({ name: 'test auditor', role: 'auditor' });
-  const runner = mint({ name: 'test runner', role: 'runner' });
-  const scopedRunner = mint({ name: 'scoped runner', role: 'runner', hosts: [SCOPED_HOST] });
-  const revoked = mint({ name: 'revoked runner', role: 'runner' });
-  services.tokens.revoke(ctx, revoked.id);
+  const expired = await mint({ name: 'expired runner', role: 'runner', ttlSeconds: 60 });
+  const manager = await mint({ name: 'test manager', role: 'manager' });
+  const auditor = await mint({ name: 'test auditor', role: 'auditor' });
+  const runner = await mint({ name: 'test runner', role: 'runner' });
+  const scopedRunner = await mint({ name: 'scoped runner', role: 'runner', hosts: [SCOPED_HOST] });
+  const revoked = await mint({ name: 'revoked runner', role: 'runner' });
+  await services.tokens.revoke(ctx, revoked.id);
   clock.advance(60 * 60 * 1000);
 
   const created = { admin, manager, auditor, runner, scopedRunner, expired, revoked };
@@ -179,7 +180,7 @@ export function errorOf(res: { body: unknown }) {
 }
 
 /** Every audit row the app wrote, oldest first. */
-export function auditRows(t: TestApp) {
+export function auditRows(t: TestApp): ReturnType<TestApp['services']['audit']['list']> {
   return t.services.audit.list({ limit: 10_000 });
 }
 
@@ -200,8 +201,8 @@ export function routesMissingFrom(matrix: RoleMatrix<string, unknown>, routes: r
 }
 
 /** Creates an integration through the real service as the seeded admin (arrange step, no HTTP). */
-export function seedIntegration(t: TestApp, overrides: Parameters<typeof buildIntegrationBody>[0] = {}): IntegrationSummary {
-  const ctx: RequestContext = { principal: t.services.tokens.authenticate(t.tokens.admin), requestId: 'seed' };
+export async function seedIntegration(t: TestApp, overrides: Parameters<typeof buildIntegrationBody>[0] = {}): Promise<IntegrationSummary> {
+  const ctx: RequestContext = { principal: await t.services.tokens.authenticate(t.tokens.admin), requestId: 'seed' };
   return t.services.integrations.create(ctx, CreateIntegrationBodySchema.parse(buildIntegrationBody(overrides)));
 }
 

@@ -42,8 +42,10 @@ export interface AuditEntry {
 /** A stored audit row, as the API lists it (`GET /v1/audit`): one shape for the log and the API. */
 export type AuditRecord = AuditEvent;
 
-/** Outcome of checking the hash chain. */
-export type AuditVerifyResult = { ok: true; rows: number } | { ok: false; rows: number; problem: string };
+/** Outcome of checking the hash chain; `head` is the last row checked (null for an empty or broken log). */
+export type AuditVerifyResult =
+  | { ok: true; rows: number; head: { seq: number; hash: string } | null }
+  | { ok: false; rows: number; problem: string; head: null };
 
 /** The append-only, hash-chained audit log. */
 export interface AuditLog {
@@ -158,27 +160,46 @@ export function createAuditLog(store: Pick<Store, 'write' | 'audit'>, now: () =>
     async verify() {
       let expectedPrev = GENESIS_HASH;
       let expectedSeq = 1;
-      let rows = 0;
-      for (;;) {
-        const page = await store.audit.scan(expectedSeq - 1, VERIFY_PAGE_ROWS);
+      /** Checks the rows of a page in order; returns the first problem. */
+      const checkPage = (page: readonly AuditRow[]): string | undefined => {
         for (const row of page) {
-          rows++;
-          if (row.seq !== expectedSeq) return { ok: false, rows, problem: `row ${expectedSeq} is missing (next is ${row.seq})` };
-          if (row.prevHash !== expectedPrev) return { ok: false, rows, problem: `row ${row.seq} does not follow row ${row.seq - 1}` };
-          if (chainHash(row.prevHash, chainFields(row)) !== row.hash) return { ok: false, rows, problem: `row ${row.seq} was modified` };
+          if (row.seq !== expectedSeq) return `row ${expectedSeq} is missing (next is ${row.seq})`;
+          if (row.prevHash !== expectedPrev) return `row ${row.seq} does not follow row ${row.seq - 1}`;
+          if (chainHash(row.prevHash, chainFields(row)) !== row.hash) return `row ${row.seq} was modified`;
           expectedPrev = row.hash;
           expectedSeq++;
         }
+        return undefined;
+      };
+      const broken = (problem: string) => ({ ok: false as const, rows: expectedSeq, problem, head: null });
+      // Page by page, without one long transaction: daemons keep appending meanwhile.
+      for (;;) {
+        const page = await store.audit.scan(expectedSeq - 1, VERIFY_PAGE_ROWS);
+        const problem = checkPage(page);
+        if (problem) return broken(problem);
         if (page.length < VERIFY_PAGE_ROWS) break;
       }
-      const head = await store.audit.recordedHead();
-      const expectedHead = rows === 0 ? undefined : `${expectedSeq - 1}:${expectedPrev}`;
-      if (head !== expectedHead) {
-        return { ok: false, rows, problem: 'the last rows of the log were removed (the recorded head does not match)' };
+      // The head is written with the rows it ends: rows committed after the scan, up to the head, are checked too.
+      const recorded = await store.audit.recordedHead();
+      while (recorded !== undefined && headSeq(recorded) >= expectedSeq) {
+        const page = await store.audit.scan(expectedSeq - 1, Math.min(VERIFY_PAGE_ROWS, headSeq(recorded) - expectedSeq + 1));
+        if (page.length === 0) break;
+        const problem = checkPage(page);
+        if (problem) return broken(problem);
       }
-      return { ok: true, rows };
+      const rows = expectedSeq - 1;
+      const head = rows === 0 ? null : { seq: rows, hash: expectedPrev };
+      if (recorded !== (head ? `${head.seq}:${head.hash}` : undefined)) {
+        return { ok: false, rows, problem: 'the last rows of the log were removed (the recorded head does not match)', head: null };
+      }
+      return { ok: true, rows, head };
     },
   };
+}
+
+/** The seq of a recorded head (`seq:hash`). */
+function headSeq(recorded: string): number {
+  return Number(recorded.slice(0, recorded.indexOf(':')));
 }
 
 function rowOf(fields: ChainFields, prevHash: string, hash: string): AuditRow {

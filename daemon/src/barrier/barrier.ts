@@ -32,6 +32,37 @@ export interface Barrier {
 }
 
 /**
+ * A barrier whose keyring may first have to follow a change another process made (keyring-sync.ts):
+ * what the services use. Seal and open wait for that reload, so they are asynchronous.
+ */
+export interface LiveBarrier extends Omit<Barrier, 'seal' | 'open'> {
+  seal(context: string, plaintext: string): Promise<Sealed>;
+  open(context: string, envelope: Uint8Array): Promise<string>;
+}
+
+/** A barrier with nothing to follow (a store being created, tests), as a LiveBarrier. */
+export function liveBarrier(barrier: Barrier): LiveBarrier {
+  return withRefresh(barrier, async () => {});
+}
+
+/** Wraps a barrier so that every `seal` and `open` first awaits `refresh`. */
+export function withRefresh(barrier: Barrier, refresh: () => Promise<void>): LiveBarrier {
+  return {
+    async seal(context, plaintext) {
+      await refresh();
+      return barrier.seal(context, plaintext);
+    },
+    async open(context, envelope) {
+      await refresh();
+      return barrier.open(context, envelope);
+    },
+    activeTerm: () => barrier.activeTerm(),
+    isSealed: () => barrier.isSealed(),
+    wipe: () => barrier.wipe(),
+  };
+}
+
+/**
  * Who holds the keyring a barrier uses: the KeyringOwner in a store (keyring-owner.ts), which swaps it
  * after a rotate or rekey; a bare keyring in tests. `keyring()` throws BarrierSealedError once wiped.
  */

@@ -25,21 +25,24 @@ import { generateKey } from './secretbox-barrier.js';
 
 /** The sealed keyring as a store keeps it: the root-key check value and one sealed data key per term. */
 export interface SealedKeyring {
-  findRootKeyCheck(): Uint8Array | undefined;
-  list(): ReadonlyArray<{ term: number; sealedKey: Uint8Array }>;
+  findRootKeyCheck(): Promise<Uint8Array | undefined>;
+  list(): Promise<ReadonlyArray<{ term: number; sealedKey: Uint8Array }>>;
 }
+
+/** The sealed keyring's rows, as one snapshot read them. */
+export type SealedKeyringRows = Awaited<ReturnType<SealedKeyring['list']>>;
 
 /** What init, rotate and rekey write; the store's keyring repository has this shape. */
 export interface SealedKeyringWriter extends SealedKeyring {
-  insert(row: { term: number; sealedKey: Uint8Array; createdAt: string }): void;
-  replaceSealedKey(term: number, sealedKey: Uint8Array): void;
-  setRootKeyCheck(check: Uint8Array): void;
+  insert(row: { term: number; sealedKey: Uint8Array; createdAt: string }): Promise<void>;
+  replaceSealedKey(term: number, sealedKey: Uint8Array): Promise<void>;
+  setRootKeyCheck(check: Uint8Array): Promise<void>;
   /** Tells running daemons that the keyring changed (see keyring-sync.ts). */
-  bumpVersion(): number;
+  bumpVersion(): Promise<number>;
 }
 
-/** Runs `fn` in the caller's write transaction (which also records the change in the audit log). */
-export type InTransaction = <T>(fn: () => T) => T;
+/** Runs `fn` in the caller's write transaction (which also records the change in the audit log), with the keyring as that transaction sees it. */
+export type InTransaction = <T>(fn: (writer: SealedKeyringWriter) => Promise<T>) => Promise<T>;
 
 /** Where the root key comes from, and what it must open (named in the messages). */
 export interface RootKeyPlace {
@@ -90,21 +93,20 @@ export class KeyringOwner implements KeyringHolder {
    * Unlocks a store's keyring with the key in `place.keyPath`. Returns the owner and whether a pending
    * rekey was finished first; throws ConfigError (one text per cause) and leaves no key in memory on failure.
    */
-  static unlock(sealed: SealedKeyring, place: RootKeyPlace): { owner: KeyringOwner; recoveredRekey: boolean } {
-    const check = sealed.findRootKeyCheck();
+  static async unlock(sealed: SealedKeyring, place: RootKeyPlace): Promise<{ owner: KeyringOwner; recoveredRekey: boolean }> {
+    const check = await sealed.findRootKeyCheck();
     if (!check) throw new ConfigError(`${place.subject} has no root key check value; it is not a scalr-credd store`);
     const recoveredRekey = place.finishPendingRekey !== false && completePendingRekey(place.keyPath, check);
-    return { owner: KeyringOwner.open(loadRootKey(place.keyPath), sealed, place), recoveredRekey };
+    return { owner: KeyringOwner.open(loadRootKey(place.keyPath), check, await sealed.list(), place), recoveredRekey };
   }
 
-  /** Opens the keyring with a root key already in memory; takes ownership of `rootKey` (wiped on failure). */
-  static open(rootKey: Uint8Array, sealed: SealedKeyring, place: RootKeyPlace): KeyringOwner {
+  /** Opens the keyring (its check value and rows) with a root key already in memory; takes ownership of `rootKey` (wiped on failure). */
+  static open(rootKey: Uint8Array, check: Uint8Array | undefined, rows: SealedKeyringRows, place: RootKeyPlace): KeyringOwner {
     try {
-      const check = sealed.findRootKeyCheck();
       const version = check && checkVersion(rootKey, check);
       if (!version) throw new RootKeyMismatchError(place);
       try {
-        return new KeyringOwner(rootKey, openKeyring(rootKey, sealed.list()), version === 2);
+        return new KeyringOwner(rootKey, openKeyring(rootKey, rows), version === 2);
       } catch (error) {
         if (!(error instanceof IntegrityError)) throw error;
         throw new KeyringModifiedError(place, error.message);
@@ -119,14 +121,14 @@ export class KeyringOwner implements KeyringHolder {
    * Creates a new store's keys: a random root key (written to `keyPath` 0600 when given), the check
    * value and data-key term 1, written in `inTransaction`.
    */
-  static create(writer: SealedKeyringWriter, createdAt: Date, inTransaction: InTransaction, keyPath?: string): KeyringOwner {
+  static async create(createdAt: Date, inTransaction: InTransaction, keyPath?: string): Promise<KeyringOwner> {
     const rootKey = generateKey();
     const dataKey = generateKey();
     try {
       if (keyPath !== undefined) writeRootKey(keyPath, rootKey);
-      inTransaction(() => {
-        writer.setRootKeyCheck(buildRootKeyCheck(rootKey));
-        writer.insert({ term: 1, sealedKey: sealDataKey(rootKey, 1, dataKey), createdAt: createdAt.toISOString() });
+      await inTransaction(async (writer) => {
+        await writer.setRootKeyCheck(buildRootKeyCheck(rootKey));
+        await writer.insert({ term: 1, sealedKey: sealDataKey(rootKey, 1, dataKey), createdAt: createdAt.toISOString() });
       });
       return new KeyringOwner(rootKey, Keyring.fromEntries([[1, dataKey]]), true);
     } catch (error) {
@@ -147,14 +149,14 @@ export class KeyringOwner implements KeyringHolder {
   }
 
   /** Adds data-key term N+1, sealed under the root key, in `inTransaction`; it becomes active. Returns the term. */
-  rotate(writer: SealedKeyringWriter, createdAt: Date, inTransaction: InTransaction): number {
+  async rotate(createdAt: Date, inTransaction: InTransaction): Promise<number> {
     const rootKey = this.heldRootKey();
     const key = generateKey();
     try {
-      const term = inTransaction(() => {
-        const next = Math.max(0, ...writer.list().map((row) => row.term)) + 1;
-        writer.insert({ term: next, sealedKey: sealDataKey(rootKey, next, key), createdAt: createdAt.toISOString() });
-        writer.bumpVersion();
+      const term = await inTransaction(async (writer) => {
+        const next = Math.max(0, ...(await writer.list()).map((row) => row.term)) + 1;
+        await writer.insert({ term: next, sealedKey: sealDataKey(rootKey, next, key), createdAt: createdAt.toISOString() });
+        await writer.bumpVersion();
         return next;
       });
       this.ring = this.keyring().add(term, key);
@@ -171,7 +173,7 @@ export class KeyringOwner implements KeyringHolder {
    * owner holds the new key; the caller moves the staged file into place. Before the commit, a failure
    * removes the staged file. Returns the number of terms re-sealed.
    */
-  rekey(writer: SealedKeyringWriter, newKeyFile: string, stagedPath: string, inTransaction: InTransaction): number {
+  async rekey(newKeyFile: string, stagedPath: string, inTransaction: InTransaction): Promise<number> {
     const rootKey = this.heldRootKey();
     const newKey = loadRootKey(newKeyFile);
     let committed = false;
@@ -181,10 +183,10 @@ export class KeyringOwner implements KeyringHolder {
       }
       writeKeyFileDurably(stagedPath, newKey);
       const ring = this.keyring();
-      const terms = inTransaction(() => {
-        for (const term of ring.terms()) writer.replaceSealedKey(term, sealDataKey(newKey, term, ring.find(term)!));
-        writer.setRootKeyCheck(buildRootKeyCheck(newKey));
-        writer.bumpVersion();
+      const terms = await inTransaction(async (writer) => {
+        for (const term of ring.terms()) await writer.replaceSealedKey(term, sealDataKey(newKey, term, ring.find(term)!));
+        await writer.setRootKeyCheck(buildRootKeyCheck(newKey));
+        await writer.bumpVersion();
         return ring.terms().length;
       });
       committed = true;
@@ -206,7 +208,7 @@ export class KeyringOwner implements KeyringHolder {
    * then the keyring is opened again from `rows` (a rotate adds a term). Returns whether the root key
    * changed. On failure the keys in memory stay as they were.
    */
-  follow(check: Uint8Array, rows: ReturnType<SealedKeyring['list']>, loadCandidates: () => Uint8Array[]): boolean {
+  follow(check: Uint8Array, rows: SealedKeyringRows, loadCandidates: () => Uint8Array[]): boolean {
     let key = this.heldRootKey();
     let rootKeyChanged = false;
     if (!rootKeyMatches(key, check)) {
@@ -249,8 +251,8 @@ export class KeyringOwner implements KeyringHolder {
    * Records, in the sealed check value, that every row now carries a MAC; call it in the transaction
    * that wrote them. From then on a row without a MAC fails authentication.
    */
-  markRowsAuthenticated(writer: SealedKeyringWriter): void {
-    writer.setRootKeyCheck(buildRootKeyCheck(this.heldRootKey()));
+  async markRowsAuthenticated(writer: Pick<SealedKeyringWriter, 'setRootKeyCheck'>): Promise<void> {
+    await writer.setRootKeyCheck(buildRootKeyCheck(this.heldRootKey()));
     this.rowsAuthenticated = true;
   }
 

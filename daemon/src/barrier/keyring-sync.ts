@@ -1,11 +1,11 @@
-import type { Barrier } from './barrier.js';
-import type { KeyringOwner, SealedKeyring } from './keyring-owner.js';
+import type { KeyringOwner, SealedKeyringRows } from './keyring-owner.js';
 
 /**
- * Keeps a running daemon's barrier in step with the offline key commands. `scalr-credd rotate` and
- * `rekey` write the same SQLite file while `serve` runs, and bump the `keyring_version` counter in the
- * transaction that changes the keyring. Before each seal and open the daemon compares the counter
- * (one indexed read) and, when it moved, reloads the keyring:
+ * Keeps a running daemon's barrier in step with the key commands. `scalr-credd rotate` and `rekey`
+ * change the store while `serve` runs (on PostgreSQL, other daemons share it too) and bump the
+ * `keyring_version` counter in the transaction that changes the keyring. Before each seal and open
+ * the daemon compares the counter (a cache hit until the store may have changed) and, when it
+ * moved, reloads the keyring:
  *
  * - after a rotate, the root key it holds opens the new term's row: the new term becomes active;
  * - after a rekey, that key no longer opens the check value: it reads the root key file again (or the
@@ -15,71 +15,57 @@ import type { KeyringOwner, SealedKeyring } from './keyring-owner.js';
  * rekey re-seals the keyring without changing them — and is retried after `retryMs`.
  */
 export interface KeyringSync {
-  /** Reloads the keyring when another process changed it. */
-  refresh(): void;
+  /** Reloads the keyring when another process changed it; concurrent callers share one reload. */
+  refresh(): Promise<void>;
 }
 
 /** What the sync reads and swaps. */
 export interface KeyringSyncDeps {
-  /** The store's keyring rows and the counter that moves when they change. */
-  keyrings: SealedKeyring & { version(): number };
+  /** The counter that moves when the store's keyring changes (cached by the store until it may have changed). */
+  version: () => Promise<number>;
+  /** The check value and keyring rows, read in one snapshot so that they belong together. */
+  readSnapshot: () => Promise<{ check: Uint8Array | undefined; rows: SealedKeyringRows }>;
   /** The owner of the root key and keyring the store was unlocked with; the barrier reads its keyring. */
   owner: Pick<KeyringOwner, 'follow' | 'keyring' | 'isWiped'>;
   /** Reads the candidate root keys from disk (key file, then staged replacement); unreadable ones are left out. */
   loadRootKeys: () => Uint8Array[];
-  /** Runs reads in one snapshot, so the check value and the keyring rows belong together. */
-  snapshot: <T>(fn: () => T) => T;
   nowMs: () => number;
   retryMs?: number;
   onReload?: (info: { version: number; activeTerm: number; rootKeyChanged: boolean }) => void;
   onFailure?: (reason: string) => void;
 }
 
-/** Builds the sync; the counter's current value counts as already loaded. */
-export function createKeyringSync(deps: KeyringSyncDeps): KeyringSync {
-  const { keyrings, owner, loadRootKeys, snapshot, nowMs, retryMs = 1_000 } = deps;
-  let seenVersion = keyrings.version();
+/** Builds the sync; `initialVersion` is the counter's value the keyring was unlocked at. */
+export function createKeyringSync(deps: KeyringSyncDeps, initialVersion: number): KeyringSync {
+  const { owner, loadRootKeys, nowMs, retryMs = 1_000 } = deps;
+  let seenVersion = initialVersion;
   let retryAt = 0;
+  let reloading: Promise<void> | undefined;
 
-  const reload = (version: number): void => {
-    const { check, rows } = snapshot(() => ({ check: keyrings.findRootKeyCheck(), rows: keyrings.list() }));
+  const reload = async (version: number): Promise<void> => {
+    const { check, rows } = await deps.readSnapshot();
     if (!check) throw new Error('the store has no root key check value');
     const rootKeyChanged = owner.follow(check, rows, loadRootKeys);
     seenVersion = version;
     deps.onReload?.({ version, activeTerm: owner.keyring().activeTerm, rootKeyChanged });
   };
 
+  const refresh = async (): Promise<void> => {
+    if (owner.isWiped()) return;
+    const version = await deps.version();
+    if (version === seenVersion || nowMs() < retryAt) return;
+    try {
+      await reload(version);
+    } catch (error) {
+      retryAt = nowMs() + retryMs;
+      deps.onFailure?.((error as Error).message);
+    }
+  };
+
   return {
     refresh() {
-      if (owner.isWiped()) return;
-      const version = keyrings.version();
-      if (version === seenVersion || nowMs() < retryAt) return;
-      try {
-        reload(version);
-      } catch (error) {
-        retryAt = nowMs() + retryMs;
-        deps.onFailure?.((error as Error).message);
-      }
+      reloading ??= refresh().finally(() => (reloading = undefined));
+      return reloading;
     },
-  };
-}
-
-/**
- * Wraps a barrier so that every `seal` and `open` first calls `refresh`, which may swap the keyring
- * (another process rotated or rekeyed the store). `seal` reports the term it used.
- */
-export function withKeyringRefresh(barrier: Barrier, refresh: () => void): Barrier {
-  return {
-    seal(context, plaintext) {
-      refresh();
-      return barrier.seal(context, plaintext);
-    },
-    open(context, envelope) {
-      refresh();
-      return barrier.open(context, envelope);
-    },
-    activeTerm: () => barrier.activeTerm(),
-    isSealed: () => barrier.isSealed(),
-    wipe: () => barrier.wipe(),
   };
 }

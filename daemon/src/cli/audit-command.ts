@@ -3,16 +3,20 @@ import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
 import { createAuditLog, type AuditVerifyResult } from '../audit/audit-log.js';
 import { ConfigError } from '../errors.js';
+import { connectStore } from '../lifecycle/store-connection.js';
+import type { StorePaths } from '../lifecycle/store-paths.js';
+import { sqliteStoreOver } from '../store/sqlite-store.js';
+import type { Store } from '../store/store.js';
 import { type CliIo, UsageError } from './io.js';
 import { pathsFromOptions } from './store-options.js';
 
 /** Help text of `scalr-credd audit`. */
-export const AUDIT_HELP = `Usage: scalr-credd audit verify [--data-dir DIR] [--anchor SEQ:HASH] [--json]
+export const AUDIT_HELP = `Usage: scalr-credd audit verify [--data-dir DIR | --store URL] [--anchor SEQ:HASH] [--json]
        scalr-credd audit list [--since WHEN] [--host HOST] [--action ACTION] [--token ID] [--limit N] [--json]
 
 verify  Checks the audit log's hash chain offline: every row must follow the previous one, no row
-        may be changed or missing, and the recorded head must match the last row. Opens the
-        database read-only and needs no key; it may run while the daemon serves. Prints the head
+        may be changed or missing, and the recorded head must match the last row. Opens an SQLite
+        database read-only and needs no key; it may run while daemons serve. Prints the head
         (the last row's seq and hash): export it to a place the daemon's host cannot write (your
         log pipeline, a ticket) and later pass it as --anchor SEQ:HASH, which also fails when the
         chain was rebuilt since (someone who can write the database file can rebuild a chain that
@@ -30,22 +34,22 @@ interface Anchor {
   hash: string;
 }
 
-/** What `audit verify` reports: the chain check, its head, and whether it holds the anchor. */
-export type AuditFileReport = AuditVerifyResult & { head: Anchor | null };
+/** What `audit verify` reports: the chain check with its head, and whether it holds the anchor. */
+export type AuditFileReport = AuditVerifyResult;
 
 /** Runs `scalr-credd audit verify`. */
-export function runAuditCommand(args: string[], io: CliIo): number {
+export async function runAuditCommand(args: string[], io: CliIo): Promise<number> {
   const [verb, ...rest] = args;
   if (verb === undefined || verb === '--help' || verb === '-h' || verb === 'help') return (io.stdout(AUDIT_HELP), verb === undefined ? 2 : 0);
   if (verb !== 'verify') throw new UsageError(`unknown audit verb "${verb}"; use verify or list`);
   const { values } = parseArgs({
     args: rest,
-    options: { 'data-dir': { type: 'string' }, anchor: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: { 'data-dir': { type: 'string' }, store: { type: 'string' }, anchor: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
     strict: true,
   });
   if (values.help) return (io.stdout(AUDIT_HELP), 0);
   const anchor = values.anchor === undefined ? undefined : anchorArgument(values.anchor);
-  const result = verifyAuditFile(pathsFromOptions(values, io).dbPath, anchor);
+  const result = await verifyAuditLog(pathsFromOptions(values, io), anchor);
   if (values.json) {
     io.stdout(`${JSON.stringify(result)}\n`);
   } else if (result.ok) {
@@ -59,31 +63,32 @@ export function runAuditCommand(args: string[], io: CliIo): number {
 }
 
 /**
- * Verifies the audit chain of a database file, opened read-only, and reads its head in the same
- * snapshot; with an anchor, the row at its seq must still carry its hash.
+ * Verifies the audit chain of a store (an SQLite file is opened read-only); with an anchor, the row
+ * at its seq must still carry its hash.
  */
-export function verifyAuditFile(dbPath: string, anchor?: Anchor): AuditFileReport {
-  if (!existsSync(dbPath)) throw new ConfigError(`database ${dbPath} does not exist`);
-  const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+export async function verifyAuditLog(paths: StorePaths, anchor?: Anchor): Promise<AuditFileReport> {
+  const store = await openForReading(paths);
   try {
-    const log = createAuditLog(db);
-    return db.transaction((): AuditFileReport => {
-      const result = log.verify();
-      const last = log.list({ order: 'desc', limit: 1 })[0];
-      const head = last ? { seq: last.seq, hash: last.hash } : null;
-      if (!result.ok || anchor === undefined) return { ...result, head };
-      const anchored = log.list({ after: anchor.seq - 1, limit: 1 })[0];
-      if (anchored?.seq !== anchor.seq) {
-        return { ok: false, rows: result.rows, problem: `the anchored row ${anchor.seq} is not in the log (it ends at ${head?.seq ?? 0})`, head };
-      }
-      if (anchored.hash !== anchor.hash) {
-        return { ok: false, rows: result.rows, problem: `row ${anchor.seq} no longer has the anchored hash: the chain was rewritten since it was exported`, head };
-      }
-      return { ...result, head };
-    })();
+    const log = createAuditLog(store);
+    const result = await log.verify();
+    if (!result.ok || anchor === undefined) return result;
+    const [anchored] = await log.list({ after: anchor.seq - 1, limit: 1 });
+    if (anchored?.seq !== anchor.seq) {
+      return { ok: false, rows: result.rows, problem: `the anchored row ${anchor.seq} is not in the log (it ends at ${result.head?.seq ?? 0})`, head: null };
+    }
+    if (anchored.hash !== anchor.hash) {
+      return { ok: false, rows: result.rows, problem: `row ${anchor.seq} no longer has the anchored hash: the chain was rewritten since it was exported`, head: null };
+    }
+    return result;
   } finally {
-    db.close();
+    await store.close();
   }
+}
+
+async function openForReading(paths: StorePaths): Promise<Store> {
+  if (paths.storeUrl !== undefined) return connectStore(paths);
+  if (!existsSync(paths.dbPath)) throw new ConfigError(`database ${paths.dbPath} does not exist`);
+  return sqliteStoreOver(new Database(paths.dbPath, { readonly: true, fileMustExist: true }), `database ${paths.dbPath}`);
 }
 
 function anchorArgument(text: string): Anchor {

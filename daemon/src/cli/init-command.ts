@@ -2,7 +2,7 @@ import { join, relative, isAbsolute } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { CreatedToken } from '@dcs/shared';
 import { initStore } from '../lifecycle/init-store.js';
-import { type StorePaths } from '../lifecycle/store-paths.js';
+import { ensureDataDir, type StorePaths } from '../lifecycle/store-paths.js';
 import { writeTokenFile } from '../lifecycle/token-file.js';
 import { type CliIo } from './io.js';
 import { pathsFromOptions, STORE_OPTIONS } from './store-options.js';
@@ -11,13 +11,16 @@ import { pathsFromOptions, STORE_OPTIONS } from './store-options.js';
 export const ADMIN_TOKEN_FILE = 'initial-admin.token';
 
 /** Help text of `scalr-credd init`. */
-export const INIT_HELP = `Usage: scalr-credd init [--data-dir DIR] [--root-key-file FILE] [--print-token] [--json]
+export const INIT_HELP = `Usage: scalr-credd init [--data-dir DIR] [--store URL] [--root-key-file FILE] [--print-token] [--json]
 
 Creates a new store: the data dir (0700), a root key file (0600), the encrypted database, and the
 first admin token, written to DIR/${ADMIN_TOKEN_FILE} (0600) and not printed, so that logs and
 terminals that are recorded never hold it. Refuses to overwrite an existing store.
 
   --data-dir DIR        default $SCALR_CREDD_DATA_DIR, $XDG_DATA_HOME/scalr-credd or ~/.local/share/scalr-credd
+  --store URL           a PostgreSQL store (postgres://USER@HOST/DB, also SCALR_CREDD_STORE) instead of
+                        DIR's SQLite file: creates its schema (under an advisory lock; an initialised
+                        database is refused) and keys; copy the root key file to every daemon's host
   --root-key-file FILE  default DIR/root.key
   --print-token         print the admin token on stdout instead of writing the file
   --json                print {"adminTokenFile": "...", "dataDir": "..."}
@@ -25,7 +28,7 @@ terminals that are recorded never hold it. Refuses to overwrite an existing stor
 `;
 
 /** Runs `scalr-credd init`. */
-export function runInit(args: string[], io: CliIo): number {
+export async function runInit(args: string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({
     args,
     options: { ...STORE_OPTIONS, 'print-token': { type: 'boolean' }, json: { type: 'boolean' } },
@@ -33,7 +36,8 @@ export function runInit(args: string[], io: CliIo): number {
   });
   if (values.help) return (io.stdout(INIT_HELP), 0);
   const paths = pathsFromOptions(values, io);
-  const handOver = handOverAdminToken(paths, initStore(paths), values['print-token'] ?? false);
+  if (paths.storeUrl !== undefined) ensureDataDir(paths.dataDir, true);
+  const handOver = handOverAdminToken(paths, await initStore(paths), values['print-token'] ?? false);
   if (values.json) {
     const where = handOver.file === undefined ? { adminToken: handOver.token.token } : { adminTokenFile: handOver.file };
     io.stdout(`${JSON.stringify({ ...where, dataDir: paths.dataDir })}\n`);

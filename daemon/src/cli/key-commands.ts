@@ -5,7 +5,7 @@ import { type CliIo, UsageError } from './io.js';
 import { pathsFromOptions, STORE_OPTIONS } from './store-options.js';
 
 /** Help text of `scalr-credd rotate`. */
-export const ROTATE_HELP = `Usage: scalr-credd rotate [--data-dir DIR] [--root-key-file FILE] [--reseal] [--batch-size N]
+export const ROTATE_HELP = `Usage: scalr-credd rotate [--data-dir DIR] [--store URL] [--root-key-file FILE] [--reseal] [--batch-size N]
 
 Adds a new data-key term to the keyring. New secrets are sealed with it; secrets sealed under older
 terms stay readable. With --reseal, every secret sealed under an older term is then re-sealed with
@@ -14,14 +14,14 @@ next request. Safe to interrupt; run 'scalr-credd reseal' to finish re-sealing.
 `;
 
 /** Help text of `scalr-credd reseal`. */
-export const RESEAL_HELP = `Usage: scalr-credd reseal [--data-dir DIR] [--root-key-file FILE] [--batch-size N]
+export const RESEAL_HELP = `Usage: scalr-credd reseal [--data-dir DIR] [--store URL] [--root-key-file FILE] [--batch-size N]
 
 Re-seals every secret sealed under an older data-key term with the active term, N rows per
 transaction (default 100). Safe to interrupt and to run again.
 `;
 
 /** Help text of `scalr-credd rekey`. */
-export const REKEY_HELP = `Usage: scalr-credd rekey --new-key-file FILE [--data-dir DIR] [--root-key-file FILE]
+export const REKEY_HELP = `Usage: scalr-credd rekey --new-key-file FILE [--data-dir DIR] [--store URL] [--root-key-file FILE]
 
 Replaces the root key with the base64 32-byte key in FILE (mode 0600), e.g. made with
   (umask 077; openssl rand -base64 32 > new.key)
@@ -32,35 +32,35 @@ A running daemon re-reads the root key file on its next request.
 `;
 
 /** Runs `scalr-credd rotate`. */
-export function runRotate(args: string[], io: CliIo): number {
+export async function runRotate(args: string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({ args, options: { ...STORE_OPTIONS, reseal: { type: 'boolean' }, 'batch-size': { type: 'string' } }, strict: true });
   if (values.help) return (io.stdout(ROTATE_HELP), 0);
   const batchSize = parseBatchSize(values['batch-size']);
-  withKeyStore(pathsFromOptions(values, io), (store) => {
-    const { term } = rotateKeyring(store);
+  await withKeyStore(pathsFromOptions(values, io), async (keys) => {
+    const { term } = await rotateKeyring(keys);
     io.stdout(`rotated: data-key term ${term} is active for new secrets; older terms stay readable\n`);
-    if (values.reseal) reseal(store, batchSize, io);
+    if (values.reseal) await reseal(keys, batchSize, io);
   });
   return 0;
 }
 
 /** Runs `scalr-credd reseal`. */
-export function runReseal(args: string[], io: CliIo): number {
+export async function runReseal(args: string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({ args, options: { ...STORE_OPTIONS, 'batch-size': { type: 'string' } }, strict: true });
   if (values.help) return (io.stdout(RESEAL_HELP), 0);
   const batchSize = parseBatchSize(values['batch-size']);
-  withKeyStore(pathsFromOptions(values, io), (store) => reseal(store, batchSize, io));
+  await withKeyStore(pathsFromOptions(values, io), (keys) => reseal(keys, batchSize, io));
   return 0;
 }
 
 /** Runs `scalr-credd rekey`. */
-export function runRekey(args: string[], io: CliIo): number {
+export async function runRekey(args: string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({ args, options: { ...STORE_OPTIONS, 'new-key-file': { type: 'string' } }, strict: true });
   if (values.help) return (io.stdout(REKEY_HELP), 0);
   const newKeyFile = values['new-key-file'];
   if (!newKeyFile) throw new UsageError('--new-key-file FILE is required');
   const paths = pathsFromOptions(values, io);
-  const { terms, checkpointed } = rekeyStore(paths, newKeyFile);
+  const { terms, checkpointed } = await rekeyStore(paths, newKeyFile);
   io.stdout(`rekeyed: ${terms} keyring term(s) re-sealed; ${paths.rootKeyPath} now holds the new root key\n`);
   if (!checkpointed) {
     io.stderr('scalr-credd: note: the WAL could not be checkpointed yet (a reader was busy); it will be at the next checkpoint\n');
@@ -69,17 +69,17 @@ export function runRekey(args: string[], io: CliIo): number {
 }
 
 /** Opens the store's keyring, runs `use` on it, and closes the store. */
-function withKeyStore(paths: StorePaths, use: (store: KeyStore) => void): void {
-  const store = openKeyStore(paths);
+async function withKeyStore(paths: StorePaths, use: (keys: KeyStore) => Promise<void>): Promise<void> {
+  const keys = await openKeyStore(paths);
   try {
-    use(store);
+    await use(keys);
   } finally {
-    store.close();
+    await keys.close();
   }
 }
 
-function reseal(store: KeyStore, batchSize: number, io: CliIo): void {
-  const { resealed, term } = resealIntegrations(store, {
+async function reseal(keys: KeyStore, batchSize: number, io: CliIo): Promise<void> {
+  const { resealed, term } = await resealIntegrations(keys, {
     batchSize,
     onBatch: (done) => io.stderr(`resealing: ${done} done\n`),
   });

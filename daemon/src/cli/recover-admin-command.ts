@@ -6,7 +6,7 @@ import type { CliIo } from './io.js';
 import { pathsFromOptions, STORE_OPTIONS } from './store-options.js';
 
 /** Help text of `scalr-credd token recover-admin`. */
-export const RECOVER_ADMIN_HELP = `Usage: scalr-credd token recover-admin [--data-dir DIR] [--root-key-file FILE] [--name NAME] [--out FILE]
+export const RECOVER_ADMIN_HELP = `Usage: scalr-credd token recover-admin [--data-dir DIR] [--store URL] [--root-key-file FILE] [--name NAME] [--out FILE]
 
 Offline recovery when no admin token works any more: with the root key, mints a new admin token
 (no expiry, no host limit) directly in the store and audits it (token.create, recovery: true).
@@ -18,14 +18,14 @@ stdout, or with --out written to FILE (created 0600, never overwritten) and only
 `;
 
 /** Runs `scalr-credd token recover-admin`. */
-export function runRecoverAdmin(args: string[], io: CliIo): number {
+export async function runRecoverAdmin(args: string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({
     args,
     options: { ...STORE_OPTIONS, name: { type: 'string' }, out: { type: 'string' } },
     strict: true,
   });
   if (values.help) return (io.stdout(RECOVER_ADMIN_HELP), 0);
-  const created = recoverAdmin(pathsFromOptions(values, io), values.name ?? 'recovered admin');
+  const created = await recoverAdmin(pathsFromOptions(values, io), values.name ?? 'recovered admin');
   if (values.out) {
     const out = resolve(values.out);
     writeTokenFile(out, created.token);

@@ -7,9 +7,10 @@ export const MAIN_HELP = `Usage: scalr-credd <command> [options]
 
 Daemon:
   init                      create a new store and print the first admin token
-  serve                     serve the API (creates the store on first run)
+  serve                     serve the API (creates an SQLite store on first run)
+  migrate                   bring a store's schema up to date (PostgreSQL: before restarting daemons)
 
-Operations (offline, on the data dir; safe while serve runs, except restore):
+Operations (offline, on the data dir or --store URL; safe while serve runs, except restore):
   audit verify              check the audit log's hash chain (no key needed)
   verify                    check schema, keyring, row MACs and audit chain (with the root key)
   rotate [--reseal]         add a data-key term (and re-seal older secrets)
@@ -37,6 +38,7 @@ type Command = (args: string[], io: CliIo) => number | Promise<number>;
 const COMMANDS: Record<string, Command> = {
   init: async (args, io) => (await import('./init-command.js')).runInit(args, io),
   serve: async (args, io) => (await import('./serve-command.js')).runServe(args, io),
+  migrate: async (args, io) => (await import('./migrate-command.js')).runMigrate(args, io),
   integration: async (args, io) => (await import('./integration-command.js')).runIntegrationCommand(args, io),
   // recover-admin is offline (root key, no API); the other token verbs talk to the daemon.
   token: async (args, io) =>

@@ -13,13 +13,14 @@ import { loadConsoleAssets } from '../http/console-routes.js';
 import { initStore } from '../lifecycle/init-store.js';
 import { openStore } from '../lifecycle/open-store.js';
 import { isEmptyStore, ensureDataDir } from '../lifecycle/store-paths.js';
+import { isSqliteStore } from '../store/sqlite-store.js';
 import { VERSION } from '../version.js';
 import { acquireServeLock } from '../lifecycle/serve-lock.js';
 import { handOverAdminToken, initBanner } from './init-command.js';
 import type { CliIo } from './io.js';
 
 /** Help text of `scalr-credd serve`. */
-export const SERVE_HELP = `Usage: scalr-credd serve [--data-dir DIR] [--root-key-file FILE] [--listen ADDR]... [--log-level LEVEL] [--print-token]
+export const SERVE_HELP = `Usage: scalr-credd serve [--data-dir DIR] [--store URL] [--root-key-file FILE] [--listen ADDR]... [--log-level LEVEL] [--print-token]
          [--tls-cert FILE --tls-key FILE [--tls-client-ca FILE [--tls-require-client-cert]]]
          [--insecure-listen] [--trust-proxy CIDR]... [--no-ui]
 
@@ -33,13 +34,16 @@ from those proxies for the source address (failure limiter, logs). The admin con
 /ui/ on every listener (a browser page over the same API, signed in with a token); --no-ui turns
 it off.
 
-On an empty data dir the first serve creates the store and writes the admin token to
+--store postgres://USER@HOST/DB (or SCALR_CREDD_STORE) serves a PostgreSQL store, which several
+daemons may serve at once (each with the store's root key file); serve never creates one: run
+'scalr-credd init --store URL' once, and 'scalr-credd migrate --store URL' after upgrades.
+Without --store, on an empty data dir the first serve creates an SQLite store and writes the admin token to
 DIR/initial-admin.token (0600), printing only its path (--print-token: print the token itself,
 once). It holds DIR/serve.lock while it runs: a second serve of DIR and a restore into DIR refuse.
 Logs are JSON lines on stderr. SIGTERM or SIGINT stops gracefully. GET /healthz is liveness,
 GET /readyz readiness (the store answers, the keyring is loaded).
 
-Environment: SCALR_CREDD_DATA_DIR, SCALR_CREDD_ROOT_KEY_FILE, SCALR_CREDD_LISTEN (comma-separated),
+Environment: SCALR_CREDD_DATA_DIR, SCALR_CREDD_STORE, SCALR_CREDD_ROOT_KEY_FILE, SCALR_CREDD_LISTEN (comma-separated),
 SCALR_CREDD_LOG_LEVEL, SCALR_CREDD_TLS_CERT_FILE, SCALR_CREDD_TLS_KEY_FILE,
 SCALR_CREDD_TLS_CLIENT_CA_FILE, SCALR_CREDD_TLS_REQUIRE_CLIENT_CERT (1/0),
 SCALR_CREDD_INSECURE_LISTEN (1/0), SCALR_CREDD_TRUST_PROXY (comma-separated), SCALR_CREDD_NO_UI (1/0).
@@ -62,6 +66,7 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
     args,
     options: {
       'data-dir': { type: 'string' },
+      store: { type: 'string' },
       'root-key-file': { type: 'string' },
       listen: { type: 'string', multiple: true },
       'log-level': { type: 'string' },
@@ -81,6 +86,7 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
   const config = loadDaemonConfig(
     {
       dataDir: values['data-dir'],
+      store: values.store,
       rootKeyFile: values['root-key-file'],
       listen: values.listen,
       logLevel: values['log-level'],
@@ -103,8 +109,8 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
   let firstToken;
   const metrics = createMetrics(VERSION);
   try {
-    firstToken = isEmptyStore(config.paths) ? handOverAdminToken(config.paths, initStore(config.paths), values['print-token'] ?? false) : undefined;
-    store = openStore(config.paths, {
+    firstToken = isEmptyStore(config.paths) ? handOverAdminToken(config.paths, await initStore(config.paths), values['print-token'] ?? false) : undefined;
+    store = await openStore(config.paths, {
       // The cloud providers' endpoint overrides and proxies come from the daemon's own environment.
       env: io.env,
       ...(config.outboundTimeoutMs === undefined ? {} : { outboundTimeoutMs: config.outboundTimeoutMs }),
@@ -120,17 +126,14 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
   }
   // Opening may wait for another process (the offline CLI) as long as it takes; serving must not:
   // better-sqlite3 waits on the event loop, so a lock held elsewhere would stall every request.
-  store.db.pragma(`busy_timeout = ${SERVING_BUSY_TIMEOUT_MS}`);
+  if (isSqliteStore(store.store)) store.store.db.pragma(`busy_timeout = ${SERVING_BUSY_TIMEOUT_MS}`);
   if (store.recoveredRekey) logger.warn('finished an interrupted rekey: moved the staged root key into place', { rootKeyFile: config.paths.rootKeyPath });
   const limiter = createFailureLimiter({ maxFailures: 30, windowMs: FAILURE_WINDOW_MS, now: Date.now });
-  const auditSummaries = (all = false) => {
-    try {
-      writeFailureSummaries({ limiter, audit: store.audit }, all);
-    } catch (error) {
-      logger.error('could not audit the summary of failed authentications', { error });
-    }
-  };
-  const summaryTimer = setInterval(auditSummaries, FAILURE_WINDOW_MS).unref();
+  const auditSummaries = (all = false) =>
+    writeFailureSummaries({ limiter, audit: store.audit }, all).catch((error: unknown) =>
+      logger.error('could not audit the summary of failed authentications', { error }),
+    );
+  const summaryTimer = setInterval(() => void auditSummaries(), FAILURE_WINDOW_MS).unref();
   const consoleAssets = config.ui ? loadConsoleAssets() : undefined;
   if (config.ui && !consoleAssets) logger.warn('the admin console is not built (run npm run build); /ui/ is not served');
   const app = buildServiceApp(store, {
@@ -148,7 +151,7 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
     servers = await listenAll(app, config.listen, { tls: config.tls });
   } catch (error) {
     clearInterval(summaryTimer);
-    store.close();
+    await store.close();
     lock.release();
     throw error;
   }
@@ -183,10 +186,10 @@ export async function runServe(args: string[], io: CliIo): Promise<number> {
       servers
         .close()
         .catch((error: unknown) => logger.error('error while closing listeners', { error }))
-        .finally(() => {
+        .then(async () => {
           clearInterval(summaryTimer);
-          auditSummaries(true);
-          store.close();
+          await auditSummaries(true);
+          await store.close().catch((error: unknown) => logger.error('error while closing the store', { error }));
           lock.release();
           logger.info('stopped');
           resolve(0);

@@ -4,7 +4,7 @@ import type { CliIo } from './io.js';
 import { pathsFromOptions, STORE_OPTIONS } from './store-options.js';
 
 /** Help text of `scalr-credd verify`. */
-export const VERIFY_HELP = `Usage: scalr-credd verify [--data-dir DIR] [--root-key-file FILE] [--json]
+export const VERIFY_HELP = `Usage: scalr-credd verify [--data-dir DIR] [--store URL] [--root-key-file FILE] [--json]
 
 Checks the store with its root key: no schema object the migrations did not create (trigger, view,
 table, index), the keyring opens, every token and integration row carries a valid MAC (rows edited
@@ -14,14 +14,14 @@ Exit status: 0 when everything holds, 1 when something does not (each problem is
 `;
 
 /** Runs `scalr-credd verify`. */
-export function runVerify(args: string[], io: CliIo): number {
+export async function runVerify(args: string[], io: CliIo): Promise<number> {
   const { values } = parseArgs({
     args,
     options: { ...STORE_OPTIONS, json: { type: 'boolean' } },
     strict: true,
   });
   if (values.help) return (io.stdout(VERIFY_HELP), 0);
-  const result = verifyStore(pathsFromOptions(values, io));
+  const result = await verifyStore(pathsFromOptions(values, io));
   if (values.json) {
     io.stdout(`${JSON.stringify(result)}\n`);
   } else if (result.ok) {

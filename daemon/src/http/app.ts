@@ -45,11 +45,11 @@ export interface AppDeps {
   /** Serves `POST /v1/integrations/:id/test` when given. */
   registryChecks?: RegistryCheckService;
   /** Serves `GET /metrics` (no auth, counts only) when given. */
-  metricsText?: () => string;
+  metricsText?: () => Promise<string>;
   /** How a request's source address is found (trusted proxies); default: the peer's address. */
   sourceOf?: SourceOf;
   /** Whether the daemon can serve: the store answers and the keyring is loaded (`GET /readyz`). */
-  isReady?: () => boolean;
+  isReady?: () => Promise<boolean>;
   /** Serves the admin console at `/ui/` when given. */
   console?: ConsoleAssets | undefined;
 }
@@ -141,7 +141,7 @@ export interface ServiceAppOptions {
   metrics?: Metrics;
   now?: () => Date;
   /** Runs before each metrics scrape (serve refreshes the keyring so the term gauge is current). */
-  beforeMetrics?: () => void;
+  beforeMetrics?: () => Promise<void>;
   /** How a request's source address is found (trusted proxies); default: the peer's address. */
   sourceOf?: SourceOf;
   /** The admin console's files; without them `/ui/` is not served. */
@@ -152,13 +152,12 @@ export interface ServiceAppOptions {
 export function buildServiceApp(services: Services, options: ServiceAppOptions): RequestListener {
   const { metrics, beforeMetrics } = options;
   const now = options.now ?? (() => new Date());
-  // A read of a real page: it needs the file to answer, never the write lock.
-  const readMeta = services.db.prepare('SELECT 1 FROM meta LIMIT 1');
   const isSealed = () => services.barrier.isSealed();
-  const isReady = () => {
+  // A read of a real row: the store must answer (never a write lock).
+  const isReady = async () => {
     if (isSealed()) return false;
     try {
-      readMeta.get();
+      await services.store.ping();
       return true;
     } catch {
       return false;
@@ -181,9 +180,9 @@ export function buildServiceApp(services: Services, options: ServiceAppOptions):
     ...(metrics
       ? {
           onRequest: (info: Parameters<Metrics['observeRequest']>[0]) => metrics.observeRequest(info),
-          metricsText: () => {
-            beforeMetrics?.();
-            return metrics.render(readMetricGauges(services, now()));
+          metricsText: async () => {
+            await beforeMetrics?.();
+            return metrics.render(await readMetricGauges(services, now()));
           },
         }
       : {}),

@@ -9,7 +9,7 @@ export function auditRoutes(audit: AuditService): Router {
   const router = Router();
   router
     .route(API_ROUTES.audit)
-    .get(route({ query: AuditQuerySchema }, ({ query }, ctx) => ({ status: 200, body: audit.list(ctx, query) })))
+    .get(route({ query: AuditQuerySchema }, async ({ query }, ctx) => ({ status: 200, body: await audit.list(ctx, query) })))
     .all(methodNotAllowed);
   return router;
 }

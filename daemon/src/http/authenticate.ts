@@ -31,12 +31,12 @@ const BEARER = /^Bearer +([^\s]+) *$/i;
  * token must not lock the others out. The limiter decides which failures get an audit row of their
  * own; the rest are audited as summaries with a count (writeFailureSummaries).
  */
-export function authenticateRequest(deps: AuthenticateDeps, request: Credentials): Principal {
+export async function authenticateRequest(deps: AuthenticateDeps, request: Credentials): Promise<Principal> {
   const header = request.authorization;
   const match = header ? BEARER.exec(header) : null;
   try {
     if (!match) throw new AuthenticationFailure('malformed', undefined, 'a bearer token is required (Authorization: Bearer <token>)');
-    return deps.tokens.authenticate(match[1]!);
+    return await deps.tokens.authenticate(match[1]!);
   } catch (error) {
     if (!(error instanceof AuthenticationFailure)) throw error;
     const { source } = request;
@@ -46,9 +46,9 @@ export function authenticateRequest(deps: AuthenticateDeps, request: Credentials
     // A row that fails its MAC is evidence of an edited store, not a guess: every one is audited.
     const auditedAlone = limiter.recordFailure(source, reason) || reason === 'tampered';
     // Summaries of ended windows first, so the rows keep the order of the failures.
-    writeFailureSummaries(deps);
+    await writeFailureSummaries(deps);
     if (auditedAlone) {
-      audit.append({
+      await audit.append({
         action: 'auth.failed',
         outcome: 'denied',
         requestId: request.requestId,
@@ -62,9 +62,9 @@ export function authenticateRequest(deps: AuthenticateDeps, request: Credentials
 }
 
 /** Audits the limiter's summaries of repeated failures: one row per source and window, with the count. */
-export function writeFailureSummaries({ limiter, audit }: Pick<AuthenticateDeps, 'limiter' | 'audit'>, all = false): void {
+export async function writeFailureSummaries({ limiter, audit }: Pick<AuthenticateDeps, 'limiter' | 'audit'>, all = false): Promise<void> {
   for (const summary of limiter.takeSummaries(all)) {
-    audit.append({
+    await audit.append({
       action: 'auth.failed',
       outcome: 'denied',
       detail: {
@@ -81,9 +81,9 @@ export function writeFailureSummaries({ limiter, audit }: Pick<AuthenticateDeps,
 
 /** The express middleware: authenticateRequest's Principal goes to the request state (res.locals). */
 export function authenticate(deps: AuthenticateDeps): RequestHandler {
-  return (req, res, next) => {
+  return async (req, res, next) => {
     const state = res.locals as RequestState;
-    state.principal = authenticateRequest(deps, {
+    state.principal = await authenticateRequest(deps, {
       source: state.source,
       authorization: req.headers.authorization,
       requestId: state.requestId,

@@ -18,15 +18,15 @@ export function credentialRoutes(credentials: CredentialService): Router {
     .all(methodNotAllowed);
   router
     .route(API_ROUTES.credentials)
-    .get(route({}, (_input, ctx) => ({ status: 200, body: credentials.list(ctx) })))
+    .get(route({}, async (_input, ctx) => ({ status: 200, body: await credentials.list(ctx) })))
     .all(methodNotAllowed);
   router
     .route(API_ROUTES.credentialsStore)
-    .post(route({ body: StoreCredentialBodySchema }, ({ body }, ctx) => (credentials.store(ctx, body), { status: 204 })))
+    .post(route({ body: StoreCredentialBodySchema }, async ({ body }, ctx) => (await credentials.store(ctx, body), { status: 204 })))
     .all(methodNotAllowed);
   router
     .route(API_ROUTES.credentialsErase)
-    .post(route({ body: ServerUrlBodySchema }, ({ body }, ctx) => (credentials.erase(ctx, body.ServerURL), { status: 204 })))
+    .post(route({ body: ServerUrlBodySchema }, async ({ body }, ctx) => (await credentials.erase(ctx, body.ServerURL), { status: 204 })))
     .all(methodNotAllowed);
   return router;
 }

@@ -8,7 +8,7 @@ import { methodNotAllowed } from './error-handler.js';
  * (readiness for a load balancer: the store answers and the keyring is loaded). No auth, no data,
  * and neither takes a write lock.
  */
-export function healthRoutes(version: string, isSealed: () => boolean, isReady: () => boolean = () => !isSealed()): Router {
+export function healthRoutes(version: string, isSealed: () => boolean, isReady: () => Promise<boolean> = async () => !isSealed()): Router {
   const router = Router();
   router
     .route(API_ROUTES.health)
@@ -19,8 +19,8 @@ export function healthRoutes(version: string, isSealed: () => boolean, isReady: 
     .all(methodNotAllowed);
   router
     .route(API_ROUTES.ready)
-    .get((_req, res) => {
-      if (!isReady()) throw new AppError('unavailable', 'not ready: the store does not answer or the keyring is not loaded');
+    .get(async (_req, res) => {
+      if (!(await isReady())) throw new AppError('unavailable', 'not ready: the store does not answer or the keyring is not loaded');
       res.json({ status: 'ok', version } satisfies Health);
     })
     .all(methodNotAllowed);

@@ -9,19 +9,19 @@ export function integrationRoutes(integrations: IntegrationService): Router {
   const router = Router();
   router
     .route(API_ROUTES.integrations)
-    .post(route({ body: CreateIntegrationBodySchema }, ({ body }, ctx) => ({ status: 201, body: integrations.create(ctx, body) })))
-    .get(route({}, (_input, ctx) => ({ status: 200, json: `{"integrations":${integrations.listJson(ctx)}}` })))
+    .post(route({ body: CreateIntegrationBodySchema }, async ({ body }, ctx) => ({ status: 201, body: await integrations.create(ctx, body) })))
+    .get(route({}, async (_input, ctx) => ({ status: 200, json: `{"integrations":${await integrations.listJson(ctx)}}` })))
     .all(methodNotAllowed);
   router
     .route(API_ROUTES.integration)
-    .get(route({ params: IdParamsSchema }, ({ params }, ctx) => ({ status: 200, body: integrations.get(ctx, params.id) })))
+    .get(route({ params: IdParamsSchema }, async ({ params }, ctx) => ({ status: 200, body: await integrations.get(ctx, params.id) })))
     .patch(
-      route({ params: IdParamsSchema, body: UpdateIntegrationBodySchema }, ({ params, body }, ctx) => ({
+      route({ params: IdParamsSchema, body: UpdateIntegrationBodySchema }, async ({ params, body }, ctx) => ({
         status: 200,
-        body: integrations.update(ctx, params.id, body),
+        body: await integrations.update(ctx, params.id, body),
       })),
     )
-    .delete(route({ params: IdParamsSchema }, ({ params }, ctx) => (integrations.remove(ctx, params.id), { status: 204 })))
+    .delete(route({ params: IdParamsSchema }, async ({ params }, ctx) => (await integrations.remove(ctx, params.id), { status: 204 })))
     .all(methodNotAllowed);
   return router;
 }

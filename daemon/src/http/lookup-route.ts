@@ -18,6 +18,7 @@
 import { API_ROUTES, CREDENTIAL_WARNING_HEADER, ServerUrlBodySchema } from '@dcs/shared';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../observability/logger.js';
+import type { RequestContext } from '../services/context.js';
 import type { CredentialService } from '../services/credential-service.js';
 import { authenticateRequest, type AuthenticateDeps } from './authenticate.js';
 import { sendError, sendJson } from './error-handler.js';
@@ -42,13 +43,19 @@ export function lookupRoute(deps: LookupRouteDeps): ClaimingHandler {
     if (!claims(req)) return false;
     state.route = ROUTE;
     const id = state.requestId;
-    try {
-      state.principal = authenticateRequest(deps, { source: state.source, authorization: req.headers.authorization, requestId: id });
-    } catch (error) {
-      sendError(res, error, id, logger);
-      return true;
-    }
-    const ctx = { principal: state.principal, requestId: id };
+    authenticateRequest(deps, { source: state.source, authorization: req.headers.authorization, requestId: id }).then(
+      (principal) => {
+        state.principal = principal;
+        answer(req, res, { principal, requestId: id });
+      },
+      (error: unknown) => sendError(res, error, id, logger),
+    );
+    return true;
+  };
+
+  /** Reads the body of an authenticated lookup and answers it. */
+  function answer(req: IncomingMessage, res: ServerResponse, ctx: RequestContext): void {
+    const id = ctx.requestId;
     readJsonBody(req, (error, body) => {
       if (error) return void sendError(res, error, id, logger);
       let serverURL: string;
@@ -65,8 +72,7 @@ export function lookupRoute(deps: LookupRouteDeps): ClaimingHandler {
         (failure: unknown) => sendError(res, failure, id, logger),
       );
     });
-    return true;
-  };
+  }
 }
 
 /**

@@ -9,16 +9,16 @@ export function tokenRoutes(tokens: TokenService): Router {
   const router = Router();
   router
     .route(API_ROUTES.tokens)
-    .post(route({ body: CreateTokenBodySchema }, ({ body }, ctx) => ({ status: 201, body: tokens.create(ctx, body) })))
-    .get(route({}, (_input, ctx) => ({ status: 200, body: { tokens: tokens.list(ctx) } })))
+    .post(route({ body: CreateTokenBodySchema }, async ({ body }, ctx) => ({ status: 201, body: await tokens.create(ctx, body) })))
+    .get(route({}, async (_input, ctx) => ({ status: 200, body: { tokens: await tokens.list(ctx) } })))
     .all(methodNotAllowed);
   router
     .route(API_ROUTES.token)
-    .delete(route({ params: IdParamsSchema }, ({ params }, ctx) => (tokens.revoke(ctx, params.id), { status: 204 })))
+    .delete(route({ params: IdParamsSchema }, async ({ params }, ctx) => (await tokens.revoke(ctx, params.id), { status: 204 })))
     .all(methodNotAllowed);
   router
     .route(API_ROUTES.whoami)
-    .get(route({}, (_input, ctx) => ({ status: 200, body: tokens.whoami(ctx) })))
+    .get(route({}, async (_input, ctx) => ({ status: 200, body: await tokens.whoami(ctx) })))
     .all(methodNotAllowed);
   return router;
 }

@@ -8,11 +8,9 @@ import type { RootKeyPlace } from '../barrier/keyring-owner.js';
 import { assertRootKeyReadable } from '../barrier/root-key.js';
 import { createSecretboxBarrier } from '../barrier/secretbox-barrier.js';
 import { ConfigError } from '../errors.js';
-import { openDatabase } from '../store/database.js';
-import { createIntegrationRepository } from '../store/integration-repository.js';
-import { assertOwnSchema } from '../store/schema-check.js';
-import { createTokenRepository } from '../store/token-repository.js';
+import { openSqliteStore } from '../store/sqlite-store.js';
 import { SERVE_LOCK_FILE, isServing } from './serve-lock.js';
+import { assertOwnSchema, requireSqlite } from './store-connection.js';
 import { ensureDataDir, type StorePaths } from './store-paths.js';
 import { findUnauthenticatedRows, usingUnlockedStore } from './unlock-store.js';
 
@@ -31,22 +29,23 @@ export interface BackupResult {
 
 /** Copies the store's database to `outFile` (mode 0600, refuses to overwrite), as one self-contained file. */
 export async function backupStore(paths: StorePaths, outFile: string, now: () => Date = () => new Date()): Promise<BackupResult> {
+  requireSqlite(paths, 'backup');
   ensureDataDir(paths.dataDir, false);
   if (!existsSync(paths.dbPath)) throw new ConfigError(`database ${paths.dbPath} does not exist; nothing to back up`);
   if (existsSync(outFile)) throw new ConfigError(`${outFile} already exists; choose a new file name`);
   const partial = `${outFile}.partial-${randomBytes(4).toString('hex')}`;
-  const db = openDatabase(paths.dbPath);
+  const store = openSqliteStore(paths.dbPath);
   try {
     // Recorded before the copy, so the backup carries the row that says it was taken.
-    createAuditLog(db, now).append({ action: 'store.backup', outcome: 'ok', detail: { file: basename(outFile), via: 'cli' } });
+    await createAuditLog(store, now).append({ action: 'store.backup', outcome: 'ok', detail: { file: basename(outFile), via: 'cli' } });
     // Created 0600 before SQLite writes a byte, whatever the umask.
     closeSync(openSync(partial, 'wx', 0o600));
-    await db.backup(partial);
+    await store.db.backup(partial);
   } catch (error) {
     removeQuietly(partial);
     throw error;
   } finally {
-    db.close();
+    await store.close();
   }
   try {
     const copy = new Database(partial);
@@ -90,6 +89,7 @@ export async function restoreStore(
   fromFile: string,
   options: { force?: boolean; now?: () => Date } = {},
 ): Promise<RestoreResult> {
+  requireSqlite(paths, 'restore');
   if (!existsSync(fromFile)) throw new ConfigError(`backup file ${fromFile} does not exist`);
   ensureDataDir(paths.dataDir, true);
   if (isServing(paths)) {
@@ -105,7 +105,7 @@ export async function restoreStore(
   try {
     copyFileSync(fromFile, staged);
     chmodSync(staged, 0o600);
-    result = verifyBackup(staged, { keyPath: paths.rootKeyPath, subject: `the backup ${fromFile}`, finishPendingRekey: false });
+    result = await verifyBackup(staged, { keyPath: paths.rootKeyPath, subject: `the backup ${fromFile}`, finishPendingRekey: false });
   } catch (error) {
     removeQuietly(staged, `${staged}-wal`, `${staged}-shm`);
     throw error;
@@ -124,34 +124,34 @@ export async function restoreStore(
   renameSync(staged, paths.dbPath);
   syncFile(paths.dataDir);
 
-  const db = openDatabase(paths.dbPath);
+  const store = openSqliteStore(paths.dbPath);
   try {
-    createAuditLog(db, options.now).append({ action: 'store.restore', outcome: 'ok', detail: { file: basename(fromFile), via: 'cli' } });
+    await createAuditLog(store, options.now).append({ action: 'store.restore', outcome: 'ok', detail: { file: basename(fromFile), via: 'cli' } });
   } finally {
-    db.close();
+    await store.close();
   }
   return { ...result, previous };
 }
 
-function verifyBackup(file: string, place: RootKeyPlace): Omit<RestoreResult, 'previous'> {
-  let db;
+async function verifyBackup(file: string, place: RootKeyPlace): Promise<Omit<RestoreResult, 'previous'>> {
+  let store;
   try {
     // Migrations run here: a backup from an older version is brought up to date before it goes live.
-    db = openDatabase(file);
+    store = openSqliteStore(file, place.subject);
   } catch (error) {
     throw new ConfigError(`the backup is not a readable SQLite database (${(error as Error).message})`);
   }
   try {
-    assertOwnSchema(db, place.subject);
+    await assertOwnSchema(store);
     // Unlocking also computes the row MACs of a backup from before them (with the root key).
-    const counts = usingUnlockedStore(db, place, ({ owner, rows }) => {
-      const problems = findUnauthenticatedRows(db, rows);
+    const counts = await usingUnlockedStore(store, place, async ({ owner }) => {
+      const problems = await findUnauthenticatedRows(store);
       if (problems.length > 0) {
         throw new ConfigError(`${place.subject} holds rows that fail authentication (${problems.join(', ')}); they were edited without the root key: refusing to restore it`);
       }
       // Over the owner's keyring, which usingUnlockedStore wipes.
       const barrier = createSecretboxBarrier(owner);
-      const integrations = createIntegrationRepository(db, rows).list();
+      const integrations = await store.integrations.list();
       for (const row of integrations) {
         try {
           barrier.open(secretContext(row.host), row.envelope);
@@ -159,12 +159,12 @@ function verifyBackup(file: string, place: RootKeyPlace): Omit<RestoreResult, 'p
           throw new ConfigError(`the backup's integration ${row.id} (${row.host}) does not open; refusing to restore it`);
         }
       }
-      return { integrations: integrations.length, tokens: createTokenRepository(db, rows).count() };
+      return { integrations: integrations.length, tokens: await store.tokens.count() };
     });
-    const audit = createAuditLog(db).verify();
+    const audit = await createAuditLog(store).verify();
     return { ...counts, auditRows: audit.rows, auditProblem: audit.ok ? undefined : audit.problem };
   } finally {
-    db.close();
+    await store.close();
   }
 }
 

@@ -6,116 +6,112 @@ import type { InTransaction, KeyringOwner } from '../barrier/keyring-owner.js';
 import { moveIntoPlace, stagedRootKeyPath } from '../barrier/root-key.js';
 import { createSecretboxBarrier } from '../barrier/secretbox-barrier.js';
 import { ConfigError, IntegrityError } from '../errors.js';
-import { durably, openDatabase, type Db } from '../store/database.js';
-import { createIntegrationRepository, type IntegrationRepository } from '../store/integration-repository.js';
-import { createKeyringRepository, type KeyringRepository } from '../store/keyring-repository.js';
+import { isSqliteStore } from '../store/sqlite-store.js';
+import type { Store } from '../store/store.js';
+import { connectStore } from './store-connection.js';
 import { ensureDataDir, type StorePaths } from './store-paths.js';
 import { unlockStore } from './unlock-store.js';
 
 /**
- * The offline key commands: rotate (a new data-key term), reseal (move rows to the active term) and
- * rekey (a new root key). Each change is one transaction that also bumps the keyring version, so a
- * daemon serving the same file reloads its keyring (see barrier/keyring-sync.ts), and an interruption leaves
- * either the old or the new state, never a mix.
+ * The key commands: rotate (a new data-key term), reseal (move rows to the active term) and rekey
+ * (a new root key). Each change is one transaction that also bumps the keyring version, so every
+ * daemon serving the store reloads its keyring (see barrier/keyring-sync.ts), and an interruption
+ * leaves either the old or the new state, never a mix.
  */
 
-/** A store opened for key management: the database, its repositories and the owner of its keys. */
+/** A store opened for key management: the store, its audit log and the owner of its keys. */
 export interface KeyStore {
-  db: Db;
-  keyrings: KeyringRepository;
-  integrations: IntegrationRepository;
+  store: Store;
   audit: AuditLog;
   /** Holds the root key and the unsealed keyring until `close`. */
   owner: KeyringOwner;
-  close(): void;
+  close(): Promise<void>;
 }
 
 /** Opens a store with its root key for key management; finishes an interrupted rekey first. */
-export function openKeyStore(paths: StorePaths, now: () => Date = () => new Date()): KeyStore {
+export async function openKeyStore(paths: StorePaths, now: () => Date = () => new Date()): Promise<KeyStore> {
   ensureDataDir(paths.dataDir, false);
-  if (!existsSync(paths.dbPath)) throw new ConfigError(`database ${paths.dbPath} does not exist`);
-  const db = openDatabase(paths.dbPath);
+  if (paths.storeUrl === undefined && !existsSync(paths.dbPath)) throw new ConfigError(`database ${paths.dbPath} does not exist`);
+  const store = await connectStore(paths);
   try {
-    const { owner, rows } = unlockStore(db, { keyPath: paths.rootKeyPath, subject: `database ${paths.dbPath}` });
+    const { owner } = await unlockStore(store, { keyPath: paths.rootKeyPath, subject: store.subject });
     return {
-      db,
-      keyrings: createKeyringRepository(db),
-      integrations: createIntegrationRepository(db, rows),
-      audit: createAuditLog(db, now),
+      store,
+      audit: createAuditLog(store, now),
       owner,
-      close() {
+      async close() {
         owner.wipe();
-        if (db.open) db.close();
+        await store.close();
       },
     };
   } catch (error) {
-    db.close();
+    await store.close();
     throw error;
   }
 }
 
-/** A durable transaction that also appends the audit row `event(result)` describes. */
-function auditedTransaction(store: KeyStore, event: (result: number) => AuditEntry): InTransaction {
+/** A durable transaction over the keyring that also appends the audit row `event(result)` describes. */
+function auditedTransaction(keys: KeyStore, event: (result: number) => AuditEntry): InTransaction {
   return (fn) =>
-    durably(store.db, () => {
-      const result = fn();
-      store.audit.append(event(result as number));
+    keys.store.write(async (tx) => {
+      const result = await fn(tx.keyring);
+      await keys.audit.appendIn(tx, event(result as number));
       return result;
     });
 }
 
 /** Adds data-key term N+1 (sealed under the root key), which new writes use from now on; old terms stay readable. */
-export function rotateKeyring(store: KeyStore, now: () => Date = () => new Date()): { term: number } {
-  const term = store.owner.rotate(
-    store.keyrings,
+export async function rotateKeyring(keys: KeyStore, now: () => Date = () => new Date()): Promise<{ term: number }> {
+  const term = await keys.owner.rotate(
     now(),
-    auditedTransaction(store, (next) => ({ action: 'keyring.rotate', outcome: 'ok', detail: { term: next, via: 'cli' } })),
+    auditedTransaction(keys, (next) => ({ action: 'keyring.rotate', outcome: 'ok', detail: { term: next, via: 'cli' } })),
   );
   return { term };
 }
 
 /**
  * Re-seals every integration sealed under an older term with the active term, `batchSize` rows per
- * transaction. Safe to interrupt and to run again; rows the daemon writes meanwhile use the active term.
+ * transaction. Safe to interrupt and to run again; rows the daemons write meanwhile use the active term.
  */
-export function resealIntegrations(
-  store: KeyStore,
+export async function resealIntegrations(
+  keys: KeyStore,
   options: { batchSize?: number; onBatch?: (done: number) => void } = {},
-): { resealed: number; term: number } {
+): Promise<{ resealed: number; term: number }> {
   const batchSize = options.batchSize ?? 100;
   // Over the owner's keyring: the store's close wipes it, not this barrier.
-  const barrier = createSecretboxBarrier(store.owner);
+  const barrier = createSecretboxBarrier(keys.owner);
   const term = barrier.activeTerm();
-  const resealBatch = store.db.transaction(() => {
-    const rows = store.integrations.listSealedBefore(term, batchSize);
-    for (const row of rows) {
-      let secret: string;
-      try {
-        secret = barrier.open(secretContext(row.host), row.envelope);
-      } catch (error) {
-        if (error instanceof IntegrityError) throw new IntegrityError(`integration ${row.id} (${row.host}) does not open: ${error.message}`);
-        throw error;
+  const resealBatch = () =>
+    keys.store.write(async (tx) => {
+      const rows = await tx.integrations.listSealedBefore(term, batchSize);
+      for (const row of rows) {
+        let secret: string;
+        try {
+          secret = barrier.open(secretContext(row.host), row.envelope);
+        } catch (error) {
+          if (error instanceof IntegrityError) throw new IntegrityError(`integration ${row.id} (${row.host}) does not open: ${error.message}`);
+          throw error;
+        }
+        const sealed = barrier.seal(secretContext(row.host), secret);
+        await tx.integrations.replaceEnvelope(row.id, sealed.envelope, sealed.term);
       }
-      const sealed = barrier.seal(secretContext(row.host), secret);
-      store.integrations.replaceEnvelope(row.id, sealed.envelope, sealed.term);
-    }
-    return rows.length;
-  });
+      return rows.length;
+    });
   let resealed = 0;
   for (;;) {
-    const count = resealBatch.immediate();
+    const count = await resealBatch();
     resealed += count;
     if (count > 0) options.onBatch?.(resealed);
     if (count < batchSize) break;
   }
-  store.audit.append({ action: 'keyring.reseal', outcome: 'ok', detail: { term, count: resealed, via: 'cli' } });
+  await keys.audit.append({ action: 'keyring.reseal', outcome: 'ok', detail: { term, count: resealed, via: 'cli' } });
   return { resealed, term };
 }
 
 /** What rekey did. */
 export interface RekeyResult {
   terms: number;
-  /** Whether the WAL was checkpointed, so no page sealed under the old key remains in it. */
+  /** Whether no page sealed under the old key remains in the SQLite WAL (always true on PostgreSQL, which has its own WAL). */
   checkpointed: boolean;
 }
 
@@ -124,26 +120,27 @@ export interface RekeyResult {
  * in one transaction, then moves that key into place (staged as `<root key>.new` first, so an
  * interruption after the commit is finished by the next open). The data keys do not change, so no
  * integration row is rewritten. The old key file is overwritten: keep a copy with any backups made
- * before the rekey, because only the old key opens those.
+ * before the rekey, because only the old key opens those. With several daemons (PostgreSQL), put the
+ * new key at `<root key>.new` on every other daemon's host first: they pick it up when the keyring moves.
  */
-export function rekeyStore(paths: StorePaths, newKeyFile: string, now: () => Date = () => new Date()): RekeyResult {
-  const store = openKeyStore(paths, now);
+export async function rekeyStore(paths: StorePaths, newKeyFile: string, now: () => Date = () => new Date()): Promise<RekeyResult> {
+  const keys = await openKeyStore(paths, now);
   try {
     const staged = stagedRootKeyPath(paths.rootKeyPath);
+    const sqlite = isSqliteStore(keys.store) ? keys.store.db : undefined;
     // Cells freed or rewritten by this transaction are zeroed, so old sealed rows do not linger in the file.
-    store.db.pragma('secure_delete = ON');
-    const terms = store.owner.rekey(
-      store.keyrings,
+    sqlite?.pragma('secure_delete = ON');
+    const terms = await keys.owner.rekey(
       newKeyFile,
       staged,
-      auditedTransaction(store, (count) => ({ action: 'keyring.rekey', outcome: 'ok', detail: { terms: count, via: 'cli' } })),
+      auditedTransaction(keys, (count) => ({ action: 'keyring.rekey', outcome: 'ok', detail: { terms: count, via: 'cli' } })),
     );
     // The old page images live on in the WAL until a checkpoint copies the new ones over them.
-    const [checkpoint] = store.db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
+    const [checkpoint] = sqlite ? (sqlite.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>) : [{ busy: 0 }];
     moveIntoPlace(staged, paths.rootKeyPath);
     if (resolve(newKeyFile) !== resolve(paths.rootKeyPath)) unlinkSync(newKeyFile);
     return { terms, checkpointed: checkpoint?.busy === 0 };
   } finally {
-    store.close();
+    await keys.close();
   }
 }

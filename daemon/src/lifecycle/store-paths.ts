@@ -3,27 +3,31 @@ import { join } from 'node:path';
 import { SOCKET_FILE_NAME } from '@dcs/shared';
 import { ConfigError } from '../errors.js';
 
-/** Where a store keeps its files. */
+/** Where a store keeps its files, and where its database is. */
 export interface StorePaths {
   dataDir: string;
+  /** The SQLite database (unused when `storeUrl` is set). */
   dbPath: string;
   rootKeyPath: string;
   socketPath: string;
+  /** A PostgreSQL connection string (`postgres://user@host/db`): the database lives there, not in the data dir. */
+  storeUrl?: string | undefined;
 }
 
-/** Returns the paths of a store in `dataDir`; the root key may live elsewhere. */
-export function storePaths(dataDir: string, rootKeyFile?: string): StorePaths {
+/** Returns the paths of a store in `dataDir`; the root key may live elsewhere, the database in PostgreSQL. */
+export function storePaths(dataDir: string, rootKeyFile?: string, storeUrl?: string): StorePaths {
   return {
     dataDir,
     dbPath: join(dataDir, 'credd.sqlite'),
     rootKeyPath: rootKeyFile ?? join(dataDir, 'root.key'),
     socketPath: join(dataDir, SOCKET_FILE_NAME),
+    ...(storeUrl === undefined ? {} : { storeUrl }),
   };
 }
 
-/** Whether the data dir holds nothing of ours yet (so a first `serve` may initialise it). */
+/** Whether the data dir holds nothing of ours yet (so a first `serve` may initialise an SQLite store). */
 export function isEmptyStore(paths: StorePaths): boolean {
-  return !existsSync(paths.dbPath) && !existsSync(paths.rootKeyPath);
+  return paths.storeUrl === undefined && !existsSync(paths.dbPath) && !existsSync(paths.rootKeyPath);
 }
 
 /** Creates the data dir 0700 when asked, and refuses one that group or others can enter. */

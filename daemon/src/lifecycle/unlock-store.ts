@@ -1,10 +1,7 @@
 import { createAuditLog } from '../audit/audit-log.js';
 import { KeyringOwner, type RootKeyPlace } from '../barrier/keyring-owner.js';
-import { durably, type Db } from '../store/database.js';
-import { createIntegrationRepository } from '../store/integration-repository.js';
-import { createKeyringRepository } from '../store/keyring-repository.js';
 import { createRowGuard, type RowFailureListener, type RowGuard } from '../store/row-integrity.js';
-import { createTokenRepository } from '../store/token-repository.js';
+import type { Store } from '../store/store.js';
 
 /** A store's keys, unlocked: the owner of the root key and keyring, and the guard that authenticates rows. */
 export interface UnlockedStore {
@@ -12,27 +9,32 @@ export interface UnlockedStore {
   rows: RowGuard;
   /** Whether a rekey interrupted after its commit was finished first. */
   recoveredRekey: boolean;
+  /** The keyring version the keys were read at (keyring-sync.ts follows later changes). */
+  keyringVersion: number;
 }
 
 /**
- * Unlocks the keys of an open database (KeyringOwner.unlock) and builds the row guard over its row
- * key. A store from before row MACs has them computed here, once, in one transaction that also
- * records the upgrade in the sealed check value and the audit log. On failure no key stays in memory.
+ * Unlocks the keys of an open store (KeyringOwner.unlock), builds the row guard over its row key and
+ * hands it to the store. A store from before row MACs has them computed here, once, in one
+ * transaction that also records the upgrade in the sealed check value and the audit log. On failure
+ * no key stays in memory.
  */
-export function unlockStore(db: Db, place: RootKeyPlace, onRowFailure?: RowFailureListener): UnlockedStore {
-  const keyrings = createKeyringRepository(db);
-  const { owner, recoveredRekey } = KeyringOwner.unlock(keyrings, place);
+export async function unlockStore(store: Store, place: RootKeyPlace, onRowFailure?: RowFailureListener): Promise<UnlockedStore> {
+  const keyringVersion = await store.keyring.version();
+  const { owner, recoveredRekey } = await KeyringOwner.unlock(store.keyring, place);
   try {
     const rows = createRowGuard(owner.rowAuthenticator(), onRowFailure);
+    store.useRowGuard(rows);
     if (owner.needsRowUpgrade()) {
-      durably(db, () => {
-        const tokens = createTokenRepository(db, rows).authenticateAll();
-        const integrations = createIntegrationRepository(db, rows).authenticateAll();
-        owner.markRowsAuthenticated(keyrings);
-        createAuditLog(db).append({ action: 'store.authenticate_rows', outcome: 'ok', detail: { tokens, integrations } });
+      const audit = createAuditLog(store);
+      await store.write(async (tx) => {
+        const tokens = await tx.tokens.authenticateAll();
+        const integrations = await tx.integrations.authenticateAll();
+        await owner.markRowsAuthenticated(tx.keyring);
+        await audit.appendIn(tx, { action: 'store.authenticate_rows', outcome: 'ok', detail: { tokens, integrations } });
       });
     }
-    return { owner, rows, recoveredRekey };
+    return { owner, rows, recoveredRekey, keyringVersion };
   } catch (error) {
     owner.wipe();
     throw error;
@@ -40,19 +42,19 @@ export function unlockStore(db: Db, place: RootKeyPlace, onRowFailure?: RowFailu
 }
 
 /** Unlocks, runs `fn`, and wipes every key in `finally`. */
-export function usingUnlockedStore<T>(db: Db, place: RootKeyPlace, fn: (unlocked: UnlockedStore) => T): T {
-  const unlocked = unlockStore(db, place);
+export async function usingUnlockedStore<T>(store: Store, place: RootKeyPlace, fn: (unlocked: UnlockedStore) => Promise<T> | T): Promise<T> {
+  const unlocked = await unlockStore(store, place);
   try {
-    return fn(unlocked);
+    return await fn(unlocked);
   } finally {
     unlocked.owner.wipe();
   }
 }
 
 /** Every token and integration row that fails authentication, as `tokens row tok_…`. */
-export function findUnauthenticatedRows(db: Db, rows: RowGuard): string[] {
+export async function findUnauthenticatedRows(store: Pick<Store, 'tokens' | 'integrations'>): Promise<string[]> {
   return [
-    ...createTokenRepository(db, rows).unauthenticated().map((id) => `tokens row ${id}`),
-    ...createIntegrationRepository(db, rows).unauthenticated().map((id) => `integrations row ${id}`),
+    ...(await store.tokens.unauthenticated()).map((id) => `tokens row ${id}`),
+    ...(await store.integrations.unauthenticated()).map((id) => `integrations row ${id}`),
   ];
 }

@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
 import { createAuditLog, type AuditVerifyResult } from '../audit/audit-log.js';
 import { ConfigError } from '../errors.js';
-import { openDatabase } from '../store/database.js';
-import { foreignSchemaObjects } from '../store/schema-check.js';
+import { connectStore } from './store-connection.js';
 import { ensureDataDir, type StorePaths } from './store-paths.js';
 import { findUnauthenticatedRows, usingUnlockedStore } from './unlock-store.js';
 
@@ -20,18 +19,16 @@ export interface StoreVerification {
  * Checks a store with its root key: the schema is exactly the migrations', the keyring opens (else
  * ConfigError, as at start), every token and integration row authenticates, and the audit chain holds.
  */
-export function verifyStore(paths: StorePaths): StoreVerification {
+export async function verifyStore(paths: StorePaths): Promise<StoreVerification> {
   ensureDataDir(paths.dataDir, false);
-  if (!existsSync(paths.dbPath)) throw new ConfigError(`database ${paths.dbPath} does not exist`);
-  const db = openDatabase(paths.dbPath);
+  if (paths.storeUrl === undefined && !existsSync(paths.dbPath)) throw new ConfigError(`database ${paths.dbPath} does not exist`);
+  const store = await connectStore(paths);
   try {
-    const foreignSchema = foreignSchemaObjects(db);
-    const failedRows = usingUnlockedStore(db, { keyPath: paths.rootKeyPath, subject: `database ${paths.dbPath}` }, ({ rows }) =>
-      findUnauthenticatedRows(db, rows),
-    );
-    const audit = createAuditLog(db).verify();
+    const foreignSchema = await store.foreignSchemaObjects();
+    const failedRows = await usingUnlockedStore(store, { keyPath: paths.rootKeyPath, subject: store.subject }, () => findUnauthenticatedRows(store));
+    const audit = await createAuditLog(store).verify();
     return { ok: foreignSchema.length === 0 && failedRows.length === 0 && audit.ok, foreignSchema, failedRows, audit };
   } finally {
-    db.close();
+    await store.close();
   }
 }

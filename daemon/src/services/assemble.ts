@@ -1,12 +1,8 @@
 import { createAuditLog, type AuditLog } from '../audit/audit-log.js';
 import { ROLES } from '@dcs/shared';
-import type { Barrier } from '../barrier/barrier.js';
+import type { LiveBarrier } from '../barrier/barrier.js';
 import type { MetricGauges } from '../observability/metrics.js';
-import type { Db } from '../store/database.js';
-import { createIntegrationRepository, type IntegrationRepository } from '../store/integration-repository.js';
-import { createKeyringRepository, type KeyringRepository } from '../store/keyring-repository.js';
-import type { RowGuard } from '../store/row-integrity.js';
-import { createTokenRepository, type TokenRepository } from '../store/token-repository.js';
+import type { Store } from '../store/store.js';
 import { createRegistryProbe, type RegistryProbe } from '../registry/registry-probe.js';
 import { createMintCache, type MintCache, type MintObserver } from '../providers/mint-cache.js';
 import { mintCredential } from '../providers/mint-credential.js';
@@ -18,14 +14,11 @@ import { createIntegrationService, type IntegrationService } from './integration
 import { createRegistryCheckService, type RegistryCheckService } from './registry-check-service.js';
 import { createTokenService, type TokenService } from './token-service.js';
 
-/** Repositories and services wired over one database and barrier. */
+/** The services wired over one store and barrier. */
 export interface Services {
-  db: Db;
-  barrier: Barrier;
+  store: Store;
+  barrier: LiveBarrier;
   audit: AuditLog;
-  integrationRepository: IntegrationRepository;
-  tokenRepository: TokenRepository;
-  keyringRepository: KeyringRepository;
   integrations: IntegrationService;
   credentials: CredentialService;
   tokens: TokenService;
@@ -35,7 +28,7 @@ export interface Services {
   mintCache: MintCache;
 }
 
-/** What assembleServices takes besides the database and the barrier. */
+/** What assembleServices takes besides the store and the barrier. */
 export interface AssembleOptions {
   now?: () => Date;
   /** Told when a served credential expires within a week (the caller throttles and logs). */
@@ -56,14 +49,11 @@ export interface AssembleOptions {
 }
 
 /** Wires repositories and services; `now`, the observers and the probe are injected so tests and metrics can observe. */
-export function assembleServices(options: { db: Db; barrier: Barrier; rows: RowGuard } & AssembleOptions): Services {
-  const { db, barrier, rows } = options;
+export function assembleServices(options: { store: Store; barrier: LiveBarrier } & AssembleOptions): Services {
+  const { store, barrier } = options;
   const now = options.now ?? (() => new Date());
-  const audit = createAuditLog(db, now);
-  const integrationRepository = createIntegrationRepository(db, rows);
-  const tokenRepository = createTokenRepository(db, rows);
-  const keyringRepository = createKeyringRepository(db);
-  const base = { db, audit, now };
+  const audit = createAuditLog(store, now);
+  const base = { store, audit, now };
   const env = options.env ?? {};
   const nowMs = () => now().getTime();
   const timeouts = options.outboundTimeoutMs === undefined ? {} : { timeoutMs: options.outboundTimeoutMs, connectTimeoutMs: options.outboundTimeoutMs };
@@ -71,26 +61,21 @@ export function assembleServices(options: { db: Db; barrier: Barrier; rows: RowG
   const mint = (target: Parameters<typeof mintCredential>[0]) => mintCredential(target, providerDeps);
   const mintCache = createMintCache({ mint, nowMs, ...(options.mintObserver ? { observer: options.mintObserver } : {}) });
   return {
-    db,
+    store,
     barrier,
     audit,
-    integrationRepository,
-    tokenRepository,
-    keyringRepository,
     mintCache,
-    integrations: createIntegrationService({ ...base, integrationRepository, barrier, mintCache }),
+    integrations: createIntegrationService({ ...base, barrier, mintCache }),
     credentials: createCredentialService({
       ...base,
-      integrationRepository,
       barrier,
       mintCache,
       ...(options.onExpiring ? { onExpiring: options.onExpiring } : {}),
     }),
-    tokens: createTokenService({ ...base, tokenRepository }),
-    auditTrail: createAuditService({ audit, tokenRepository }),
+    tokens: createTokenService(base),
+    auditTrail: createAuditService({ audit, tokens: store.tokens }),
     registryChecks: createRegistryCheckService({
       ...base,
-      integrationRepository,
       barrier,
       probe: options.probe ?? createRegistryProbe(),
       mint,
@@ -99,11 +84,13 @@ export function assembleServices(options: { db: Db; barrier: Barrier; rows: RowG
 }
 
 /** Reads the gauges `/metrics` reports from the store (counts only). */
-export function readMetricGauges(services: Pick<Services, 'integrationRepository' | 'tokenRepository' | 'barrier'>, now: Date): MetricGauges {
+export async function readMetricGauges(services: Pick<Services, 'store' | 'barrier'>, now: Date): Promise<MetricGauges> {
   const at = now.toISOString();
+  const { tokens, integrations } = services.store;
+  const active = await Promise.all(ROLES.map(async (role) => [role, await tokens.countActive(role, at)] as const));
   return {
-    integrations: services.integrationRepository.count(),
-    activeTokens: Object.fromEntries(ROLES.map((role) => [role, services.tokenRepository.countActive(role, at)])) as MetricGauges['activeTokens'],
+    integrations: await integrations.count(),
+    activeTokens: Object.fromEntries(active) as MetricGauges['activeTokens'],
     keyringActiveTerm: services.barrier.isSealed() ? 0 : services.barrier.activeTerm(),
   };
 }

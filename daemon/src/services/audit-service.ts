@@ -1,19 +1,19 @@
 import type { AuditPage, AuditQuery } from '@dcs/shared';
 import type { AuditFilter, AuditLog } from '../audit/audit-log.js';
 import { coversHosts } from '../auth/authorize.js';
-import type { TokenRepository } from '../store/token-repository.js';
+import type { TokenTable } from '../store/store.js';
 import { auditActor, authorize, type RequestContext } from './context.js';
 
 /** Dependencies of the audit service. */
 export interface AuditServiceDeps {
   audit: Pick<AuditLog, 'append' | 'list'>;
-  tokenRepository: Pick<TokenRepository, 'list'>;
+  tokens: Pick<TokenTable, 'list'>;
 }
 
 /** Reading the audit log through `GET /v1/audit` (admin and auditor). */
 export interface AuditService {
   /** Returns one page of events matching the filters, past the cursor, oldest or newest first. */
-  list(ctx: RequestContext, query: AuditQuery): AuditPage;
+  list(ctx: RequestContext, query: AuditQuery): Promise<AuditPage>;
 }
 
 /**
@@ -22,27 +22,26 @@ export interface AuditService {
  * listings) only when a token within its hosts wrote them, itself included; rows without a host or
  * a token (the first admin token, failed logins with no token id) stay hidden from it.
  */
-export function createAuditService({ audit, tokenRepository }: AuditServiceDeps): AuditService {
-  const readerView = (ctx: RequestContext): AuditFilter['within'] => {
+export function createAuditService({ audit, tokens }: AuditServiceDeps): AuditService {
+  const readerView = async (ctx: RequestContext): Promise<AuditFilter['within']> => {
     const hosts = ctx.principal.hosts;
     if (hosts === null) return undefined;
-    const tokenIds = tokenRepository
-      .list()
+    const tokenIds = (await tokens.list())
       .filter((row) => coversHosts(ctx.principal, row.hosts))
       .map((row) => row.id);
     return { hosts, tokenIds };
   };
 
   return {
-    list(ctx, query) {
-      authorize(audit, ctx, 'audit.read');
+    async list(ctx, query) {
+      await authorize(audit, ctx, 'audit.read');
       // One row more than asked tells whether another page follows without a second query.
-      const rows = audit.list({
+      const rows = await audit.list({
         since: query.since,
         host: query.host,
         action: query.action,
         tokenId: query.token,
-        within: readerView(ctx),
+        within: await readerView(ctx),
         // The cursor is the last seq of the previous page: the next one starts past it, in the order asked.
         ...(query.cursor === undefined ? {} : query.order === 'desc' ? { before: Number(query.cursor) } : { after: Number(query.cursor) }),
         order: query.order,
@@ -50,7 +49,7 @@ export function createAuditService({ audit, tokenRepository }: AuditServiceDeps)
       });
       const page = rows.slice(0, query.limit);
       const nextCursor = rows.length > query.limit ? String(page.at(-1)!.seq) : null;
-      audit.append({ ...auditActor(ctx), action: 'audit.read', outcome: 'ok', detail: { count: page.length } });
+      await audit.append({ ...auditActor(ctx), action: 'audit.read', outcome: 'ok', detail: { count: page.length } });
       return { events: page, nextCursor };
     },
   };

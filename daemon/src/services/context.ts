@@ -20,12 +20,12 @@ export function auditActor(ctx: RequestContext): Pick<AuditEntry, 'requestId' | 
 }
 
 /** assertCan that also records a denial in the audit log before it throws. */
-export function authorize(audit: Pick<AuditLog, 'append'>, ctx: RequestContext, action: Action, resource: Resource = {}): void {
+export async function authorize(audit: Pick<AuditLog, 'append'>, ctx: RequestContext, action: Action, resource: Resource = {}): Promise<void> {
   try {
     assertCan(ctx.principal, action, resource);
   } catch (error) {
     if (error instanceof ForbiddenError) {
-      audit.append({ ...auditActor(ctx), action, host: resource.host, outcome: 'denied' });
+      await audit.append({ ...auditActor(ctx), action, host: resource.host, outcome: 'denied' });
     }
     throw error;
   }

@@ -10,23 +10,22 @@ import {
 } from '@dcs/shared';
 import type { AuditLog } from '../audit/audit-log.js';
 import { mayUseHost } from '../auth/authorize.js';
-import { secretContext, type Barrier } from '../barrier/barrier.js';
+import { secretContext, type LiveBarrier } from '../barrier/barrier.js';
 import { AppError, ConflictError, CredentialExpiredError, IntegrityError, MintFailedError, NotFoundError, ValidationError } from '../errors.js';
 import type { MintCache } from '../providers/mint-cache.js';
 import { MintError } from '../providers/mint-error.js';
-import { durably, type Db } from '../store/database.js';
-import type { IntegrationRepository, IntegrationRow } from '../store/integration-repository.js';
+import type { IntegrationRow } from '../store/rows.js';
+import type { Store } from '../store/store.js';
 import { fallbackHost, mintTargetOf } from './cloud-identity.js';
 import { auditActor, authorize, type RequestContext } from './context.js';
 import { buildIntegrationRow, mintsCredentials, type MintingRow } from './integration-row.js';
 
 /** Dependencies of the credential service. */
 export interface CredentialServiceDeps {
-  db: Db;
-  integrationRepository: IntegrationRepository;
-  barrier: Pick<Barrier, 'seal' | 'open'>;
-  /** `appendCommitted` (group commit) for lookups, `append` in the transaction of every write. */
-  audit: Pick<AuditLog, 'append' | 'appendCommitted'>;
+  store: Pick<Store, 'write' | 'integrations'>;
+  barrier: Pick<LiveBarrier, 'seal' | 'open'>;
+  /** `appendCommitted` (group commit) for lookups, `appendIn` in the transaction of every write. */
+  audit: Pick<AuditLog, 'append' | 'appendIn' | 'appendCommitted'>;
   now: () => Date;
   /** Told when a served credential expires within a week or has expired (logs, throttled by the callee). */
   onExpiring?: (notice: ExpiryNotice) => void;
@@ -58,9 +57,9 @@ export interface CredentialService {
    * lookup that cannot be audited rejects.
    */
   lookupWithNotice(ctx: RequestContext, serverUrl: string): Promise<LookupResult>;
-  list(ctx: RequestContext): CredentialList;
-  store(ctx: RequestContext, body: StoreCredentialBody): void;
-  erase(ctx: RequestContext, serverUrl: string): void;
+  list(ctx: RequestContext): Promise<CredentialList>;
+  store(ctx: RequestContext, body: StoreCredentialBody): Promise<void>;
+  erase(ctx: RequestContext, serverUrl: string): Promise<void>;
 }
 
 /**
@@ -68,17 +67,17 @@ export interface CredentialService {
  * may not read or that are not exported, so that a runner cannot probe which hosts exist.
  */
 export function createCredentialService(deps: CredentialServiceDeps): CredentialService {
-  const { db, integrationRepository, barrier, audit, now, onExpiring, mintCache } = deps;
+  const { store, barrier, audit, now, onExpiring, mintCache } = deps;
 
   const service: CredentialService = {
     // Every outcome's audit row goes through the group commit and is awaited before the answer
     // (secret or error) is produced.
     async lookupWithNotice(ctx, serverUrl) {
-      authorize(audit, ctx, 'credential.get');
+      await authorize(audit, ctx, 'credential.get');
       const key = parseKey(serverUrl);
       let row;
       try {
-        row = isSubKey(key) ? undefined : findServing(key.host);
+        row = isSubKey(key) ? undefined : await findServing(key.host);
       } catch (error) {
         // A row edited without the root key (its MAC fails) is an integrity error, audited like one that does not open.
         if (error instanceof IntegrityError) await auditLookupError(ctx, key.host, undefined);
@@ -105,7 +104,7 @@ export function createCredentialService(deps: CredentialServiceDeps): Credential
       }
       let secret: string;
       try {
-        secret = barrier.open(secretContext(row.host), row.envelope);
+        secret = await barrier.open(secretContext(row.host), row.envelope);
       } catch (error) {
         if (error instanceof IntegrityError) await auditLookupError(ctx, row.host, row.id);
         throw error;
@@ -117,22 +116,22 @@ export function createCredentialService(deps: CredentialServiceDeps): Credential
       return { credential, warning: expiryWarning(row.host, row.expiresAt) };
     },
 
-    list(ctx) {
-      authorize(audit, ctx, 'credential.list');
+    async list(ctx) {
+      await authorize(audit, ctx, 'credential.list');
       // No prototype: a host named "__proto__" must be listed like any other.
       const result: CredentialList = Object.create(null) as CredentialList;
       let count = 0;
-      for (const { host, username } of integrationRepository.listExported()) {
+      for (const { host, username } of await store.integrations.listExported()) {
         if (!mayUseHost(ctx.principal, host)) continue;
         result[dockerCliKey(host)] = username;
         count++;
       }
-      audit.append({ ...auditActor(ctx), action: 'credential.list', outcome: 'ok', detail: { count } });
+      await audit.append({ ...auditActor(ctx), action: 'credential.list', outcome: 'ok', detail: { count } });
       return result;
     },
 
-    store(ctx, body) {
-      authorize(audit, ctx, 'credential.store');
+    async store(ctx, body) {
+      await authorize(audit, ctx, 'credential.store');
       const key = parseKey(body.ServerURL);
       if (key.path !== '') {
         throw new ValidationError(`"${key.host}${key.path}" names a path; credentials are stored per registry host`, [
@@ -140,35 +139,35 @@ export function createCredentialService(deps: CredentialServiceDeps): Credential
         ]);
       }
       const { host } = key;
-      authorize(audit, ctx, 'credential.store', { host });
-      const fresh = buildIntegrationRow(barrier, { host, username: body.Username, secret: body.Secret }, now().toISOString());
-      durably(db, () => {
-        const existing = integrationRepository.findByHost(host);
+      await authorize(audit, ctx, 'credential.store', { host });
+      const fresh = await buildIntegrationRow(barrier, { host, username: body.Username, secret: body.Secret }, now().toISOString());
+      await store.write(async (tx) => {
+        const existing = await tx.integrations.findByHost(host);
         if (existing && mintsCredentials(existing)) {
           throw new ConflictError(`${host} is served by a ${existing.provider} integration: its credentials are minted, not stored`);
         }
         // An existing integration keeps its id, settings and history; only the credential changes.
         const { envelope, term, updatedAt } = fresh;
-        if (existing) integrationRepository.update({ ...existing, username: body.Username, envelope, term, updatedAt });
-        else integrationRepository.insert(fresh);
+        if (existing) await tx.integrations.update({ ...existing, username: body.Username, envelope, term, updatedAt });
+        else await tx.integrations.insert(fresh);
         const targetId = existing?.id ?? fresh.id;
-        audit.append({ ...auditActor(ctx), action: 'credential.store', host, targetId, outcome: 'ok' });
+        await audit.appendIn(tx, { ...auditActor(ctx), action: 'credential.store', host, targetId, outcome: 'ok' });
       });
     },
 
-    erase(ctx, serverUrl) {
-      authorize(audit, ctx, 'credential.erase');
+    async erase(ctx, serverUrl) {
+      await authorize(audit, ctx, 'credential.erase');
       const key = parseKey(serverUrl);
       // docker logout also erases sub-keys such as Docker Hub's .../access-token: nothing stored, nothing to do.
       if (isSubKey(key)) {
-        audit.append({ ...auditActor(ctx), action: 'credential.erase', host: key.host, outcome: 'not_found' });
+        await audit.append({ ...auditActor(ctx), action: 'credential.erase', host: key.host, outcome: 'not_found' });
         return;
       }
-      authorize(audit, ctx, 'credential.erase', { host: key.host });
-      durably(db, () => {
-        const existing = integrationRepository.findByHost(key.host);
-        const removed = existing ? integrationRepository.remove(existing.id) : false;
-        audit.append({
+      await authorize(audit, ctx, 'credential.erase', { host: key.host });
+      await store.write(async (tx) => {
+        const existing = await tx.integrations.findByHost(key.host);
+        const removed = existing ? await tx.integrations.remove(existing.id) : false;
+        await audit.appendIn(tx, {
           ...auditActor(ctx),
           action: 'credential.erase',
           host: key.host,
@@ -180,11 +179,11 @@ export function createCredentialService(deps: CredentialServiceDeps): Credential
   };
 
   /** The integration serving `host`: its own, else (a Google registry host) the google integration of gcr.io. */
-  function findServing(host: string): Readonly<IntegrationRow> | undefined {
-    const own = integrationRepository.findByHost(host);
+  async function findServing(host: string): Promise<Readonly<IntegrationRow> | undefined> {
+    const own = await store.integrations.findByHost(host);
     if (own) return own;
     const fallback = fallbackHost(host);
-    const shared = fallback === undefined ? undefined : integrationRepository.findByHost(fallback);
+    const shared = fallback === undefined ? undefined : await store.integrations.findByHost(fallback);
     return shared && shared.provider === 'google' ? shared : undefined;
   }
 

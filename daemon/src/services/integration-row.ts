@@ -1,5 +1,5 @@
 import { INTEGRATION_SUMMARY_FIELDS, type IntegrationSummary } from '@dcs/shared';
-import { secretContext, type Barrier } from '../barrier/barrier.js';
+import { secretContext, type LiveBarrier } from '../barrier/barrier.js';
 import { newId } from '../ids.js';
 import type { CloudIdentity } from '../providers/mint-credential.js';
 import type { IntegrationListing, IntegrationRow } from '../store/integration-repository.js';
@@ -25,25 +25,25 @@ export type CredentialFields = Pick<IntegrationRow, 'username' | 'envelope' | 't
  * envelope is opened where the secret of a static row is) with the provider, its username and the
  * identity's non-secret fields beside it.
  */
-export function credentialFields(barrier: Pick<Barrier, 'seal'>, host: string, credential: IntegrationCredential): CredentialFields {
+export async function credentialFields(barrier: Pick<LiveBarrier, 'seal'>, host: string, credential: IntegrationCredential): Promise<CredentialFields> {
   if ('identity' in credential) {
     const { identity } = credential;
     return {
       username: PROVIDER_USERNAME[identity.provider],
-      ...barrier.seal(secretContext(host), identityPlaintext(identity)),
+      ...(await barrier.seal(secretContext(host), identityPlaintext(identity))),
       provider: identity.provider,
       identity: summarizeIdentity(identity),
     };
   }
-  return { username: credential.username, ...barrier.seal(secretContext(host), credential.secret), provider: 'static', identity: null };
+  return { username: credential.username, ...(await barrier.seal(secretContext(host), credential.secret)), provider: 'static', identity: null };
 }
 
 /** Builds the row of a new integration: a fresh id, the credential sealed for its host, created and updated `at`, never tested. */
-export function buildIntegrationRow(barrier: Pick<Barrier, 'seal'>, fields: NewIntegration, at: string): IntegrationRow {
+export async function buildIntegrationRow(barrier: Pick<LiveBarrier, 'seal'>, fields: NewIntegration, at: string): Promise<IntegrationRow> {
   return {
     id: newId('int'),
     host: fields.host,
-    ...credentialFields(barrier, fields.host, fields),
+    ...(await credentialFields(barrier, fields.host, fields)),
     export: fields.export ?? true,
     description: fields.description ?? null,
     createdAt: at,

@@ -2,21 +2,20 @@ import { X509Certificate } from 'node:crypto';
 import type { CreateIntegrationBody, IntegrationSummary, UpdateIntegrationBody } from '@dcs/shared';
 import type { AuditLog } from '../audit/audit-log.js';
 import { mayUseHost } from '../auth/authorize.js';
-import type { Barrier } from '../barrier/barrier.js';
+import type { LiveBarrier } from '../barrier/barrier.js';
 import { ConflictError, NotFoundError, ValidationError } from '../errors.js';
 import type { MintCache } from '../providers/mint-cache.js';
-import { durably, type Db } from '../store/database.js';
-import type { IntegrationRepository, IntegrationRow } from '../store/integration-repository.js';
+import type { IntegrationRow } from '../store/rows.js';
+import type { Store } from '../store/store.js';
 import { auditActor, authorize, type RequestContext } from './context.js';
 import { checkIdentity, credentialOfCreate, identityOfUpdate } from './cloud-identity.js';
 import { buildIntegrationRow, credentialFields, integrationSummary } from './integration-row.js';
 
 /** Dependencies of the integration service. */
 export interface IntegrationServiceDeps {
-  db: Db;
-  integrationRepository: IntegrationRepository;
-  barrier: Pick<Barrier, 'seal'>;
-  audit: Pick<AuditLog, 'append'>;
+  store: Pick<Store, 'write' | 'integrations'>;
+  barrier: Pick<LiveBarrier, 'seal'>;
+  audit: Pick<AuditLog, 'append' | 'appendIn'>;
   now: () => Date;
   /** Forgets the credentials minted from an identity that is replaced or removed. */
   mintCache?: Pick<MintCache, 'invalidate'>;
@@ -24,59 +23,59 @@ export interface IntegrationServiceDeps {
 
 /** Managing integrations: what admins and managers do through `/v1/integrations`. */
 export interface IntegrationService {
-  create(ctx: RequestContext, body: CreateIntegrationBody): IntegrationSummary;
+  create(ctx: RequestContext, body: CreateIntegrationBody): Promise<IntegrationSummary>;
   /** The summaries the token may see, ordered by host, as JSON text (an array). */
-  listJson(ctx: RequestContext): string;
-  get(ctx: RequestContext, id: string): IntegrationSummary;
-  update(ctx: RequestContext, id: string, body: UpdateIntegrationBody): IntegrationSummary;
-  remove(ctx: RequestContext, id: string): void;
+  listJson(ctx: RequestContext): Promise<string>;
+  get(ctx: RequestContext, id: string): Promise<IntegrationSummary>;
+  update(ctx: RequestContext, id: string, body: UpdateIntegrationBody): Promise<IntegrationSummary>;
+  remove(ctx: RequestContext, id: string): Promise<void>;
 }
 
 /** Builds the integration service. */
 export function createIntegrationService(deps: IntegrationServiceDeps): IntegrationService {
-  const { db, integrationRepository, barrier, audit, now, mintCache } = deps;
+  const { store, barrier, audit, now, mintCache } = deps;
 
-  const findVisible = (ctx: RequestContext, id: string): IntegrationRow => {
-    const row = integrationRepository.findById(id);
+  const findVisible = async (ctx: RequestContext, id: string): Promise<IntegrationRow> => {
+    const row = await store.integrations.findById(id);
     // A host-limited token must not learn that integrations outside its list exist.
     if (!row || !mayUseHost(ctx.principal, row.host)) throw new NotFoundError(`integration ${id} not found`);
     return row;
   };
 
   return {
-    create(ctx, body) {
-      authorize(audit, ctx, 'integration.create', { host: body.host });
+    async create(ctx, body) {
+      await authorize(audit, ctx, 'integration.create', { host: body.host });
       const caCert = body.caCert === undefined ? null : parseCaCert(body.caCert);
       const credential = credentialOfCreate(body);
       if ('identity' in credential) checkIdentity(body.host, credential.identity);
       const settings = { host: body.host, export: body.export, description: body.description, expiresAt: body.expiresAt, caCert };
-      const row = buildIntegrationRow(barrier, { ...settings, ...credential }, now().toISOString());
-      durably(db, () => {
-        if (integrationRepository.findByHost(row.host)) {
+      const row = await buildIntegrationRow(barrier, { ...settings, ...credential }, now().toISOString());
+      await store.write(async (tx) => {
+        if (await tx.integrations.findByHost(row.host)) {
           throw new ConflictError(`host ${row.host} already has an integration`);
         }
-        integrationRepository.insert(row);
-        audit.append({ ...auditActor(ctx), action: 'integration.create', host: row.host, targetId: row.id, outcome: 'ok' });
+        await tx.integrations.insert(row);
+        await audit.appendIn(tx, { ...auditActor(ctx), action: 'integration.create', host: row.host, targetId: row.id, outcome: 'ok' });
       });
       return integrationSummary(row);
     },
 
-    listJson(ctx) {
-      authorize(audit, ctx, 'integration.read');
+    async listJson(ctx) {
+      await authorize(audit, ctx, 'integration.read');
       // Listings, not rows: the envelopes are not read for a list.
-      return integrationRepository.listingsJson(ctx.principal.hosts);
+      return store.integrations.listingsJson(ctx.principal.hosts);
     },
 
-    get(ctx, id) {
-      authorize(audit, ctx, 'integration.read');
-      return integrationSummary(findVisible(ctx, id));
+    async get(ctx, id) {
+      await authorize(audit, ctx, 'integration.read');
+      return integrationSummary(await findVisible(ctx, id));
     },
 
-    update(ctx, id, body) {
+    async update(ctx, id, body) {
       // The role is checked before the lookup, so a token that may not update learns nothing about ids.
-      authorize(audit, ctx, 'integration.update');
-      const current = findVisible(ctx, id);
-      authorize(audit, ctx, 'integration.update', { host: current.host });
+      await authorize(audit, ctx, 'integration.update');
+      const current = await findVisible(ctx, id);
+      await authorize(audit, ctx, 'integration.update', { host: current.host });
       const identity = identityOfUpdate(body);
       checkCredentialChange(current, body, identity);
       const next: IntegrationRow = {
@@ -89,18 +88,18 @@ export function createIntegrationService(deps: IntegrationServiceDeps): Integrat
         caCert: body.caCert === undefined ? current.caCert : body.caCert === null ? null : parseCaCert(body.caCert),
       };
       if (body.secret !== undefined) {
-        Object.assign(next, credentialFields(barrier, current.host, { username: next.username, secret: body.secret }));
+        Object.assign(next, await credentialFields(barrier, current.host, { username: next.username, secret: body.secret }));
       }
-      if (identity) Object.assign(next, credentialFields(barrier, current.host, { identity }));
+      if (identity) Object.assign(next, await credentialFields(barrier, current.host, { identity }));
       if (body.secret !== undefined || body.username !== undefined || identity) {
         // The last test said something about the old credential, not this one.
         Object.assign(next, { lastTestedAt: null, lastTestResult: null, lastTestDetail: null });
       }
       const changed = Object.keys(body).filter((key) => body[key as keyof UpdateIntegrationBody] !== undefined);
-      durably(db, () => {
-        if (!integrationRepository.findById(id)) throw new NotFoundError(`integration ${id} not found`);
-        integrationRepository.update(next);
-        audit.append({
+      await store.write(async (tx) => {
+        if (!(await tx.integrations.findById(id))) throw new NotFoundError(`integration ${id} not found`);
+        await tx.integrations.update(next);
+        await audit.appendIn(tx, {
           ...auditActor(ctx),
           action: 'integration.update',
           host: current.host,
@@ -114,13 +113,13 @@ export function createIntegrationService(deps: IntegrationServiceDeps): Integrat
       return integrationSummary(next);
     },
 
-    remove(ctx, id) {
-      authorize(audit, ctx, 'integration.delete');
-      const current = findVisible(ctx, id);
-      authorize(audit, ctx, 'integration.delete', { host: current.host });
-      durably(db, () => {
-        if (!integrationRepository.remove(id)) throw new NotFoundError(`integration ${id} not found`);
-        audit.append({ ...auditActor(ctx), action: 'integration.delete', host: current.host, targetId: id, outcome: 'ok' });
+    async remove(ctx, id) {
+      await authorize(audit, ctx, 'integration.delete');
+      const current = await findVisible(ctx, id);
+      await authorize(audit, ctx, 'integration.delete', { host: current.host });
+      await store.write(async (tx) => {
+        if (!(await tx.integrations.remove(id))) throw new NotFoundError(`integration ${id} not found`);
+        await audit.appendIn(tx, { ...auditActor(ctx), action: 'integration.delete', host: current.host, targetId: id, outcome: 'ok' });
       });
       mintCache?.invalidate(id);
     },

@@ -1,24 +1,23 @@
 import type { IntegrationTestReport } from '@dcs/shared';
 import type { AuditLog } from '../audit/audit-log.js';
 import { mayUseHost } from '../auth/authorize.js';
-import { secretContext, type Barrier } from '../barrier/barrier.js';
+import { secretContext, type LiveBarrier } from '../barrier/barrier.js';
 import { IntegrityError, NotFoundError } from '../errors.js';
 import type { MintTarget } from '../providers/mint-credential.js';
 import { MintError } from '../providers/mint-error.js';
 import type { MintedCredential } from '../providers/provider-common.js';
 import type { ProbeOutcome, RegistryProbe } from '../registry/registry-probe.js';
-import type { Db } from '../store/database.js';
-import type { IntegrationRepository } from '../store/integration-repository.js';
+import type { IntegrationRow } from '../store/rows.js';
+import type { Store } from '../store/store.js';
 import { mintTargetOf } from './cloud-identity.js';
 import { auditActor, authorize, type RequestContext } from './context.js';
 import { mintsCredentials } from './integration-row.js';
 
 /** Dependencies of the registry check service. */
 export interface RegistryCheckServiceDeps {
-  db: Db;
-  integrationRepository: Pick<IntegrationRepository, 'findById' | 'recordTest'>;
-  barrier: Pick<Barrier, 'open'>;
-  audit: Pick<AuditLog, 'append'>;
+  store: Pick<Store, 'write' | 'integrations'>;
+  barrier: Pick<LiveBarrier, 'open'>;
+  audit: Pick<AuditLog, 'append' | 'appendIn'>;
   probe: RegistryProbe;
   /** Mints a fresh credential for a cloud provider integration (not the cached one: the test is of the identity). */
   mint: (target: MintTarget) => Promise<MintedCredential>;
@@ -33,10 +32,10 @@ export interface RegistryCheckService {
 
 /** Builds the service. The secret is opened only to be sent to the registry it belongs to. */
 export function createRegistryCheckService(deps: RegistryCheckServiceDeps): RegistryCheckService {
-  const { db, integrationRepository, barrier, audit, probe, mint, now } = deps;
+  const { store, barrier, audit, probe, mint, now } = deps;
 
   /** Probes with the stored secret, or mints from the stored identity first; a failed mint is the outcome. */
-  const check = async (row: NonNullable<ReturnType<IntegrationRepository['findById']>>, plaintext: string): Promise<ProbeOutcome> => {
+  const check = async (row: IntegrationRow, plaintext: string): Promise<ProbeOutcome> => {
     if (!mintsCredentials(row)) return probe({ host: row.host, username: row.username, secret: plaintext, caCert: row.caCert });
     let minted: MintedCredential;
     try {
@@ -52,25 +51,25 @@ export function createRegistryCheckService(deps: RegistryCheckServiceDeps): Regi
   return {
     async test(ctx, id) {
       // The role is checked before the lookup, so a token that may not test learns nothing about ids.
-      authorize(audit, ctx, 'integration.test');
-      const row = integrationRepository.findById(id);
+      await authorize(audit, ctx, 'integration.test');
+      const row = await store.integrations.findById(id);
       // A host-limited token must not learn that integrations outside its list exist.
       if (!row || !mayUseHost(ctx.principal, row.host)) throw new NotFoundError(`integration ${id} not found`);
-      authorize(audit, ctx, 'integration.test', { host: row.host });
+      await authorize(audit, ctx, 'integration.test', { host: row.host });
       let secret: string;
       try {
-        secret = barrier.open(secretContext(row.host), row.envelope);
+        secret = await barrier.open(secretContext(row.host), row.envelope);
       } catch (error) {
         if (error instanceof IntegrityError) {
-          audit.append({ ...auditActor(ctx), action: 'integration.test', host: row.host, targetId: id, outcome: 'error' });
+          await audit.append({ ...auditActor(ctx), action: 'integration.test', host: row.host, targetId: id, outcome: 'error' });
         }
         throw error;
       }
       const { result, detail } = await check(row, secret);
       const testedAt = now().toISOString();
-      db.transaction(() => {
-        const recorded = integrationRepository.recordTest(id, { at: testedAt, result, detail });
-        audit.append({
+      await store.write(async (tx) => {
+        const recorded = await tx.integrations.recordTest(id, { at: testedAt, result, detail });
+        await audit.appendIn(tx, {
           ...auditActor(ctx),
           action: 'integration.test',
           host: row.host,
@@ -78,7 +77,7 @@ export function createRegistryCheckService(deps: RegistryCheckServiceDeps): Regi
           outcome: recorded ? 'ok' : 'not_found',
           detail: { result },
         });
-      }).immediate();
+      });
       return { id, host: row.host, result, detail, testedAt };
     },
   };

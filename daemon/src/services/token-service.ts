@@ -3,16 +3,15 @@ import type { AuditLog } from '../audit/audit-log.js';
 import { coversHosts, type Principal } from '../auth/authorize.js';
 import { mintToken, parseToken, secretMatches } from '../auth/token-hash.js';
 import { ConflictError, ForbiddenError, NotFoundError, UnauthenticatedError } from '../errors.js';
-import { durably, type Db } from '../store/database.js';
 import { RowAuthenticationError } from '../store/row-integrity.js';
-import type { TokenRepository, TokenRow } from '../store/token-repository.js';
+import type { TokenRow } from '../store/rows.js';
+import type { Store, StoreTx, TokenTable } from '../store/store.js';
 import { auditActor, authorize, type RequestContext } from './context.js';
 
 /** Dependencies of the token service. */
 export interface TokenServiceDeps {
-  db: Db;
-  tokenRepository: TokenRepository;
-  audit: Pick<AuditLog, 'append'>;
+  store: Pick<Store, 'write' | 'tokens'>;
+  audit: Pick<AuditLog, 'append' | 'appendIn'>;
   now: () => Date;
 }
 
@@ -21,15 +20,15 @@ export type AuthFailure = 'malformed' | 'unknown' | 'mismatch' | 'revoked' | 'ex
 
 /** Tokens: minting, listing, revoking, and turning a presented value into a Principal. */
 export interface TokenService {
-  create(ctx: RequestContext, body: CreateTokenBody): CreatedToken;
-  list(ctx: RequestContext): TokenSummary[];
-  revoke(ctx: RequestContext, id: string): void;
+  create(ctx: RequestContext, body: CreateTokenBody): Promise<CreatedToken>;
+  list(ctx: RequestContext): Promise<TokenSummary[]>;
+  revoke(ctx: RequestContext, id: string): Promise<void>;
   /** The calling token as the daemon sees it (any role). */
-  whoami(ctx: RequestContext): WhoAmI;
-  /** Returns the principal of a valid token; throws UnauthenticatedError (with `reason`) otherwise. */
-  authenticate(value: string): Principal;
-  /** Mints a token with no caller (the first admin token of a new store). */
-  bootstrap(name: string, role: Role): CreatedToken;
+  whoami(ctx: RequestContext): Promise<WhoAmI>;
+  /** Returns the principal of a valid token; rejects with UnauthenticatedError (with `reason`) otherwise. */
+  authenticate(value: string): Promise<Principal>;
+  /** Mints a token with no caller (the first admin token of a new store), in the caller's transaction when given. */
+  bootstrap(name: string, role: Role, tx?: StoreTx): Promise<CreatedToken>;
 }
 
 /** An authentication failure with its audit reason and the token id the caller claimed, if any. */
@@ -45,9 +44,16 @@ export class AuthenticationFailure extends UnauthenticatedError {
 
 /** Builds the token service. */
 export function createTokenService(deps: TokenServiceDeps): TokenService {
-  const { db, tokenRepository, audit, now } = deps;
+  const { store, audit, now } = deps;
 
-  const mint = (name: string, role: Role, hosts: string[] | null, expiresAt: string | null, onInsert: (row: TokenRow) => void): CreatedToken => {
+  const mint = async (
+    name: string,
+    role: Role,
+    hosts: string[] | null,
+    expiresAt: string | null,
+    onInsert: (tx: StoreTx, row: TokenRow) => Promise<void>,
+    inTx?: StoreTx,
+  ): Promise<CreatedToken> => {
     const minted = mintToken();
     const row: TokenRow = {
       id: minted.id,
@@ -59,32 +65,33 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
       expiresAt,
       revokedAt: null,
     };
-    durably(db, () => {
-      tokenRepository.insert(row);
-      onInsert(row);
-    });
+    const insert = async (tx: StoreTx) => {
+      await tx.tokens.insert(row);
+      await onInsert(tx, row);
+    };
+    await (inTx ? insert(inTx) : store.write(insert));
     return { ...tokenSummary(row), token: minted.value };
   };
 
   return {
-    create(ctx, body) {
-      authorize(audit, ctx, 'token.create', { role: body.role });
+    async create(ctx, body) {
+      await authorize(audit, ctx, 'token.create', { role: body.role });
       const hosts = body.hosts ? [...new Set(body.hosts)].sort() : null;
-      const deny = (reason: string, message: string): never => {
-        audit.append({ ...auditActor(ctx), action: 'token.create', outcome: 'denied', detail: { reason } });
+      const deny = async (reason: string, message: string): Promise<never> => {
+        await audit.append({ ...auditActor(ctx), action: 'token.create', outcome: 'denied', detail: { reason } });
         throw new ForbiddenError(message);
       };
       if (!coversHosts(ctx.principal, hosts)) {
-        deny('hosts', 'a host-limited token may only mint tokens limited to its own hosts');
+        await deny('hosts', 'a host-limited token may only mint tokens limited to its own hosts');
       }
       // A child never outlives its parent: without a ttlSeconds it expires with it, and a longer one is refused.
       const limit = ctx.principal.expiresAt;
       const expiresAt = body.ttlSeconds === undefined ? limit : new Date(now().getTime() + body.ttlSeconds * 1000).toISOString();
       if (limit !== null && (expiresAt === null || expiresAt > limit)) {
-        deny('expiry', `a token may not outlive the token that mints it (${ctx.principal.tokenId} expires at ${limit}); give a shorter ttlSeconds`);
+        await deny('expiry', `a token may not outlive the token that mints it (${ctx.principal.tokenId} expires at ${limit}); give a shorter ttlSeconds`);
       }
-      return mint(body.name, body.role, hosts, expiresAt, (row) =>
-        audit.append({
+      return mint(body.name, body.role, hosts, expiresAt, (tx, row) =>
+        audit.appendIn(tx, {
           ...auditActor(ctx),
           action: 'token.create',
           targetId: row.id,
@@ -94,44 +101,43 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
       );
     },
 
-    list(ctx) {
-      authorize(audit, ctx, 'token.read');
+    async list(ctx) {
+      await authorize(audit, ctx, 'token.read');
       // A host-limited caller sees only tokens that reach no further than itself.
-      return tokenRepository
-        .list()
+      return (await store.tokens.list())
         .filter((row) => coversHosts(ctx.principal, row.hosts))
         .map(tokenSummary);
     },
 
-    revoke(ctx, id) {
+    async revoke(ctx, id) {
       // The role is checked before the lookup, so a token that may not revoke learns nothing about ids.
-      authorize(audit, ctx, 'token.revoke');
-      const row = tokenRepository.findById(id);
+      await authorize(audit, ctx, 'token.revoke');
+      const row = await store.tokens.findById(id);
       // Beyond the caller's hosts a token is not found, as in the listing: a 403 would confirm it exists.
       if (!row || !coversHosts(ctx.principal, row.hosts)) throw new NotFoundError(`token ${id} not found`);
-      authorize(audit, ctx, 'token.revoke', { role: row.role });
-      durably(db, () => {
+      await authorize(audit, ctx, 'token.revoke', { role: row.role });
+      await store.write(async (tx) => {
         const at = now().toISOString();
-        if (row.role === 'admin' && isActive(row, at) && !outlivedByAnotherAdmin(row, tokenRepository.list(), at)) {
+        if (row.role === 'admin' && isActive(row, at) && !outlivedByAnotherAdmin(row, await tx.tokens.list(), at)) {
           throw new ConflictError(
             `cannot revoke the last active admin token: no other active admin token lives as long as ${row.id}; mint one first (a non-expiring one to revoke a non-expiring one)`,
           );
         }
-        const revoked = tokenRepository.revoke(id, at);
-        audit.append({ ...auditActor(ctx), action: 'token.revoke', targetId: id, outcome: revoked ? 'ok' : 'not_found' });
+        const revoked = await tx.tokens.revoke(id, at);
+        await audit.appendIn(tx, { ...auditActor(ctx), action: 'token.revoke', targetId: id, outcome: revoked ? 'ok' : 'not_found' });
       });
     },
 
-    whoami(ctx) {
-      authorize(audit, ctx, 'token.self');
+    async whoami(ctx) {
+      await authorize(audit, ctx, 'token.self');
       const { tokenId, name, role, hosts, expiresAt } = ctx.principal;
       return { id: tokenId, name, role, hosts: hosts === null ? null : [...hosts], expiresAt };
     },
 
-    authenticate(value) {
+    async authenticate(value) {
       const parsed = parseToken(value);
       if (!parsed) throw new AuthenticationFailure('malformed', undefined, 'the bearer token is malformed');
-      const row = findTokenRow(tokenRepository, parsed.id);
+      const row = await findTokenRow(store.tokens, parsed.id);
       // Unknown and mismatching tokens get the same answer, and the hash comparison is constant-time.
       if (!row) throw new AuthenticationFailure('unknown', parsed.id, 'the bearer token is not valid');
       if (!secretMatches(parsed.secret, row.hash)) throw new AuthenticationFailure('mismatch', parsed.id, 'the bearer token is not valid');
@@ -142,18 +148,23 @@ export function createTokenService(deps: TokenServiceDeps): TokenService {
       return { tokenId: row.id, name: row.name, role: row.role, hosts: row.hosts, expiresAt: row.expiresAt };
     },
 
-    bootstrap(name, role) {
-      return mint(name, role, null, null, (row) =>
-        audit.append({ action: 'token.create', targetId: row.id, outcome: 'ok', detail: { role, bootstrap: true } }),
+    bootstrap(name, role, tx) {
+      return mint(
+        name,
+        role,
+        null,
+        null,
+        (inTx, row) => audit.appendIn(inTx, { action: 'token.create', targetId: row.id, outcome: 'ok', detail: { role, bootstrap: true } }),
+        tx,
       );
     },
   };
 }
 
 /** The token's row; one edited without the root key (its MAC fails) is refused like an invalid token, and audited as tampered. */
-function findTokenRow(tokens: TokenRepository, id: string): Readonly<TokenRow> | undefined {
+async function findTokenRow(tokens: Pick<TokenTable, 'findById'>, id: string): Promise<Readonly<TokenRow> | undefined> {
   try {
-    return tokens.findById(id);
+    return await tokens.findById(id);
   } catch (error) {
     if (error instanceof RowAuthenticationError) throw new AuthenticationFailure('tampered', id, 'the bearer token is not valid');
     throw error;

@@ -1,5 +1,4 @@
 import Database from 'better-sqlite3';
-import { ConfigError } from '../errors.js';
 import { migrate, type Db } from './database.js';
 import { MIGRATIONS, type Migration } from './migrations.js';
 
@@ -33,14 +32,4 @@ export function foreignSchemaObjects(db: Db, migrations: readonly Migration[] = 
     else if (expected.get(key) !== object.sql) found.push(`${key} (changed)`);
   }
   return found;
-}
-
-/** Throws ConfigError when `db` holds schema objects the migrations did not create (see foreignSchemaObjects). */
-export function assertOwnSchema(db: Db, subject: string): void {
-  const foreign = foreignSchemaObjects(db);
-  if (foreign.length === 0) return;
-  throw new ConfigError(
-    `${subject} holds schema objects scalr-credd did not create (${foreign.join(', ')}); they can change rows behind its back: ` +
-      'restore an intact backup, or drop them and run scalr-credd verify',
-  );
 }

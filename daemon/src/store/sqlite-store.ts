@@ -25,6 +25,11 @@ export interface SqliteStore extends Store {
   readonly db: Db;
 }
 
+/** Whether `store` is the SQLite kind (for what only SQLite has: backup, pragmas, checkpoints). */
+export function isSqliteStore(store: Store): store is SqliteStore {
+  return store.kind === 'sqlite';
+}
+
 /** Opens (creating and migrating if needed) the database at `path` (`:memory:` in tests). */
 export function openSqliteStore(path: string, subject = `database ${path}`): SqliteStore {
   return sqliteStoreOver(openDatabase(path), subject);
@@ -73,6 +78,8 @@ export function sqliteStoreOver(db: Db, subject: string): SqliteStore {
     replaceEnvelope: (id, envelope, term) => call(() => rowsOf().integrations.replaceEnvelope(id, envelope, term)),
     recordTest: (id, test) => call(() => rowsOf().integrations.recordTest(id, test)),
     countByTerm: () => call(() => rowsOf().integrations.countByTerm()),
+    unauthenticated: () => call(() => rowsOf().integrations.unauthenticated()),
+    authenticateAll: () => call(() => rowsOf().integrations.authenticateAll()),
   });
   const keyringTable = (call: <T>(run: () => T) => Promise<T>): KeyringTable => ({
     list: () => call(() => keyring.list()),

@@ -57,6 +57,10 @@ export interface IntegrationTable {
   recordTest(id: string, test: { at: string; result: RegistryTestResult; detail: string }): Promise<boolean>;
   /** How many rows each key term seals. */
   countByTerm(): Promise<Array<{ term: number; count: number }>>;
+  /** Ids of the rows whose MAC is missing or wrong. */
+  unauthenticated(): Promise<string[]>;
+  /** Writes the MAC of every row (the one-time upgrade of a store from before row MACs). */
+  authenticateAll(): Promise<number>;
 }
 
 /** The keyring table and the root-key check value. */
