@@ -7,4 +7,4 @@ import { fileURLToPath } from 'node:url';
 import { runVitestWithSummary } from '../lib/vitest-run.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
-process.exit(runVitestWithSummary(root, ['--config', 'test/release/vitest.config.ts', ...process.argv.slice(2)], 'vitest-release-report.json'));
+process.exit(await runVitestWithSummary(root, ['--config', 'test/release/vitest.config.ts', ...process.argv.slice(2)], { reportName: 'vitest-release-report.json' }));
