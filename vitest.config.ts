@@ -21,6 +21,21 @@ export default defineConfig({
         extends: true,
         test: { name: 'api', include: ['test/api/**/*.api.test.ts'] },
       },
+      // The same API suite on the PostgreSQL store: each test app on a new database of the test
+      // cluster (SCALR_CREDD_TEST_PG, started by npm test). Under CI a missing cluster fails it.
+      ...(process.env['SCALR_CREDD_TEST_PG'] || process.env['CI'] === 'true'
+        ? [
+            {
+              extends: true,
+              test: {
+                name: 'api-postgres',
+                include: ['test/api/**/*.api.test.ts'],
+                exclude: ['test/api/postgres-cluster.api.test.ts'],
+                env: { SCALR_CREDD_TEST_STORE: 'postgres' },
+              },
+            },
+          ]
+        : []),
       {
         extends: true,
         test: {

@@ -10,7 +10,7 @@ export function openDatabase(path: string, migrations: readonly Migration[] = MI
   try {
     db.pragma('journal_mode = WAL');
     // NORMAL: a commit survives a crash of this process (the WAL is in the OS page cache) without an
-    // fsync per lookup audit row; changes to integrations, tokens and keys go through `durably`.
+    // fsync per lookup audit row; changes to integrations, tokens and keys commit with synchronous=FULL (sqlite-store.ts).
     db.pragma('synchronous = NORMAL');
     // A checkpoint runs on the commit that crosses the limit and fsyncs twice; every lookup waiting
     // then waits for it. 250 pages instead of SQLite's 1,000: shorter, more frequent stalls (a lower
@@ -47,19 +47,5 @@ export function migrate(db: Db, migrations: readonly Migration[]): void {
       db.exec(migration.sql);
       record.run(migration.version, migration.name, new Date().toISOString());
     })();
-  }
-}
-
-/**
- * Runs `fn` in a transaction whose commit is fsynced, so an acknowledged change survives power loss too.
- * BEGIN IMMEDIATE takes the write lock up front: the offline CLI (rotate, rekey) writes the same file,
- * and a deferred transaction that reads and then writes would fail with SQLITE_BUSY_SNAPSHOT instead of waiting.
- */
-export function durably<T>(db: Db, fn: () => T): T {
-  db.pragma('synchronous = FULL');
-  try {
-    return db.transaction(fn).immediate();
-  } finally {
-    db.pragma('synchronous = NORMAL');
   }
 }

@@ -12,7 +12,7 @@ import { IntegrityError } from '../errors.js';
 import { createSqliteAuditTable } from './audit-table.js';
 import { openDatabase, type Db } from './database.js';
 import { createIntegrationRepository, type IntegrationRepository } from './integration-repository.js';
-import { createKeyringRepository, type KeyringRepository } from './keyring-repository.js';
+import { createKeyringRepository } from './keyring-repository.js';
 import { storeChanges } from './read-cache.js';
 import type { RowGuard } from './row-integrity.js';
 import { foreignSchemaObjects } from './schema-check.js';
