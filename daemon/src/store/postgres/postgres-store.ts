@@ -268,7 +268,7 @@ async function postgresStoreOver(
   );
   const cached = <K, V extends object | number>(load: (key: K) => Promise<V | undefined>, maxEntries?: number) => {
     const read = readThroughAsync(feed, load, maxEntries);
-    return (key: K) => {
+    return async (key: K) => {
       checkGuard();
       return read(key);
     };
