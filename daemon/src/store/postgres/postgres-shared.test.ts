@@ -3,32 +3,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chainText, GENESIS_HASH } from '../../audit/chain.js';
 import { ConfigError, IntegrityError } from '../../errors.js';
 import type { Migration } from '../migrations.js';
-import type { TokenRow } from '../rows.js';
 import type { AuditRow } from '../store.js';
 import { LISTEN_APPLICATION } from './postgres-changes.js';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
-import { initPostgresStore, migratePostgresSchema, openPostgresStore, type PostgresStore, type PostgresStoreOptions } from './postgres-store.js';
+import { initPostgresStore, migratePostgresSchema, openPostgresStore, type PostgresStoreOptions } from './postgres-store.js';
+import { tokenRow } from '../../../../test/support/factories.js';
 import { createTestDatabase, requirePostgres, withPgClient, type TestDatabase } from '../../../../test/support/postgres.js';
 import { testRowGuard } from '../../../../test/support/row-guard.js';
 
 /** Several daemons on one database: what one of them changes, the others honour. */
 
 const guard = testRowGuard();
-let counter = 0;
-
-function tokenRow(): TokenRow {
-  counter += 1;
-  return {
-    id: `tok_${counter.toString(16).padStart(16, '0')}`,
-    name: `token ${counter}`,
-    role: 'runner',
-    hash: new Uint8Array(32).fill(counter & 0xff),
-    hosts: null,
-    createdAt: '2026-03-02T09:00:00.000Z',
-    expiresAt: null,
-    revokedAt: null,
-  };
-}
 
 /** One lookup's audit row after `head`, hashed as the audit log hashes it (audit/chain.ts). */
 function nextRow(head: { seq: number; hash: string }, requestId: string): AuditRow {

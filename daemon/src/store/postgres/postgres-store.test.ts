@@ -5,7 +5,7 @@ import type { IntegrationRow, TokenRow } from '../rows.js';
 import { openSqliteStore } from '../sqlite-store.js';
 import type { Store } from '../store.js';
 import { migratePostgresSchema, openPostgresStore, type PostgresStore } from './postgres-store.js';
-import { integrationSummary } from '../../../../test/support/factories.js';
+import { integrationSummary, tokenRow } from '../../../../test/support/factories.js';
 import { createTestDatabase, requirePostgres, withPgClient, type TestDatabase } from '../../../../test/support/postgres.js';
 import { testRowGuard } from '../../../../test/support/row-guard.js';
 
@@ -13,21 +13,6 @@ import { testRowGuard } from '../../../../test/support/row-guard.js';
 const guard = testRowGuard();
 const AT = '2026-03-02T09:00:00.000Z';
 let counter = 0;
-
-function tokenRow(overrides: Partial<TokenRow> = {}): TokenRow {
-  counter += 1;
-  return {
-    id: `tok_${counter.toString(16).padStart(16, '0')}`,
-    name: `token ${counter}`,
-    role: 'runner',
-    hash: new Uint8Array(32).fill(counter & 0xff),
-    hosts: null,
-    createdAt: `2026-03-02T09:00:${String(counter % 60).padStart(2, '0')}.000Z`,
-    expiresAt: null,
-    revokedAt: null,
-    ...overrides,
-  };
-}
 
 function integrationRow(overrides: Partial<IntegrationRow> = {}): IntegrationRow {
   counter += 1;
