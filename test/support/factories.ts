@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { IntegrationSummary, TokenSummary } from '@dcs/shared';
+import type { TokenRow } from '../../daemon/src/store/rows.js';
 
 /**
  * Every secret a factory makes starts with this marker, so a test can scan any text (a response,
@@ -96,4 +97,22 @@ export function integrationSummary(overrides: Partial<IntegrationSummary> = {}):
 /** A token as the API lists it: the initial admin token, no host limit, no expiry; overrides win. */
 export function tokenSummary(overrides: Partial<TokenSummary> = {}): TokenSummary {
   return { id: 'tok_0000000000000001', name: 'initial admin', role: 'admin', hosts: null, createdAt: '2026-01-01T00:00:00.000Z', expiresAt: null, revokedAt: null, ...overrides };
+}
+
+let tokenRows = 0;
+
+/** A token row as a store holds it, with a new id, name and hash each time; overrides win. */
+export function tokenRow(overrides: Partial<TokenRow> = {}): TokenRow {
+  tokenRows += 1;
+  return {
+    id: `tok_${tokenRows.toString(16).padStart(16, '0')}`,
+    name: `token ${tokenRows}`,
+    role: 'runner',
+    hash: new Uint8Array(32).fill(tokenRows & 0xff),
+    hosts: null,
+    createdAt: `2026-03-02T09:00:${String(tokenRows % 60).padStart(2, '0')}.000Z`,
+    expiresAt: null,
+    revokedAt: null,
+    ...overrides,
+  };
 }

@@ -13,8 +13,9 @@ export interface SqliteAuditTable {
 const GENESIS_HASH = '0'.repeat(64);
 const HEAD_KEY = 'audit_head';
 
-interface SqlRow {
-  seq: number;
+/** An audit row as SQL returns it, by column (PostgreSQL returns a bigint seq as text). */
+export interface AuditSqlRow {
+  seq: number | string;
   at: string;
   request_id: string | null;
   token_id: string | null;
@@ -74,18 +75,19 @@ export function createSqliteAuditTable(db: Db): SqliteAuditTable {
         params['withinTokens'] = JSON.stringify(filter.within.tokenIds);
       }
       const sql = `SELECT * FROM audit_events ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq ${filter.order === 'desc' ? 'DESC' : 'ASC'} LIMIT @limit`;
-      return (db.prepare(sql).all(params) as SqlRow[]).map(fromSql);
+      return (db.prepare(sql).all(params) as AuditSqlRow[]).map(auditRowOf);
     },
 
-    scan: (afterSeq, limit) => (scan.all(afterSeq, limit) as SqlRow[]).map(fromSql),
+    scan: (afterSeq, limit) => (scan.all(afterSeq, limit) as AuditSqlRow[]).map(auditRowOf),
 
     recordedHead: () => (getHead.get(HEAD_KEY) as Buffer | undefined)?.toString(),
   };
 }
 
-function fromSql(row: SqlRow): AuditRow {
+/** The row of its columns. */
+export function auditRowOf(row: AuditSqlRow): AuditRow {
   return {
-    seq: row.seq,
+    seq: Number(row.seq),
     at: row.at,
     requestId: row.request_id,
     tokenId: row.token_id,

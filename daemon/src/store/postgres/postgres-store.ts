@@ -16,8 +16,10 @@
  */
 import pg from 'pg';
 import { ConfigError, IntegrityError } from '../../errors.js';
+import type { Migration } from '../migrations.js';
 import type { RowGuard } from '../row-integrity.js';
 import type { IntegrationTable, KeyringTable, Store, StoreTx, TokenTable } from '../store.js';
+import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
 import { readThroughAsync, startChangeFeed, CHANGE_CHANNEL, type ChangeFeed } from './postgres-changes.js';
 import {
   applyMigrations,
@@ -44,6 +46,8 @@ export interface PostgresStoreOptions {
   revalidateMs?: number;
   /** The first wait before listening again after the LISTEN connection was lost, in ms (default 100; doubling up to 5 s). */
   reconnectMs?: number;
+  /** The migrations the schema must match (tests give a longer list). */
+  migrations?: readonly Migration[];
 }
 
 /** What a store URL is called in messages: the URL without its password or any parameter but `host`. */
@@ -94,9 +98,9 @@ async function underSchemaLock<T>(url: string, subject: string, fn: (client: pg.
 }
 
 /** Applies pending migrations under the schema lock, each in its own transaction. */
-export async function migratePostgresSchema(url: string): Promise<{ from: number; to: number }> {
+export async function migratePostgresSchema(url: string, migrations: readonly Migration[] = POSTGRES_MIGRATIONS): Promise<{ from: number; to: number }> {
   const subject = postgresSubject(url);
-  return underSchemaLock(url, subject, (client) => applyMigrations(client, subject));
+  return underSchemaLock(url, subject, (client) => applyMigrations(client, subject, migrations));
 }
 
 /**
@@ -111,7 +115,7 @@ export async function initPostgresStore<T>(
 ): Promise<T> {
   const subject = postgresSubject(url);
   return underSchemaLock(url, subject, async (client) => {
-    await applyMigrations(client, subject);
+    await applyMigrations(client, subject, options.migrations);
     const store = await openPostgresStore(url, options);
     try {
       if (await store.keyring.findRootKeyCheck()) throw new ConfigError(`${subject} is already initialised`);
@@ -135,7 +139,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     });
     try {
       const version = await schemaVersion(client);
-      const latest = latestVersion();
+      const latest = latestVersion(options.migrations);
       if (version === undefined || version === 0) {
         throw new ConfigError(`${subject} has no scalr-credd schema; run scalr-credd init --store ${storeUrlOf(subject)}`);
       }
@@ -143,7 +147,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
         throw new ConfigError(`${subject} has schema version ${version}, older than this scalr-credd (${latest}); run scalr-credd migrate --store ${storeUrlOf(subject)}`);
       }
       if (version > latest) throw newerSchema(subject, version, latest);
-      expected = await expectedSchemaObjects(client);
+      expected = await expectedSchemaObjects(client, options.migrations);
     } finally {
       client.release();
     }
@@ -264,7 +268,7 @@ async function postgresStoreOver(
   );
   const cached = <K, V extends object | number>(load: (key: K) => Promise<V | undefined>, maxEntries?: number) => {
     const read = readThroughAsync(feed, load, maxEntries);
-    return (key: K) => {
+    return async (key: K) => {
       checkGuard();
       return read(key);
     };

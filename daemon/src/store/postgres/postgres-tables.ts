@@ -6,12 +6,13 @@
  * business (postgres-store.ts); these always ask the database.
  */
 import { INTEGRATION_SUMMARY_FIELDS } from '@dcs/shared';
+import { auditRowOf, type AuditSqlRow } from '../audit-table.js';
 import { ConflictError, IntegrityError, ValidationError } from '../../errors.js';
 import { columnOf, type RowMapping, type SqlRecord } from '../row-mapping.js';
 import { authenticateTable, sortByAuthenticity, type RowGuard, type TableAuthentication } from '../row-integrity.js';
 import { INTEGRATION_AUTHENTICATED_FIELDS, INTEGRATION_ROW_MAPPING, TOKEN_AUTHENTICATED_FIELDS, TOKEN_ROW_MAPPING } from '../rows.js';
 import type { IntegrationRow, TokenRow } from '../rows.js';
-import type { AuditRow, AuditTable, IntegrationTable, KeyringTable, StoreTx, TokenTable } from '../store.js';
+import type { AuditTable, IntegrationTable, KeyringTable, StoreTx, TokenTable } from '../store.js';
 
 /** Where the tables' queries run, and whom they tell that rows the caches hold have changed. */
 export interface Session {
@@ -245,22 +246,6 @@ const APPEND = `WITH appended AS (
   )
   UPDATE audit_head SET seq = $14, hash = $15`;
 
-interface AuditSqlRow {
-  seq: string;
-  at: string;
-  request_id: string | null;
-  token_id: string | null;
-  token_name: string | null;
-  role: string | null;
-  action: string;
-  host: string | null;
-  target_id: string | null;
-  outcome: string;
-  detail: string | null;
-  prev_hash: string;
-  hash: string;
-}
-
 function auditTable(session: Session): AuditTable {
   const auditRows = async (sql: string, params: readonly unknown[]) => (await session.query<AuditSqlRow>(sql, params)).rows.map(auditRowOf);
   return {
@@ -309,23 +294,5 @@ function auditTable(session: Session): AuditTable {
       const head = (await session.query<{ seq: string; hash: string }>('SELECT seq, hash FROM audit_head')).rows[0];
       return head && head.seq !== '0' ? `${head.seq}:${head.hash}` : undefined;
     },
-  };
-}
-
-function auditRowOf(row: AuditSqlRow): AuditRow {
-  return {
-    seq: Number(row.seq),
-    at: row.at,
-    requestId: row.request_id,
-    tokenId: row.token_id,
-    tokenName: row.token_name,
-    role: row.role,
-    action: row.action,
-    host: row.host,
-    targetId: row.target_id,
-    outcome: row.outcome,
-    detail: row.detail,
-    prevHash: row.prev_hash,
-    hash: row.hash,
   };
 }
