@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { durably, migrate, openDatabase } from './database.js';
+import { migrate, openDatabase } from './database.js';
 import { MIGRATIONS, type Migration } from './migrations.js';
 
 describe('openDatabase', () => {
@@ -68,31 +68,5 @@ describe('migrate', () => {
     expect(() => migrate(db, [...MIGRATIONS, broken])).toThrow();
     expect(db.prepare("SELECT COUNT(*) FROM sqlite_master WHERE name = 'half_done'").pluck().get()).toBe(0);
     expect(db.prepare('SELECT MAX(version) FROM schema_migrations').pluck().get()).toBe(MIGRATIONS.at(-1)!.version);
-  });
-});
-
-describe('durably', () => {
-  it('commits what the function wrote and returns its result', () => {
-    const db = openDatabase(':memory:');
-
-    const result = durably(db, () => {
-      db.prepare("INSERT INTO meta (key, value) VALUES ('k', x'01')").run();
-      return 'done';
-    });
-
-    expect(result).toBe('done');
-    expect(db.prepare("SELECT COUNT(*) FROM meta WHERE key = 'k'").pluck().get()).toBe(1);
-  });
-
-  it('rolls everything back and rethrows when the function throws', () => {
-    const db = openDatabase(':memory:');
-
-    expect(() =>
-      durably(db, () => {
-        db.prepare("INSERT INTO meta (key, value) VALUES ('k', x'01')").run();
-        throw new Error('abort');
-      }),
-    ).toThrow('abort');
-    expect(db.prepare("SELECT COUNT(*) FROM meta WHERE key = 'k'").pluck().get()).toBe(0);
   });
 });
