@@ -101,6 +101,13 @@ export class BarrierSealedError extends AppError {
   }
 }
 
+/** 503: the store's database does not answer (PostgreSQL down, restarting, or out of connections); a client may try another daemon. */
+export class StoreUnavailableError extends AppError {
+  constructor() {
+    super('unavailable', "the credential store's database does not answer; retry shortly");
+  }
+}
+
 /** 500, never exposed: a ciphertext failed to open (tampered, moved, unknown key term). Nothing is served. */
 export class IntegrityError extends AppError {
   constructor(detail: string) {

@@ -1,15 +1,15 @@
-import { existsSync, unlinkSync } from 'node:fs';
+import { unlinkSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createAuditLog, type AuditLog, type AuditEntry } from '../audit/audit-log.js';
 import { secretContext } from '../barrier/barrier.js';
 import type { InTransaction, KeyringOwner } from '../barrier/keyring-owner.js';
 import { moveIntoPlace, stagedRootKeyPath } from '../barrier/root-key.js';
 import { createSecretboxBarrier } from '../barrier/secretbox-barrier.js';
-import { ConfigError, IntegrityError } from '../errors.js';
+import { IntegrityError } from '../errors.js';
 import { isSqliteStore } from '../store/sqlite-store.js';
 import type { Store } from '../store/store.js';
 import { connectStore } from './store-connection.js';
-import { ensureDataDir, type StorePaths } from './store-paths.js';
+import { requireLocalStore, type StorePaths } from './store-paths.js';
 import { unlockStore } from './unlock-store.js';
 
 /**
@@ -30,8 +30,7 @@ export interface KeyStore {
 
 /** Opens a store with its root key for key management; finishes an interrupted rekey first. */
 export async function openKeyStore(paths: StorePaths, now: () => Date = () => new Date()): Promise<KeyStore> {
-  ensureDataDir(paths.dataDir, false);
-  if (paths.storeUrl === undefined && !existsSync(paths.dbPath)) throw new ConfigError(`database ${paths.dbPath} does not exist`);
+  requireLocalStore(paths);
   const store = await connectStore(paths);
   try {
     const { owner } = await unlockStore(store, { keyPath: paths.rootKeyPath, subject: store.subject });
@@ -138,7 +137,8 @@ export async function rekeyStore(paths: StorePaths, newKeyFile: string, now: () 
     // The old page images live on in the WAL until a checkpoint copies the new ones over them.
     const [checkpoint] = sqlite ? (sqlite.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>) : [{ busy: 0 }];
     moveIntoPlace(staged, paths.rootKeyPath);
-    if (resolve(newKeyFile) !== resolve(paths.rootKeyPath)) unlinkSync(newKeyFile);
+    // The key file given is removed once its key is in place, unless it was the root key file or the staged file itself.
+    if (![paths.rootKeyPath, staged].map((path) => resolve(path)).includes(resolve(newKeyFile))) unlinkSync(newKeyFile);
     return { terms, checkpointed: checkpoint?.busy === 0 };
   } finally {
     await keys.close();

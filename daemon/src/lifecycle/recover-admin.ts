@@ -1,11 +1,9 @@
-import { existsSync } from 'node:fs';
 import type { CreatedToken } from '@dcs/shared';
 import { createAuditLog } from '../audit/audit-log.js';
 import { mintToken } from '../auth/token-hash.js';
-import { ConfigError } from '../errors.js';
 import type { TokenRow } from '../store/rows.js';
 import { assertOwnSchema, connectStore } from './store-connection.js';
-import { ensureDataDir, type StorePaths } from './store-paths.js';
+import { requireLocalStore, type StorePaths } from './store-paths.js';
 import { usingUnlockedStore } from './unlock-store.js';
 
 /**
@@ -15,8 +13,7 @@ import { usingUnlockedStore } from './unlock-store.js';
  * `recovery: true` in the same transaction. Safe while the daemon serves.
  */
 export async function recoverAdmin(paths: StorePaths, name: string, now: () => Date = () => new Date()): Promise<CreatedToken> {
-  ensureDataDir(paths.dataDir, false);
-  if (paths.storeUrl === undefined && !existsSync(paths.dbPath)) throw new ConfigError(`database ${paths.dbPath} does not exist`);
+  requireLocalStore(paths);
   const store = await connectStore(paths);
   try {
     await assertOwnSchema(store);

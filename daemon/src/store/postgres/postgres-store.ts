@@ -15,7 +15,7 @@
  *   under an advisory lock; opening a store never creates anything.
  */
 import pg from 'pg';
-import { ConfigError, IntegrityError } from '../../errors.js';
+import { ConfigError, IntegrityError, StoreUnavailableError } from '../../errors.js';
 import type { Migration } from '../migrations.js';
 import type { RowGuard } from '../row-integrity.js';
 import type { IntegrationTable, KeyringTable, Store, StoreTx, TokenTable } from '../store.js';
@@ -64,6 +64,32 @@ export function postgresSubject(url: string): string {
   parsed.search = host === null ? '' : `?host=${host}`;
   parsed.hash = '';
   return `PostgreSQL store ${parsed.toString()}`;
+}
+
+/** How long a daemon waits for a pooled connection, and for one statement, before it answers 503. */
+const CONNECT_TIMEOUT_MS = 2_000;
+const QUERY_TIMEOUT_MS = 10_000;
+
+/**
+ * SQLSTATE classes and codes that say the database is not there (rather than that a statement is
+ * wrong): connection exceptions, shutdown or start-up in progress, too many connections.
+ */
+const UNAVAILABLE_SQLSTATES = /^(08|57P0[1-3]|53300$)/;
+
+/** Whether `error` says the database does not answer (as opposed to refusing a statement). */
+export function isUnavailable(error: unknown): boolean {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  if (typeof code === 'string' && (UNAVAILABLE_SQLSTATES.test(code) || /^E(CONNREFUSED|CONNRESET|NOENT|PIPE|TIMEDOUT|HOSTUNREACH|AI_AGAIN)$/.test(code))) return true;
+  return typeof message === 'string' && /^(Connection terminated|timeout exceeded when trying to connect|Query read timeout)/.test(message);
+}
+
+/** Runs a database call; an answer that never comes or a lost connection becomes StoreUnavailableError (503). */
+async function answered<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw isUnavailable(error) ? new StoreUnavailableError() : error;
+  }
 }
 
 /** `--store URL` as the operator may be told to type it (without the password). */
@@ -129,7 +155,12 @@ export async function initPostgresStore<T>(
 /** Opens the store at `url`; refuses a database without the schema, or with an older or newer one. */
 export async function openPostgresStore(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
   const subject = postgresSubject(url);
-  const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 8 });
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.poolSize ?? 8,
+    connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    query_timeout: QUERY_TIMEOUT_MS,
+  });
   // An idle connection that fails (a restarted server) is dropped by the pool; the next query reconnects.
   pool.on('error', () => undefined);
   let expected: Map<string, string | null>;
@@ -147,7 +178,13 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
         throw new ConfigError(`${subject} has schema version ${version}, older than this scalr-credd (${latest}); run scalr-credd migrate --store ${storeUrlOf(subject)}`);
       }
       if (version > latest) throw newerSchema(subject, version, latest);
-      expected = await expectedSchemaObjects(client, options.migrations);
+      expected = await expectedSchemaObjects(client, options.migrations).catch((error: unknown) => {
+        // 42501 insufficient_privilege: the reference schema (built, then rolled back) needs CREATE.
+        if ((error as { code?: unknown }).code !== '42501') throw error;
+        throw new ConfigError(
+          `${subject}: the daemon's role needs the CREATE privilege on the database, to build the reference schema its own is checked against (in a transaction that is rolled back)`,
+        );
+      });
     } finally {
       client.release();
     }
@@ -181,9 +218,12 @@ function sessionOn(queryable: pg.Pool | pg.PoolClient, changed: () => void, befo
   return {
     async query<R>(text: string, params?: readonly unknown[]) {
       before();
-      if (!params) return (await queryable.query(text)) as unknown as { rows: R[]; rowCount: number | null };
+      if (!params) return (await answered(() => queryable.query(text))) as unknown as { rows: R[]; rowCount: number | null };
       assertWellFormed(params);
-      return (await queryable.query({ name: statementName(text), text, values: params as unknown[] })) as unknown as { rows: R[]; rowCount: number | null };
+      return (await answered(() => queryable.query({ name: statementName(text), text, values: params as unknown[] }))) as unknown as {
+        rows: R[];
+        rowCount: number | null;
+      };
     },
     changed,
   };
@@ -218,13 +258,13 @@ async function postgresStoreOver(
   /** Runs `fn` in one transaction on one pooled connection: COMMIT when it resolves, ROLLBACK when it throws. */
   const transaction = async <T>(begin: string, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> => {
     checkGuard();
-    const client = await pool.connect();
+    const client = await answered(() => pool.connect());
     let broken: Error | undefined;
     try {
-      await client.query(begin);
+      await answered(() => client.query(begin));
       try {
         const result = await fn(client);
-        await client.query('COMMIT');
+        await answered(() => client.query('COMMIT'));
         return result;
       } catch (error) {
         await client.query('ROLLBACK').catch((failure: Error) => (broken = failure));
@@ -345,7 +385,7 @@ async function postgresStoreOver(
       feed.bump();
     },
     async ping() {
-      await pool.query('SELECT 1');
+      await answered(() => pool.query('SELECT 1'));
     },
     guardSchema() {
       guarded = true;
