@@ -232,7 +232,7 @@ describe('GET /v1/audit', () => {
 
   it('defaults to 100 events and allows up to 500', async () => {
     const ops = await buildTestApp();
-    for (let i = 0; i < 120; i++) ops.services.audit.append({ action: 'test.fill', outcome: 'ok' });
+    for (let i = 0; i < 120; i++) await ops.services.audit.append({ action: 'test.fill', outcome: 'ok' });
 
     const byDefault = AuditPageSchema.parse((await getAudit(ops, { action: 'test.fill' })).body);
     const large = AuditPageSchema.parse((await getAudit(ops, { action: 'test.fill', limit: 500 })).body);
