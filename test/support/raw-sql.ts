@@ -34,7 +34,7 @@ export async function tableNames(store: Store): Promise<string[]> {
     ? await runSql(store, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
     : await runSql(
         store,
-        "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY name COLLATE \"C\"",
+        "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name COLLATE \"C\"",
       );
   return rows.map((row) => String(row['name']));
 }
