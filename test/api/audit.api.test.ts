@@ -2,7 +2,8 @@ import { AuditPageSchema, ErrorBodySchema, type AuditEvent, type Role } from '@d
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { distinctiveSecret, SECRET_MARKER } from '../support/factories.js';
-import { bearer, buildTestApp, seedIntegration, type TestApp, withToken } from '../support/test-app.js';
+import { refuseAuditInserts } from '../support/raw-sql.js';
+import { auditRows, bearer, buildTestApp, seedIntegration, type TestApp, withToken } from '../support/test-app.js';
 
 function getAudit(ops: TestApp, query: Record<string, string | number> = {}, role: Role = 'auditor') {
   return withToken(ops, ops.tokens[role]).get('/v1/audit').query(query);
@@ -21,10 +22,6 @@ async function readAll(ops: TestApp, query: Record<string, string | number>): Pr
     pages++;
   } while (cursor !== null && pages < 100);
   return { events, pages };
-}
-
-function rows(ops: TestApp) {
-  return ops.services.audit.list({ limit: 10_000 });
 }
 
 async function lookup(ops: TestApp, host: string, role: Role = 'runner') {
@@ -53,7 +50,7 @@ describe('GET /v1/audit', () => {
     const res = await request(ops.app).get('/v1/audit');
 
     expect(res.status).toBe(401);
-    const failed = rows(ops).filter((row) => row.action === 'auth.failed');
+    const failed = (await auditRows(ops)).filter((row) => row.action === 'auth.failed');
     expect(failed).toHaveLength(1);
     expect(failed[0]).toMatchObject({ outcome: 'denied', requestId: res.headers['x-request-id'] });
   });
@@ -72,7 +69,7 @@ describe('GET /v1/audit', () => {
 
     expect(hit.status).toBe(200);
     expect(hit.headers['x-request-id']).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
-    const stored = rows(ops).filter((row) => row.action === 'credential.get');
+    const stored = (await auditRows(ops)).filter((row) => row.action === 'credential.get');
     expect(stored.map((row) => row.requestId)).toEqual([hit.headers['x-request-id']]);
   });
 
@@ -83,7 +80,7 @@ describe('GET /v1/audit', () => {
 
     await withToken(ops, ops.tokens.runner).post('/v1/credentials/get').set('X-Request-Id', offered).send({ serverURL: 'audit-a.example' });
 
-    expect(rows(ops).filter((row) => row.action === 'credential.get').map((row) => row.requestId)).toEqual([offered]);
+    expect((await auditRows(ops)).filter((row) => row.action === 'credential.get').map((row) => row.requestId)).toEqual([offered]);
   });
 
   it('records a denied read of the log as audit.read denied', async () => {
@@ -91,7 +88,7 @@ describe('GET /v1/audit', () => {
 
     await getAudit(ops, {}, 'manager');
 
-    const denied = rows(ops).filter((row) => row.action === 'audit.read');
+    const denied = (await auditRows(ops)).filter((row) => row.action === 'audit.read');
     expect(denied).toEqual([expect.objectContaining({ outcome: 'denied', tokenId: ops.tokenIds.manager, role: 'manager' })]);
   });
 
@@ -215,7 +212,7 @@ describe('GET /v1/audit', () => {
 
     const page = AuditPageSchema.parse((await getAudit(ops, { order: 'desc', limit: 1 })).body);
 
-    const all = rows(ops);
+    const all = await auditRows(ops);
     // The read that answers this page is written after its events were read: the newest row before it.
     expect(page.events.map((e) => e.seq)).toEqual([all.at(-2)!.seq]);
     expect(page.events[0]).toMatchObject({ action: 'audit.read' });
@@ -235,7 +232,7 @@ describe('GET /v1/audit', () => {
 
   it('defaults to 100 events and allows up to 500', async () => {
     const ops = await buildTestApp();
-    for (let i = 0; i < 120; i++) ops.services.audit.append({ action: 'test.fill', outcome: 'ok' });
+    for (let i = 0; i < 120; i++) await ops.services.audit.append({ action: 'test.fill', outcome: 'ok' });
 
     const byDefault = AuditPageSchema.parse((await getAudit(ops, { action: 'test.fill' })).body);
     const large = AuditPageSchema.parse((await getAudit(ops, { action: 'test.fill', limit: 500 })).body);
@@ -280,7 +277,7 @@ describe('GET /v1/audit', () => {
 
     await getAudit(ops, { action: 'integration.create' });
 
-    const reads = rows(ops).filter((row) => row.action === 'audit.read');
+    const reads = (await auditRows(ops)).filter((row) => row.action === 'audit.read');
     expect(reads).toEqual([expect.objectContaining({ outcome: 'ok', tokenId: ops.tokenIds.auditor, detail: { count: 1 } })]);
   });
 
@@ -294,36 +291,36 @@ describe('GET /v1/audit', () => {
 });
 
 describe('audit write failure', () => {
-  function breakAuditWrites(ops: TestApp): void {
-    ops.services.db.exec(`CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_events BEGIN SELECT RAISE(ABORT, 'audit disk full'); END`);
+  function breakAuditWrites(ops: TestApp): Promise<void> {
+    return refuseAuditInserts(ops.services.store);
   }
 
   it('fails a create and stores nothing when its audit row cannot be written', async () => {
     const ops = await buildTestApp();
-    breakAuditWrites(ops);
+    await breakAuditWrites(ops);
 
     const res = await withToken(ops, ops.tokens.admin)
       .post('/v1/integrations')
       .send({ host: 'no-audit.example', username: 'u', secret: distinctiveSecret() });
 
     expect(res.status).toBe(500);
-    expect(ops.services.integrationRepository.findByHost('no-audit.example')).toBeUndefined();
+    expect(await ops.services.store.integrations.findByHost('no-audit.example')).toBeUndefined();
   });
 
   it('fails a token revoke and keeps the token when its audit row cannot be written', async () => {
     const ops = await buildTestApp();
-    breakAuditWrites(ops);
+    await breakAuditWrites(ops);
 
     const res = await withToken(ops, ops.tokens.admin).delete(`/v1/tokens/${ops.tokenIds.runner}`);
 
     expect(res.status).toBe(500);
-    expect(ops.services.tokenRepository.findById(ops.tokenIds.runner)!.revokedAt).toBeNull();
+    expect((await ops.services.store.tokens.findById(ops.tokenIds.runner))!.revokedAt).toBeNull();
   });
 
   it('does not serve a secret when the lookup cannot be audited', async () => {
     const ops = await buildTestApp();
     await seedIntegration(ops, { host: 'quiet.example', secret: distinctiveSecret() });
-    breakAuditWrites(ops);
+    await breakAuditWrites(ops);
 
     const res = await lookup(ops, 'quiet.example');
 
@@ -332,21 +329,21 @@ describe('audit write failure', () => {
   });
   it('fails every lookup of a group commit, serving no secret, when one row of the batch cannot be written', async () => {
     const ops = await buildTestApp();
-    for (const host of ['batch-a.example', 'batch-b.example', 'batch-c.example']) await seedIntegration(ops, { host, secret: distinctiveSecret() });
-    ops.services.db.exec(
-      `CREATE TRIGGER refuse_b BEFORE INSERT ON audit_events WHEN NEW.host = 'batch-b.example' BEGIN SELECT RAISE(ABORT, 'audit disk full'); END`,
-    );
-    const ctx = { principal: ops.services.tokens.authenticate(ops.tokens.runner), requestId: 'batch' };
-    const before = rows(ops).length;
+    const hosts = ['batch-a.example', 'batch-b.example', 'batch-c.example'];
+    for (const host of hosts) await seedIntegration(ops, { host, secret: distinctiveSecret() });
+    const ctx = { principal: await ops.services.tokens.authenticate(ops.tokens.runner), requestId: 'batch' };
+    // One lookup each first: the rows a lookup reads are cached, so below no lookup waits for the
+    // store (a round trip on PostgreSQL) and none misses the batch of the others.
+    for (const host of hosts) await ops.services.credentials.lookupWithNotice(ctx, host);
+    await refuseAuditInserts(ops.services.store, { name: 'refuse_b', host: 'batch-b.example' });
+    const before = (await auditRows(ops)).length;
 
     // Started in one event-loop turn, the three lookups share one audit transaction.
-    const results = await Promise.allSettled(
-      ['batch-a.example', 'batch-b.example', 'batch-c.example'].map((host) => ops.services.credentials.lookupWithNotice(ctx, host)),
-    );
+    const results = await Promise.allSettled(hosts.map((host) => ops.services.credentials.lookupWithNotice(ctx, host)));
 
     expect(results.map((result) => result.status)).toEqual(['rejected', 'rejected', 'rejected']);
     expect(JSON.stringify(results)).not.toContain(SECRET_MARKER);
-    expect(rows(ops)).toHaveLength(before);
+    expect(await auditRows(ops)).toHaveLength(before);
   });
 });
 
@@ -356,12 +353,12 @@ describe('GET /v1/audit under a host-limited reader', () => {
     const t = await buildTestApp();
     await seedIntegration(t, { host: 'ghcr.io' });
     await seedIntegration(t, { host: 'quay.io' });
-    const admin = { principal: t.services.tokens.authenticate(t.tokens.admin), requestId: 'arrange' };
+    const admin = { principal: await t.services.tokens.authenticate(t.tokens.admin), requestId: 'arrange' };
     const readers = {
-      auditor: t.services.tokens.create(admin, { name: 'ghcr auditor', role: 'auditor', hosts: ['ghcr.io'] }),
-      admin: t.services.tokens.create(admin, { name: 'ghcr admin', role: 'admin', hosts: ['ghcr.io'] }),
+      auditor: await t.services.tokens.create(admin, { name: 'ghcr auditor', role: 'auditor', hosts: ['ghcr.io'] }),
+      admin: await t.services.tokens.create(admin, { name: 'ghcr admin', role: 'admin', hosts: ['ghcr.io'] }),
     };
-    const quayRunner = t.services.tokens.create(admin, { name: 'quay runner', role: 'runner', hosts: ['quay.io'] });
+    const quayRunner = await t.services.tokens.create(admin, { name: 'quay runner', role: 'runner', hosts: ['quay.io'] });
     await lookup(t, 'ghcr.io');
     await lookup(t, 'quay.io');
     await withToken(t, quayRunner.token).get('/v1/credentials');

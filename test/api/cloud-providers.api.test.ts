@@ -6,7 +6,7 @@ import { startFakeAws, type FakeAws } from '../support/cloud-fakes/aws-fake.js';
 import { startFakeAzure } from '../support/cloud-fakes/azure-fake.js';
 import type { FakeFailure } from '../support/cloud-fakes/fake-http.js';
 import { generateServiceAccount, startFakeGoogle } from '../support/cloud-fakes/google-fake.js';
-import { buildTestApp, type TestApp, withToken } from '../support/test-app.js';
+import { auditRows, buildTestApp, type TestApp, withToken } from '../support/test-app.js';
 
 const HOUR = 3600 * 1000;
 const ECR_HOST = '123456789012.dkr.ecr.eu-west-1.amazonaws.com';
@@ -17,7 +17,7 @@ const AZURE = { tenantId: 'contoso.onmicrosoft.com', clientId: '11111111-2222-33
 const ACR_USERNAME = '00000000-0000-0000-0000-000000000000';
 
 /** A test app whose providers reach the fakes (their clocks are the app's); `timeoutMs` bounds each outbound call. */
-function cloudApp(env: Record<string, string>, timeoutMs?: number): TestApp {
+async function cloudApp(env: Record<string, string>, timeoutMs?: number): Promise<TestApp> {
   const t = await buildTestApp({
     env,
     ...(timeoutMs === undefined ? {} : { send: createOutbound({ env, timeoutMs, connectTimeoutMs: timeoutMs }) }),
@@ -35,13 +35,13 @@ async function create(t: TestApp, body: object) {
   return { summary: IntegrationSummarySchema.parse(res.body), text: res.text };
 }
 
-function lookupAudits(t: TestApp) {
-  return t.services.audit.list({ limit: 10_000 }).filter((event) => event.action === 'credential.get');
+async function lookupAudits(t: TestApp) {
+  return (await auditRows(t)).filter((event) => event.action === 'credential.get');
 }
 
 /** Everything the app said and recorded, to look for secrets in. */
-function recordedText(t: TestApp): string {
-  return [...t.logs, JSON.stringify(t.services.audit.list({ limit: 10_000 })), t.services.integrationRepository.listingsJson(null)].join('\n');
+async function recordedText(t: TestApp): Promise<string> {
+  return [...t.logs, JSON.stringify(await auditRows(t)), await t.services.store.integrations.listingsJson(null)].join('\n');
 }
 
 async function awsSetup(options: { role?: boolean; tokenLifetimeSeconds?: number; timeoutMs?: number } = {}) {
@@ -54,7 +54,7 @@ async function awsSetup(options: { role?: boolean; tokenLifetimeSeconds?: number
     ...(options.tokenLifetimeSeconds ? { tokenLifetimeSeconds: options.tokenLifetimeSeconds } : {}),
     nowMs: () => t0.now(),
   });
-  const t = cloudApp({ AWS_ENDPOINT_URL: fake.url.href }, options.timeoutMs);
+  const t = await cloudApp({ AWS_ENDPOINT_URL: fake.url.href }, options.timeoutMs);
   t0.now = () => t.clock.now().getTime();
   const aws = { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY, ...(options.role ? { roleArn: ROLE_ARN, externalId: 'ext-1234' } : {}) };
   const { summary, text } = await create(t, { provider: 'aws-ecr', host: ECR_HOST, aws });
@@ -93,7 +93,7 @@ describe('aws-ecr integrations', () => {
     expect(refreshed.body.Secret).toBe(fake.issuedSecrets[1]);
     expect(refreshed.body.Secret).not.toBe(credential.Secret);
 
-    const audits = lookupAudits(t);
+    const audits = await lookupAudits(t);
     expect(audits.map((event) => [event.outcome, event.targetId, event.detail])).toEqual([
       ['ok', summary.id, { provider: 'aws-ecr' }],
       ['ok', summary.id, { provider: 'aws-ecr' }],
@@ -102,7 +102,7 @@ describe('aws-ecr integrations', () => {
     const metrics = await request(t.app).get('/metrics');
     expect(metrics.text).toContain('scalr_credd_mint_duration_seconds_count{provider="aws-ecr"} 2');
     expect(metrics.text).toContain('scalr_credd_mint_cache_hits_total{provider="aws-ecr"} 1');
-    for (const secret of [SECRET_ACCESS_KEY, ...fake.issuedSecrets]) expect(recordedText(t)).not.toContain(secret);
+    for (const secret of [SECRET_ACCESS_KEY, ...fake.issuedSecrets]) expect(await recordedText(t)).not.toContain(secret);
   });
 
   it('assumes the role first and refreshes at half the role session, which caps the token', async () => {
@@ -129,7 +129,7 @@ describe('aws-ecr integrations', () => {
     expect(error.code).toBe('mint_failed');
     expect(error.message).toBe(`could not mint a registry credential for ${ECR_HOST}: aws-ecr: ECR GetAuthorizationToken was refused (ServerException, HTTP 500)`);
     expect(res.text).not.toContain(fake.issuedSecrets[0]);
-    expect(lookupAudits(t).at(-1)).toMatchObject({
+    expect((await lookupAudits(t)).at(-1)).toMatchObject({
       outcome: 'error',
       targetId: summary.id,
       detail: { reason: 'mint_failed', provider: 'aws-ecr', code: 'ServerException', upstreamStatus: 500 },
@@ -153,13 +153,13 @@ describe('aws-ecr integrations', () => {
     expect(res.status).toBe(502);
     expect(ErrorBodySchema.parse(res.body).error.message).toContain('(SignatureDoesNotMatch, HTTP 403)');
     expect(fake.rejections).toEqual(['signature does not match']);
-    const audit = t.services.audit.list({ limit: 10_000 }).find((event) => event.action === 'integration.update');
+    const audit = (await auditRows(t)).find((event) => event.action === 'integration.update');
     expect(audit?.detail).toEqual({ fields: ['aws'] });
-    expect(recordedText(t)).not.toContain(wrongKey);
+    expect(await recordedText(t)).not.toContain(wrongKey);
   });
 
   it('refuses what the identity cannot serve, and credential changes of the wrong kind', async () => {
-    const t = cloudApp({});
+    const t = await cloudApp({});
     const post = (body: object) => withToken(t, t.tokens.admin).post('/v1/integrations').send(body);
     const aws = { accessKeyId: ACCESS_KEY_ID, secretAccessKey: SECRET_ACCESS_KEY };
 
@@ -192,7 +192,7 @@ describe('azure-acr integrations', () => {
   async function azureSetup(failAt?: 'token' | 'exchange') {
     const clock = { now: () => Date.now() };
     const fake = await startFakeAzure({ ...AZURE, nowMs: () => clock.now() });
-    const t = cloudApp({ AZURE_AUTHORITY_HOST: fake.authority.href });
+    const t = await cloudApp({ AZURE_AUTHORITY_HOST: fake.authority.href });
     clock.now = () => t.clock.now().getTime();
     const { summary, text } = await create(t, { provider: 'azure-acr', host: fake.registryHost, azure: AZURE });
     if (failAt) fake.failures[failAt] = 'forbidden';
@@ -213,7 +213,7 @@ describe('azure-acr integrations', () => {
     t.clock.advance(HOUR);
     expect((await lookup(t, fake.registryHost)).body.Secret).toBe(fake.issuedSecrets[3]);
     expect(fake.calls).toEqual({ token: 2, exchange: 2 });
-    for (const secret of [AZURE.clientSecret, ...fake.issuedSecrets]) expect(recordedText(t)).not.toContain(secret);
+    for (const secret of [AZURE.clientSecret, ...fake.issuedSecrets]) expect(await recordedText(t)).not.toContain(secret);
   });
 
   it('reports a refused client secret with the provider code, and integration test says unauthorized', async () => {
@@ -232,7 +232,7 @@ describe('google integrations', () => {
     const account = generateServiceAccount();
     const clock = { now: () => Date.now() };
     const fake = await startFakeGoogle({ account, nowMs: () => clock.now() });
-    const t = cloudApp({});
+    const t = await cloudApp({});
     clock.now = () => t.clock.now().getTime();
     const key = account.keyJson(fake.tokenUri);
     const { summary, text } = await create(t, { provider: 'google', host: 'gcr.io', google: { serviceAccountKey: key } });
@@ -249,14 +249,14 @@ describe('google integrations', () => {
       expect(res.body).toMatchObject({ Username: 'oauth2accesstoken', Secret: fake.issuedSecrets[0] });
     }
     expect(fake.calls.token).toBe(1);
-    expect(lookupAudits(t).map((event) => event.host)).toEqual(['us-docker.pkg.dev', 'europe-west1-docker.pkg.dev', 'gcr.io', 'eu.gcr.io', 'docker.us-central1.rep.pkg.dev']);
+    expect((await lookupAudits(t)).map((event) => event.host)).toEqual(['us-docker.pkg.dev', 'europe-west1-docker.pkg.dev', 'gcr.io', 'eu.gcr.io', 'docker.us-central1.rep.pkg.dev']);
     for (const host of ['us-npm.pkg.dev', 'evilgcr.io', 'a.b.gcr.io', 'quay.io']) expect((await lookup(t, host)).status, host).toBe(404);
     // A token limited to ghcr.io may not read a Google host through the shared integration.
     expect((await lookup(t, 'us-docker.pkg.dev', t.tokens.scopedRunner)).status).toBe(404);
     t.clock.advance(31 * 60_000);
     expect((await lookup(t, 'us-docker.pkg.dev')).body.Secret).toBe(fake.issuedSecrets[1]);
     expect(fake.calls.token).toBe(2);
-    for (const secret of [account.privateKeyPem.split('\n')[1]!, ...fake.issuedSecrets]) expect(recordedText(t)).not.toContain(secret);
+    for (const secret of [account.privateKeyPem.split('\n')[1]!, ...fake.issuedSecrets]) expect(await recordedText(t)).not.toContain(secret);
   });
 
   it('integration test mints, then checks the registry with the minted credential', async () => {

@@ -16,7 +16,7 @@ function erase(t: TestApp, token: string, serverURL: string) {
 }
 
 /** Seeds the registries most cases use; returns their secrets by canonical host. */
-function seedRegistries(t: TestApp) {
+async function seedRegistries(t: TestApp) {
   const secrets = {
     'ghcr.io': distinctiveSecret('ghcr'),
     'docker.io': distinctiveSecret('hub'),
@@ -51,7 +51,7 @@ describe('credential routes × roles', () => {
 
   it.each(matrixCases(EXPECTED))('answers $status to $key when the token is a $role', async ({ key, role, status }) => {
     const t = await buildTestApp();
-    seedRegistries(t);
+    await seedRegistries(t);
     const token = t.tokens[role];
     const send = {
       'POST /v1/credentials/get': () => lookup(t, token, 'ghcr.io'),
@@ -92,7 +92,7 @@ describe('POST /v1/credentials/get', () => {
 
   it.each(CLIENT_FORMS)('answers as %s expects when it sends %s', async (_client, serverURL, host) => {
     const t = await buildTestApp();
-    const secrets = seedRegistries(t);
+    const secrets = await seedRegistries(t);
 
     const res = await lookup(t, t.tokens.runner, serverURL);
 
@@ -104,7 +104,7 @@ describe('POST /v1/credentials/get', () => {
       expect(res.status).toBe(200);
       expect(LookupResponseSchema.parse(res.body)).toEqual({
         ServerURL: serverURL,
-        Username: t.services.integrationRepository.findByHost(host)?.username,
+        Username: (await t.services.store.integrations.findByHost(host))?.username,
         Secret: secrets[host as keyof typeof secrets],
       });
     }
@@ -112,7 +112,7 @@ describe('POST /v1/credentials/get', () => {
 
   it('answers 404 for export:false even when an admin asks', async () => {
     const t = await buildTestApp();
-    seedRegistries(t);
+    await seedRegistries(t);
 
     const res = await lookup(t, t.tokens.admin, 'private.example.com');
 
@@ -121,7 +121,7 @@ describe('POST /v1/credentials/get', () => {
 
   it('answers 404, not 403, when the host is outside a host-limited runner', async () => {
     const t = await buildTestApp();
-    const secrets = seedRegistries(t);
+    const secrets = await seedRegistries(t);
 
     const outside = await lookup(t, t.tokens.scopedRunner, 'quay.io');
     const inside = await lookup(t, t.tokens.scopedRunner, 'https://ghcr.io');
@@ -133,7 +133,7 @@ describe('POST /v1/credentials/get', () => {
 
   it('answers the same 404 body for an unknown host and an out-of-scope host', async () => {
     const t = await buildTestApp();
-    seedRegistries(t);
+    await seedRegistries(t);
 
     const outside = await lookup(t, t.tokens.scopedRunner, 'quay.io');
     const unknown = await lookup(t, t.tokens.scopedRunner, 'unknown.example.com');
@@ -153,8 +153,8 @@ describe('POST /v1/credentials/get', () => {
 
   it('writes an ok audit row for a hit and a not_found row for a miss', async () => {
     const t = await buildTestApp();
-    seedRegistries(t);
-    const ghcr = t.services.integrationRepository.findByHost('ghcr.io');
+    await seedRegistries(t);
+    const ghcr = await t.services.store.integrations.findByHost('ghcr.io');
 
     await withToken(t, t.tokens.runner).post('/v1/credentials/get').set('X-Request-Id', 'hit-1').send({ serverURL: 'https://ghcr.io' });
     await withToken(t, t.tokens.runner).post('/v1/credentials/get').set('X-Request-Id', 'miss-1').send({ serverURL: 'nope.example.com' });
@@ -190,10 +190,10 @@ describe('POST /v1/credentials/get', () => {
 
   it('answers 500 internal without detail, audits an error and logs it when the envelope was moved from another host', async () => {
     const t = await buildTestApp();
-    seedRegistries(t);
-    const ghcr = t.services.integrationRepository.findByHost('ghcr.io')!;
-    const quay = t.services.integrationRepository.findByHost('quay.io')!;
-    t.services.integrationRepository.update({ ...quay, envelope: ghcr.envelope });
+    await seedRegistries(t);
+    const ghcr = (await t.services.store.integrations.findByHost('ghcr.io'))!;
+    const quay = (await t.services.store.integrations.findByHost('quay.io'))!;
+    await t.services.store.integrations.update({ ...quay, envelope: ghcr.envelope });
 
     const res = await withToken(t, t.tokens.runner).post('/v1/credentials/get').set('X-Request-Id', 'moved-1').send({ serverURL: 'quay.io' });
 
@@ -201,18 +201,18 @@ describe('POST /v1/credentials/get', () => {
     const error = errorOf(res);
     expect(error.code).toBe('internal');
     expect(error.message).not.toMatch(/integrity|context/i);
-    expect(await auditRows(t).find((r) => r.requestId === 'moved-1')).toMatchObject({ action: 'credential.get', outcome: 'error', host: 'quay.io' });
+    expect((await auditRows(t)).find((r) => r.requestId === 'moved-1')).toMatchObject({ action: 'credential.get', outcome: 'error', host: 'quay.io' });
     const logged = t.logs.map((line) => JSON.parse(line) as Record<string, unknown>).find((line) => line['level'] === 'error');
     expect(logged).toMatchObject({ requestId: 'moved-1', error: { name: 'IntegrityError' } });
   });
 
   it('answers 500 internal when a byte of the stored envelope was changed', async () => {
     const t = await buildTestApp();
-    seedRegistries(t);
-    const quay = t.services.integrationRepository.findByHost('quay.io')!;
+    await seedRegistries(t);
+    const quay = (await t.services.store.integrations.findByHost('quay.io'))!;
     const tampered = Uint8Array.from(quay.envelope);
     tampered[tampered.length - 1]! ^= 0x01;
-    t.services.integrationRepository.update({ ...quay, envelope: tampered });
+    await t.services.store.integrations.update({ ...quay, envelope: tampered });
 
     const res = await lookup(t, t.tokens.runner, 'quay.io');
 
@@ -224,7 +224,7 @@ describe('POST /v1/credentials/get', () => {
 describe('GET /v1/credentials', () => {
   it('lists Docker-CLI keys and usernames of exported hosts only when a runner asks', async () => {
     const t = await buildTestApp();
-    const secrets = seedRegistries(t);
+    const secrets = await seedRegistries(t);
 
     const res = await withToken(t, t.tokens.runner).get('/v1/credentials');
 
@@ -240,7 +240,7 @@ describe('GET /v1/credentials', () => {
 
   it('lists only in-scope hosts when the runner is host-limited', async () => {
     const t = await buildTestApp();
-    seedRegistries(t);
+    await seedRegistries(t);
 
     const res = await withToken(t, t.tokens.scopedRunner).get('/v1/credentials');
 
@@ -249,11 +249,11 @@ describe('GET /v1/credentials', () => {
 
   it('writes a credential.list audit row with the count when it answers', async () => {
     const t = await buildTestApp();
-    seedRegistries(t);
+    await seedRegistries(t);
 
     await withToken(t, t.tokens.scopedRunner).get('/v1/credentials').set('X-Request-Id', 'list-1');
 
-    expect(await auditRows(t).find((r) => r.requestId === 'list-1')).toMatchObject({ action: 'credential.list', outcome: 'ok', detail: { count: 1 } });
+    expect((await auditRows(t)).find((r) => r.requestId === 'list-1')).toMatchObject({ action: 'credential.list', outcome: 'ok', detail: { count: 1 } });
   });
 });
 
@@ -267,32 +267,32 @@ describe('POST /v1/credentials/store', () => {
 
     expect(res.status).toBe(204);
     expect(res.text).toBe('');
-    expect(t.services.integrationRepository.findByHost('docker.io')).toMatchObject({ username: body.Username, export: true });
+    expect(await t.services.store.integrations.findByHost('docker.io')).toMatchObject({ username: body.Username, export: true });
     expect(LookupResponseSchema.parse(got.body)).toEqual({ ServerURL: 'docker.io', Username: body.Username, Secret: body.Secret });
   });
 
   it('replaces username and secret in place when the host is stored again in another form', async () => {
     const t = await buildTestApp();
     await store(t, t.tokens.admin, buildStoreBody({ ServerURL: 'ghcr.io' }));
-    const id = t.services.integrationRepository.findByHost('ghcr.io')?.id;
+    const id = (await t.services.store.integrations.findByHost('ghcr.io'))?.id;
     const second = buildStoreBody({ ServerURL: 'https://ghcr.io', Username: 'second-user' });
 
     const res = await store(t, t.tokens.admin, second);
     const got = await lookup(t, t.tokens.runner, 'ghcr.io');
 
     expect(res.status).toBe(204);
-    expect(t.services.integrationRepository.count()).toBe(1);
-    expect(t.services.integrationRepository.findByHost('ghcr.io')?.id).toBe(id);
+    expect(await t.services.store.integrations.count()).toBe(1);
+    expect((await t.services.store.integrations.findByHost('ghcr.io'))?.id).toBe(id);
     expect(LookupResponseSchema.parse(got.body)).toMatchObject({ Username: 'second-user', Secret: second.Secret });
   });
 
   it('keeps export:false when an existing hidden integration is stored again', async () => {
     const t = await buildTestApp();
-    seedRegistries(t);
+    await seedRegistries(t);
 
     await store(t, t.tokens.manager, buildStoreBody({ ServerURL: 'private.example.com' }));
 
-    expect(t.services.integrationRepository.findByHost('private.example.com')?.export).toBe(false);
+    expect((await t.services.store.integrations.findByHost('private.example.com'))?.export).toBe(false);
   });
 
   it('writes a credential.store audit row when it stores', async () => {
@@ -300,11 +300,11 @@ describe('POST /v1/credentials/store', () => {
 
     await withToken(t, t.tokens.manager).post('/v1/credentials/store').set('X-Request-Id', 'store-1').send(buildStoreBody({ ServerURL: 'quay.io' }));
 
-    expect(await auditRows(t).find((r) => r.requestId === 'store-1')).toMatchObject({
+    expect((await auditRows(t)).find((r) => r.requestId === 'store-1')).toMatchObject({
       action: 'credential.store',
       outcome: 'ok',
       host: 'quay.io',
-      targetId: t.services.integrationRepository.findByHost('quay.io')?.id,
+      targetId: (await t.services.store.integrations.findByHost('quay.io'))?.id,
     });
   });
 
@@ -315,13 +315,13 @@ describe('POST /v1/credentials/store', () => {
 
     expect(res.status).toBe(403);
     expect(errorOf(res).code).toBe('forbidden');
-    expect(t.services.integrationRepository.count()).toBe(0);
+    expect(await t.services.store.integrations.count()).toBe(0);
   });
 
   it('answers 403 when a host-limited manager stores outside its hosts', async () => {
     const t = await buildTestApp();
-    const ctx = { principal: t.services.tokens.authenticate(t.tokens.admin), requestId: 'arrange' };
-    const scoped = t.services.tokens.create(ctx, { name: 'scoped manager', role: 'manager', hosts: ['ghcr.io'] });
+    const ctx = { principal: await t.services.tokens.authenticate(t.tokens.admin), requestId: 'arrange' };
+    const scoped = await t.services.tokens.create(ctx, { name: 'scoped manager', role: 'manager', hosts: ['ghcr.io'] });
 
     const outside = await store(t, scoped.token, buildStoreBody({ ServerURL: 'quay.io' }));
     const inside = await store(t, scoped.token, buildStoreBody({ ServerURL: 'ghcr.io' }));
@@ -342,21 +342,21 @@ describe('POST /v1/credentials/store', () => {
 
     expect(res.status).toBe(400);
     expect(errorOf(res).issues?.map((issue) => issue.path)).toEqual([path]);
-    expect(t.services.integrationRepository.count()).toBe(0);
+    expect(await t.services.store.integrations.count()).toBe(0);
   });
 });
 
 describe('POST /v1/credentials/erase', () => {
   it('removes the integration, after which lookups answer 404, when a manager erases it', async () => {
     const t = await buildTestApp();
-    seedRegistries(t);
+    await seedRegistries(t);
 
     const res = await erase(t, t.tokens.manager, 'https://ghcr.io');
     const got = await lookup(t, t.tokens.runner, 'ghcr.io');
 
     expect(res.status).toBe(204);
     expect(got.status).toBe(404);
-    expect(t.services.integrationRepository.findByHost('ghcr.io')).toBeUndefined();
+    expect(await t.services.store.integrations.findByHost('ghcr.io')).toBeUndefined();
   });
 
   it('answers 204 and writes a not_found audit row when nothing is stored for the host', async () => {
@@ -365,32 +365,32 @@ describe('POST /v1/credentials/erase', () => {
     const res = await withToken(t, t.tokens.admin).post('/v1/credentials/erase').set('X-Request-Id', 'erase-1').send({ serverURL: 'quay.io' });
 
     expect(res.status).toBe(204);
-    expect(await auditRows(t).find((r) => r.requestId === 'erase-1')).toMatchObject({ action: 'credential.erase', outcome: 'not_found', host: 'quay.io' });
+    expect((await auditRows(t)).find((r) => r.requestId === 'erase-1')).toMatchObject({ action: 'credential.erase', outcome: 'not_found', host: 'quay.io' });
   });
 
   it('answers 204 twice and keeps the Hub credential when docker logout erases the access-token sub-key and the host', async () => {
     const t = await buildTestApp();
-    seedRegistries(t);
+    await seedRegistries(t);
 
     const subKey = await erase(t, t.tokens.admin, 'https://index.docker.io/v1/access-token');
-    const stillThere = t.services.integrationRepository.findByHost('docker.io');
+    const stillThere = await t.services.store.integrations.findByHost('docker.io');
     const host = await erase(t, t.tokens.admin, 'https://index.docker.io/v1/');
 
     expect(subKey.status).toBe(204);
     expect(stillThere).toBeDefined();
     expect(host.status).toBe(204);
-    expect(t.services.integrationRepository.findByHost('docker.io')).toBeUndefined();
+    expect(await t.services.store.integrations.findByHost('docker.io')).toBeUndefined();
   });
 
   it('answers 403 forbidden and keeps the integration when a runner erases', async () => {
     const t = await buildTestApp();
-    seedRegistries(t);
+    await seedRegistries(t);
 
     const res = await erase(t, t.tokens.runner, 'ghcr.io');
 
     expect(res.status).toBe(403);
     expect(errorOf(res).code).toBe('forbidden');
-    expect(t.services.integrationRepository.findByHost('ghcr.io')).toBeDefined();
+    expect(await t.services.store.integrations.findByHost('ghcr.io')).toBeDefined();
   });
 });
 
@@ -398,7 +398,7 @@ describe('the server field of /v1/credentials/get and /erase', () => {
   // ServerURL is the helper protocol's casing (as /store takes it); serverURL is its documented alias.
   it.each(['ServerURL', 'serverURL'])('answers a lookup when the body names the server as %s', async (field) => {
     const t = await buildTestApp();
-    const secrets = seedRegistries(t);
+    const secrets = await seedRegistries(t);
 
     const res = await withToken(t, t.tokens.runner).post('/v1/credentials/get').send({ [field]: 'https://quay.io' });
 
@@ -408,12 +408,12 @@ describe('the server field of /v1/credentials/get and /erase', () => {
 
   it.each(['ServerURL', 'serverURL'])('erases when the body names the server as %s', async (field) => {
     const t = await buildTestApp();
-    seedRegistries(t);
+    await seedRegistries(t);
 
     const res = await withToken(t, t.tokens.manager).post('/v1/credentials/erase').send({ [field]: 'quay.io' });
 
     expect(res.status).toBe(204);
-    expect(t.services.integrationRepository.findByHost('quay.io')).toBeUndefined();
+    expect(await t.services.store.integrations.findByHost('quay.io')).toBeUndefined();
   });
 });
 

@@ -5,12 +5,13 @@ import request from 'supertest';
 import { describe, expect, it, vi } from 'vitest';
 import { createSourceOf } from '../../daemon/src/http/client-address.js';
 import { buildIntegrationBody, buildStoreBody, buildTokenBody } from '../support/factories.js';
+import { runSql, tableNames } from '../support/raw-sql.js';
 import { auditRows, bearer, buildTestApp, errorOf, seedIntegration, type TestApp, withToken } from '../support/test-app.js';
 
 type Method = 'get' | 'post' | 'patch' | 'delete';
 
 /** Every /v1 route with a valid request for an admin (ids filled in per app). */
-function validRequests(t: TestApp): Array<{ name: string; method: Method; path: string; body?: object }> {
+async function validRequests(t: TestApp): Promise<Array<{ name: string; method: Method; path: string; body?: object }>> {
   const integration = await seedIntegration(t, { host: 'quay.io' });
   const victim = t.tokenIds.runner;
   return [
@@ -31,13 +32,13 @@ function validRequests(t: TestApp): Array<{ name: string; method: Method; path: 
   ];
 }
 
-const ROUTE_NAMES = validRequests(await buildTestApp()).map((r) => r.name);
-const BODY_ROUTE_NAMES = validRequests(await buildTestApp())
+const ROUTE_NAMES = (await validRequests(await buildTestApp())).map((r) => r.name);
+const BODY_ROUTE_NAMES = (await validRequests(await buildTestApp()))
   .filter((r) => r.body)
   .map((r) => r.name);
 
-function send(t: TestApp, name: string, token: string | undefined, tweak: (r: { method: Method; path: string; body?: object }) => void = () => {}) {
-  const r = validRequests(t).find((candidate) => candidate.name === name)!;
+async function send(t: TestApp, name: string, token: string | undefined, tweak: (r: { method: Method; path: string; body?: object }) => void = () => {}) {
+  const r = (await validRequests(t)).find((candidate) => candidate.name === name)!;
   tweak(r);
   let req = request(t.app)[r.method](r.path);
   if (token !== undefined) req = req.set('Authorization', bearer(token));
@@ -66,7 +67,7 @@ describe('authentication on every /v1 route', () => {
 
     expect(res.status).toBe(401);
     expect(errorOf(res)).toMatchObject({ code: 'unauthenticated', requestId: 'auth-1' });
-    expect(await auditRows(t).find((r) => r.requestId === 'auth-1')).toMatchObject({
+    expect((await auditRows(t)).find((r) => r.requestId === 'auth-1')).toMatchObject({
       action: 'auth.failed',
       outcome: 'denied',
       detail: { reason },
@@ -87,7 +88,7 @@ describe('authentication on every /v1 route', () => {
 
     await withToken(t, t.tokens.revoked).get('/v1/credentials').set('X-Request-Id', 'auth-2');
 
-    expect(await auditRows(t).find((r) => r.requestId === 'auth-2')?.tokenId).toBe(t.tokenIds.revoked);
+    expect((await auditRows(t)).find((r) => r.requestId === 'auth-2')?.tokenId).toBe(t.tokenIds.revoked);
   });
 
   it('answers 401 rather than 404 when an unknown /v1 route is called without a token', async () => {
@@ -126,20 +127,20 @@ describe('authentication on every /v1 route', () => {
     const spoofed = await fail(direct, '203.0.113.9');
 
     expect([sameClient.status, otherClient.status, spoofed.status]).toEqual([429, 401, 429]);
-    const sources = (t: TestApp) => await auditRows(t).filter((row) => row.action === 'auth.failed').map((row) => row.detail?.['source']);
-    expect(sources(behindProxy)).toEqual(['203.0.113.1', '203.0.113.2']);
-    expect(sources(direct)).toEqual([expect.stringMatching(/127\.0\.0\.1$/)]);
+    const sources = async (t: TestApp) => (await auditRows(t)).filter((row) => row.action === 'auth.failed').map((row) => row.detail?.['source']);
+    expect(await sources(behindProxy)).toEqual(['203.0.113.1', '203.0.113.2']);
+    expect(await sources(direct)).toEqual([expect.stringMatching(/127\.0\.0\.1$/)]);
   });
 
   it("audits a source's first failure at once and its repeats as one row with the count when the window ends", async () => {
     const t = await buildTestApp({ maxFailures: 3, windowMs: 60_000 });
-    const before = await auditRows(t).length;
+    const before = (await auditRows(t)).length;
 
     for (let i = 0; i < 10; i++) await request(t.app).get('/v1/credentials').set('Authorization', 'Bearer wrong');
-    const during = await auditRows(t).slice(before);
+    const during = (await auditRows(t)).slice(before);
     t.clock.advance(60_000);
     await request(t.app).get('/v1/credentials').set('Authorization', 'Bearer wrong');
-    const after = await auditRows(t).slice(before);
+    const after = (await auditRows(t)).slice(before);
 
     expect(during).toHaveLength(1);
     expect(during[0]).toMatchObject({ action: 'auth.failed', detail: { reason: 'malformed' } });
@@ -166,7 +167,7 @@ describe('request bodies on every body route', () => {
 
   it.each(BAD_BODY_CASES)('answers $status $code when $name gets $what', async ({ name, status, code, send: sendBody }) => {
     const t = await buildTestApp();
-    const r = validRequests(t).find((candidate) => candidate.name === name)!;
+    const r = (await validRequests(t)).find((candidate) => candidate.name === name)!;
 
     const res = await sendBody(request(t.app)[r.method](r.path).set('Authorization', bearer(t.tokens.admin)));
 
@@ -287,7 +288,7 @@ describe('unknown routes', () => {
 describe('unexpected failures', () => {
   it('answers 500 internal with a generic message and logs the error with the request id when the database is gone', async () => {
     const t = await buildTestApp();
-    t.services.db.close();
+    await t.services.store.close();
 
     const res = await withToken(t, t.tokens.runner).get('/v1/credentials').set('X-Request-Id', 'boom-1');
 
@@ -361,19 +362,18 @@ describe('response headers', () => {
 });
 
 /** Every table except the audit trail, as plain data. */
-function snapshotState(t: TestApp) {
-  const db = t.services.db;
-  const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").pluck().all() as string[]).filter(
-    (name) => name !== 'audit_events',
-  );
-  return Object.fromEntries(
-    tables.map((name) => {
-      const rows = db.prepare(`SELECT * FROM "${name}"`).all() as Array<Record<string, unknown>>;
-      // The audit head moves with every audit row, which rejected requests do write.
-      const kept = name === 'meta' ? rows.filter((row) => row['key'] !== 'audit_head') : rows;
-      return [name, kept.map((row) => JSON.stringify(row, (_k, v: unknown) => (Buffer.isBuffer(v) ? v.toString('hex') : v)))];
-    }),
-  );
+async function snapshotState(t: TestApp) {
+  const store = t.services.store;
+  // The audit head moves with every audit row, which rejected requests do write (a meta row on
+  // SQLite, a table of its own on PostgreSQL).
+  const tables = (await tableNames(store)).filter((name) => name !== 'audit_events' && name !== 'audit_head');
+  const snapshot: Record<string, string[]> = {};
+  for (const name of tables) {
+    const rows = await runSql(store, `SELECT * FROM "${name}" ORDER BY 1`);
+    const kept = name === 'meta' ? rows.filter((row) => row['key'] !== 'audit_head') : rows;
+    snapshot[name] = kept.map((row) => JSON.stringify(row, (_k, v: unknown) => (Buffer.isBuffer(v) ? v.toString('hex') : v)));
+  }
+  return snapshot;
 }
 
 describe('rejected requests', () => {
@@ -397,13 +397,13 @@ describe('rejected requests', () => {
   it.each(REJECTED)('changes no stored state when the request is %s', async (_label, status, act) => {
     const t = await buildTestApp();
     const integration = await seedIntegration(t, { host: 'quay.io' });
-    const before = snapshotState(t);
+    const before = await snapshotState(t);
 
     const res = await act(t, { integration: integration.id });
 
     expect(res.status).toBe(status);
     ErrorBodySchema.parse(res.body);
-    expect(snapshotState(t)).toEqual(before);
+    expect(await snapshotState(t)).toEqual(before);
   });
 });
 

@@ -33,11 +33,11 @@ describe('GET /healthz', () => {
 
   it('writes no audit row when probed', async () => {
     const t = await buildTestApp();
-    const before = t.services.audit.list({ limit: 1000 }).length;
+    const before = (await t.services.audit.list({ limit: 1000 })).length;
 
     await request(t.app).get('/healthz');
 
-    expect(t.services.audit.list({ limit: 1000 })).toHaveLength(before);
+    expect(await t.services.audit.list({ limit: 1000 })).toHaveLength(before);
   });
 
   it('echoes a sane client request id and replaces an unsafe one', async () => {
@@ -63,7 +63,7 @@ describe('GET /readyz', () => {
 
   it('answers 503 unavailable while /healthz still answers 200 when the store does not answer', async () => {
     const ops = await buildTestApp();
-    ops.services.db.close();
+    await ops.services.store.close();
 
     const ready = await request(ops.app).get('/readyz');
     const live = await request(ops.app).get('/healthz');

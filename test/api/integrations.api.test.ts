@@ -89,7 +89,7 @@ describe('POST /v1/integrations', () => {
     const summary = IntegrationSummarySchema.parse(res.body);
     expect(summary).toMatchObject({ host: 'ghcr.io', username: body.username, export: true, description: body.description });
     expect(res.text).not.toContain(body.secret);
-    expect(t.services.integrationRepository.findByHost('ghcr.io')?.id).toBe(summary.id);
+    expect((await t.services.store.integrations.findByHost('ghcr.io'))?.id).toBe(summary.id);
   });
 
   it('defaults export to true and description to null when they are omitted', async () => {
@@ -112,7 +112,7 @@ describe('POST /v1/integrations', () => {
       .send(buildIntegrationBody({ host: 'quay.io' }));
 
     const summary = IntegrationSummarySchema.parse(res.body);
-    const row = await auditRows(t).find((r) => r.action === 'integration.create' && r.requestId === 'create-1');
+    const row = (await auditRows(t)).find((r) => r.action === 'integration.create' && r.requestId === 'create-1');
     expect(row).toMatchObject({ outcome: 'ok', host: 'quay.io', targetId: summary.id, tokenId: t.tokenIds.manager, role: 'manager' });
   });
 
@@ -124,7 +124,7 @@ describe('POST /v1/integrations', () => {
 
     expect(res.status).toBe(409);
     expect(errorOf(res).code).toBe('conflict');
-    expect(t.services.integrationRepository.count()).toBe(1);
+    expect(await t.services.store.integrations.count()).toBe(1);
   });
 
   it('answers 400 with the unknown key reported when the body has an extra field', async () => {
@@ -198,12 +198,12 @@ describe('POST /v1/integrations', () => {
 
     expect(res.status).toBe(403);
     expect(errorOf(res).code).toBe('forbidden');
-    expect(await auditRows(t).find((r) => r.requestId === 'denied-1')).toMatchObject({
+    expect((await auditRows(t)).find((r) => r.requestId === 'denied-1')).toMatchObject({
       action: 'integration.create',
       outcome: 'denied',
       tokenId: t.tokenIds.auditor,
     });
-    expect(t.services.integrationRepository.count()).toBe(0);
+    expect(await t.services.store.integrations.count()).toBe(0);
   });
 
   it('answers 403 when a host-limited manager creates one outside its hosts', async () => {
@@ -314,7 +314,7 @@ describe('PATCH /v1/integrations/:id', () => {
     expect(res.status).toBe(200);
     expect(res.text).not.toContain(secret);
     expect(LookupResponseSchema.parse(lookup.body).Secret).toBe(secret);
-    expect(await auditRows(t).find((r) => r.requestId === 'patch-1')).toMatchObject({
+    expect((await auditRows(t)).find((r) => r.requestId === 'patch-1')).toMatchObject({
       action: 'integration.update',
       outcome: 'ok',
       targetId: existing.id,
@@ -339,7 +339,7 @@ describe('PATCH /v1/integrations/:id', () => {
     const res = await withToken(t, t.tokens.admin).patch(`/v1/integrations/${existing.id}`).send({ host: 'ghcr.io' });
 
     expect(res.status).toBe(400);
-    expect(t.services.integrationRepository.findById(existing.id)?.host).toBe('quay.io');
+    expect((await t.services.store.integrations.findById(existing.id))?.host).toBe('quay.io');
   });
 
   it('answers 404 when a host-limited manager updates an integration outside its hosts', async () => {
@@ -350,7 +350,7 @@ describe('PATCH /v1/integrations/:id', () => {
     const res = await withToken(t, token).patch(`/v1/integrations/${outside.id}`).send({ export: false });
 
     expect(res.status).toBe(404);
-    expect(t.services.integrationRepository.findById(outside.id)?.export).toBe(true);
+    expect((await t.services.store.integrations.findById(outside.id))?.export).toBe(true);
   });
 });
 
@@ -365,7 +365,7 @@ describe('DELETE /v1/integrations/:id', () => {
     expect(res.status).toBe(204);
     expect(res.text).toBe('');
     expect(after.status).toBe(404);
-    expect(await auditRows(t).find((r) => r.requestId === 'del-1')).toMatchObject({
+    expect((await auditRows(t)).find((r) => r.requestId === 'del-1')).toMatchObject({
       action: 'integration.delete',
       outcome: 'ok',
       host: 'quay.io',
@@ -397,7 +397,7 @@ describe('POST /v1/integrations/:id/test', () => {
     expect(IntegrationTestReportSchema.parse(res.body)).toMatchObject({ id: existing.id, host: 'quay.io', result: 'ok' });
     expect(res.text).not.toContain(body.secret);
     expect(t.probes).toEqual([expect.objectContaining({ host: 'quay.io', username: body.username, secret: body.secret })]);
-    expect(t.services.integrationRepository.findById(existing.id)?.lastTestResult).toBe('ok');
+    expect((await t.services.store.integrations.findById(existing.id))?.lastTestResult).toBe('ok');
   });
 
   it.each(['auditor', 'runner'] as const)('never opens the secret for the probe when a %s asks', async (role) => {

@@ -68,7 +68,9 @@ function send(port: number, { method = 'POST', path, headers, body, chunked = fa
 /** Writes `raw` on a new connection and returns everything the server sent until it closed. */
 function sendRaw(port: number, raw: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port }, () => socket.end(raw));
+    // Written, not ended: node:http drops the answer to a request whose client half-closed before it
+    // was ready (an answer that waits for the store); the request's `Connection: close` ends the exchange.
+    const socket = connect({ host: '127.0.0.1', port }, () => socket.write(raw));
     let received = '';
     socket.setEncoding('utf8').on('data', (chunk: string) => (received += chunk));
     socket.on('close', () => resolve(received));
@@ -94,10 +96,8 @@ function comparable(reply: Reply) {
   return { status: reply.status, headers, body };
 }
 
-function auditRowsAfter(ops: TestApp, seq: number) {
-  return ops.services.audit
-    .list({ after: seq, limit: 100 })
-    .map(({ action, outcome, host, targetId, tokenId, tokenName, role, detail }) => ({ action, outcome, host, targetId, tokenId, tokenName, role, detail }));
+async function auditRowsAfter(ops: TestApp, seq: number) {
+  return (await ops.services.audit.list({ after: seq, limit: 100 })).map(({ action, outcome, host, targetId, tokenId, tokenName, role, detail }) => ({ action, outcome, host, targetId, tokenId, tokenName, role, detail }));
 }
 
 /**
@@ -108,11 +108,11 @@ function nextFailureWindow(ops: TestApp): void {
   ops.clock.advance(60_000);
 }
 
-function lastSeq(ops: TestApp): number {
-  return ops.services.audit.list({ limit: 1_000_000 }).at(-1)?.seq ?? 0;
+async function lastSeq(ops: TestApp): Promise<number> {
+  return (await ops.services.audit.list({ limit: 1_000_000 })).at(-1)?.seq ?? 0;
 }
 
-function arrange(options: { maxFailures?: number } = {}) {
+async function arrange(options: { maxFailures?: number } = {}) {
   const ops = await buildTestApp(options);
   const now = ops.clock.now().getTime();
   await seedIntegration(ops, { host: 'quay.io', username: 'quay-bot' });
@@ -121,10 +121,10 @@ function arrange(options: { maxFailures?: number } = {}) {
   await seedIntegration(ops, { host: 'gone.example', expiresAt: new Date(now + DAY).toISOString() });
   await seedIntegration(ops, { host: 'hidden.example', export: false });
   ops.clock.advance(DAY + 1000); // gone.example has expired, soon.example expires within the week
-  const admin = { principal: ops.services.tokens.authenticate(ops.tokens.admin), requestId: 'seed' };
-  const scoped = ops.services.tokens.create(admin, { name: 'scoped runner', role: 'runner', hosts: ['ghcr.io'] }).token;
-  const revoked = ops.services.tokens.create(admin, { name: 'revoked runner', role: 'runner' });
-  ops.services.tokens.revoke(admin, revoked.id);
+  const admin = { principal: await ops.services.tokens.authenticate(ops.tokens.admin), requestId: 'seed' };
+  const scoped = (await ops.services.tokens.create(admin, { name: 'scoped runner', role: 'runner', hosts: ['ghcr.io'] })).token;
+  const revoked = await ops.services.tokens.create(admin, { name: 'revoked runner', role: 'runner' });
+  await ops.services.tokens.revoke(admin, revoked.id);
   return { ops, tokens: { ...ops.tokens, scoped, revoked: revoked.token } };
 }
 
@@ -143,7 +143,7 @@ function listenRouteAlone(ops: TestApp): Promise<number> {
   });
 }
 
-type Tokens = ReturnType<typeof arrange>['tokens'];
+type Tokens = Awaited<ReturnType<typeof arrange>>['tokens'];
 const JSON_TYPE = { 'Content-Type': 'application/json' };
 const auth = (token: string) => ({ Authorization: `Bearer ${token}` });
 
@@ -204,19 +204,19 @@ const UNCLAIMED: Array<[string, RawRequest]> = [
  * expects the same answer and the same audit rows from both.
  */
 async function expectSameOnBothRoutes(ops: TestApp, port: number, request: Omit<RawRequest, 'path'>): Promise<void> {
-  const before = lastSeq(ops);
+  const before = await lastSeq(ops);
   const direct = await send(port, { ...request, path: DIRECT });
-  const between = lastSeq(ops);
+  const between = await lastSeq(ops);
   nextFailureWindow(ops);
   const viaExpress = await send(port, { ...request, path: VIA_EXPRESS });
 
   expect(comparable(direct)).toEqual(comparable(viaExpress));
-  expect(auditRowsAfter(ops, before).slice(0, between - before)).toEqual(auditRowsAfter(ops, between));
+  expect((await auditRowsAfter(ops, before)).slice(0, between - before)).toEqual(await auditRowsAfter(ops, between));
 }
 
 describe('the direct lookup route', () => {
   it.each(CLAIMED)('answers %s as the express route does, with the same audit rows', async (_label, build) => {
-    const { ops, tokens } = arrange();
+    const { ops, tokens } = await arrange();
     const port = await listen(ops.app);
     const request = build(tokens);
 
@@ -224,7 +224,7 @@ describe('the direct lookup route', () => {
   });
 
   it('answers random bodies and tokens as the express route does (property)', async () => {
-    const { ops, tokens } = arrange();
+    const { ops, tokens } = await arrange();
     const port = await listen(ops.app);
     const hosts = ['quay.io', 'ghcr.io/org/repo', 'https://soon.example', 'gone.example', 'hidden.example', 'nowhere.example', 'https://', '', ' quay.io '];
     const jsonBody = fc.oneof(
@@ -251,7 +251,7 @@ describe('the direct lookup route', () => {
   });
 
   it.each(CLAIMED)('claims %s', async (_label, build) => {
-    const { ops, tokens } = arrange();
+    const { ops, tokens } = await arrange();
     const port = await listenRouteAlone(ops);
 
     const reply = await send(port, { ...build(tokens), path: DIRECT });
@@ -261,17 +261,17 @@ describe('the direct lookup route', () => {
   });
 
   it.each(UNCLAIMED)('leaves %s to the express app', async (_label, request) => {
-    const { ops } = arrange();
+    const { ops } = await arrange();
     const port = await listenRouteAlone(ops);
 
     const reply = await send(port, request);
 
     expect(reply.status).toBe(418);
-    expect(auditRowsAfter(ops, 0).filter((row) => row.action === 'credential.get' || row.action === 'auth.failed')).toEqual([]);
+    expect((await auditRowsAfter(ops, 0)).filter((row) => row.action === 'credential.get' || row.action === 'auth.failed')).toEqual([]);
   });
 
   it('leaves a POST without Content-Length or Transfer-Encoding (no body) to the express app', async () => {
-    const { ops, tokens } = arrange();
+    const { ops, tokens } = await arrange();
     const port = await listen(ops.app);
 
     const head = (path: string) =>
@@ -286,7 +286,7 @@ describe('the direct lookup route', () => {
   });
 
   it('answers 429 with Retry-After to a TCP source that failed too often, and a valid token 200, as the express route does', async () => {
-    const { ops, tokens } = arrange({ maxFailures: 3 });
+    const { ops, tokens } = await arrange({ maxFailures: 3 });
     const port = await listen(ops.app);
     const wrong = { headers: { ...JSON_TYPE, Authorization: 'Bearer wrong' }, body: '{"serverURL":"quay.io"}' };
     const valid = { headers: { ...JSON_TYPE, ...auth(tokens.runner) }, body: '{"serverURL":"quay.io"}' };
@@ -305,7 +305,7 @@ describe('the direct lookup route', () => {
   });
 
   it('logs each lookup and counts it in the metrics under the route', async () => {
-    const { ops, tokens } = arrange();
+    const { ops, tokens } = await arrange();
     const port = await listen(ops.app);
 
     const reply = await send(port, { path: DIRECT, headers: { ...JSON_TYPE, ...auth(tokens.runner), 'X-Request-Id': 'logged-1' }, body: '{"serverURL":"quay.io"}' });

@@ -14,14 +14,14 @@ import { buildTestApp, seedIntegration, type TestApp, withToken } from '../suppo
 import { requireTool } from '../support/tools.js';
 
 /** The test app with the real node:http(s) registry probe. */
-function buildProbingApp(): TestApp {
-  return await buildTestApp({ probe: createRegistryProbe() });
+function buildProbingApp(): Promise<TestApp> {
+  return buildTestApp({ probe: createRegistryProbe() });
 }
 
 /** A fake registry in `mode`, the probing app, and an integration for the registry's host (`fields` add its credential or CA). */
 async function registryUnderTest(mode: FakeRegistryMode, fields: IntegrationBodyInput = {}, tls?: { key: string; cert: string }) {
   const registry = await startFakeRegistry(mode, tls);
-  const ops = buildProbingApp();
+  const ops = await buildProbingApp();
   const integration = await seedIntegration(ops, { host: registry.host, ...fields });
   return { registry, ops, integration };
 }
@@ -66,7 +66,7 @@ describe('POST /v1/integrations/:id/test', () => {
   });
 
   it('answers 403, not 404, to an auditor for an unknown id, so ids cannot be probed', async () => {
-    const ops = buildProbingApp();
+    const ops = await buildProbingApp();
 
     const res = await testIntegration(ops, 'int_0123456789abcdef', 'auditor');
 
@@ -74,7 +74,7 @@ describe('POST /v1/integrations/:id/test', () => {
   });
 
   it('answers 404 for an unknown integration and 401 without a token', async () => {
-    const ops = buildProbingApp();
+    const ops = await buildProbingApp();
 
     const unknown = await testIntegration(ops, 'int_0123456789abcdef');
     const anonymous = await request(ops.app).post('/v1/integrations/int_0123456789abcdef/test');
@@ -86,11 +86,11 @@ describe('POST /v1/integrations/:id/test', () => {
 
   it('answers ok for the right password and unauthorized for a wrong one (basic auth)', async () => {
     const registry = await startFakeRegistry({ kind: 'basic', user: 'alice', pass: 'right-pass' });
-    const ops = buildProbingApp();
+    const ops = await buildProbingApp();
     const good = await seedIntegration(ops, { host: registry.host, username: 'alice', secret: 'right-pass' });
 
     const ok = await check(ops, good.id);
-    ops.services.integrations.update({ principal: ops.services.tokens.authenticate(ops.tokens.admin), requestId: 'arrange' }, good.id, {
+    await ops.services.integrations.update({ principal: await ops.services.tokens.authenticate(ops.tokens.admin), requestId: 'arrange' }, good.id, {
       secret: 'wrong-pass',
     });
     const bad = await check(ops, good.id);
@@ -185,7 +185,7 @@ describe('POST /v1/integrations/:id/test', () => {
     const registry = await startFakeRegistry({ kind: 'open' });
     const host = registry.host;
     await registry.close();
-    const ops = buildProbingApp();
+    const ops = await buildProbingApp();
     const integration = await seedIntegration(ops, { host });
 
     const report = await check(ops, integration.id);
@@ -207,13 +207,13 @@ describe('POST /v1/integrations/:id/test', () => {
 
   it('records the result on the integration and in the audit log, never the secret', async () => {
     const registry = await startFakeRegistry({ kind: 'basic', user: 'carol', pass: 'nope' });
-    const ops = buildProbingApp();
+    const ops = await buildProbingApp();
     const secret = distinctiveSecret();
     const integration = await seedIntegration(ops, { host: registry.host, username: 'carol', secret });
 
     const res = await testIntegration(ops, integration.id, 'manager');
     const shown = await withToken(ops, ops.tokens.auditor).get(`/v1/integrations/${integration.id}`);
-    const audit = ops.services.audit.list({ action: 'integration.test', limit: 10 });
+    const audit = await ops.services.audit.list({ action: 'integration.test', limit: 10 });
 
     const summary = IntegrationSummarySchema.parse(shown.body);
     expect(summary).toMatchObject({ lastTestResult: 'unauthorized', lastTestedAt: res.body.testedAt, lastTestDetail: res.body.detail });

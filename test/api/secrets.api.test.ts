@@ -13,7 +13,8 @@ import {
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { SECRET_MARKER, buildIntegrationBody, buildStoreBody, distinctiveSecret } from '../support/factories.js';
-import { buildTestApp, type TestApp, withToken } from '../support/test-app.js';
+import { runSql, tableNames } from '../support/raw-sql.js';
+import { auditRows, buildTestApp, type TestApp, withToken } from '../support/test-app.js';
 
 interface Recorded {
   label: string;
@@ -102,9 +103,9 @@ async function runScenario(t: TestApp) {
   await record('read audit', as(t.tokens.auditor).get('/v1/audit?limit=500'), AuditPageSchema);
 
   // Last: an envelope moved onto another host's row makes the lookup fail (and log an error).
-  const hidden2 = t.services.integrationRepository.findByHost('private.example.com')!;
-  const ghcrRow = t.services.integrationRepository.findByHost('ghcr.io')!;
-  t.services.integrationRepository.update({ ...ghcrRow, envelope: hidden2.envelope });
+  const hidden2 = (await t.services.store.integrations.findByHost('private.example.com'))!;
+  const ghcrRow = (await t.services.store.integrations.findByHost('ghcr.io'))!;
+  await t.services.store.integrations.update({ ...ghcrRow, envelope: hidden2.envelope });
   await record('lookup moved envelope', runner.post('/v1/credentials/get').send({ serverURL: 'ghcr.io' }));
 
   return {
@@ -116,14 +117,14 @@ async function runScenario(t: TestApp) {
 }
 
 /** Every cell of every table; blobs are searched as raw bytes. */
-function tableCells(t: TestApp): Array<string | Buffer> {
-  const db = t.services.db;
-  const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[];
-  return tables.flatMap((name) =>
-    (db.prepare(`SELECT * FROM "${name}"`).all() as Array<Record<string, unknown>>).flatMap((row) =>
-      Object.values(row).map((cell) => (Buffer.isBuffer(cell) ? cell : String(cell))),
-    ),
-  );
+async function tableCells(t: TestApp): Promise<Array<string | Buffer>> {
+  const cells: Array<string | Buffer> = [];
+  for (const name of await tableNames(t.services.store)) {
+    for (const row of await runSql(t.services.store, `SELECT * FROM "${name}"`)) {
+      cells.push(...Object.values(row).map((cell) => (Buffer.isBuffer(cell) ? cell : String(cell))));
+    }
+  }
+  return cells;
 }
 
 function containsText(cell: string | Buffer, needle: string): boolean {
@@ -163,7 +164,7 @@ describe('secrets across a full scenario', () => {
 
     const { tokenValues } = await runScenario(t);
 
-    const rows = t.services.audit.list({ limit: 10_000 });
+    const rows = await auditRows(t);
     const text = JSON.stringify(rows);
     expect(rows.length).toBeGreaterThan(20);
     expect(text).not.toContain(SECRET_MARKER);
@@ -175,7 +176,7 @@ describe('secrets across a full scenario', () => {
 
     const { tokenValues } = await runScenario(t);
 
-    const cells = tableCells(t);
+    const cells = await tableCells(t);
     expect(cells.length).toBeGreaterThan(100);
     expect(cells.filter((cell) => containsText(cell, SECRET_MARKER))).toEqual([]);
     for (const value of tokenValues) {

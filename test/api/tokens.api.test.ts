@@ -4,8 +4,8 @@ import { buildTokenBody } from '../support/factories.js';
 import { auditRows, buildTestApp, errorOf, matrixCases, type RoleMatrix, routesMissingFrom, SCOPED_HOST, type SeededTokenName, type TestApp, withToken } from '../support/test-app.js';
 
 /** Mints a token of any role directly through the service, as the seeded admin. */
-function mintAsAdmin(t: TestApp, role: Role, extra: { hosts?: string[]; ttlSeconds?: number } = {}) {
-  const ctx = { principal: t.services.tokens.authenticate(t.tokens.admin), requestId: 'arrange' };
+async function mintAsAdmin(t: TestApp, role: Role, extra: { hosts?: string[]; ttlSeconds?: number } = {}) {
+  const ctx = { principal: await t.services.tokens.authenticate(t.tokens.admin), requestId: 'arrange' };
   return t.services.tokens.create(ctx, { name: `extra ${role}`, role, ...extra });
 }
 
@@ -49,7 +49,7 @@ describe('token routes × roles', () => {
 
   it.each(matrixCases(EXPECTED))('answers $status to $key when the token is a $role', async ({ key, role, status }) => {
     const t = await buildTestApp();
-    const target = mintAsAdmin(t, 'runner');
+    const target = await mintAsAdmin(t, 'runner');
     const send = {
       'POST /v1/tokens': () => mint(t, t.tokens[role], buildTokenBody()),
       'GET /v1/tokens': () => withToken(t, t.tokens[role]).get('/v1/tokens'),
@@ -81,12 +81,12 @@ describe('token routes × roles', () => {
 
   it.each(manageCases)('is $outcome to revoke a $target token when the caller is a $caller', async ({ caller, target, outcome }) => {
     const t = await buildTestApp();
-    const victim = mintAsAdmin(t, target);
+    const victim = await mintAsAdmin(t, target);
 
     const res = await withToken(t, t.tokens[caller]).delete(`/v1/tokens/${victim.id}`);
 
     expect(res.status).toBe(outcome === 'allowed' ? 204 : 403);
-    expect(t.services.tokenRepository.findById(victim.id)?.revokedAt !== null).toBe(outcome === 'allowed');
+    expect((await t.services.store.tokens.findById(victim.id))?.revokedAt !== null).toBe(outcome === 'allowed');
   });
 });
 
@@ -136,7 +136,7 @@ describe('POST /v1/tokens', () => {
     const res = await mint(t, t.tokens.manager, buildTokenBody({ hosts: ['ghcr.io'] }));
 
     const created = CreatedTokenSchema.parse(res.body);
-    const row = await auditRows(t).find((r) => r.action === 'token.create' && r.targetId === created.id);
+    const row = (await auditRows(t)).find((r) => r.action === 'token.create' && r.targetId === created.id);
     expect(row).toMatchObject({ outcome: 'ok', tokenId: t.tokenIds.manager, detail: { role: 'runner', hosts: ['ghcr.io'] } });
     expect(JSON.stringify(await auditRows(t))).not.toContain(created.token);
   });
@@ -153,13 +153,13 @@ describe('POST /v1/tokens', () => {
     ['an unknown field', { scopes: ['all'] }, '(root)'],
   ])('answers 400 at the offending path when the body has %s', async (_label, override, path) => {
     const t = await buildTestApp();
-    const before = t.services.tokenRepository.count();
+    const before = await t.services.store.tokens.count();
 
     const res = await mint(t, t.tokens.admin, buildTokenBody(override));
 
     expect(res.status).toBe(400);
     expect(errorOf(res).issues?.map((issue) => issue.path)).toEqual([path]);
-    expect(t.services.tokenRepository.count()).toBe(before);
+    expect(await t.services.store.tokens.count()).toBe(before);
   });
 
   it('answers 400 listing name and role when both are missing', async () => {
@@ -177,12 +177,12 @@ describe('POST /v1/tokens', () => {
     const res = await withToken(t, t.tokens.manager).post('/v1/tokens').set('X-Request-Id', 'mint-admin').send(buildTokenBody({ role: 'admin' }));
 
     expect(res.status).toBe(403);
-    expect(await auditRows(t).find((r) => r.requestId === 'mint-admin')).toMatchObject({ action: 'token.create', outcome: 'denied' });
+    expect((await auditRows(t)).find((r) => r.requestId === 'mint-admin')).toMatchObject({ action: 'token.create', outcome: 'denied' });
   });
 
   it('answers 403 when a host-limited manager mints a token that is not limited to its hosts', async () => {
     const t = await buildTestApp();
-    const scoped = mintAsAdmin(t, 'manager', { hosts: ['ghcr.io'] });
+    const scoped = await mintAsAdmin(t, 'manager', { hosts: ['ghcr.io'] });
 
     const unlimited = await mint(t, scoped.token, buildTokenBody());
     const wider = await mint(t, scoped.token, buildTokenBody({ hosts: ['ghcr.io', 'quay.io'] }));
@@ -218,7 +218,7 @@ describe('DELETE /v1/tokens/:id', () => {
 
     expect(res.status).toBe(204);
     expect(use.status).toBe(401);
-    expect(await auditRows(t).find((r) => r.requestId === 'revoke-1')).toMatchObject({
+    expect((await auditRows(t)).find((r) => r.requestId === 'revoke-1')).toMatchObject({
       action: 'token.revoke',
       outcome: 'ok',
       targetId: t.tokenIds.runner,
@@ -227,13 +227,13 @@ describe('DELETE /v1/tokens/:id', () => {
 
   it('answers 204 and keeps the first revocation time when the token is already revoked', async () => {
     const t = await buildTestApp();
-    const revokedAt = t.services.tokenRepository.findById(t.tokenIds.revoked)?.revokedAt;
+    const revokedAt = (await t.services.store.tokens.findById(t.tokenIds.revoked))?.revokedAt;
     t.clock.advance(1_000);
 
     const res = await withToken(t, t.tokens.admin).delete(`/v1/tokens/${t.tokenIds.revoked}`);
 
     expect(res.status).toBe(204);
-    expect(t.services.tokenRepository.findById(t.tokenIds.revoked)?.revokedAt).toBe(revokedAt);
+    expect((await t.services.store.tokens.findById(t.tokenIds.revoked))?.revokedAt).toBe(revokedAt);
   });
 
   it('answers 409 and the token keeps working when it is the last active admin token', async () => {
@@ -246,7 +246,7 @@ describe('DELETE /v1/tokens/:id', () => {
 
   it('answers 409 when the only other admin token has expired', async () => {
     const t = await buildTestApp();
-    mintAsAdmin(t, 'admin', { ttlSeconds: 60 });
+    await mintAsAdmin(t, 'admin', { ttlSeconds: 60 });
     t.clock.advance(61_000);
 
     const res = await withToken(t, t.tokens.admin).delete(`/v1/tokens/${t.tokenIds.admin}`);
@@ -256,34 +256,34 @@ describe('DELETE /v1/tokens/:id', () => {
 
   it('revokes an admin token when another active admin token remains', async () => {
     const t = await buildTestApp();
-    const second = mintAsAdmin(t, 'admin');
+    const second = await mintAsAdmin(t, 'admin');
 
     const res = await withToken(t, second.token).delete(`/v1/tokens/${t.tokenIds.admin}`);
 
     expect(res.status).toBe(204);
-    expect(t.services.tokenRepository.findById(t.tokenIds.admin)?.revokedAt).not.toBeNull();
+    expect((await t.services.store.tokens.findById(t.tokenIds.admin))?.revokedAt).not.toBeNull();
   });
 });
 
 describe('/v1/tokens under a host-limited caller', () => {
   /** A manager and an auditor limited to ghcr.io, and runners of every reach, minted by the seeded admin. */
-  function arrange() {
+  async function arrange() {
     const t = await buildTestApp();
     const callers = {
-      manager: mintAsAdmin(t, 'manager', { hosts: ['ghcr.io'] }),
-      auditor: mintAsAdmin(t, 'auditor', { hosts: ['ghcr.io'] }),
+      manager: await mintAsAdmin(t, 'manager', { hosts: ['ghcr.io'] }),
+      auditor: await mintAsAdmin(t, 'auditor', { hosts: ['ghcr.io'] }),
     };
     const targets = {
-      ghcr: mintAsAdmin(t, 'runner', { hosts: ['ghcr.io'] }),
-      quay: mintAsAdmin(t, 'runner', { hosts: ['quay.io'] }),
-      both: mintAsAdmin(t, 'runner', { hosts: ['ghcr.io', 'quay.io'] }),
-      every: mintAsAdmin(t, 'runner'),
+      ghcr: await mintAsAdmin(t, 'runner', { hosts: ['ghcr.io'] }),
+      quay: await mintAsAdmin(t, 'runner', { hosts: ['quay.io'] }),
+      both: await mintAsAdmin(t, 'runner', { hosts: ['ghcr.io', 'quay.io'] }),
+      every: await mintAsAdmin(t, 'runner'),
     };
     return { t, callers, targets };
   }
 
   it.each(['manager', 'auditor'] as const)('lists only tokens within its hosts when a ghcr.io-limited %s asks', async (role) => {
-    const { t, callers, targets } = arrange();
+    const { t, callers, targets } = await arrange();
 
     const res = await withToken(t, callers[role].token).get('/v1/tokens');
 
@@ -295,7 +295,7 @@ describe('/v1/tokens under a host-limited caller', () => {
   });
 
   it('lists every token when an unlimited caller asks', async () => {
-    const { t, targets } = arrange();
+    const { t, targets } = await arrange();
 
     const res = await withToken(t, t.tokens.manager).get('/v1/tokens');
 
@@ -309,12 +309,12 @@ describe('/v1/tokens under a host-limited caller', () => {
     ['both', 404],
     ['every', 404],
   ] as const)('answers a ghcr.io-limited manager revoking the %s runner with %i', async (target, status) => {
-    const { t, callers, targets } = arrange();
+    const { t, callers, targets } = await arrange();
 
     const res = await withToken(t, callers.manager.token).delete(`/v1/tokens/${targets[target].id}`);
 
     expect(res.status).toBe(status);
-    const revoked = t.services.tokenRepository.findById(targets[target].id)!.revokedAt !== null;
+    const revoked = (await t.services.store.tokens.findById(targets[target].id))!.revokedAt !== null;
     expect(revoked).toBe(status === 204);
     if (status === 404) expect(errorOf(res).code).toBe('not_found');
   });
@@ -325,7 +325,7 @@ describe('POST /v1/tokens: a child never reaches further or lives longer than it
 
   it('gives a child without ttlSeconds its parent\'s expiry', async () => {
     const t = await buildTestApp();
-    const manager = mintAsAdmin(t, 'manager', { ttlSeconds: HOUR });
+    const manager = await mintAsAdmin(t, 'manager', { ttlSeconds: HOUR });
 
     const res = await mint(t, manager.token, buildTokenBody({ role: 'runner' }));
 
@@ -340,7 +340,7 @@ describe('POST /v1/tokens: a child never reaches further or lives longer than it
     ['ends a year later', 365 * 24 * HOUR, 403],
   ] as const)('answers a child whose ttlSeconds %s (%i s) with %i', async (_label, ttlSeconds, status) => {
     const t = await buildTestApp();
-    const manager = mintAsAdmin(t, 'manager', { ttlSeconds: HOUR });
+    const manager = await mintAsAdmin(t, 'manager', { ttlSeconds: HOUR });
 
     const res = await mint(t, manager.token, buildTokenBody({ role: 'runner', ttlSeconds }));
 
@@ -351,7 +351,7 @@ describe('POST /v1/tokens: a child never reaches further or lives longer than it
 
   it('stops the child when its parent has expired', async () => {
     const t = await buildTestApp();
-    const manager = mintAsAdmin(t, 'manager', { ttlSeconds: 60 });
+    const manager = await mintAsAdmin(t, 'manager', { ttlSeconds: 60 });
     const child = CreatedTokenSchema.parse((await mint(t, manager.token, buildTokenBody({ role: 'runner' }))).body);
     t.clock.advance(61_000);
 
@@ -362,12 +362,12 @@ describe('POST /v1/tokens: a child never reaches further or lives longer than it
 
   it('refuses a non-expiring admin minted by an expiring admin, and audits the denial', async () => {
     const t = await buildTestApp();
-    const temporary = mintAsAdmin(t, 'admin', { ttlSeconds: HOUR });
+    const temporary = await mintAsAdmin(t, 'admin', { ttlSeconds: HOUR });
 
     const res = await mint(t, temporary.token, buildTokenBody({ role: 'admin', ttlSeconds: 2 * HOUR }));
 
     expect(res.status).toBe(403);
-    expect(await auditRows(t).at(-1)).toMatchObject({ action: 'token.create', outcome: 'denied', tokenId: temporary.id, detail: { reason: 'expiry' } });
+    expect((await auditRows(t)).at(-1)).toMatchObject({ action: 'token.create', outcome: 'denied', tokenId: temporary.id, detail: { reason: 'expiry' } });
   });
 
   it.each([
@@ -377,7 +377,7 @@ describe('POST /v1/tokens: a child never reaches further or lives longer than it
     ['its own host', ['ghcr.io'], 201],
   ] as const)('answers a ghcr.io-limited manager minting a runner with %s with %i', async (_label, hosts, status) => {
     const t = await buildTestApp();
-    const manager = mintAsAdmin(t, 'manager', { hosts: ['ghcr.io'] });
+    const manager = await mintAsAdmin(t, 'manager', { hosts: ['ghcr.io'] });
 
     const res = await mint(t, manager.token, buildTokenBody({ role: 'runner', ...(hosts ? { hosts } : {}) }));
 
@@ -388,7 +388,7 @@ describe('POST /v1/tokens: a child never reaches further or lives longer than it
 describe('DELETE /v1/tokens/:id: the longest-lived admin token stays', () => {
   it('answers 409 and the permanent admin keeps working when a temporary admin revokes it', async () => {
     const t = await buildTestApp();
-    const temporary = mintAsAdmin(t, 'admin', { ttlSeconds: 3600 });
+    const temporary = await mintAsAdmin(t, 'admin', { ttlSeconds: 3600 });
 
     const res = await withToken(t, temporary.token).delete(`/v1/tokens/${t.tokenIds.admin}`);
     t.clock.advance(3601_000);
@@ -398,7 +398,7 @@ describe('DELETE /v1/tokens/:id: the longest-lived admin token stays', () => {
 
   it('revokes a temporary admin when a permanent one remains', async () => {
     const t = await buildTestApp();
-    const temporary = mintAsAdmin(t, 'admin', { ttlSeconds: 3600 });
+    const temporary = await mintAsAdmin(t, 'admin', { ttlSeconds: 3600 });
 
     const res = await withToken(t, t.tokens.admin).delete(`/v1/tokens/${temporary.id}`);
 
@@ -407,8 +407,8 @@ describe('DELETE /v1/tokens/:id: the longest-lived admin token stays', () => {
 
   it('revokes a permanent admin when another permanent admin remains, whoever asks', async () => {
     const t = await buildTestApp();
-    mintAsAdmin(t, 'admin');
-    const temporary = mintAsAdmin(t, 'admin', { ttlSeconds: 3600 });
+    await mintAsAdmin(t, 'admin');
+    const temporary = await mintAsAdmin(t, 'admin', { ttlSeconds: 3600 });
 
     const res = await withToken(t, temporary.token).delete(`/v1/tokens/${t.tokenIds.admin}`);
 
@@ -417,10 +417,10 @@ describe('DELETE /v1/tokens/:id: the longest-lived admin token stays', () => {
 
   it('keeps the longest-lived of expiring admin tokens when no permanent one is left', async () => {
     const t = await buildTestApp();
-    const short = mintAsAdmin(t, 'admin', { ttlSeconds: 3600 });
-    const long = mintAsAdmin(t, 'admin', { ttlSeconds: 7200 });
+    const short = await mintAsAdmin(t, 'admin', { ttlSeconds: 3600 });
+    const long = await mintAsAdmin(t, 'admin', { ttlSeconds: 7200 });
     // A store whose permanent admin was revoked before this guard existed.
-    t.services.tokenRepository.revoke(t.tokenIds.admin, t.clock.now().toISOString());
+    await t.services.store.tokens.revoke(t.tokenIds.admin, t.clock.now().toISOString());
 
     const longGone = await withToken(t, short.token).delete(`/v1/tokens/${long.id}`);
     const shortGone = await withToken(t, long.token).delete(`/v1/tokens/${short.id}`);
@@ -437,14 +437,14 @@ describe('GET /v1/whoami', () => {
     const res = await withToken(t, t.tokens[name]).get('/v1/whoami');
 
     expect(res.status).toBe(200);
-    const row = t.services.tokenRepository.findById(t.tokenIds[name])!;
+    const row = (await t.services.store.tokens.findById(t.tokenIds[name]))!;
     expect(WhoAmISchema.parse(res.body)).toEqual({ id: row.id, name: row.name, role: row.role, hosts: row.hosts, expiresAt: row.expiresAt });
     expect(res.text).not.toContain(t.tokens[name].slice(-16));
   });
 
   it('gives the hosts of a host-limited token and the expiry of an expiring one', async () => {
     const t = await buildTestApp();
-    const limited = mintAsAdmin(t, 'runner', { hosts: [SCOPED_HOST], ttlSeconds: 3600 });
+    const limited = await mintAsAdmin(t, 'runner', { hosts: [SCOPED_HOST], ttlSeconds: 3600 });
 
     const res = await withToken(t, limited.token).get('/v1/whoami');
 

@@ -12,6 +12,16 @@ import { createTestDatabase } from './postgres.js';
 /** The store kind this run's tests use. */
 export const TEST_STORE_KIND: StoreKind = process.env['SCALR_CREDD_TEST_STORE'] === 'postgres' ? 'postgres' : 'sqlite';
 
+/** The connection string of each PostgreSQL store openTestStore opened (for raw-sql.ts). */
+const postgresUrls = new WeakMap<Store, string>();
+
+/** The connection string of a PostgreSQL store that openTestStore opened. */
+export function testStoreUrl(store: Store): string {
+  const url = postgresUrls.get(store);
+  if (url === undefined) throw new Error(`testStoreUrl: ${store.subject} was not opened by openTestStore`);
+  return url;
+}
+
 const atFileEnd: Array<() => Promise<void>> = [];
 afterAll(async () => {
   for (const cleanup of atFileEnd.splice(0)) await cleanup();
@@ -33,6 +43,7 @@ export async function openTestStore(kind: StoreKind = TEST_STORE_KIND): Promise<
   const { migratePostgresSchema, openPostgresStore } = await import('../../daemon/src/store/postgres/postgres-store.js');
   await migratePostgresSchema(database.url);
   const store = await openPostgresStore(database.url);
+  postgresUrls.set(store, database.url);
   whenDone(async () => {
     await store.close();
     await database.drop();
