@@ -342,6 +342,7 @@ async function postgresStoreOver(
     bumpVersion: written((tx) => tx.keyring.bumpVersion()),
   };
 
+  let closed = false;
   // Revalidation: a notification may be lost, and a trigger may be added while the daemon serves.
   let seenVersion: string | undefined;
   let revalidating = false;
@@ -392,6 +393,9 @@ async function postgresStoreOver(
     },
     foreignSchemaObjects: () => foreignObjectsOf(pool, expected),
     async close() {
+      // Once: a second close (shutdown racing a failed start, a test's cleanup) has nothing left to end.
+      if (closed) return;
+      closed = true;
       clearInterval(revalidation);
       await feed.close();
       await pool.end();
