@@ -11,8 +11,16 @@
 //   3. scale   — a daemon with 10,000 integrations and 10,000 tokens: list latency, lookup latency against
 //                the 10-integration daemon, resident memory after the load.
 //   4. fanout  — 32 helper processes at once (as `docker compose pull` starts them) vs 32 × `node -e 0`.
+//   5. fleet   — lookups on PostgreSQL (a throwaway durable cluster, scripts/lib/pg-cluster.mjs): one daemon
+//                against three on the same database, the 32 connections split between them, and the SQLite
+//                daemon under the same load; CPU per lookup of the daemons and of the PostgreSQL server.
+//                Skipped with a note when PostgreSQL is not installed.
+//   6. previous — the SQLite daemon against the same daemon built from the tree before the asynchronous
+//                store (--previous REF, default e70e05b; git archive into .cache/bench/previous, this tree's
+//                node_modules hard-linked, tsc -b), slices interleaved.
 //
-// Options: --quick (3 s of load per target instead of 10 s, fewer rounds), --only helper,load,scale,fanout,
+// Options: --quick (3 s of load per target instead of 10 s, fewer rounds),
+// --only helper,fanout,load,scale,fleet,previous, --previous REF,
 // --runs N (helper runs per command, default 60; at least 40), --skip-binary, --no-build, --out FILE,
 // --node-sea (also time the helper as a Node 24 single executable, `build-binary --runtime node`, built
 // under .cache/bench/node-sea: the packaged binary before it moved to Bun).
@@ -28,11 +36,13 @@ import { parseArgs } from 'node:util';
 import { createClient, expectStatus } from './lib/http.mjs';
 import { mergeSlices, runSlice } from './lib/load.mjs';
 import { benchHost, lookupHost } from './lib/names.mjs';
-import { killAll, memoryMiB, runSync, startServer, timeProcess } from './lib/procs.mjs';
+import { cpuTimeMs, killAll, memoryMiB, processTreeCpuTimeMs, runSync, startServer, timeProcess } from './lib/procs.mjs';
 import { ratio, round, roundSummary, summarize } from './lib/stats.mjs';
 
 const root = dirname(dirname(dirname(fileURLToPath(import.meta.url))));
-const SECTIONS = ['helper', 'fanout', 'load', 'scale'];
+const SECTIONS = ['helper', 'fanout', 'load', 'scale', 'fleet', 'previous'];
+/** The last commit before the store became asynchronous: the `previous` section's default. */
+const PREVIOUS_REF = 'e70e05b';
 
 const { values: opts } = parseArgs({
   options: {
@@ -43,6 +53,7 @@ const { values: opts } = parseArgs({
     'no-build': { type: 'boolean', default: false },
     'node-sea': { type: 'boolean', default: false },
     out: { type: 'string' },
+    previous: { type: 'string', default: PREVIOUS_REF },
     help: { type: 'boolean', short: 'h' },
   },
   strict: true,
@@ -71,6 +82,7 @@ const config = {
   smallIntegrations: 10,
   scaleIntegrations: 10_000,
   scaleTokens: 10_000,
+  fleetDaemons: 3,
 };
 
 function fail(message) {
@@ -180,13 +192,13 @@ function cleanEnv(home, extra = {}) {
   return { ...env, ...extra };
 }
 
-async function startDaemon(name, dataDir, home, extraArgs = []) {
+async function startDaemon(name, dataDir, home, extraArgs = [], tree = root) {
   // Started through its bin, as `npx scalr-credd serve` and the systemd unit start it, so the node
   // flags on the bin's #! line apply.
   const server = await startServer(
-    join(root, 'daemon/bin/scalr-credd.js'),
+    join(tree, 'daemon/bin/scalr-credd.js'),
     ['serve', '--data-dir', dataDir, '--listen', `unix:${join(dataDir, 'credd.sock')}`, '--listen', '127.0.0.1:0', ...extraArgs],
-    { env: cleanEnv(home, { SCALR_CREDD_LOG_LEVEL: 'warn' }), cwd: root, ready: /listening on (.+)$/m },
+    { env: cleanEnv(home, { SCALR_CREDD_LOG_LEVEL: 'warn' }), cwd: tree, ready: /listening on (.+)$/m },
   );
   const urls = server.match[1].split(', ').map((url) => url.trim());
   return {
@@ -206,11 +218,20 @@ function firstAdminToken(dataDir) {
   return existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined;
 }
 
-/** The 10-integration daemon: a first `serve` creates the store and writes the admin token; the rest goes through the API. */
-async function startSmallDaemon(work, home, https) {
-  const daemon = await startDaemon('daemon (10 integrations)', join(work, 'small'), home, https?.args ?? []);
+/**
+ * A 10-integration SQLite daemon: a first `serve` creates the store and writes the admin token; the rest
+ * goes through the API. `tree` is the source tree whose daemon runs (the previous tree's, in `previous`).
+ */
+async function startSmallDaemon(work, home, { https, dir = 'small', name = 'daemon (10 integrations)', tree = root } = {}) {
+  const daemon = await startDaemon(name, join(work, dir), home, https?.args ?? [], tree);
   daemon.caFile = https?.caFile;
   if (!daemon.adminToken) throw new Error('the first serve wrote no admin token file');
+  await seedThroughApi(daemon);
+  return daemon;
+}
+
+/** Adds the 10 bench integrations and a runner token through `daemon`'s API (its `adminToken`). */
+async function seedThroughApi(daemon) {
   const client = createClient(daemon.tcpUrl);
   try {
     for (let i = 0; i < config.smallIntegrations; i++) {
@@ -224,7 +245,73 @@ async function startSmallDaemon(work, home, https) {
   }
   daemon.lookupHost = lookupHost(config.smallIntegrations);
   daemon.integrations = config.smallIntegrations;
-  return daemon;
+}
+
+/**
+ * The fleet: a throwaway PostgreSQL cluster with its production durability (fsync and
+ * synchronous_commit on), a store created by `scalr-credd init --store`, and `config.fleetDaemons`
+ * daemons serving it with one root key file; the 10 integrations go in through the first daemon's API.
+ * Returns { cluster, daemons } or, when PostgreSQL is not installed, undefined (with a note).
+ * The caller stops the daemons and the cluster, also when this throws half-way (`started`).
+ */
+async function startFleet(work, home, notes, started) {
+  const { startPgCluster } = await import('../lib/pg-cluster.mjs');
+  let cluster;
+  try {
+    cluster = await startPgCluster({ durable: true });
+  } catch (error) {
+    const note = `fleet: skipped, no PostgreSQL cluster could start (${String(error.message).split('\n', 1)[0]})`;
+    notes.push(note);
+    log(note);
+    return undefined;
+  }
+  started.cluster = cluster;
+  const fleetDir = makePrivateDir(join(work, 'fleet'));
+  const rootKeyFile = join(fleetDir, 'root.key');
+  const store = ['--store', cluster.url, '--root-key-file', rootKeyFile];
+  const init = runSync(process.execPath, [join(root, 'daemon/bin/scalr-credd.js'), 'init', ...store, '--data-dir', join(fleetDir, 'init'), '--print-token', '--json'], {
+    cwd: root,
+    env: cleanEnv(home),
+    timeout: 60_000,
+  });
+  if (init.status !== 0) throw new Error(`scalr-credd init --store failed:\n${init.stdout}${init.stderr}`);
+  const { adminToken } = JSON.parse(init.stdout.trim().split('\n').at(-1));
+  for (let i = 1; i <= config.fleetDaemons; i++) {
+    const dataDir = makePrivateDir(join(fleetDir, `daemon-${i}`));
+    started.daemons.push(await startDaemon(`PostgreSQL daemon ${i}`, dataDir, home, store));
+  }
+  const [first, ...others] = started.daemons;
+  first.adminToken = adminToken;
+  await seedThroughApi(first);
+  for (const daemon of others) Object.assign(daemon, { runnerToken: first.runnerToken, lookupHost: first.lookupHost, integrations: first.integrations });
+  return { cluster, daemons: started.daemons };
+}
+
+/**
+ * The tree of `ref` under .cache/bench/previous, built: `git archive` of the commit, this tree's
+ * node_modules hard-linked into it (the dependencies the previous tree needs are the same, pg aside),
+ * then `tsc -b`. Reused while its stamp names the same commit. Returns { dir, commit }.
+ */
+function preparePreviousTree(ref) {
+  const commit = runSync('git', ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], { cwd: root }).stdout.trim();
+  if (!commit) throw new Error(`--previous ${ref}: no such commit in this repository`);
+  const dir = join(root, '.cache/bench/previous');
+  const stamp = join(dir, '.bench-commit');
+  if (existsSync(stamp) && readFileSync(stamp, 'utf8') === commit && existsSync(join(dir, 'daemon/dist/main.js'))) return { dir, commit };
+  log(`build: the tree of ${ref} (${commit.slice(0, 12)}) into ${relative(root, dir)}: git archive, node_modules hard-linked, tsc -b`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const steps = [
+    ['sh', ['-c', 'git archive --format=tar "$1" | tar -x -C "$2"', 'archive', commit, dir], root],
+    ['cp', ['-al', join(root, 'node_modules'), join(dir, 'node_modules')], root],
+    [process.execPath, [join(dir, 'node_modules/typescript/bin/tsc'), '-b'], dir],
+  ];
+  for (const [command, args, cwd] of steps) {
+    const result = runSync(command, args, { cwd });
+    if (result.status !== 0) throw new Error(`building the previous tree: ${command} ${args.join(' ')} failed:\n${result.stdout}${result.stderr}`);
+  }
+  writeFileSync(stamp, commit);
+  return { dir, commit };
 }
 
 /** The 10,000-integration daemon: the store is seeded with the daemon's modules, then served. */
@@ -387,24 +474,23 @@ function lookupTarget(name, server, daemonForHost, token) {
   };
 }
 
-async function benchLoad({ baseline, floor, small, large }) {
-  const targets = [
-    { id: 'baseline', ...lookupTarget('bare node:http (baseline)', baseline, small) },
-    { id: 'express', ...lookupTarget('express 5 + JSON parser only (reference)', floor, small) },
-    { id: 'small', ...lookupTarget(small.name, small, small, small.runnerToken) },
-    ...(large ? [{ id: 'large', ...lookupTarget(large.name, large, large, large.runnerToken) }] : []),
-  ];
+/**
+ * Load on every target in interleaved slices (after a warm-up slice each): `config.loadSeconds` per
+ * target in `config.loadSlices` slices, A, B, C, then C, B, A. Returns one row per target.
+ */
+async function runInterleaved(section, targets) {
   const sliceSeconds = config.loadSeconds / config.loadSlices;
-  log(`load: ${targets.length} targets × ${config.loadSeconds} s (${config.loadSlices} interleaved slices of ${sliceSeconds} s), ${config.connections} connections`);
+  log(`${section}: ${targets.length} targets × ${config.loadSeconds} s (${config.loadSlices} interleaved slices of ${sliceSeconds} s), ${config.connections} connections`);
   for (const target of targets) await runSlice(target, { connections: config.connections, durationSec: config.loadWarmupSeconds });
   const slices = new Map(targets.map((target) => [target.id, []]));
   for (let slice = 0; slice < config.loadSlices; slice++) {
     const order = slice % 2 === 0 ? targets : [...targets].reverse();
     for (const target of order) slices.get(target.id).push(await runSlice(target, { connections: config.connections, durationSec: sliceSeconds }));
   }
-  const rows = targets.map((target) => {
+  return targets.map((target) => {
     const merged = mergeSlices(slices.get(target.id));
     const perSlice = slices.get(target.id).map((slice) => slice.ok / (slice.durationMs / 1000));
+    const usPerRequest = (cpuMs) => (merged.ok ? (cpuMs * 1000) / merged.ok : Number.NaN);
     return {
       id: target.id,
       label: target.name,
@@ -414,12 +500,90 @@ async function benchLoad({ baseline, floor, small, large }) {
       rps: merged.ok / (merged.durationMs / 1000),
       rpsPerSlice: summarize(perSlice),
       latency: summarize(merged.latencies),
-      cpuUsPerRequest: merged.ok ? (merged.cpuMs * 1000) / merged.ok : Number.NaN,
+      cpuUsPerRequest: usPerRequest(merged.cpuMs),
+      cpuUsPerRequestParts: Object.fromEntries(Object.entries(merged.cpuPartsMs).map(([name, ms]) => [name, usPerRequest(ms)])),
     };
   });
+}
+
+async function benchLoad({ baseline, floor, small, large }) {
+  const targets = [
+    { id: 'baseline', ...lookupTarget('bare node:http (baseline)', baseline, small) },
+    { id: 'express', ...lookupTarget('express 5 + JSON parser only (reference)', floor, small) },
+    { id: 'small', ...lookupTarget(small.name, small, small, small.runnerToken) },
+    ...(large ? [{ id: 'large', ...lookupTarget(large.name, large, large, large.runnerToken) }] : []),
+  ];
+  const rows = await runInterleaved('load', targets);
   const base = rows.find((row) => row.id === 'baseline');
   for (const row of rows) row.rpsRatio = ratio(row.rps, base.rps);
   return { connections: config.connections, seconds: config.loadSeconds, slices: config.loadSlices, rows };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// 5. Fleet: PostgreSQL with one daemon and with three, the SQLite daemon beside them; CPU per lookup.
+
+async function benchFleet({ work, home, notes, small }) {
+  const started = { cluster: undefined, daemons: [] };
+  try {
+    log(`servers: a durable PostgreSQL cluster, a store made by init --store, ${config.fleetDaemons} daemons serving it`);
+    const fleet = await startFleet(work, home, notes, started);
+    return fleet && (await measureFleet(fleet, small));
+  } finally {
+    await Promise.all(started.daemons.map((daemon) => daemon.stop()));
+    started.cluster?.stop();
+  }
+}
+
+async function measureFleet({ cluster, daemons }, small) {
+  const postmaster = cluster.postmasterPid();
+  if (postmaster === undefined) throw new Error('the PostgreSQL cluster has no postmaster.pid');
+  const daemonsCpu = (servers) => () => servers.reduce((sum, server) => sum + cpuTimeMs(server.pid), 0);
+  const postgresCpu = () => processTreeCpuTimeMs(postmaster);
+  const [first] = daemons;
+  const targets = [
+    { id: 'sqlite', ...lookupTarget('SQLite, 1 daemon', small, small, small.runnerToken), cpu: { daemons: daemonsCpu([small]) } },
+    { id: 'pg1', ...lookupTarget('PostgreSQL, 1 daemon', first, first, first.runnerToken), cpu: { daemons: daemonsCpu([first]), postgres: postgresCpu } },
+    {
+      id: `pg${daemons.length}`,
+      ...lookupTarget(`PostgreSQL, ${daemons.length} daemons`, first, first, first.runnerToken),
+      urls: daemons.map((daemon) => daemon.tcpUrl),
+      cpu: { daemons: daemonsCpu(daemons), postgres: postgresCpu },
+    },
+  ];
+  const rows = await runInterleaved('fleet', targets);
+  const one = rows.find((row) => row.id === 'pg1');
+  for (const row of rows) row.rpsRatio = ratio(row.rps, one.rps);
+  return { connections: config.connections, seconds: config.loadSeconds, slices: config.loadSlices, daemons: daemons.length, durable: true, rows };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// 6. Previous: the SQLite daemon of this tree against the one of the tree before the asynchronous store.
+
+async function benchPrevious({ work, home }) {
+  const { dir, commit } = preparePreviousTree(opts.previous);
+  log(`servers: a 10-integration daemon of this tree and one of ${opts.previous} (${commit.slice(0, 12)}), each on a new store`);
+  const servers = [];
+  try {
+    servers.push(await startSmallDaemon(work, home, { dir: 'previous', name: `daemon of ${opts.previous} (before the asynchronous store)`, tree: dir }));
+    servers.push(await startSmallDaemon(work, home, { dir: 'current', name: 'daemon of this tree' }));
+    return await measurePrevious(...servers, commit);
+  } finally {
+    await Promise.all(servers.map((server) => server.stop()));
+  }
+}
+
+async function measurePrevious(previous, current, commit) {
+  const targets = [
+    { id: 'previous', ...lookupTarget(previous.name, previous, previous, previous.runnerToken) },
+    { id: 'current', ...lookupTarget(current.name, current, current, current.runnerToken) },
+  ];
+  const rows = await runInterleaved('previous', targets);
+  const before = rows.find((row) => row.id === 'previous');
+  for (const row of rows) {
+    row.rpsRatio = ratio(row.rps, before.rps);
+    row.p99Ratio = ratio(row.latency.p99, before.latency.p99);
+  }
+  return { commit, connections: config.connections, seconds: config.loadSeconds, slices: config.loadSlices, rows };
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -537,6 +701,22 @@ function evaluate(results) {
       add(`fanout.${row.id}`, `${row.label}: all succeed`, row.failed, 0, row.failed === 0, ' failed');
     }
   }
+  if (results.fleet) {
+    const { daemons, rows } = results.fleet;
+    const many = rows.find((row) => row.id === `pg${daemons}`);
+    add('fleet.rps', `PostgreSQL: ${daemons} daemons' lookups/s ≥ 0.8 × one daemon's`, many.rpsRatio, 0.8, many.rpsRatio >= 0.8, '×');
+    add('fleet.p99', `PostgreSQL: lookup p99 with ${daemons} daemons < 25 ms`, many.latency.p99, 25, many.latency.p99 < 25, ' ms');
+    const errors = rows.reduce((sum, row) => sum + row.errors + row.non2xx, 0);
+    add('fleet.errors', 'no errors or non-2xx answers on either store', errors, 0, errors === 0, '');
+  }
+  if (results.previous) {
+    const current = results.previous.rows.find((row) => row.id === 'current');
+    const ref = `${opts.previous}, before the asynchronous store`;
+    add('previous.rps', `SQLite lookups/s ≥ 0.95 × the daemon of ${ref}`, current.rpsRatio, 0.95, current.rpsRatio >= 0.95, '×');
+    add('previous.p99', `SQLite lookup p99 ≤ 1.1 × the daemon of ${ref}`, current.p99Ratio, 1.1, current.p99Ratio <= 1.1, '×');
+    const errors = results.previous.rows.reduce((sum, row) => sum + row.errors + row.non2xx, 0);
+    add('previous.errors', 'no errors or non-2xx answers from either tree', errors, 0, errors === 0, '');
+  }
   return targets;
 }
 
@@ -594,6 +774,29 @@ function printReport(results, targets, meta) {
       ),
     );
   }
+  if (results.fleet) {
+    const f = results.fleet;
+    out.push('', `5. fleet: lookups on PostgreSQL (fsync and synchronous_commit on) with 1 and ${f.daemons} daemons, and on SQLite (${f.connections} connections, split equally between the daemons; ${f.seconds} s per target in ${f.slices} interleaved slices)`);
+    out.push(
+      table(
+        ['target', 'req/s', '× 1 PG daemon', 'p50 ms', 'p95 ms', 'p99 ms', 'CPU µs/req daemons', 'postgres', 'total', 'req/s per core', 'errors'],
+        f.rows.map((row) => {
+          const parts = row.cpuUsPerRequestParts;
+          return [row.label, row.rps.toFixed(0), x(row.rpsRatio), ms(row.latency.median), ms(row.latency.p95), ms(row.latency.p99), parts.daemons.toFixed(0), parts.postgres === undefined ? '-' : parts.postgres.toFixed(0), row.cpuUsPerRequest.toFixed(0), (1e6 / row.cpuUsPerRequest).toFixed(0), row.errors + row.non2xx];
+        }),
+      ),
+    );
+  }
+  if (results.previous) {
+    const p = results.previous;
+    out.push('', `6. the SQLite daemon against the tree before the asynchronous store (${p.commit.slice(0, 12)}; ${p.connections} connections, ${p.seconds} s per target in ${p.slices} interleaved slices)`);
+    out.push(
+      table(
+        ['target', 'req/s', '× previous', 'p50 ms', 'p95 ms', 'p99 ms', '× previous p99', 'CPU µs/req', 'errors'],
+        p.rows.map((row) => [row.label, row.rps.toFixed(0), x(row.rpsRatio), ms(row.latency.median), ms(row.latency.p95), ms(row.latency.p99), x(row.p99Ratio), row.cpuUsPerRequest.toFixed(0), row.errors + row.non2xx]),
+      ),
+    );
+  }
   out.push('', 'targets');
   for (const target of targets) out.push(`  ${target.pass ? 'PASS' : 'FAIL'}  ${target.description}: ${target.value}${target.unit}`);
   const failed = targets.filter((target) => !target.pass);
@@ -621,19 +824,20 @@ function serializable(results) {
       })),
     };
   }
-  if (results.load) {
-    out.load = {
-      ...results.load,
-      rows: rowsOut(results.load.rows, (row) => ({
-        ...row,
-        rps: round(row.rps, 0),
-        rpsRatio: round(row.rpsRatio, 3),
-        rpsPerSlice: roundSummary(row.rpsPerSlice, 0),
-        latencyMs: roundSummary(row.latency, 2),
-        latency: undefined,
-        cpuUsPerRequest: round(row.cpuUsPerRequest, 1),
-      })),
-    };
+  const loadRows = (rows) =>
+    rowsOut(rows, (row) => ({
+      ...row,
+      rps: round(row.rps, 0),
+      rpsRatio: round(row.rpsRatio, 3),
+      ...(row.p99Ratio === undefined ? {} : { p99Ratio: round(row.p99Ratio, 3) }),
+      rpsPerSlice: roundSummary(row.rpsPerSlice, 0),
+      latencyMs: roundSummary(row.latency, 2),
+      latency: undefined,
+      cpuUsPerRequest: round(row.cpuUsPerRequest, 1),
+      cpuUsPerRequestParts: Object.fromEntries(Object.entries(row.cpuUsPerRequestParts).map(([name, us]) => [name, round(us, 1)])),
+    }));
+  for (const section of ['load', 'fleet', 'previous']) {
+    if (results[section]) out[section] = { ...results[section], rows: loadRows(results[section].rows) };
   }
   if (results.scale) {
     const s = results.scale;
@@ -672,7 +876,7 @@ async function main() {
   const results = {};
   try {
     log('servers: daemon (10 integrations, seeded through the API), bare node:http, express reference');
-    const small = await startSmallDaemon(work, home, only.includes('helper') ? httpsListen(work, home, notes) : undefined);
+    const small = await startSmallDaemon(work, home, { https: only.includes('helper') ? httpsListen(work, home, notes) : undefined });
     servers.push(small);
     const secret = expectedSecret(small);
     const baselineEnv = cleanEnv(home, { BENCH_USERNAME: 'bench-user', BENCH_SECRET: secret });
@@ -693,6 +897,8 @@ async function main() {
     if (only.includes('fanout')) results.fanout = await benchFanout({ binary, nodeOnPath, small, home });
     if (only.includes('load')) results.load = await benchLoad({ baseline, floor, small, large });
     if (only.includes('scale')) results.scale = await benchScale({ small, large, baseline });
+    if (only.includes('fleet')) results.fleet = await benchFleet({ work, home, notes, small });
+    if (only.includes('previous')) results.previous = await benchPrevious({ work, home });
   } finally {
     await Promise.all(servers.map((server) => server.stop()));
     killAll();

@@ -33,22 +33,25 @@ const { buildIntegrationRow } = await load('services/integration-row.js');
 const { mintToken } = await load('auth/token-hash.js');
 
 const paths = storePaths(dataDir);
-const admin = initStore(paths);
-const store = openStore(paths);
+const admin = await initStore(paths);
+const store = await openStore(paths);
 let runnerToken;
 try {
   const at = new Date().toISOString();
-  store.db.transaction(() => {
-    for (let i = 0; i < integrationCount; i++) {
-      const host = benchHost(i, integrationCount);
-      const secret = `bench-secret-${i}-${'x'.repeat(32)}`;
-      const description = i % 10 === 0 ? `seeded integration ${i}` : null;
-      store.integrationRepository.insert(buildIntegrationRow(store.barrier, { host, username: 'bench-user', secret, description }, at));
-    }
+  // Sealed before the transaction: the barrier checks the keyring version, a read that waits for it to end.
+  const rows = [];
+  for (let i = 0; i < integrationCount; i++) {
+    const host = benchHost(i, integrationCount);
+    const secret = `bench-secret-${i}-${'x'.repeat(32)}`;
+    const description = i % 10 === 0 ? `seeded integration ${i}` : null;
+    rows.push(await buildIntegrationRow(store.barrier, { host, username: 'bench-user', secret, description }, at));
+  }
+  await store.store.write(async (tx) => {
+    for (const row of rows) await tx.integrations.insert(row);
     for (let i = 0; i < tokenCount; i++) {
       const minted = mintToken();
       if (i === 0) runnerToken = minted.value;
-      store.tokenRepository.insert({
+      await tx.tokens.insert({
         id: minted.id,
         name: `bench runner ${i}`,
         role: 'runner',
@@ -59,9 +62,9 @@ try {
         revokedAt: null,
       });
     }
-  })();
+  });
 } finally {
-  store.close();
+  await store.close();
 }
 
 process.stdout.write(

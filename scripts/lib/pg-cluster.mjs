@@ -1,6 +1,8 @@
-// A throwaway PostgreSQL cluster for the test suites: initdb into a fresh temp dir, started with a Unix
-// socket only (no TCP) and durability off (fsync, synchronous_commit, full_page_writes), trust auth for
-// the `postgres` user. Used by scripts/test.mjs, which passes its URL to vitest as SCALR_CREDD_TEST_PG.
+// A throwaway PostgreSQL cluster for the test suites and the bench: initdb into a fresh temp dir, started
+// with a Unix socket only (no TCP), trust auth for the `postgres` user, and durability off (fsync,
+// synchronous_commit, full_page_writes) unless `durable: true` asks for the server's defaults, as a
+// production cluster runs (the bench). Used by scripts/test.mjs, which passes its URL to vitest as
+// SCALR_CREDD_TEST_PG, and by scripts/bench/run.mjs.
 //
 //   const cluster = await startPgCluster();
 //   cluster.url   // postgres://postgres@localhost/postgres?host=/tmp/scalr-credd-pg-XXXXXX
@@ -72,13 +74,16 @@ const shellWord = (text) => `'${text.replaceAll("'", `'\\''`)}'`;
 
 /**
  * Starts a fresh cluster and resolves once it accepts connections. `options.maxConnections` (default 300)
- * sets max_connections. Returns { url, socketDir, dataDir, logFile, stop }: `url` is a node-postgres
+ * sets max_connections; `options.durable` (default false) turns fsync, synchronous_commit and
+ * full_page_writes on, so that every commit reaches the disk before it is acknowledged.
+ * Returns { url, socketDir, dataDir, logFile, stop, postmasterPid }: `url` is a node-postgres
  * connection string for user postgres, database postgres, over the socket; `stop()` is synchronous and
  * idempotent: it stops the server (immediate mode) and removes the temp dir. The cluster is also stopped
- * when the process exits normally; on a signal, the caller stops it.
+ * when the process exits normally; on a signal, the caller stops it. `postmasterPid()` reads the PID
+ * file (undefined once stopped).
  */
 export async function startPgCluster(options = {}) {
-  const { maxConnections = 300 } = options;
+  const { maxConnections = 300, durable = false } = options;
   const { initdb, pgCtl } = findInstallation();
   const asRoot = process.getuid?.() === 0;
   const owner = asRoot ? await postgresUser() : undefined;
@@ -132,9 +137,7 @@ export async function startPgCluster(options = {}) {
     const settings = [
       `-k ${shellWord(socketDir)}`,
       "-c listen_addresses=''",
-      '-c fsync=off',
-      '-c synchronous_commit=off',
-      '-c full_page_writes=off',
+      ...(durable ? ['-c fsync=on', '-c synchronous_commit=on', '-c full_page_writes=on'] : ['-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off']),
       `-c max_connections=${Number(maxConnections)}`,
     ].join(' ');
     try {
@@ -149,18 +152,24 @@ export async function startPgCluster(options = {}) {
   }
 
   const url = `postgres://postgres@localhost/postgres?host=${encodeURIComponent(socketDir).replaceAll('%2F', '/')}`;
-  return { url, socketDir, dataDir, logFile, stop };
+  return { url, socketDir, dataDir, logFile, stop, postmasterPid: () => postmasterPid(dataDir) };
 }
 
-/** Last resort when `pg_ctl stop` failed: SIGKILL the postmaster this cluster started (its PID file's first line). */
-function killPostmaster(dataDir) {
+/** The PID of the cluster's postmaster (its PID file's first line), or undefined when it is not running. */
+function postmasterPid(dataDir) {
   let pid;
   try {
     pid = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n', 1)[0]);
   } catch {
-    return;
+    return undefined;
   }
-  if (!Number.isInteger(pid) || pid <= 1) return;
+  return Number.isInteger(pid) && pid > 1 ? pid : undefined;
+}
+
+/** Last resort when `pg_ctl stop` failed: SIGKILL the postmaster this cluster started. */
+function killPostmaster(dataDir) {
+  const pid = postmasterPid(dataDir);
+  if (pid === undefined) return;
   try {
     process.kill(pid, 'SIGKILL');
   } catch {

@@ -120,13 +120,35 @@ export function runSync(command, args, options = {}) {
 
 let clockTicks;
 
-/** User + system CPU time of a process so far, in milliseconds (from /proc/PID/stat). */
-export function cpuTimeMs(pid) {
+/**
+ * User + system CPU time of a process so far, in milliseconds (from /proc/PID/stat); with
+ * `reapedChildren`, plus that of its children that have ended and been waited for.
+ */
+export function cpuTimeMs(pid, { reapedChildren = false } = {}) {
   clockTicks ??= Number(runSync('getconf', ['CLK_TCK']).stdout.trim()) || 100;
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // Fields after the command name (which may contain spaces) start at field 3; utime and stime are fields 14 and 15.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
+  const ticks = Number(fields[11]) + Number(fields[12]) + (reapedChildren ? Number(fields[13]) + Number(fields[14]) : 0);
+  return (ticks * 1000) / clockTicks;
+}
+
+/**
+ * CPU time of a server made of a parent and its child processes (PostgreSQL's postmaster and its
+ * backends), in milliseconds: the parent's own time, the time of its children that have exited and been
+ * reaped (cutime, cstime), and the time of the children running now (`pgrep -P`).
+ */
+export function processTreeCpuTimeMs(pid) {
+  const children = runSync('pgrep', ['-P', String(pid)]).stdout.split('\n').filter(Boolean).map(Number);
+  let total = cpuTimeMs(pid, { reapedChildren: true });
+  for (const child of children) {
+    try {
+      total += cpuTimeMs(child);
+    } catch {
+      // Ended since pgrep listed it: its time is in the parent's cutime now (or will be).
+    }
+  }
+  return total;
 }
 
 /** VmRSS and VmHWM of a process, in MiB (from /proc/PID/status). */
