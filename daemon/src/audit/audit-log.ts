@@ -111,8 +111,7 @@ export function createAuditLog(store: Pick<Store, 'write' | 'audit'>, now: () =>
     const batch = queue.slice(0, GROUP_COMMIT_MAX_ROWS);
     queue = queue.slice(batch.length);
     try {
-      // Not durable on SQLite: a lookup's row survives a crash of the process without an fsync per batch.
-      await store.write((tx) => tx.audit.appendChained(chained(batch.map((waiter) => waiter.entry))), { durable: false });
+      await store.write((tx) => tx.audit.appendChained(chained(batch.map((waiter) => waiter.entry))), { lookupBatch: true });
     } catch (error) {
       for (const waiter of batch) waiter.reject(error);
       return;

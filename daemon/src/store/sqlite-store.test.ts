@@ -34,7 +34,7 @@ describe('SQLite store: write', () => {
     const level = () => store.db.pragma('synchronous', { simple: true });
 
     const durable = await store.write(async () => level());
-    const batch = await store.write(async () => level(), { durable: false });
+    const batch = await store.write(async () => level(), { lookupBatch: true });
 
     expect({ durable, batch, after: level() }).toEqual({ durable: 2, batch: 1, after: 1 });
   });

@@ -38,6 +38,10 @@ export function openSqliteStore(path: string, subject = `database ${path}`): Sql
 /** The store over an open database; closing the store closes it. */
 export function sqliteStoreOver(db: Db, subject: string): SqliteStore {
   const writeLock = createLock();
+  // Prepared once: every lookup batch begins and commits a transaction.
+  const begin = db.prepare('BEGIN IMMEDIATE');
+  const commit = db.prepare('COMMIT');
+  const rollback = db.prepare('ROLLBACK');
   const keyring = createKeyringRepository(db);
   const audit = createSqliteAuditTable(db);
   let repositories: { tokens: TokenRepository; integrations: IntegrationRepository } | undefined;
@@ -118,21 +122,21 @@ export function sqliteStoreOver(db: Db, subject: string): SqliteStore {
 
     async write(fn, options = {}) {
       const release = await writeLock.acquire();
-      const durable = options.durable !== false;
+      const durable = !options.lookupBatch;
       try {
         // FULL: the commit is fsynced, so an acknowledged change survives power loss too. IMMEDIATE
         // takes the write lock up front: the offline CLI writes the same file, and a deferred
         // transaction that reads and then writes would fail with SQLITE_BUSY_SNAPSHOT instead of waiting.
         if (durable) db.pragma('synchronous = FULL');
-        db.exec('BEGIN IMMEDIATE');
+        begin.run();
         let result;
         try {
           result = await fn(tx);
         } catch (error) {
-          if (db.inTransaction) db.exec('ROLLBACK');
+          if (db.inTransaction) rollback.run();
           throw error;
         }
-        db.exec('COMMIT');
+        commit.run();
         return result;
       } finally {
         if (durable) db.pragma('synchronous = NORMAL');
@@ -142,7 +146,7 @@ export function sqliteStoreOver(db: Db, subject: string): SqliteStore {
 
     async snapshot(fn) {
       // A write transaction is the snapshot: nothing commits in between (and the lock keeps others out).
-      return this.write((inTx) => fn({ keyring: inTx.keyring }), { durable: false });
+      return this.write((inTx) => fn({ keyring: inTx.keyring }), { lookupBatch: true });
     },
 
     useRowGuard(guard: RowGuard) {

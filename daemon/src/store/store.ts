@@ -143,11 +143,13 @@ export interface StoreTx {
 /** How a transaction commits. */
 export interface WriteOptions {
   /**
-   * Whether the commit must survive power loss before it is acknowledged (default true). Lookup audit
-   * rows on SQLite pass false: their commit survives a crash of the process, and a checkpoint
-   * reaches the disk soon after (database.ts). PostgreSQL always commits as its server is configured.
+   * The lookups' audit batch: a short transaction every lookup waits for. SQLite commits it without
+   * an fsync (it survives a crash of the process; checkpoints bring it to the disk, database.ts).
+   * PostgreSQL commits it without waiting for the WAL flush, so the chain's head row is free for the
+   * next batch (another daemon's) at once, then waits for a later commit's flush, which covers it:
+   * when the promise resolves the rows are as durable as any commit.
    */
-  durable?: boolean;
+  lookupBatch?: boolean;
 }
 
 /** A store of either kind. */

@@ -18,7 +18,7 @@ import pg from 'pg';
 import { ConfigError, IntegrityError, StoreUnavailableError } from '../../errors.js';
 import type { Migration } from '../migrations.js';
 import type { RowGuard } from '../row-integrity.js';
-import type { IntegrationTable, KeyringTable, Store, StoreTx, TokenTable } from '../store.js';
+import type { IntegrationTable, KeyringTable, Store, StoreTx, TokenTable, WriteOptions } from '../store.js';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
 import { readThroughAsync, startChangeFeed, CHANGE_CHANNEL, type ChangeFeed } from './postgres-changes.js';
 import {
@@ -255,8 +255,11 @@ async function postgresStoreOver(
       foreign.length === 0 ? undefined : `${subject} gained schema objects scalr-credd did not create (${foreign.join(', ')}); refusing to read or write it`;
   };
 
-  /** Runs `fn` in one transaction on one pooled connection: COMMIT when it resolves, ROLLBACK when it throws. */
-  const transaction = async <T>(begin: string, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> => {
+  /**
+   * Runs `fn` in one transaction on one pooled connection: COMMIT when it resolves, ROLLBACK when it
+   * throws. `afterCommit` runs on the same connection once the commit returned.
+   */
+  const transaction = async <T>(begin: string, fn: (client: pg.PoolClient) => Promise<T>, afterCommit?: string): Promise<T> => {
     checkGuard();
     const client = await answered(() => pool.connect());
     let broken: Error | undefined;
@@ -265,6 +268,7 @@ async function postgresStoreOver(
       try {
         const result = await fn(client);
         await answered(() => client.query('COMMIT'));
+        if (afterCommit) await answered(() => client.query(afterCommit));
         return result;
       } catch (error) {
         await client.query('ROLLBACK').catch((failure: Error) => (broken = failure));
@@ -276,14 +280,24 @@ async function postgresStoreOver(
     }
   };
 
-  const write = async <T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> => {
+  const write = async <T>(fn: (tx: StoreTx) => Promise<T>, options: WriteOptions = {}): Promise<T> => {
     let changed = false;
+    // A lookup batch holds the chain's head row from its SELECT … FOR UPDATE to its commit. Committed
+    // without waiting for the WAL flush, it frees the row after a few round trips instead of after an
+    // fsync, so the daemons' batches no longer queue behind each other's flushes. Then a commit that
+    // does wait (txid_current() gives it a transaction id, so it writes a commit record) is flushed
+    // after this one in the WAL, so when it returns this one is on disk (and on synchronous standbys) too.
+    const [begin, afterCommit] = options.lookupBatch ? ['BEGIN; SET LOCAL synchronous_commit = off', 'SELECT txid_current()'] : ['BEGIN', undefined];
     try {
-      return await transaction('BEGIN', async (client) => {
-        const result = await fn(postgresTables(sessionOn(client, () => void (changed = true)), rowsAuth));
-        if (changed) await client.query(`UPDATE store_version SET version = version + 1; NOTIFY ${CHANGE_CHANNEL}`);
-        return result;
-      });
+      return await transaction(
+        begin,
+        async (client) => {
+          const result = await fn(postgresTables(sessionOn(client, () => void (changed = true)), rowsAuth));
+          if (changed) await client.query(`UPDATE store_version SET version = version + 1; NOTIFY ${CHANGE_CHANNEL}`);
+          return result;
+        },
+        afterCommit,
+      );
     } finally {
       // After the commit (or a failed or uncertain one): drop what this daemon cached before it.
       if (changed) feed.bump();
