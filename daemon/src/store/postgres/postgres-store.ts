@@ -30,7 +30,7 @@ import {
   schemaVersion,
   SCHEMA_LOCK,
 } from './postgres-schema.js';
-import { assertWellFormed, postgresTables, rowAuthentication, type RowAuthentication, type Session } from './postgres-tables.js';
+import { assertWellFormed, LOCK_AUDIT_HEAD, postgresTables, rowAuthentication, type LockedHead, type RowAuthentication, type Session } from './postgres-tables.js';
 
 /** The PostgreSQL store. */
 export interface PostgresStore extends Store {
@@ -257,18 +257,22 @@ async function postgresStoreOver(
 
   /**
    * Runs `fn` in one transaction on one pooled connection: COMMIT when it resolves, ROLLBACK when it
-   * throws. `afterCommit` runs on the same connection once the commit returned.
+   * throws. `begin` and `commit` are sent as they are (several statements each, one round trip);
+   * `fn` gets the results of `begin`.
    */
-  const transaction = async <T>(begin: string, fn: (client: pg.PoolClient) => Promise<T>, afterCommit?: string): Promise<T> => {
+  const transaction = async <T>(
+    begin: string,
+    fn: (client: pg.PoolClient, begun: pg.QueryResult[]) => Promise<T>,
+    commit = 'COMMIT',
+  ): Promise<T> => {
     checkGuard();
     const client = await answered(() => pool.connect());
     let broken: Error | undefined;
     try {
-      await answered(() => client.query(begin));
+      const begun = [await answered(() => client.query(begin))].flat() as pg.QueryResult[];
       try {
-        const result = await fn(client);
-        await answered(() => client.query('COMMIT'));
-        if (afterCommit) await answered(() => client.query(afterCommit));
+        const result = await fn(client, begun);
+        await answered(() => client.query(commit));
         return result;
       } catch (error) {
         await client.query('ROLLBACK').catch((failure: Error) => (broken = failure));
@@ -282,21 +286,26 @@ async function postgresStoreOver(
 
   const write = async <T>(fn: (tx: StoreTx) => Promise<T>, options: WriteOptions = {}): Promise<T> => {
     let changed = false;
-    // A lookup batch holds the chain's head row from its SELECT … FOR UPDATE to its commit. Committed
-    // without waiting for the WAL flush, it frees the row after a few round trips instead of after an
-    // fsync, so the daemons' batches no longer queue behind each other's flushes. Then a commit that
-    // does wait (txid_current() gives it a transaction id, so it writes a commit record) is flushed
-    // after this one in the WAL, so when it returns this one is on disk (and on synchronous standbys) too.
-    const [begin, afterCommit] = options.lookupBatch ? ['BEGIN; SET LOCAL synchronous_commit = off', 'SELECT txid_current()'] : ['BEGIN', undefined];
+    // A lookup batch holds the chain's head row from its SELECT … FOR UPDATE (sent with its BEGIN) to
+    // its commit. Committed without waiting for the WAL flush, it frees the row after three round
+    // trips instead of after an fsync, so the daemons' batches do not queue behind each other's
+    // flushes. The statement after its COMMIT, txid_current(), commits again with the session's
+    // setting (it gets a transaction id, so it writes a commit record): that commit waits for the WAL
+    // flush, which covers the batch written before it, so when it returns the batch is on disk (and
+    // on synchronous standbys) too.
+    const [begin, commit] = options.lookupBatch
+      ? [`BEGIN; SET LOCAL synchronous_commit = off; ${LOCK_AUDIT_HEAD}`, 'COMMIT; SELECT txid_current()']
+      : ['BEGIN', 'COMMIT'];
     try {
       return await transaction(
         begin,
-        async (client) => {
-          const result = await fn(postgresTables(sessionOn(client, () => void (changed = true)), rowsAuth));
+        async (client, begun) => {
+          const lockedHead = options.lookupBatch ? (begun.at(-1)?.rows[0] as LockedHead | undefined) : undefined;
+          const result = await fn(postgresTables(sessionOn(client, () => void (changed = true)), rowsAuth, lockedHead));
           if (changed) await client.query(`UPDATE store_version SET version = version + 1; NOTIFY ${CHANGE_CHANNEL}`);
           return result;
         },
-        afterCommit,
+        commit,
       );
     } finally {
       // After the commit (or a failed or uncertain one): drop what this daemon cached before it.

@@ -70,8 +70,20 @@ const INTEGRATION_UPDATED = ['username', 'envelope', 'term', 'export', 'descript
 const INTEGRATION_UPDATE = `UPDATE integrations SET ${INTEGRATION_UPDATED.map((column, i) => `${column} = $${i + 2}`).join(', ')} WHERE id = $1`;
 const INTEGRATION_LISTING_COLUMNS = INTEGRATION_SUMMARY_FIELDS.map(columnOf);
 
-/** The tables over `session`; `auth` throws until the keyring is unlocked. */
-export function postgresTables(session: Session, auth: () => RowAuthentication): StoreTx {
+/** The chain's head row, read and locked: what an append extends. */
+export const LOCK_AUDIT_HEAD = 'SELECT seq, hash FROM audit_head FOR UPDATE';
+
+/** The head row as LOCK_AUDIT_HEAD reads it. */
+export interface LockedHead {
+  seq: string;
+  hash: string;
+}
+
+/**
+ * The tables over `session`; `auth` throws until the keyring is unlocked. `lockedHead`: the head
+ * row the transaction already read with LOCK_AUDIT_HEAD (a lookup batch reads it with its BEGIN).
+ */
+export function postgresTables(session: Session, auth: () => RowAuthentication, lockedHead?: LockedHead): StoreTx {
   const rows = async (sql: string, params?: readonly unknown[]) => (await session.query<SqlRecord>(sql, params)).rows;
   const count = async (sql: string, params?: readonly unknown[]) => Number((await session.query<{ n: string }>(sql, params)).rows[0]!.n);
   const write = async (sql: string, params: readonly unknown[]) => {
@@ -218,7 +230,7 @@ export function postgresTables(session: Session, auth: () => RowAuthentication):
     },
   };
 
-  return { tokens, integrations, keyring, audit: auditTable(session) };
+  return { tokens, integrations, keyring, audit: auditTable(session, lockedHead) };
 }
 
 /** One listing as JSON.stringify writes a summary: the summary's fields in order, `export` a boolean. */
@@ -246,12 +258,13 @@ const APPEND = `WITH appended AS (
   )
   UPDATE audit_head SET seq = $14, hash = $15`;
 
-function auditTable(session: Session): AuditTable {
+function auditTable(session: Session, lockedHead?: LockedHead): AuditTable {
   const auditRows = async (sql: string, params: readonly unknown[]) => (await session.query<AuditSqlRow>(sql, params)).rows.map(auditRowOf);
   return {
     async appendChained(chain) {
       // The head row is the chain's lock: every daemon's appends queue here, in commit order.
-      const head = (await session.query<{ seq: string; hash: string }>('SELECT seq, hash FROM audit_head FOR UPDATE')).rows[0];
+      const head = lockedHead ?? (await session.query<LockedHead>(LOCK_AUDIT_HEAD)).rows[0];
+      lockedHead = undefined;
       if (!head) throw new IntegrityError('the audit head row is missing; run scalr-credd verify');
       const rows = chain({ seq: Number(head.seq), hash: head.hash });
       const end = rows.at(-1);
