@@ -174,6 +174,14 @@ export function postgresTables(session: Session, auth: () => RowAuthentication):
       ])) > 0,
     countByTerm: async () =>
       (await session.query<{ term: number; count: number }>('SELECT term, COUNT(*)::integer AS count FROM integrations GROUP BY term ORDER BY term')).rows,
+    unauthenticated: async () => sortByAuthenticity(await allIntegrations(), auth().integrations.verified).failed,
+    async authenticateAll() {
+      const all = await allIntegrations();
+      const macs: Array<[string, Buffer]> = [];
+      const n = auth().integrations.authenticateAll(all, (id, mac) => macs.push([id, mac]));
+      for (const [id, mac] of macs) await write('UPDATE integrations SET mac = $1 WHERE id = $2', [mac, id]);
+      return n;
+    },
   };
 
   const keyring: KeyringTable = {
