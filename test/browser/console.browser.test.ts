@@ -333,7 +333,7 @@ describe.skipIf(!ready)('the admin console in chromium', () => {
     await signIn(page, shortLived.token);
     await integrationCard(page).waitFor();
 
-    expireToken(daemon.dataDir, shortLived.id);
+    await expireToken(daemon.dataDir, shortLived.id);
 
     await page.getByRole('link', { name: 'Tokens' }).click();
     const alert = page.getByRole('alert');

@@ -36,7 +36,7 @@ beforeAll(async () => {
   const expired = await mint('doctor expired');
   expiredToken = expired.token;
   // Expiry is checked on every request: its end moves into the past.
-  expireToken(daemon.dataDir, expired.id);
+  await expireToken(daemon.dataDir, expired.id);
 }, 600_000);
 
 afterAll(async () => {

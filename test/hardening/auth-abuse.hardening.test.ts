@@ -142,7 +142,7 @@ describe('auth abuse', () => {
     const expired = await mint('auth expired', { role: 'admin', ttlSeconds: 3600 });
     // Expiry is checked against the clock on every request: its end moves into the past, with the
     // row signed again (without that it reads as tampered).
-    expireToken(dataDir, expired.id);
+    await expireToken(dataDir, expired.id);
     const expiredSecret = expired.token.slice(`scd_${expired.id}_`.length);
     const adminId = /^scd_(tok_[0-9a-f]{16})_/.exec(adminToken)![1]!;
 

@@ -3,8 +3,9 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { mintToken } from '../../daemon/src/auth/token-hash.js';
 import { usingUnlockedStore } from '../../daemon/src/lifecycle/unlock-store.js';
-import { openDatabase } from '../../daemon/src/store/database.js';
-import { createTokenRepository } from '../../daemon/src/store/token-repository.js';
+import type { Db } from '../../daemon/src/store/database.js';
+import { isSqliteStore, openSqliteStore } from '../../daemon/src/store/sqlite-store.js';
+import type { Store } from '../../daemon/src/store/store.js';
 
 /** A trigger that un-revokes every token right after it is revoked. */
 export const UNREVOKE_TRIGGER =
@@ -35,12 +36,12 @@ export function plantAdminToken(db: Database.Database): string {
  * What the root key's holder can do and an attacker cannot: write the MAC of every token row again,
  * after editing rows by hand (a test moves a token's expiry into the past this way; the API mints none).
  */
-function reauthenticateTokenRows(dbFile: string, rootKeyPath: string): void {
-  const db = openDatabase(dbFile);
+async function reauthenticateTokenRows(dbFile: string, rootKeyPath: string): Promise<void> {
+  const store = openSqliteStore(dbFile);
   try {
-    usingUnlockedStore(db, { keyPath: rootKeyPath, subject: `database ${dbFile}` }, ({ rows }) => createTokenRepository(db, rows).authenticateAll());
+    await usingUnlockedStore(store, { keyPath: rootKeyPath, subject: store.subject }, () => store.write((tx) => tx.tokens.authenticateAll()));
   } finally {
-    db.close();
+    await store.close();
   }
 }
 
@@ -48,9 +49,15 @@ function reauthenticateTokenRows(dbFile: string, rootKeyPath: string): void {
  * Expires token `id` of the store in `dataDir` now, as the root key's holder can: its expiry moves
  * into the past and the rows are signed again (the API mints no token that is already expired).
  */
-export function expireToken(dataDir: string, id: string): void {
+export async function expireToken(dataDir: string, id: string): Promise<void> {
   const dbFile = join(dataDir, 'credd.sqlite');
   editDatabase(dbFile, (db) => db.prepare("UPDATE tokens SET expires_at = '2001-01-01T00:00:00.000Z' WHERE id = ?").run(id));
-  reauthenticateTokenRows(dbFile, join(dataDir, 'root.key'));
+  await reauthenticateTokenRows(dbFile, join(dataDir, 'root.key'));
+}
+
+/** The connection of a SQLite store, for raw SQL in a test; throws for another kind. */
+export function sqliteDbOf(store: Store): Db {
+  if (!isSqliteStore(store)) throw new Error(`${store.subject} is not a SQLite store`);
+  return store.db;
 }
 
