@@ -26,11 +26,11 @@ afterAll(() => {
 });
 
 describe('constant-time token comparison', () => {
-  it('compares token hashes with crypto.timingSafeEqual only', () => {
+  it('compares token hashes with crypto.timingSafeEqual only', async () => {
     dir = makeTempDir('ct');
     const paths = storePaths(join(dir, 'data'));
-    const created = initStore(paths);
-    const store = openStore(paths);
+    const created = await initStore(paths);
+    const store = await openStore(paths);
     const spy = vi.mocked(crypto.timingSafeEqual);
     try {
       const [, id, secret] = /^scd_(tok_[0-9a-f]{16})_(.{43})$/.exec(created.token)!;
@@ -38,9 +38,9 @@ describe('constant-time token comparison', () => {
 
       // The first read of a row checks its MAC (with timingSafeEqual too) before the row is cached;
       // from then on each authentication makes exactly the one hash comparison.
-      store.tokens.authenticate(created.token);
+      await store.tokens.authenticate(created.token);
       spy.mockClear();
-      expect(store.tokens.authenticate(created.token).tokenId).toBe(id);
+      expect((await store.tokens.authenticate(created.token)).tokenId).toBe(id);
       expect(spy).toHaveBeenCalledTimes(1);
       const [presented, stored] = spy.mock.calls[0]! as unknown as [Uint8Array, Uint8Array];
       expect(presented.length).toBe(32);
@@ -50,24 +50,24 @@ describe('constant-time token comparison', () => {
 
       const wrong = `scd_${id}_${'A'.repeat(43)}`;
       spy.mockClear();
-      expect(() => store.tokens.authenticate(wrong)).toThrow(/not valid/);
+      await expect(store.tokens.authenticate(wrong)).rejects.toThrow(/not valid/);
       expect(spy).toHaveBeenCalledTimes(1);
       expect(spy.mock.results[0]!.value).toBe(false);
 
       // Its answer is the decision: forced to "equal", the wrong secret is accepted.
       spy.mockClear();
       spy.mockReturnValueOnce(true);
-      expect(store.tokens.authenticate(wrong).tokenId).toBe(id);
+      expect((await store.tokens.authenticate(wrong)).tokenId).toBe(id);
       expect(spy).toHaveBeenCalledTimes(1);
 
       // A secret that differs only in its last character takes the same path.
       const nearMiss = `scd_${id}_${secret!.slice(0, -1)}${secret!.endsWith('A') ? 'B' : 'A'}`;
       spy.mockClear();
-      expect(() => store.tokens.authenticate(nearMiss)).toThrow(/not valid/);
+      await expect(store.tokens.authenticate(nearMiss)).rejects.toThrow(/not valid/);
       expect(spy).toHaveBeenCalledTimes(1);
       recordFigures('auth', { 'timingSafeEqual checks': 4 });
     } finally {
-      store.close();
+      await store.close();
     }
   });
 });

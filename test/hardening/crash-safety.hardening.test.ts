@@ -13,6 +13,7 @@ import { createAuditLog } from '../../daemon/src/audit/audit-log.js';
 import { secretContext } from '../../daemon/src/barrier/barrier.js';
 import { loadRootKey, openKeyring } from '../../daemon/src/barrier/root-key.js';
 import { createSecretboxBarrier } from '../../daemon/src/barrier/secretbox-barrier.js';
+import { sqliteStoreOver } from '../../daemon/src/store/sqlite-store.js';
 import { DaemonStartError, initStore, startDaemon, type DaemonProcess } from '../support/hardening/daemon-process.js';
 import { LONG, makeTempDir, removeTempDir, sleep } from '../support/hardening/env.js';
 import { printFigures, recordFigures } from '../support/hardening/figures.js';
@@ -64,7 +65,7 @@ describe('crash safety under SIGKILL', () => {
       const startTimes: number[] = [];
 
       /** Checks the store with the daemon down: integrity, audit chain, and the model. Collapses `model` to what is stored. */
-      const checkOffline = (cycle: number) => {
+      const checkOffline = async (cycle: number) => {
         const db = new Database(dbPath, { readonly: true, fileMustExist: true });
         try {
           const integrity = db.pragma('integrity_check', { simple: true });
@@ -76,7 +77,7 @@ describe('crash safety under SIGKILL', () => {
           if (fk.length) problems.push(`cycle ${cycle}: foreign_key_check found ${fk.length} rows`);
           // The whole chain is re-hashed every tenth cycle and at the end (it grows with every write).
           if (cycle % 10 === 0 || cycle >= WRITE_KILLS) {
-            const audit = checkAuditChain(db);
+            const audit = await checkAuditChain(db, dbPath);
             if (audit) problems.push(`cycle ${cycle}: audit chain: ${audit}`);
           }
           const keyRows = (db.prepare('SELECT term, sealed_key FROM keyring').all() as Array<{ term: number; sealed_key: Buffer }>).map(
@@ -230,7 +231,7 @@ describe('crash safety under SIGKILL', () => {
         if (exit.signal !== 'SIGKILL') problems.push(`cycle ${cycle}: daemon exited with ${exit.code}/${exit.signal}, not by SIGKILL`);
         figures.kills++;
         figures.writeKills++;
-        checkOffline(cycle);
+        await checkOffline(cycle);
         lastTouched = writes.touched;
         lastMinted = writes.minted;
         if (problems.length > 20) break;
@@ -253,7 +254,7 @@ describe('crash safety under SIGKILL', () => {
         );
         if (outcome === 'starting') figures.startupKills++;
         figures.kills++;
-        checkOffline(WRITE_KILLS + i + 1);
+        await checkOffline(WRITE_KILLS + i + 1);
       }
 
       // A last start proves the store is usable, and serves every host as stored.
@@ -295,7 +296,8 @@ function median(values: readonly number[]): number {
 }
 
 /** Verifies the audit hash chain with the daemon's own check, read-only; returns a problem or undefined. */
-function checkAuditChain(db: Database.Database): string | undefined {
-  const result = createAuditLog(db).verify();
+async function checkAuditChain(db: Database.Database, dbPath: string): Promise<string | undefined> {
+  // The store over the caller's read-only connection, which the caller closes.
+  const result = await createAuditLog(sqliteStoreOver(db, `database ${dbPath}`)).verify();
   return result.ok ? undefined : result.problem;
 }

@@ -3,7 +3,9 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { mintToken } from '../../daemon/src/auth/token-hash.js';
 import { usingUnlockedStore } from '../../daemon/src/lifecycle/unlock-store.js';
-import { openSqliteStore } from '../../daemon/src/store/sqlite-store.js';
+import type { Db } from '../../daemon/src/store/database.js';
+import { isSqliteStore, openSqliteStore } from '../../daemon/src/store/sqlite-store.js';
+import type { Store } from '../../daemon/src/store/store.js';
 
 /** A trigger that un-revokes every token right after it is revoked. */
 export const UNREVOKE_TRIGGER =
@@ -51,5 +53,11 @@ export async function expireToken(dataDir: string, id: string): Promise<void> {
   const dbFile = join(dataDir, 'credd.sqlite');
   editDatabase(dbFile, (db) => db.prepare("UPDATE tokens SET expires_at = '2001-01-01T00:00:00.000Z' WHERE id = ?").run(id));
   await reauthenticateTokenRows(dbFile, join(dataDir, 'root.key'));
+}
+
+/** The connection of a SQLite store, for raw SQL in a test; throws for another kind. */
+export function sqliteDbOf(store: Store): Db {
+  if (!isSqliteStore(store)) throw new Error(`${store.subject} is not a SQLite store`);
+  return store.db;
 }
 

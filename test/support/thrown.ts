@@ -11,3 +11,14 @@ export function thrownBy<E extends Error>(type: abstract new (...args: never[]) 
   }
   throw new Error(`expected a ${type.name}`);
 }
+
+/** The error `promise` rejects with, for assertions on its fields: as `thrownBy`, for asynchronous calls. */
+export async function rejectionOf<E extends Error>(type: abstract new (...args: never[]) => E, promise: Promise<unknown>): Promise<E> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof type) return error;
+    throw error;
+  }
+  throw new Error(`expected a ${type.name}`);
+}

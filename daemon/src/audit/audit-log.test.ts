@@ -2,10 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openDatabase, type Db } from '../store/database.js';
+import { openSqliteStore, type SqliteStore } from '../store/sqlite-store.js';
 import { GROUP_COMMIT_MAX_ROWS, createAuditLog, type AuditEntry, type AuditLog } from './audit-log.js';
 
-let db: Db;
+let store: SqliteStore;
 let audit: AuditLog;
 let clock: number;
 
@@ -18,24 +18,31 @@ const EVENTS: AuditEntry[] = [
 ];
 
 beforeEach(() => {
-  db = openDatabase(':memory:');
+  store = openSqliteStore(':memory:');
   clock = Date.parse('2026-03-02T09:00:00.000Z');
-  audit = createAuditLog(db, () => new Date((clock += 1000)));
+  audit = createAuditLog(store, () => new Date((clock += 1000)));
 });
 
-function appendAll(events: AuditEntry[] = EVENTS): void {
-  for (const event of events) audit.append(event);
+afterEach(() => store.close());
+
+async function appendAll(events: AuditEntry[] = EVENTS): Promise<void> {
+  for (const event of events) await audit.append(event);
+}
+
+/** What verify reports for an intact log of `rows` rows: ok, and its last row as the head. */
+function intact(rows: number) {
+  return { ok: true, rows, head: rows === 0 ? null : { seq: rows, hash: expect.stringMatching(/^[0-9a-f]{64}$/) } };
 }
 
 describe('AuditLog.verify', () => {
-  it('reports ok with the row count when nothing was touched', () => {
-    appendAll();
+  it('reports ok with the row count when nothing was touched', async () => {
+    await appendAll();
 
-    expect(audit.verify()).toEqual({ ok: true, rows: EVENTS.length });
+    expect(await audit.verify()).toEqual(intact(EVENTS.length));
   });
 
-  it('reports ok for an empty log', () => {
-    expect(audit.verify()).toEqual({ ok: true, rows: 0 });
+  it('reports ok for an empty log', async () => {
+    expect(await audit.verify()).toEqual(intact(0));
   });
 
   it.each([
@@ -43,50 +50,50 @@ describe('AuditLog.verify', () => {
     ['the host', "host = 'evil.example.com'"],
     ['the time', "at = '2020-01-01T00:00:00.000Z'"],
     ['the detail', `detail = '{"reason":"mismatch","source":"127.0.0.1"}'`],
-  ])('detects a row whose %s was changed', (_field, assignment) => {
-    appendAll();
+  ])('detects a row whose %s was changed', async (_field, assignment) => {
+    await appendAll();
 
-    db.prepare(`UPDATE audit_events SET ${assignment} WHERE seq = 4`).run();
+    store.db.prepare(`UPDATE audit_events SET ${assignment} WHERE seq = 4`).run();
 
-    expect(audit.verify()).toMatchObject({ ok: false, rows: 4 });
+    expect(await audit.verify()).toMatchObject({ ok: false, rows: 4 });
   });
 
-  it('detects a row whose stored hash was replaced', () => {
-    appendAll();
-    const row3 = db.prepare('SELECT hash FROM audit_events WHERE seq = 3').pluck().get() as string;
+  it('detects a row whose stored hash was replaced', async () => {
+    await appendAll();
+    const row3 = store.db.prepare('SELECT hash FROM audit_events WHERE seq = 3').pluck().get() as string;
 
-    db.prepare("UPDATE audit_events SET hash = ? WHERE seq = 3").run(row3.replace(/^./, row3.startsWith('0') ? '1' : '0'));
+    store.db.prepare("UPDATE audit_events SET hash = ? WHERE seq = 3").run(row3.replace(/^./, row3.startsWith('0') ? '1' : '0'));
 
-    expect(audit.verify()).toMatchObject({ ok: false, rows: 3 });
+    expect(await audit.verify()).toMatchObject({ ok: false, rows: 3 });
   });
 
   it.each([
     ['a deleted middle row', 'DELETE FROM audit_events WHERE seq = 3', 3],
     ['a deleted last row through the recorded head', `DELETE FROM audit_events WHERE seq = ${EVENTS.length}`, EVENTS.length - 1],
     ['that every row was deleted through the recorded head', 'DELETE FROM audit_events', 0],
-  ])('detects %s', (_what, sql, rows) => {
-    appendAll();
+  ])('detects %s', async (_what, sql, rows) => {
+    await appendAll();
 
-    db.prepare(sql).run();
+    store.db.prepare(sql).run();
 
-    expect(audit.verify()).toMatchObject({ ok: false, rows });
+    expect(await audit.verify()).toMatchObject({ ok: false, rows });
   });
 
-  it('keeps verifying after more rows are appended to a verified log', () => {
-    appendAll();
-    audit.verify();
+  it('keeps verifying after more rows are appended to a verified log', async () => {
+    await appendAll();
+    await audit.verify();
 
-    appendAll();
+    await appendAll();
 
-    expect(audit.verify()).toEqual({ ok: true, rows: EVENTS.length * 2 });
+    expect(await audit.verify()).toEqual(intact(EVENTS.length * 2));
   });
 });
 
 describe('AuditLog.append', () => {
-  it('stores the event fields, a timestamp from the clock and a chained hash', () => {
-    appendAll(EVENTS.slice(0, 2));
+  it('stores the event fields, a timestamp from the clock and a chained hash', async () => {
+    await appendAll(EVENTS.slice(0, 2));
 
-    const rows = audit.list({ limit: 10 });
+    const rows = await audit.list({ limit: 10 });
 
     expect(rows).toHaveLength(2);
     expect(rows[1]).toMatchObject({
@@ -106,10 +113,10 @@ describe('AuditLog.append', () => {
     expect(rows[1]!.hash).not.toBe(rows[0]!.hash);
   });
 
-  it('throws when the row cannot be written', () => {
-    db.close();
+  it('throws when the row cannot be written', async () => {
+    await store.close();
 
-    expect(() => audit.append(EVENTS[0]!)).toThrow();
+    await expect(audit.append(EVENTS[0]!)).rejects.toThrow();
   });
 });
 
@@ -121,10 +128,10 @@ describe('AuditLog.list', () => {
     ['cursor', { after: 3 }, [4, 5]],
     ['since', { since: '2026-03-02T09:00:04.000Z' }, [4, 5]],
     ['limit', { limit: 2 }, [1, 2]],
-  ])('filters by %s', (_label, query, seqs) => {
-    appendAll();
+  ])('filters by %s', async (_label, query, seqs) => {
+    await appendAll();
 
-    const rows = audit.list({ limit: 100, ...query });
+    const rows = await audit.list({ limit: 100, ...query });
 
     expect(rows.map((row) => row.seq)).toEqual(seqs);
   });
@@ -146,23 +153,23 @@ describe('AuditLog.appendCommitted (group commit)', () => {
   });
 
   /** Two connections to one database file, as the daemon and an offline CLI command have. */
-  function twoConnections(): { first: Db; second: Db } {
+  function twoConnections(): { first: SqliteStore; second: SqliteStore } {
     const dir = mkdtempSync(join(tmpdir(), 'scalr-audit-batch-'));
     dirs.push(dir);
     const path = join(dir, 'store.db');
-    return { first: openDatabase(path), second: openDatabase(path) };
+    return { first: openSqliteStore(path), second: openSqliteStore(path) };
   }
 
   it('writes nothing until the flush, then every row in call order in one transaction', async () => {
     const commits: number[] = [];
     const waiters = [1, 2, 3, 4, 5].map((n) => audit.appendCommitted(lookupEvent(n)).then(() => commits.push(n)));
 
-    expect(audit.list({ limit: 100 })).toEqual([]);
+    expect(await audit.list({ limit: 100 })).toEqual([]);
     await Promise.all(waiters);
 
-    expect(audit.list({ limit: 100 }).map((row) => [row.seq, row.requestId])).toEqual([1, 2, 3, 4, 5].map((n) => [n, `lookup-${n}`]));
+    expect((await audit.list({ limit: 100 })).map((row) => [row.seq, row.requestId])).toEqual([1, 2, 3, 4, 5].map((n) => [n, `lookup-${n}`]));
     expect(commits).toEqual([1, 2, 3, 4, 5]);
-    expect(audit.verify()).toEqual({ ok: true, rows: 5 });
+    expect(await audit.verify()).toEqual(intact(5));
   });
 
   it('resolves each waiter only once its row is committed and visible to another connection', async () => {
@@ -171,19 +178,19 @@ describe('AuditLog.appendCommitted (group commit)', () => {
     const reader = createAuditLog(second);
     const seen: number[] = [];
 
-    await Promise.all([1, 2, 3].map((n) => writer.appendCommitted(lookupEvent(n)).then(() => seen.push(reader.list({ limit: 100 }).length))));
+    await Promise.all([1, 2, 3].map((n) => writer.appendCommitted(lookupEvent(n)).then(async () => seen.push((await reader.list({ limit: 100 })).length))));
 
     expect(seen).toEqual([3, 3, 3]);
-    first.close();
-    second.close();
+    await first.close();
+    await second.close();
   });
 
   it('flushes at once when the queue is full', async () => {
     const waiters = Array.from({ length: GROUP_COMMIT_MAX_ROWS }, (_, i) => audit.appendCommitted(lookupEvent(i + 1)));
 
-    expect(audit.list({ limit: 1_000 })).toHaveLength(GROUP_COMMIT_MAX_ROWS);
+    expect(await audit.list({ limit: 1_000 })).toHaveLength(GROUP_COMMIT_MAX_ROWS);
     await Promise.all(waiters);
-    expect(audit.verify()).toEqual({ ok: true, rows: GROUP_COMMIT_MAX_ROWS });
+    expect(await audit.verify()).toEqual(intact(GROUP_COMMIT_MAX_ROWS));
   });
 
   it('keeps one valid chain while another connection appends between and around the batches', async () => {
@@ -195,23 +202,23 @@ describe('AuditLog.appendCommitted (group commit)', () => {
     for (let round = 0; round < 5; round++) {
       for (let n = 0; n < 4; n++) pending.push(daemon.appendCommitted(lookupEvent(round * 10 + n)));
       // The other process commits while the daemon's rows are queued: the batch must read the new tail.
-      cli.append({ action: 'key.rotate', outcome: 'ok', detail: { round } });
-      daemon.append({ action: 'token.create', outcome: 'ok', targetId: `tok_${round}` });
+      await cli.append({ action: 'key.rotate', outcome: 'ok', detail: { round } });
+      await daemon.append({ action: 'token.create', outcome: 'ok', targetId: `tok_${round}` });
       await Promise.all(pending);
     }
 
-    expect(cli.verify()).toEqual({ ok: true, rows: 30 });
-    expect(daemon.verify()).toEqual({ ok: true, rows: 30 });
-    const actions = daemon.list({ limit: 100 }).map((row) => row.action);
+    expect(await cli.verify()).toEqual(intact(30));
+    expect(await daemon.verify()).toEqual(intact(30));
+    const actions = (await daemon.list({ limit: 100 })).map((row) => row.action);
     // Per round: the two synchronous rows committed first, then the batch of four lookups.
     expect(actions.slice(0, 6)).toEqual(['key.rotate', 'token.create', 'credential.get', 'credential.get', 'credential.get', 'credential.get']);
-    first.close();
-    second.close();
+    await first.close();
+    await second.close();
   });
 
   it('rejects every waiter of a batch and writes none of its rows when one row fails', async () => {
-    appendAll();
-    db.exec(`CREATE TRIGGER refuse_one BEFORE INSERT ON audit_events WHEN NEW.host = 'fail.example' BEGIN SELECT RAISE(ABORT, 'audit disk full'); END`);
+    await appendAll();
+    store.db.exec(`CREATE TRIGGER refuse_one BEFORE INSERT ON audit_events WHEN NEW.host = 'fail.example' BEGIN SELECT RAISE(ABORT, 'audit disk full'); END`);
 
     const results = await Promise.allSettled([
       audit.appendCommitted(lookupEvent(1)),
@@ -220,33 +227,33 @@ describe('AuditLog.appendCommitted (group commit)', () => {
     ]);
 
     expect(results.map((result) => result.status)).toEqual(['rejected', 'rejected', 'rejected']);
-    expect(audit.list({ limit: 100 })).toHaveLength(EVENTS.length);
-    expect(audit.verify()).toEqual({ ok: true, rows: EVENTS.length });
+    expect(await audit.list({ limit: 100 })).toHaveLength(EVENTS.length);
+    expect(await audit.verify()).toEqual(intact(EVENTS.length));
     // The next batch starts clean and extends the chain.
     await audit.appendCommitted(lookupEvent(4));
-    expect(audit.verify()).toEqual({ ok: true, rows: EVENTS.length + 1 });
+    expect(await audit.verify()).toEqual(intact(EVENTS.length + 1));
   });
 
   it('rejects every waiter when another process holds the write lock past the busy timeout', async () => {
     const { first, second } = twoConnections();
-    first.pragma('busy_timeout = 50');
+    first.db.pragma('busy_timeout = 50');
     const daemon = createAuditLog(first);
-    second.exec('BEGIN IMMEDIATE');
+    second.db.exec('BEGIN IMMEDIATE');
 
     const results = await Promise.allSettled([daemon.appendCommitted(lookupEvent(1)), daemon.appendCommitted(lookupEvent(2))]);
 
     expect(results.map((result) => result.status)).toEqual(['rejected', 'rejected']);
-    second.exec('ROLLBACK');
-    expect(daemon.verify()).toEqual({ ok: true, rows: 0 });
-    first.close();
-    second.close();
+    second.db.exec('ROLLBACK');
+    expect(await daemon.verify()).toEqual(intact(0));
+    await first.close();
+    await second.close();
   });
 
-  it('writes the queued rows on flush() without waiting for the next turn', () => {
+  it('writes the queued rows on flush() without waiting for the next turn', async () => {
     void audit.appendCommitted(lookupEvent(1));
 
-    audit.flush();
+    await audit.flush();
 
-    expect(audit.list({ limit: 100 })).toHaveLength(1);
+    expect(await audit.list({ limit: 100 })).toHaveLength(1);
   });
 });

@@ -16,11 +16,8 @@ function fakeStore(rootKey: Uint8Array) {
   return {
     state,
     dataKeys,
-    keyrings: {
-      version: () => state.version,
-      list: () => state.rows,
-      findRootKeyCheck: () => state.check,
-    },
+    version: async () => state.version,
+    readSnapshot: async () => ({ check: state.check, rows: state.rows }),
     rotate() {
       dataKeys.set(dataKeys.size + 1, generateKey());
       reseal();
@@ -37,22 +34,25 @@ function fakeStore(rootKey: Uint8Array) {
 function setup() {
   const rootKey = generateKey();
   const store = fakeStore(rootKey);
-  const owner = KeyringOwner.open(new Uint8Array(rootKey), store.keyrings, { keyPath: 'root.key', subject: 'the test store' });
+  const owner = KeyringOwner.open(new Uint8Array(rootKey), store.state.check, store.state.rows, { keyPath: 'root.key', subject: 'the test store' });
   const barrier = createSecretboxBarrier(owner);
   let clock = 0;
   let onDisk: Uint8Array[] = [];
   const failures: string[] = [];
   const reloads: boolean[] = [];
-  const sync = createKeyringSync({
-    keyrings: store.keyrings,
-    owner,
-    loadRootKeys: () => onDisk.map((key) => new Uint8Array(key)),
-    snapshot: (fn) => fn(),
-    nowMs: () => clock,
-    retryMs: 1_000,
-    onReload: (info) => reloads.push(info.rootKeyChanged),
-    onFailure: (reason) => failures.push(reason),
-  });
+  const sync = createKeyringSync(
+    {
+      version: store.version,
+      readSnapshot: store.readSnapshot,
+      owner,
+      loadRootKeys: () => onDisk.map((key) => new Uint8Array(key)),
+      nowMs: () => clock,
+      retryMs: 1_000,
+      onReload: (info) => reloads.push(info.rootKeyChanged),
+      onFailure: (reason) => failures.push(reason),
+    },
+    store.state.version,
+  );
   return {
     store,
     barrier,
@@ -65,51 +65,51 @@ function setup() {
 }
 
 describe('createKeyringSync', () => {
-  it('does nothing while the keyring version is unchanged', () => {
+  it('does nothing while the keyring version is unchanged', async () => {
     const t = setup();
 
-    t.sync.refresh();
+    await t.sync.refresh();
 
     expect(t.reloads).toEqual([]);
     expect(t.barrier.activeTerm()).toBe(1);
   });
 
-  it('loads a new term after a rotate with the root key it holds', () => {
+  it('loads a new term after a rotate with the root key it holds', async () => {
     const t = setup();
     t.store.rotate();
 
-    t.sync.refresh();
+    await t.sync.refresh();
 
     expect(t.reloads).toEqual([false]);
     expect(t.barrier.activeTerm()).toBe(2);
   });
 
-  it('re-reads the root key from disk after a rekey and uses it for later rotations', () => {
+  it('re-reads the root key from disk after a rekey and uses it for later rotations', async () => {
     const t = setup();
     const next = generateKey();
     t.store.rekey(next);
     t.putOnDisk(generateKey(), next);
 
-    t.sync.refresh();
+    await t.sync.refresh();
     t.store.rotate();
     t.putOnDisk();
-    t.sync.refresh();
+    await t.sync.refresh();
 
     expect(t.reloads).toEqual([true, false]);
     expect(t.barrier.activeTerm()).toBe(2);
   });
 
-  it('keeps the keys in memory when no key on disk matches, and retries only after retryMs', () => {
+  it('keeps the keys in memory when no key on disk matches, and retries only after retryMs', async () => {
     const t = setup();
     const { envelope: sealed } = t.barrier.seal('secret:x', 'value');
     t.store.rekey(generateKey());
     t.store.rotate();
 
-    t.sync.refresh();
-    t.sync.refresh();
+    await t.sync.refresh();
+    await t.sync.refresh();
     const failuresBeforeRetry = t.failures.length;
     t.advance(1_000);
-    t.sync.refresh();
+    await t.sync.refresh();
 
     expect(failuresBeforeRetry).toBe(1);
     expect(t.failures).toHaveLength(2);
@@ -117,12 +117,12 @@ describe('createKeyringSync', () => {
     expect(t.barrier.open('secret:x', sealed)).toBe('value');
   });
 
-  it('stops refreshing once the barrier is sealed', () => {
+  it('stops refreshing once the barrier is sealed', async () => {
     const t = setup();
     t.barrier.wipe();
     t.store.rotate();
 
-    t.sync.refresh();
+    await t.sync.refresh();
 
     expect(t.reloads).toEqual([]);
     expect(t.failures).toEqual([]);

@@ -8,6 +8,7 @@ import { createAuditLog } from '../audit/audit-log.js';
 import { initStore } from '../lifecycle/init-store.js';
 import { openStore } from '../lifecycle/open-store.js';
 import { storePaths, type StorePaths } from '../lifecycle/store-paths.js';
+import { openSqliteStore } from '../store/sqlite-store.js';
 import { recordingIo } from '../../../test/support/cli-io.js';
 import { runCli } from './run-cli.js';
 
@@ -21,12 +22,12 @@ async function auditedStore(): Promise<StorePaths> {
   const dir = mkdtempSync(join(tmpdir(), 'scalr-audit-cli-'));
   dirs.push(dir);
   const paths = storePaths(join(dir, 'data'));
-  const { token } = initStore(paths);
-  const store = openStore(paths);
-  const ctx = { principal: store.tokens.authenticate(token), requestId: 'r' };
-  for (const host of ['a.example', 'b.example', 'c.example']) store.integrations.create(ctx, { host, username: 'u', secret: 's', export: true });
+  const { token } = await initStore(paths);
+  const store = await openStore(paths);
+  const ctx = { principal: await store.tokens.authenticate(token), requestId: 'r' };
+  for (const host of ['a.example', 'b.example', 'c.example']) await store.integrations.create(ctx, { host, username: 'u', secret: 's', export: true });
   await store.credentials.lookupWithNotice(ctx, 'b.example');
-  store.close();
+  await store.close();
   return paths;
 }
 
@@ -103,9 +104,9 @@ describe('scalr-credd audit verify', () => {
     const paths = await auditedStore();
     const { head } = JSON.parse((await verify(paths, '--json')).stdout) as { head: { seq: number; hash: string } };
     const anchor = `${head.seq}:${head.hash}`;
-    const db = new Database(paths.dbPath);
-    createAuditLog(db).append({ action: 'test.later', outcome: 'ok' });
-    db.close();
+    const store = openSqliteStore(paths.dbPath);
+    await createAuditLog(store).append({ action: 'test.later', outcome: 'ok' });
+    await store.close();
 
     const held = await verify(paths, '--anchor', anchor);
     expect(held.code).toBe(0);

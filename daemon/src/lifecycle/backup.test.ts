@@ -24,27 +24,27 @@ function tempDir(): string {
 }
 
 /** A store with secrets for `hosts`; returns its paths and admin token. */
-function storeWith(hosts: string[]): { paths: StorePaths; token: string } {
+async function storeWith(hosts: string[]): Promise<{ paths: StorePaths; token: string }> {
   const paths = storePaths(join(tempDir(), 'data'));
-  const { token } = initStore(paths);
-  const store = openStore(paths);
+  const { token } = await initStore(paths);
+  const store = await openStore(paths);
   try {
-    const ctx: RequestContext = { principal: store.tokens.authenticate(token), requestId: 'arrange' };
-    for (const host of hosts) store.integrations.create(ctx, { host, username: 'u', secret: `secret-of-${host}`, export: true });
+    const ctx: RequestContext = { principal: await store.tokens.authenticate(token), requestId: 'arrange' };
+    for (const host of hosts) await store.integrations.create(ctx, { host, username: 'u', secret: `secret-of-${host}`, export: true });
   } finally {
-    store.close();
+    await store.close();
   }
   return { paths, token };
 }
 
 async function secretsIn(paths: StorePaths, token: string): Promise<Record<string, string>> {
-  const store = openStore(paths);
+  const store = await openStore(paths);
   try {
-    const ctx: RequestContext = { principal: store.tokens.authenticate(token), requestId: 'check' };
-    const rows = store.integrationRepository.list();
+    const ctx: RequestContext = { principal: await store.tokens.authenticate(token), requestId: 'check' };
+    const rows = await store.store.integrations.list();
     return Object.fromEntries(await Promise.all(rows.map(async (row) => [row.host, (await store.credentials.lookupWithNotice(ctx, row.host)).credential.Secret])));
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
@@ -58,7 +58,7 @@ function emptyTargetWithKey(source: StorePaths): StorePaths {
 
 describe('backupStore and restoreStore', () => {
   it('round-trips every secret into a new data dir that has the root key', async () => {
-    const { paths, token } = storeWith(['one.example', 'two.example']);
+    const { paths, token } = await storeWith(['one.example', 'two.example']);
     const out = join(tempDir(), 'credd.backup');
     const target = emptyTargetWithKey(paths);
 
@@ -71,7 +71,7 @@ describe('backupStore and restoreStore', () => {
   });
 
   it('writes a single 0600 file that holds no plaintext secret and no key', async () => {
-    const { paths } = storeWith(['plain.example']);
+    const { paths } = await storeWith(['plain.example']);
     const out = join(tempDir(), 'credd.backup');
 
     await backupStore(paths, out);
@@ -84,7 +84,7 @@ describe('backupStore and restoreStore', () => {
   });
 
   it('records the backup and the restore in the audit log', async () => {
-    const { paths } = storeWith([]);
+    const { paths } = await storeWith([]);
     const out = join(tempDir(), 'credd.backup');
     const target = emptyTargetWithKey(paths);
 
@@ -98,7 +98,7 @@ describe('backupStore and restoreStore', () => {
   });
 
   it('refuses to overwrite an existing backup file', async () => {
-    const { paths } = storeWith([]);
+    const { paths } = await storeWith([]);
     const out = join(tempDir(), 'exists.backup');
     writeFileSync(out, 'keep me');
 
@@ -107,12 +107,12 @@ describe('backupStore and restoreStore', () => {
   });
 
   it('refuses to replace an existing store unless forced, and then keeps the old database', async () => {
-    const { paths, token } = storeWith(['kept.example']);
+    const { paths, token } = await storeWith(['kept.example']);
     const out = join(tempDir(), 'credd.backup');
     await backupStore(paths, out);
-    const store = openStore(paths);
-    store.integrations.create({ principal: store.tokens.authenticate(token), requestId: 'x' }, { host: 'later.example', username: 'u', secret: 's', export: true });
-    store.close();
+    const store = await openStore(paths);
+    await store.integrations.create({ principal: await store.tokens.authenticate(token), requestId: 'x' }, { host: 'later.example', username: 'u', secret: 's', export: true });
+    await store.close();
 
     await expect(restoreStore(paths, out)).rejects.toThrow(/already exists/);
     const forced = await restoreStore(paths, out, { force: true });
@@ -123,7 +123,7 @@ describe('backupStore and restoreStore', () => {
   });
 
   it('refuses while a daemon holds the data dir serve lock, whatever it listens on, and restores once it is released', async () => {
-    const { paths } = storeWith([]);
+    const { paths } = await storeWith([]);
     const out = join(tempDir(), 'credd.backup');
     await backupStore(paths, out);
     const lock = acquireServeLock(paths);
@@ -134,7 +134,7 @@ describe('backupStore and restoreStore', () => {
   });
 
   it('refuses a backup that does not open with the root key, and leaves the target untouched', async () => {
-    const { paths } = storeWith(['x.example']);
+    const { paths } = await storeWith(['x.example']);
     const out = join(tempDir(), 'credd.backup');
     await backupStore(paths, out);
     const target = storePaths(join(tempDir(), 'data'));
@@ -146,7 +146,7 @@ describe('backupStore and restoreStore', () => {
   });
 
   it('refuses a file that is not a database', async () => {
-    const { paths } = storeWith([]);
+    const { paths } = await storeWith([]);
     const junk = join(tempDir(), 'junk.backup');
     writeFileSync(junk, 'this is not sqlite');
     const target = emptyTargetWithKey(paths);
@@ -156,7 +156,7 @@ describe('backupStore and restoreStore', () => {
   });
 
   it('refuses when the root key file is not in place', async () => {
-    const { paths } = storeWith([]);
+    const { paths } = await storeWith([]);
     const out = join(tempDir(), 'credd.backup');
     await backupStore(paths, out);
     const target = storePaths(join(tempDir(), 'data'));

@@ -76,4 +76,12 @@ describe('SQLite store: write', () => {
     expect(order).toEqual(['a begins', 'a ends', 'b begins', 'b ends']);
     expect((await store.keyring.list()).map((row) => row.term)).toEqual([1, 2]);
   });
+
+  it('rejects a write after close and still closes again, instead of holding its write lock forever', async () => {
+    const store = openSqliteStore(':memory:');
+    await store.close();
+
+    await expect(store.write(async () => 1)).rejects.toThrow(/not open/);
+    await expect(store.close()).resolves.toBeUndefined();
+  });
 });

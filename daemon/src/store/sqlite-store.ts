@@ -139,8 +139,12 @@ export function sqliteStoreOver(db: Db, subject: string): SqliteStore {
         commit.run();
         return result;
       } finally {
-        if (durable) db.pragma('synchronous = NORMAL');
-        release();
+        // The lock is released even when the pragma throws (a closed connection), or every later call would wait forever.
+        try {
+          if (durable) db.pragma('synchronous = NORMAL');
+        } finally {
+          release();
+        }
       }
     },
 

@@ -355,6 +355,7 @@ async function postgresStoreOver(
     listExported: async () => (await exported(null)) ?? [],
     replaceEnvelope: written((tx, id, envelope, term) => tx.integrations.replaceEnvelope(id, envelope, term)),
     recordTest: written((tx, id, test) => tx.integrations.recordTest(id, test)),
+    authenticateAll: written((tx) => tx.integrations.authenticateAll()),
   };
   const keyring: KeyringTable = {
     ...committed.keyring,
