@@ -44,7 +44,18 @@ export interface PostgresStoreOptions {
   revalidateMs?: number;
   /** The first wait before listening again after the LISTEN connection was lost, in ms (default 100; doubling up to 5 s). */
   reconnectMs?: number;
+  /** How long a pooled session may sit idle inside a transaction before the server ends it, in ms (default IDLE_IN_TRANSACTION_MS). */
+  idleInTransactionMs?: number;
 }
+
+/**
+ * The server ends a pooled session left idle inside a transaction this long. Every transaction of the
+ * daemon runs its statements back to back (no network call, no wait in between), so only a stalled
+ * process gets there: one frozen (SIGSTOP, a paused VM) while it holds the audit head's row lock would
+ * otherwise stop every daemon's lookups until it runs again. Its transaction rolls back, so none of its
+ * unanswered lookups is recorded as served.
+ */
+export const IDLE_IN_TRANSACTION_MS = 1_000;
 
 /** What a store URL is called in messages: the URL without its password or any parameter but `host`. */
 export function postgresSubject(url: string): string {
@@ -125,7 +136,11 @@ export async function initPostgresStore<T>(
 /** Opens the store at `url`; refuses a database without the schema, or with an older or newer one. */
 export async function openPostgresStore(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
   const subject = postgresSubject(url);
-  const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 8 });
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.poolSize ?? 8,
+    idle_in_transaction_session_timeout: options.idleInTransactionMs ?? IDLE_IN_TRANSACTION_MS,
+  });
   // An idle connection that fails (a restarted server) is dropped by the pool; the next query reconnects.
   pool.on('error', () => undefined);
   let expected: Map<string, string | null>;
