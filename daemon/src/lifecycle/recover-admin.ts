@@ -5,7 +5,7 @@ import { mintToken } from '../auth/token-hash.js';
 import { ConfigError } from '../errors.js';
 import type { TokenRow } from '../store/rows.js';
 import { assertOwnSchema, connectStore } from './store-connection.js';
-import { ensureDataDir, type StorePaths } from './store-paths.js';
+import { requireExistingStore, type StorePaths } from './store-paths.js';
 import { usingUnlockedStore } from './unlock-store.js';
 
 /**
@@ -15,8 +15,7 @@ import { usingUnlockedStore } from './unlock-store.js';
  * `recovery: true` in the same transaction. Safe while the daemon serves.
  */
 export async function recoverAdmin(paths: StorePaths, name: string, now: () => Date = () => new Date()): Promise<CreatedToken> {
-  ensureDataDir(paths.dataDir, false);
-  if (paths.storeUrl === undefined && !existsSync(paths.dbPath)) throw new ConfigError(`database ${paths.dbPath} does not exist`);
+  requireExistingStore(paths);
   const store = await connectStore(paths);
   try {
     await assertOwnSchema(store);

@@ -46,3 +46,14 @@ export function ensureDataDir(dataDir: string, create: boolean): void {
     );
   }
 }
+
+/**
+ * Refuses to open a store that is not there, for the offline commands: an SQLite store needs its data
+ * dir (private) and database file. A PostgreSQL store lives at its URL, so they need no data dir on its
+ * hosts, only the root key file.
+ */
+export function requireExistingStore(paths: StorePaths): void {
+  if (paths.storeUrl !== undefined) return;
+  ensureDataDir(paths.dataDir, false);
+  if (!existsSync(paths.dbPath)) throw new ConfigError(`database ${paths.dbPath} does not exist`);
+}

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { createAuditLog, type AuditVerifyResult } from '../audit/audit-log.js';
 import { ConfigError } from '../errors.js';
 import { connectStore } from './store-connection.js';
-import { ensureDataDir, type StorePaths } from './store-paths.js';
+import { requireExistingStore, type StorePaths } from './store-paths.js';
 import { findUnauthenticatedRows, usingUnlockedStore } from './unlock-store.js';
 
 /** What `scalr-credd verify` found. */
@@ -20,8 +20,7 @@ export interface StoreVerification {
  * ConfigError, as at start), every token and integration row authenticates, and the audit chain holds.
  */
 export async function verifyStore(paths: StorePaths): Promise<StoreVerification> {
-  ensureDataDir(paths.dataDir, false);
-  if (paths.storeUrl === undefined && !existsSync(paths.dbPath)) throw new ConfigError(`database ${paths.dbPath} does not exist`);
+  requireExistingStore(paths);
   const store = await connectStore(paths);
   try {
     const foreignSchema = await store.foreignSchemaObjects();
