@@ -231,6 +231,11 @@ async function postgresStoreOver(
     checkGuard();
     const client = await pool.connect();
     let broken: Error | undefined;
+    // The pool listens for errors on idle clients only: a connection the server ends between two of our
+    // statements (its idle-in-transaction timeout, a restart) would be an uncaught error that stops the
+    // daemon. Recorded instead: the next statement fails, and the client is closed, not reused.
+    const onError = (error: Error) => void (broken = error);
+    client.on('error', onError);
     try {
       await client.query(begin);
       try {
@@ -242,7 +247,8 @@ async function postgresStoreOver(
         throw error;
       }
     } finally {
-      // A connection whose ROLLBACK failed is closed, not reused.
+      // A connection that failed, or whose ROLLBACK failed, is closed, not reused.
+      client.off('error', onError);
       client.release(broken);
     }
   };
