@@ -235,6 +235,10 @@ describe.skipIf(!requirePostgres() || !requireTool('haproxy'))('three scalr-cred
     expect(Object.keys(rows)).toEqual(['ok']);
     expect(rows['ok']).toBeGreaterThanOrEqual(GETS);
     expect(rows['ok']).toBeLessThanOrEqual(GETS + UNANSWERED_BOUND);
+
+    // The frozen daemon serves on once it runs again (the server may have ended a session it left in a transaction).
+    const after = await get(NPM_ENTRY, frozen.url, runner);
+    expect(served(after, HOST, USERNAME, SECRET), `${describeRun(after)}\ndaemon log:\n${frozen.process.logs().stderr.slice(-3000)}`).toBe(true);
   };
 
   it(`serves ${GETS} gets through haproxy while one daemon is killed and another frozen for 5 s, each lookup in the audit chain`, async () => {
