@@ -1,11 +1,11 @@
-import { existsSync, unlinkSync } from 'node:fs';
+import { unlinkSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createAuditLog, type AuditLog, type AuditEntry } from '../audit/audit-log.js';
 import { secretContext } from '../barrier/barrier.js';
 import type { InTransaction, KeyringOwner } from '../barrier/keyring-owner.js';
 import { moveIntoPlace, stagedRootKeyPath } from '../barrier/root-key.js';
 import { createSecretboxBarrier } from '../barrier/secretbox-barrier.js';
-import { ConfigError, IntegrityError } from '../errors.js';
+import { IntegrityError } from '../errors.js';
 import { isSqliteStore } from '../store/sqlite-store.js';
 import type { Store } from '../store/store.js';
 import { connectStore } from './store-connection.js';

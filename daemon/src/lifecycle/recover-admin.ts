@@ -1,8 +1,6 @@
-import { existsSync } from 'node:fs';
 import type { CreatedToken } from '@dcs/shared';
 import { createAuditLog } from '../audit/audit-log.js';
 import { mintToken } from '../auth/token-hash.js';
-import { ConfigError } from '../errors.js';
 import type { TokenRow } from '../store/rows.js';
 import { assertOwnSchema, connectStore } from './store-connection.js';
 import { requireExistingStore, type StorePaths } from './store-paths.js';

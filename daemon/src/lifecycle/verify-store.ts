@@ -1,6 +1,4 @@
-import { existsSync } from 'node:fs';
 import { createAuditLog, type AuditVerifyResult } from '../audit/audit-log.js';
-import { ConfigError } from '../errors.js';
 import { connectStore } from './store-connection.js';
 import { requireExistingStore, type StorePaths } from './store-paths.js';
 import { findUnauthenticatedRows, usingUnlockedStore } from './unlock-store.js';
