@@ -26,7 +26,7 @@ export default defineConfig({
       ...(process.env['SCALR_CREDD_TEST_PG'] || process.env['CI'] === 'true'
         ? [
             {
-              extends: true,
+              extends: true as const,
               test: {
                 name: 'api-postgres',
                 include: ['test/api/**/*.api.test.ts'],

@@ -135,6 +135,41 @@ export function runProcess(command: string, args: readonly string[], options: Ru
   });
 }
 
+/** A long-running process started by startProcess. */
+export interface BackgroundProcess {
+  pid: number;
+  /** Output so far, stdout then stderr, as text. */
+  output(): string;
+  /** Resolves with the exit code (null when killed by a signal) once the process has exited. */
+  readonly exited: Promise<number | null>;
+  /** Sends SIGKILL (when still running) and waits for the exit. */
+  kill(): Promise<number | null>;
+}
+
+/** Starts a long-running command (a proxy, a server) in the background; it is killed when the test file ends at the latest. */
+export function startProcess(command: string, args: readonly string[], options: Pick<RunOptions, 'env' | 'cwd'> = {}): BackgroundProcess {
+  const child = spawn(command, args, { cwd: options.cwd ?? REPO_ROOT, env: childEnv(options.env), stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  const chunks: Buffer[] = [];
+  child.stdout!.on('data', (chunk: Buffer) => chunks.push(chunk));
+  child.stderr!.on('data', (chunk: Buffer) => chunks.push(chunk));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('close', (code) => {
+      children.delete(child);
+      resolve(code);
+    }),
+  );
+  return {
+    pid: child.pid!,
+    output: () => Buffer.concat(chunks).toString('utf8'),
+    exited,
+    kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      return exited;
+    },
+  };
+}
+
 /** Runs `scalr-credd ARGS` (the built bin script, with this Node) to its end. */
 export function runCli(args: readonly string[], options: RunOptions = {}): Promise<ProcessResult> {
   assertBuilt();

@@ -1,4 +1,5 @@
 import { unlinkSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { BarrierSealedError, ConfigError, IntegrityError } from '../errors.js';
 import type { KeyringHolder } from './barrier.js';
 import { Keyring } from './keyring.js';
@@ -171,7 +172,7 @@ export class KeyringOwner implements KeyringHolder {
    * Replaces the root key with the one in `newKeyFile`: stages it at `stagedPath` (0600, fsynced), then
    * re-seals every keyring term and the check value under it in `inTransaction`. After the commit the
    * owner holds the new key; the caller moves the staged file into place. Before the commit, a failure
-   * removes the staged file. Returns the number of terms re-sealed.
+   * removes the staged file (unless it is `newKeyFile` itself). Returns the number of terms re-sealed.
    */
   async rekey(newKeyFile: string, stagedPath: string, inTransaction: InTransaction): Promise<number> {
     const rootKey = this.heldRootKey();
@@ -196,7 +197,8 @@ export class KeyringOwner implements KeyringHolder {
     } catch (error) {
       if (!committed) {
         newKey.fill(0);
-        removeIfPresent(stagedPath);
+        // The operator may have staged the key there themselves and passed it as the new key file: keep it.
+        if (resolve(stagedPath) !== resolve(newKeyFile)) removeIfPresent(stagedPath);
       }
       throw error;
     }

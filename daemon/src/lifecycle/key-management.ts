@@ -9,7 +9,7 @@ import { IntegrityError } from '../errors.js';
 import { isSqliteStore } from '../store/sqlite-store.js';
 import type { Store } from '../store/store.js';
 import { connectStore } from './store-connection.js';
-import { requireLocalStore, type StorePaths } from './store-paths.js';
+import { requireExistingStore, type StorePaths } from './store-paths.js';
 import { unlockStore } from './unlock-store.js';
 
 /**
@@ -30,7 +30,7 @@ export interface KeyStore {
 
 /** Opens a store with its root key for key management; finishes an interrupted rekey first. */
 export async function openKeyStore(paths: StorePaths, now: () => Date = () => new Date()): Promise<KeyStore> {
-  requireLocalStore(paths);
+  requireExistingStore(paths);
   const store = await connectStore(paths);
   try {
     const { owner } = await unlockStore(store, { keyPath: paths.rootKeyPath, subject: store.subject });
@@ -137,8 +137,8 @@ export async function rekeyStore(paths: StorePaths, newKeyFile: string, now: () 
     // The old page images live on in the WAL until a checkpoint copies the new ones over them.
     const [checkpoint] = sqlite ? (sqlite.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>) : [{ busy: 0 }];
     moveIntoPlace(staged, paths.rootKeyPath);
-    // The key file given is removed once its key is in place, unless it was the root key file or the staged file itself.
-    if (![paths.rootKeyPath, staged].map((path) => resolve(path)).includes(resolve(newKeyFile))) unlinkSync(newKeyFile);
+    // The new key file is gone already when it was the staged file itself (`--new-key-file <root key>.new`).
+    if (![paths.rootKeyPath, staged].some((path) => resolve(path) === resolve(newKeyFile))) unlinkSync(newKeyFile);
     return { terms, checkpointed: checkpoint?.busy === 0 };
   } finally {
     await keys.close();

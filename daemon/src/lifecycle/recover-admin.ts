@@ -3,7 +3,7 @@ import { createAuditLog } from '../audit/audit-log.js';
 import { mintToken } from '../auth/token-hash.js';
 import type { TokenRow } from '../store/rows.js';
 import { assertOwnSchema, connectStore } from './store-connection.js';
-import { requireLocalStore, type StorePaths } from './store-paths.js';
+import { requireExistingStore, type StorePaths } from './store-paths.js';
 import { usingUnlockedStore } from './unlock-store.js';
 
 /**
@@ -13,7 +13,7 @@ import { usingUnlockedStore } from './unlock-store.js';
  * `recovery: true` in the same transaction. Safe while the daemon serves.
  */
 export async function recoverAdmin(paths: StorePaths, name: string, now: () => Date = () => new Date()): Promise<CreatedToken> {
-  requireLocalStore(paths);
+  requireExistingStore(paths);
   const store = await connectStore(paths);
   try {
     await assertOwnSchema(store);

@@ -30,16 +30,6 @@ export function isEmptyStore(paths: StorePaths): boolean {
   return paths.storeUrl === undefined && !existsSync(paths.dbPath) && !existsSync(paths.rootKeyPath);
 }
 
-/**
- * For the offline commands: an SQLite store's data dir and database must exist (the data dir private);
- * a PostgreSQL store needs nothing in the data dir (the root key file is checked when it is read).
- */
-export function requireLocalStore(paths: StorePaths): void {
-  if (paths.storeUrl !== undefined) return;
-  ensureDataDir(paths.dataDir, false);
-  if (!existsSync(paths.dbPath)) throw new ConfigError(`database ${paths.dbPath} does not exist`);
-}
-
 /** Creates the data dir 0700 when asked, and refuses one that group or others can enter. */
 export function ensureDataDir(dataDir: string, create: boolean): void {
   if (!existsSync(dataDir)) {
@@ -55,4 +45,15 @@ export function ensureDataDir(dataDir: string, create: boolean): void {
       `data dir ${dataDir} is accessible by group or others (mode ${mode.toString(8).padStart(4, '0')}); run: chmod 700 ${dataDir}`,
     );
   }
+}
+
+/**
+ * Refuses to open a store that is not there, for the offline commands: an SQLite store needs its data
+ * dir (private) and database file. A PostgreSQL store lives at its URL, so they need no data dir on its
+ * hosts, only the root key file.
+ */
+export function requireExistingStore(paths: StorePaths): void {
+  if (paths.storeUrl !== undefined) return;
+  ensureDataDir(paths.dataDir, false);
+  if (!existsSync(paths.dbPath)) throw new ConfigError(`database ${paths.dbPath} does not exist`);
 }

@@ -1,6 +1,6 @@
 import { createAuditLog, type AuditVerifyResult } from '../audit/audit-log.js';
 import { connectStore } from './store-connection.js';
-import { requireLocalStore, type StorePaths } from './store-paths.js';
+import { requireExistingStore, type StorePaths } from './store-paths.js';
 import { findUnauthenticatedRows, usingUnlockedStore } from './unlock-store.js';
 
 /** What `scalr-credd verify` found. */
@@ -18,7 +18,7 @@ export interface StoreVerification {
  * ConfigError, as at start), every token and integration row authenticates, and the audit chain holds.
  */
 export async function verifyStore(paths: StorePaths): Promise<StoreVerification> {
-  requireLocalStore(paths);
+  requireExistingStore(paths);
   const store = await connectStore(paths);
   try {
     const foreignSchema = await store.foreignSchemaObjects();

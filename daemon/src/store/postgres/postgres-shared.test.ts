@@ -110,7 +110,7 @@ describe.skipIf(!requirePostgres())('PostgreSQL store: several daemons on one da
         stores.flatMap((store, s) =>
           Array.from({ length: inFlight }, async (_, lane) => {
             for (let i = lane; i < appendsPerStore; i += inFlight) {
-              await store.write((tx) => tx.audit.appendChained((head) => [nextRow(head, `s${s}-${i}`)]), { durable: false });
+              await store.write((tx) => tx.audit.appendChained((head) => [nextRow(head, `s${s}-${i}`)]), { lookupBatch: true });
             }
           }),
         ),

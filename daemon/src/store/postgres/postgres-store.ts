@@ -48,7 +48,18 @@ export interface PostgresStoreOptions {
   reconnectMs?: number;
   /** The migrations the schema must match (tests give a longer list). */
   migrations?: readonly Migration[];
+  /** How long a pooled session may sit idle inside a transaction before the server ends it, in ms (default IDLE_IN_TRANSACTION_MS). */
+  idleInTransactionMs?: number;
 }
+
+/**
+ * The server ends a pooled session left idle inside a transaction this long. Every transaction of the
+ * daemon runs its statements back to back (no network call, no wait in between), so only a stalled
+ * process gets there: one frozen (SIGSTOP, a paused VM) while it holds the audit head's row lock would
+ * otherwise stop every daemon's lookups until it runs again. Its transaction rolls back, so none of its
+ * unanswered lookups is recorded as served.
+ */
+export const IDLE_IN_TRANSACTION_MS = 1_000;
 
 /** What a store URL is called in messages: the URL without its password or any parameter but `host`. */
 export function postgresSubject(url: string): string {
@@ -160,6 +171,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
     max: options.poolSize ?? 8,
     connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     query_timeout: QUERY_TIMEOUT_MS,
+    idle_in_transaction_session_timeout: options.idleInTransactionMs ?? IDLE_IN_TRANSACTION_MS,
   });
   // An idle connection that fails (a restarted server) is dropped by the pool; the next query reconnects.
   pool.on('error', () => undefined);
@@ -268,6 +280,11 @@ async function postgresStoreOver(
     checkGuard();
     const client = await answered(() => pool.connect());
     let broken: Error | undefined;
+    // The pool listens for errors on idle clients only: a connection the server ends between two of our
+    // statements (its idle-in-transaction timeout, a restart) would be an uncaught error that stops the
+    // daemon. Recorded instead: the next statement fails, and the client is closed, not reused.
+    const onError = (error: Error) => void (broken = error);
+    client.on('error', onError);
     try {
       const begun = [await answered(() => client.query(begin))].flat() as pg.QueryResult[];
       try {
@@ -279,7 +296,8 @@ async function postgresStoreOver(
         throw error;
       }
     } finally {
-      // A connection whose ROLLBACK failed is closed, not reused.
+      // A connection that failed, or whose ROLLBACK failed, is closed, not reused.
+      client.off('error', onError);
       client.release(broken);
     }
   };
