@@ -395,6 +395,17 @@ describe('helper fuzzing', () => {
         if (problems.length < 10) problems.push(`${exe.label} ${JSON.stringify(args)} stdin ${stdin.length} bytes ${JSON.stringify(stdin.subarray(0, 80).toString('latin1'))}: ${found.join('; ')}`);
       }
     });
+    // Then lookups that must succeed, whatever the random store and erase runs did to the fixtures:
+    // a host of its own, asked four times by each entry (the random runs alone may hit few fixtures).
+    const anchor = 'anchor.fuzz.example';
+    await call(daemon.unix(), { method: 'POST', path: '/v1/integrations', token: adminToken, body: { host: anchor, username: 'fuzz', secret: `${SECRET_PREFIX}anchor` } });
+    for (const exe of exes) {
+      for (let i = 0; i < 4; i++) {
+        const run = await runHelperProcess(exe, ['get'], Buffer.from(anchor), env, 30_000);
+        expect(run.code, `${exe.label} get ${anchor}: ${run.stdout.toString()}`).toBe(0);
+        outcomes.set(`${exe.label} get:0`, (outcomes.get(`${exe.label} get:0`) ?? 0) + 1);
+      }
+    }
     // The daemon survived all of it.
     const health = await call(daemon.unix(), { method: 'GET', path: '/healthz' });
     console.log(`fuzz-helper processes: seed ${seed}, ${figures.processRuns} runs; outcomes ${JSON.stringify(Object.fromEntries([...outcomes].sort()))}`);
