@@ -7,20 +7,21 @@
  *   keys) record themselves in the transaction of the change, so both commit or roll back together.
  * - `append(entry)` writes one row in a transaction of its own (denials, reads).
  * - `appendCommitted(entry)` is the lookup path's group commit. Rows from concurrent lookups queue up
- *   and are written together in one transaction, flushed on `setImmediate` (so all lookups that
+ *   and are written together (store.appendLookupBatch), flushed on `setImmediate` (so all lookups that
  *   reached the audit step in one event-loop turn share it) or as soon as the queue holds
  *   `GROUP_COMMIT_MAX_ROWS`. One batch is in flight at a time; rows arriving meanwhile form the next.
  *   The promise resolves only after the transaction holding the row COMMITTED; if it fails, every
  *   waiter in the batch is rejected: "a lookup that cannot be audited is not served", per batch.
  *
- * Every append extends the chain from the head the store reads inside the transaction (and, on
+ * The store assigns seqs and hashes (chain.ts) from the head it reads inside the transaction (and, on
  * PostgreSQL, locks), so rows written by other processes or other daemons in between always chain
  * correctly, and a row's seq is its commit order. A queued lookup is not answered before its row
- * commits, so no served lookup can be missing from the log.
+ * commits, so no served lookup can be missing from the log. `verify` checks the chain here, in one
+ * place for both store kinds.
  */
 import { createHash } from 'node:crypto';
 import type { AuditEvent, AuditOutcome, Role } from '@dcs/shared';
-import type { AuditFilter, AuditHead, AuditRow, Store, StoreTx } from '../store/store.js';
+import type { AuditDraft, AuditFilter, AuditRow, Store, StoreTx } from '../store/store.js';
 import { chainText, GENESIS_HASH, type ChainFields } from './chain.js';
 
 export type { AuditFilter } from '../store/store.js';
@@ -71,31 +72,20 @@ export const GROUP_COMMIT_MAX_ROWS = 256;
 const VERIFY_PAGE_ROWS = 5_000;
 
 /** Builds the audit log over a store; `now` is injected for tests. */
-export function createAuditLog(store: Pick<Store, 'write' | 'audit'>, now: () => Date = () => new Date()): AuditLog {
-  /** The rows `entries` become after `head`, hashed in order. */
-  const chained = (entries: readonly AuditEntry[]) => (head: AuditHead): AuditRow[] => {
-    let seq = head.seq;
-    let prevHash = head.hash;
-    return entries.map((entry) => {
-      const fields: ChainFields = [
-        ++seq,
-        now().toISOString(),
-        entry.requestId ?? null,
-        entry.tokenId ?? null,
-        entry.tokenName ?? null,
-        entry.role ?? null,
-        entry.action,
-        entry.host ?? null,
-        entry.targetId ?? null,
-        entry.outcome,
-        entry.detail ? JSON.stringify(entry.detail) : null,
-      ];
-      const hash = chainHash(prevHash, fields);
-      const row = rowOf(fields, prevHash, hash);
-      prevHash = hash;
-      return row;
-    });
-  };
+export function createAuditLog(store: Pick<Store, 'write' | 'appendLookupBatch' | 'audit'>, now: () => Date = () => new Date()): AuditLog {
+  /** The row an entry becomes, but its seq and hashes (the store assigns those as it appends). */
+  const draftOf = (entry: AuditEntry): AuditDraft => ({
+    at: now().toISOString(),
+    requestId: entry.requestId ?? null,
+    tokenId: entry.tokenId ?? null,
+    tokenName: entry.tokenName ?? null,
+    role: entry.role ?? null,
+    action: entry.action,
+    host: entry.host ?? null,
+    targetId: entry.targetId ?? null,
+    outcome: entry.outcome,
+    detail: entry.detail ? JSON.stringify(entry.detail) : null,
+  });
 
   interface Waiter {
     entry: AuditEntry;
@@ -111,7 +101,7 @@ export function createAuditLog(store: Pick<Store, 'write' | 'audit'>, now: () =>
     const batch = queue.slice(0, GROUP_COMMIT_MAX_ROWS);
     queue = queue.slice(batch.length);
     try {
-      await store.write((tx) => tx.audit.appendChained(chained(batch.map((waiter) => waiter.entry))), { lookupBatch: true });
+      await store.appendLookupBatch(batch.map((waiter) => draftOf(waiter.entry)));
     } catch (error) {
       for (const waiter of batch) waiter.reject(error);
       return;
@@ -133,9 +123,9 @@ export function createAuditLog(store: Pick<Store, 'write' | 'audit'>, now: () =>
   };
 
   return {
-    appendIn: (tx, entry) => tx.audit.appendChained(chained([entry])),
+    appendIn: (tx, entry) => tx.audit.append([draftOf(entry)]),
 
-    append: (entry) => store.write((tx) => tx.audit.appendChained(chained([entry]))),
+    append: (entry) => store.write((tx) => tx.audit.append([draftOf(entry)])),
 
     appendCommitted(entry) {
       return new Promise<void>((resolve, reject) => {
@@ -199,11 +189,6 @@ export function createAuditLog(store: Pick<Store, 'write' | 'audit'>, now: () =>
 /** The seq of a recorded head (`seq:hash`). */
 function headSeq(recorded: string): number {
   return Number(recorded.slice(0, recorded.indexOf(':')));
-}
-
-function rowOf(fields: ChainFields, prevHash: string, hash: string): AuditRow {
-  const [seq, at, requestId, tokenId, tokenName, role, action, host, targetId, outcome, detail] = fields;
-  return { seq, at, requestId, tokenId, tokenName, role, action, host, targetId, outcome, detail, prevHash, hash };
 }
 
 function chainFields(row: AuditRow): ChainFields {

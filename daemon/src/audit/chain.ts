@@ -18,6 +18,18 @@ export function chainText(prevHash: string, fields: ChainFields): string {
   return `${prevHash}\n${JSON.stringify(fields)}`;
 }
 
+/** A row's hashed fields after its seq. */
+export type ChainFieldsAfterSeq = ChainFields extends [unknown, ...infer Rest] ? Rest : never;
+
+/**
+ * The JSON text of a row's fields after its seq, without the array's opening bracket, so that a store
+ * can hash a row knowing only the seq it assigns (PostgreSQL does it in SQL, store/postgres/):
+ * chainText(prev, [seq, ...rest]) === `${prev}\n[${seq},${chainTail(rest)}` for every integer seq.
+ */
+export function chainTail(rest: ChainFieldsAfterSeq): string {
+  return JSON.stringify(rest).slice(1);
+}
+
 /** The hashed fields of an audit row as the API lists it (its detail parsed). */
 export interface ChainedRecord {
   seq: number;

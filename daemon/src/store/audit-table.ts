@@ -1,16 +1,16 @@
+import { createHash } from 'node:crypto';
+import { chainText, GENESIS_HASH } from '../audit/chain.js';
 import type { Db } from './database.js';
-import type { AuditFilter, AuditHead, AuditRow } from './store.js';
+import type { AuditDraft, AuditFilter, AuditRow } from './store.js';
 
 /** SQLite access to `audit_events` and the recorded head; synchronous, used by the SQLite store inside its transactions. */
 export interface SqliteAuditTable {
-  appendChained(chain: (head: AuditHead) => AuditRow[]): void;
+  append(drafts: readonly AuditDraft[]): void;
   list(filter: AuditFilter): AuditRow[];
   scan(afterSeq: number, limit: number): AuditRow[];
   recordedHead(): string | undefined;
 }
 
-/** The hash before the first row (audit/chain.ts's GENESIS_HASH; the store imports nothing above it). */
-const GENESIS_HASH = '0'.repeat(64);
 const HEAD_KEY = 'audit_head';
 
 /** An audit row as SQL returns it, by column (PostgreSQL returns a bigint seq as text). */
@@ -43,15 +43,21 @@ export function createSqliteAuditTable(db: Db): SqliteAuditTable {
   const scan = db.prepare('SELECT * FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?');
 
   return {
-    appendChained(chain) {
+    append(drafts) {
+      if (drafts.length === 0) return;
       // The tail, not the recorded head: rows are the truth, and the head is checked against them by verify.
       const last = tail.get() as { seq: number; hash: string } | undefined;
-      const rows = chain({ seq: last?.seq ?? 0, hash: last?.hash ?? GENESIS_HASH });
-      for (const row of rows) {
-        insert.run(row.seq, row.at, row.requestId, row.tokenId, row.tokenName, row.role, row.action, row.host, row.targetId, row.outcome, row.detail, row.prevHash, row.hash);
+      let seq = last?.seq ?? 0;
+      let prevHash = last?.hash ?? GENESIS_HASH;
+      for (const draft of drafts) {
+        const { at, requestId, tokenId, tokenName, role, action, host, targetId, outcome, detail } = draft;
+        const hash = createHash('sha256')
+          .update(chainText(prevHash, [++seq, at, requestId, tokenId, tokenName, role, action, host, targetId, outcome, detail]))
+          .digest('hex');
+        insert.run(seq, at, requestId, tokenId, tokenName, role, action, host, targetId, outcome, detail, prevHash, hash);
+        prevHash = hash;
       }
-      const end = rows.at(-1);
-      if (end) setHead.run(HEAD_KEY, Buffer.from(`${end.seq}:${end.hash}`));
+      setHead.run(HEAD_KEY, Buffer.from(`${seq}:${prevHash}`));
     },
 
     list(filter) {

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { openSqliteStore } from './sqlite-store.js';
 
 const keyringRow = (term: number) => ({ term, sealedKey: new Uint8Array([term]), createdAt: '2026-03-02T09:00:00.000Z' });
@@ -29,14 +29,18 @@ describe('SQLite store: write', () => {
     expect(await store.keyring.list()).toEqual([]);
   });
 
-  it('fsyncs a durable commit (synchronous FULL while it runs) and not a lookup batch', async () => {
+  it('fsyncs a durable commit (synchronous FULL around it) and not a lookup batch', async () => {
     const store = openSqliteStore(':memory:');
-    const level = () => store.db.pragma('synchronous', { simple: true });
+    const draft = { at: '2026-03-02T09:00:00.000Z', requestId: null, tokenId: null, tokenName: null, role: null, action: 'test', host: null, targetId: null, outcome: 'ok', detail: null };
+    const pragmas = vi.spyOn(store.db, 'pragma');
 
-    const durable = await store.write(async () => level());
-    const batch = await store.write(async () => level(), { lookupBatch: true });
+    await store.write((tx) => tx.audit.append([draft]));
+    const durable = pragmas.mock.calls.map(([text]) => text);
+    pragmas.mockClear();
+    await store.appendLookupBatch([draft]);
 
-    expect({ durable, batch, after: level() }).toEqual({ durable: 2, batch: 1, after: 1 });
+    expect({ durable, batch: pragmas.mock.calls.map(([text]) => text) }).toEqual({ durable: ['synchronous = FULL', 'synchronous = NORMAL'], batch: [] });
+    expect((await store.audit.scan(0, 10)).map((row) => row.seq)).toEqual([1, 2]);
   });
 
   it('never lets a read outside the transaction see rows that may still roll back', async () => {

@@ -100,11 +100,42 @@ export function sqliteStoreOver(db: Db, subject: string): SqliteStore {
     integrations: integrationTable(inside),
     keyring: keyringTable(inside),
     audit: {
-      appendChained: (chain) => inside(() => audit.appendChained(chain)),
+      append: (drafts) => inside(() => audit.append(drafts)),
       list: (filter) => inside(() => audit.list(filter)),
       scan: (after, limit) => inside(() => audit.scan(after, limit)),
       recordedHead: () => inside(() => audit.recordedHead()),
     },
+  };
+
+  /**
+   * One transaction holding `writeLock` from BEGIN to COMMIT. `durable`: fsynced at commit
+   * (synchronous FULL), so an acknowledged change survives power loss too; else it survives a crash of
+   * the process. IMMEDIATE takes SQLite's write lock up front: the offline CLI writes the same file,
+   * and a deferred transaction that reads and then writes would fail with SQLITE_BUSY_SNAPSHOT
+   * instead of waiting.
+   */
+  const transaction = async <T>(fn: (inTx: StoreTx) => Promise<T>, durable: boolean): Promise<T> => {
+    const release = await writeLock.acquire();
+    try {
+      if (durable) db.pragma('synchronous = FULL');
+      begin.run();
+      let result;
+      try {
+        result = await fn(tx);
+      } catch (error) {
+        if (db.inTransaction) rollback.run();
+        throw error;
+      }
+      commit.run();
+      return result;
+    } finally {
+      // The lock is released even when the pragma throws (a closed connection), or every later call would wait forever.
+      try {
+        if (durable) db.pragma('synchronous = NORMAL');
+      } finally {
+        release();
+      }
+    }
   };
 
   return {
@@ -120,37 +151,13 @@ export function sqliteStoreOver(db: Db, subject: string): SqliteStore {
       recordedHead: () => committed(() => audit.recordedHead()),
     },
 
-    async write(fn, options = {}) {
-      const release = await writeLock.acquire();
-      const durable = !options.lookupBatch;
-      try {
-        // FULL: the commit is fsynced, so an acknowledged change survives power loss too. IMMEDIATE
-        // takes the write lock up front: the offline CLI writes the same file, and a deferred
-        // transaction that reads and then writes would fail with SQLITE_BUSY_SNAPSHOT instead of waiting.
-        if (durable) db.pragma('synchronous = FULL');
-        begin.run();
-        let result;
-        try {
-          result = await fn(tx);
-        } catch (error) {
-          if (db.inTransaction) rollback.run();
-          throw error;
-        }
-        commit.run();
-        return result;
-      } finally {
-        // The lock is released even when the pragma throws (a closed connection), or every later call would wait forever.
-        try {
-          if (durable) db.pragma('synchronous = NORMAL');
-        } finally {
-          release();
-        }
-      }
-    },
+    write: (fn) => transaction(fn, true),
+
+    appendLookupBatch: (drafts) => transaction(async (inTx) => inTx.audit.append(drafts), false),
 
     async snapshot(fn) {
       // A write transaction is the snapshot: nothing commits in between (and the lock keeps others out).
-      return this.write((inTx) => fn({ keyring: inTx.keyring }), { lookupBatch: true });
+      return transaction((inTx) => fn({ keyring: inTx.keyring }), false);
     },
 
     useRowGuard(guard: RowGuard) {

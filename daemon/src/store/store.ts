@@ -94,11 +94,8 @@ export interface AuditRow {
   hash: string;
 }
 
-/** The chain's last row: its seq and hash (seq 0 before the first row). */
-export interface AuditHead {
-  seq: number;
-  hash: string;
-}
+/** An audit row before it joins the chain: its hashed fields but its seq (the store assigns seq and hashes). */
+export type AuditDraft = Omit<AuditRow, 'seq' | 'prevHash' | 'hash'>;
 
 /** Filters for listing audit rows; `after` (oldest first) or `before` (newest first) is the cursor (a seq). */
 export interface AuditFilter {
@@ -118,13 +115,15 @@ export interface AuditFilter {
   limit: number;
 }
 
-/** The audit_events table. Hashing belongs to the audit log (audit/); the store keeps rows and the head. */
+/** The audit_events table and the chain's head. */
 export interface AuditTable {
   /**
-   * Appends the rows `chain` builds after the chain's current head, in this transaction: the head is
-   * read (and, on PostgreSQL, locked) here, so concurrent writers always extend the chain in order.
+   * Appends `drafts` after the chain's head, in this transaction: each gets the next seq, the
+   * previous row's hash and its own (audit/chain.ts says what it covers). The head is read (and, on
+   * PostgreSQL, locked) here, so concurrent writers, other processes and other daemons always extend
+   * the chain in commit order.
    */
-  appendChained(chain: (head: AuditHead) => AuditRow[]): Promise<void>;
+  append(drafts: readonly AuditDraft[]): Promise<void>;
   list(filter: AuditFilter): Promise<AuditRow[]>;
   /** Up to `limit` rows with seq above `afterSeq`, in seq order (for verify). */
   scan(afterSeq: number, limit: number): Promise<AuditRow[]>;
@@ -140,27 +139,24 @@ export interface StoreTx {
   audit: AuditTable;
 }
 
-/** How a transaction commits. */
-export interface WriteOptions {
-  /**
-   * The lookups' audit batch: a short transaction every lookup waits for. SQLite commits it without
-   * an fsync (it survives a crash of the process; checkpoints bring it to the disk, database.ts).
-   * PostgreSQL commits it without waiting for the WAL flush, so the chain's head row is free for the
-   * next batch (another daemon's) at once, then waits for a later commit's flush, which covers it:
-   * when the promise resolves the rows are as durable as any commit.
-   */
-  lookupBatch?: boolean;
-}
-
 /** A store of either kind. */
 export interface Store extends Omit<StoreTx, 'audit'> {
   readonly kind: StoreKind;
   /** What messages call it: `database /var/lib/scalr-credd/credd.sqlite`, `PostgreSQL store postgres://credd@db/credd`. */
   readonly subject: string;
-  /** Committed audit rows (reads only: appends go through `write`). */
-  readonly audit: Omit<AuditTable, 'appendChained'>;
+  /** Committed audit rows (reads only: appends go through `write` and `appendLookupBatch`). */
+  readonly audit: Omit<AuditTable, 'append'>;
   /** Runs `fn` in one write transaction; its changes commit together, or none do. */
-  write<T>(fn: (tx: StoreTx) => Promise<T>, options?: WriteOptions): Promise<T>;
+  write<T>(fn: (tx: StoreTx) => Promise<T>): Promise<T>;
+  /**
+   * Appends the lookups' audit batch in a transaction of its own, committed each store's fastest
+   * way; resolves once it is as durable as the store promises lookups. SQLite commits it without an
+   * fsync (it survives a crash of the process; checkpoints bring it to the disk, database.ts).
+   * PostgreSQL sends it in one round trip that commits it without waiting for the WAL flush (so the
+   * head row is free for another daemon's batch at once) and then commits once more with the flush,
+   * which covers it: when the promise resolves the rows are on disk (and on synchronous standbys).
+   */
+  appendLookupBatch(drafts: readonly AuditDraft[]): Promise<void>;
   /** Runs reads in one consistent snapshot (the keyring's check value and rows belong together). */
   snapshot<T>(fn: (tx: Pick<StoreTx, 'keyring'>) => Promise<T>): Promise<T>;
   /** Authenticates token and integration rows from now on (after the keyring was unlocked). */

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chainText, GENESIS_HASH } from '../../audit/chain.js';
 import { ConfigError, IntegrityError } from '../../errors.js';
 import type { Migration } from '../migrations.js';
-import type { AuditRow } from '../store.js';
+import type { AuditDraft } from '../store.js';
 import { LISTEN_APPLICATION } from './postgres-changes.js';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
 import { initPostgresStore, migratePostgresSchema, openPostgresStore, type PostgresStoreOptions } from './postgres-store.js';
@@ -15,13 +15,9 @@ import { testRowGuard } from '../../../../test/support/row-guard.js';
 
 const guard = testRowGuard();
 
-/** One lookup's audit row after `head`, hashed as the audit log hashes it (audit/chain.ts). */
-function nextRow(head: { seq: number; hash: string }, requestId: string): AuditRow {
-  const seq = head.seq + 1;
-  const fields = [seq, new Date().toISOString(), requestId, 'tok_a', 'ci', 'runner', 'credential.lookup', 'ghcr.io', null, 'ok', null] as const;
-  const hash = createHash('sha256').update(chainText(head.hash, [...fields])).digest('hex');
-  const [, at, , tokenId, tokenName, role, action, host, targetId, outcome, detail] = fields;
-  return { seq, at, requestId, tokenId, tokenName, role, action, host, targetId, outcome, detail, prevHash: head.hash, hash };
+/** One lookup's audit row, before the store gives it its seq and hashes. */
+function draft(requestId: string): AuditDraft {
+  return { at: new Date().toISOString(), requestId, tokenId: 'tok_a', tokenName: 'ci', role: 'runner', action: 'credential.get', host: 'ghcr.io', targetId: null, outcome: 'ok', detail: null };
 }
 
 /** Lets the notifications and revalidations of earlier commits arrive, so that what is read next stays cached. */
@@ -110,7 +106,9 @@ describe.skipIf(!requirePostgres())('PostgreSQL store: several daemons on one da
         stores.flatMap((store, s) =>
           Array.from({ length: inFlight }, async (_, lane) => {
             for (let i = lane; i < appendsPerStore; i += inFlight) {
-              await store.write((tx) => tx.audit.appendChained((head) => [nextRow(head, `s${s}-${i}`)]), { lookupBatch: true });
+              // Both ways of appending, interleaved: lookup batches and rows in write transactions.
+              const row = draft(`s${s}-${i}`);
+              await (i % 2 ? store.appendLookupBatch([row]) : store.write((tx) => tx.audit.append([row])));
             }
           }),
         ),

@@ -1,9 +1,11 @@
+import { createHash } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { chainText, GENESIS_HASH } from '../../audit/chain.js';
 import { ConflictError, ValidationError } from '../../errors.js';
 import { RowAuthenticationError } from '../row-integrity.js';
 import type { IntegrationRow, TokenRow } from '../rows.js';
 import { openSqliteStore } from '../sqlite-store.js';
-import type { Store } from '../store.js';
+import type { AuditDraft, AuditRow, Store } from '../store.js';
 import { migratePostgresSchema, openPostgresStore, type PostgresStore } from './postgres-store.js';
 import { integrationSummary, tokenRow } from '../../../../test/support/factories.js';
 import { createTestDatabase, requirePostgres, withPgClient, type TestDatabase } from '../../../../test/support/postgres.js';
@@ -289,8 +291,7 @@ describe.skipIf(!requirePostgres())('PostgreSQL store: tables', () => {
   });
 
   describe('audit', () => {
-    const event = (seq: number, fields: Partial<{ host: string | null; action: string; tokenId: string | null; at: string }> = {}) => ({
-      seq,
+    const event = (seq: number, fields: Partial<{ host: string | null; action: string; tokenId: string | null; at: string }> = {}): AuditDraft => ({
       at: fields.at ?? `2026-03-02T09:00:0${seq}.000Z`,
       requestId: `req-${seq}`,
       tokenId: fields.tokenId ?? 'tok_a',
@@ -301,28 +302,28 @@ describe.skipIf(!requirePostgres())('PostgreSQL store: tables', () => {
       targetId: null,
       outcome: 'ok',
       detail: seq === 2 ? '{"b":1,"a":"x"}' : null,
-      prevHash: `h${seq - 1}`,
-      hash: `h${seq}`,
     });
+    /** The rows as the audit log's verify hashes them: seq 1, 2, … each after the previous row's hash. */
+    const expectChained = (rows: readonly AuditRow[]) => {
+      let prev = GENESIS_HASH;
+      rows.forEach((row, i) => {
+        expect({ seq: row.seq, prevHash: row.prevHash }).toEqual({ seq: i + 1, prevHash: prev });
+        const fields = [row.seq, row.at, row.requestId, row.tokenId, row.tokenName, row.role, row.action, row.host, row.targetId, row.outcome, row.detail] as const;
+        expect(row.hash).toBe(createHash('sha256').update(chainText(prev, [...fields])).digest('hex'));
+        prev = row.hash;
+      });
+      return prev;
+    };
 
     it('appends after the head, records it, and lists, filters and scans as the SQLite table does', async () => {
       expect(await store.audit.recordedHead()).toBeUndefined();
-      await store.write((tx) =>
-        tx.audit.appendChained((head) => {
-          expect(head).toEqual({ seq: 0, hash: '0'.repeat(64) });
-          return [event(1), event(2, { host: null, tokenId: 'tok_b' }), event(3, { host: 'quay.io', action: 'integration.create' })];
-        }),
-      );
-      await store.write((tx) =>
-        tx.audit.appendChained((head) => {
-          expect(head).toEqual({ seq: 3, hash: 'h3' });
-          return [event(4, { host: null, tokenId: 'tok_a' })];
-        }),
-      );
+      await store.write((tx) => tx.audit.append([event(1), event(2, { host: null, tokenId: 'tok_b' }), event(3, { host: 'quay.io', action: 'integration.create' })]));
+      await store.appendLookupBatch([event(4, { host: null, tokenId: 'tok_a' })]);
 
-      expect(await store.audit.recordedHead()).toBe('4:h4');
+      const head = expectChained(await store.audit.scan(0, 10));
+      expect(await store.audit.recordedHead()).toBe(`4:${head}`);
       expect((await store.audit.scan(1, 2)).map((row) => row.seq)).toEqual([2, 3]);
-      expect((await store.audit.scan(0, 10))[1]).toEqual(event(2, { host: null, tokenId: 'tok_b' }));
+      expect((await store.audit.scan(0, 10))[1]).toMatchObject({ seq: 2, ...event(2, { host: null, tokenId: 'tok_b' }) });
       const seqs = async (filter: Parameters<Store['audit']['list']>[0]) => (await store.audit.list(filter)).map((row) => row.seq);
       expect(await seqs({ limit: 10 })).toEqual([1, 2, 3, 4]);
       expect(await seqs({ limit: 2, order: 'desc' })).toEqual([4, 3]);
@@ -334,10 +335,30 @@ describe.skipIf(!requirePostgres())('PostgreSQL store: tables', () => {
       expect(await seqs({ limit: 10, within: { hosts: [], tokenIds: [] } })).toEqual([]);
     });
 
+    it('hashes in SQL exactly as the audit log verifies, whatever the text (quotes, backslashes, JSON escapes, astral characters)', async () => {
+      const awkward = ["it's", 'back\\slash \\n', '"quoted" \u2028 line', 'naïve ✓ 𝄞 😀', '{"k":"v\\u0000"}', '', "O'Brien\\'; DROP TABLE tokens; --"];
+      const drafts = awkward.map((text, i): AuditDraft => ({ ...event(1), requestId: text, tokenName: text, detail: JSON.stringify({ text, i }), host: i % 2 ? text : null }));
+
+      await store.write((tx) => tx.audit.append(drafts.slice(0, 3)));
+      await store.appendLookupBatch(drafts.slice(3));
+
+      const rows = await store.audit.scan(0, 100);
+      expectChained(rows);
+      expect(rows.map((row) => row.requestId)).toEqual(awkward);
+      expect(await store.tokens.count()).toBe(0);
+    });
+
+    it('refuses a lookup batch holding a NUL or a lone surrogate, and appends nothing', async () => {
+      await expect(store.appendLookupBatch([{ ...event(1), tokenName: 'a\u0000b' }])).rejects.toThrow(/NUL/);
+      await expect(store.appendLookupBatch([{ ...event(1), tokenName: 'a\ud800b' }])).rejects.toThrow(/lone surrogate/);
+      expect(await store.audit.scan(0, 10)).toEqual([]);
+    });
+
     it('an audit append alone does not move the change counter (lookups never notify)', async () => {
       const version = async () => (await sql('SELECT version FROM store_version')).rows[0].version as string;
       const before = await version();
-      await store.write((tx) => tx.audit.appendChained(() => [event(1)]));
+      await store.write((tx) => tx.audit.append([event(1)]));
+      await store.appendLookupBatch([event(2)]);
       expect(await version()).toBe(before);
       await store.tokens.insert(tokenRow());
       expect(Number(await version())).toBe(Number(before) + 1);

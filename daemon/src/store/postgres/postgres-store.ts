@@ -15,10 +15,10 @@
  *   under an advisory lock; opening a store never creates anything.
  */
 import pg from 'pg';
-import { ConfigError, IntegrityError, StoreUnavailableError } from '../../errors.js';
+import { ConfigError, IntegrityError, StoreUnavailableError, ValidationError } from '../../errors.js';
 import type { Migration } from '../migrations.js';
 import type { RowGuard } from '../row-integrity.js';
-import type { IntegrationTable, KeyringTable, Store, StoreTx, TokenTable, WriteOptions } from '../store.js';
+import type { AuditDraft, IntegrationTable, KeyringTable, Store, StoreTx, TokenTable } from '../store.js';
 import { POSTGRES_MIGRATIONS } from './postgres-migrations.js';
 import { readThroughAsync, startChangeFeed, CHANGE_CHANNEL, type ChangeFeed } from './postgres-changes.js';
 import {
@@ -30,7 +30,7 @@ import {
   schemaVersion,
   SCHEMA_LOCK,
 } from './postgres-schema.js';
-import { assertWellFormed, LOCK_AUDIT_HEAD, postgresTables, rowAuthentication, type LockedHead, type RowAuthentication, type Session } from './postgres-tables.js';
+import { appendStatement, assertWellFormed, draftColumns, postgresTables, rowAuthentication, type RowAuthentication, type Session } from './postgres-tables.js';
 
 /** The PostgreSQL store. */
 export interface PostgresStore extends Store {
@@ -101,6 +101,19 @@ async function answered<T>(call: () => Promise<T>): Promise<T> {
   } catch (error) {
     throw isUnavailable(error) ? new StoreUnavailableError() : error;
   }
+}
+
+/**
+ * A value as an SQL literal, for the one query text that carries a lookup batch (postgres-store.ts's
+ * appendLookupBatch): node-postgres's escapeLiteral (standard quoting; backslashes as E'' escapes).
+ * Text that could not be stored anyway is refused first: a lone surrogate (assertWellFormed) or a NUL,
+ * which the protocol would take for the end of the query text.
+ */
+function quoteLiteral(client: pg.PoolClient, value: string | null): string {
+  if (value === null) return 'NULL';
+  assertWellFormed([value]);
+  if (value.includes('\0')) throw new ValidationError('text must not contain NUL characters');
+  return client.escapeLiteral(value);
 }
 
 /** `--store URL` as the operator may be told to type it (without the password). */
@@ -268,68 +281,75 @@ async function postgresStoreOver(
   };
 
   /**
-   * Runs `fn` in one transaction on one pooled connection: COMMIT when it resolves, ROLLBACK when it
-   * throws. `begin` and `commit` are sent as they are (several statements each, one round trip);
-   * `fn` gets the results of `begin`.
+   * Runs `use` on one pooled connection. The pool listens for errors on idle clients only: a
+   * connection the server ends between two of our statements (its idle-in-transaction timeout, a
+   * restart) would be an uncaught error that stops the daemon. Recorded instead: the next statement
+   * fails, and the client is closed, not reused. `use` sets `broken` when the connection is unusable.
    */
-  const transaction = async <T>(
-    begin: string,
-    fn: (client: pg.PoolClient, begun: pg.QueryResult[]) => Promise<T>,
-    commit = 'COMMIT',
-  ): Promise<T> => {
+  const withClient = async <T>(use: (client: pg.PoolClient, fail: (error: Error) => void) => Promise<T>): Promise<T> => {
     checkGuard();
     const client = await answered(() => pool.connect());
     let broken: Error | undefined;
-    // The pool listens for errors on idle clients only: a connection the server ends between two of our
-    // statements (its idle-in-transaction timeout, a restart) would be an uncaught error that stops the
-    // daemon. Recorded instead: the next statement fails, and the client is closed, not reused.
-    const onError = (error: Error) => void (broken = error);
-    client.on('error', onError);
+    const fail = (error: Error) => void (broken = error);
+    client.on('error', fail);
     try {
-      const begun = [await answered(() => client.query(begin))].flat() as pg.QueryResult[];
-      try {
-        const result = await fn(client, begun);
-        await answered(() => client.query(commit));
-        return result;
-      } catch (error) {
-        await client.query('ROLLBACK').catch((failure: Error) => (broken = failure));
-        throw error;
-      }
+      return await use(client, fail);
     } finally {
-      // A connection that failed, or whose ROLLBACK failed, is closed, not reused.
-      client.off('error', onError);
+      client.off('error', fail);
       client.release(broken);
     }
   };
 
-  const write = async <T>(fn: (tx: StoreTx) => Promise<T>, options: WriteOptions = {}): Promise<T> => {
+  /** Runs `fn` in one transaction: COMMIT when it resolves, ROLLBACK when it throws. */
+  const transaction = <T>(begin: string, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> =>
+    withClient(async (client, fail) => {
+      await answered(() => client.query(begin));
+      try {
+        const result = await fn(client);
+        await answered(() => client.query('COMMIT'));
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(fail);
+        throw error;
+      }
+    });
+
+  const write = async <T>(fn: (tx: StoreTx) => Promise<T>): Promise<T> => {
     let changed = false;
-    // A lookup batch holds the chain's head row from its SELECT … FOR UPDATE (sent with its BEGIN) to
-    // its commit. Committed without waiting for the WAL flush, it frees the row after three round
-    // trips instead of after an fsync, so the daemons' batches do not queue behind each other's
-    // flushes. The statement after its COMMIT, txid_current(), commits again with the session's
-    // setting (it gets a transaction id, so it writes a commit record): that commit waits for the WAL
-    // flush, which covers the batch written before it, so when it returns the batch is on disk (and
-    // on synchronous standbys) too.
-    const [begin, commit] = options.lookupBatch
-      ? [`BEGIN; SET LOCAL synchronous_commit = off; ${LOCK_AUDIT_HEAD}`, 'COMMIT; SELECT txid_current()']
-      : ['BEGIN', 'COMMIT'];
     try {
-      return await transaction(
-        begin,
-        async (client, begun) => {
-          const lockedHead = options.lookupBatch ? (begun.at(-1)?.rows[0] as LockedHead | undefined) : undefined;
-          const result = await fn(postgresTables(sessionOn(client, () => void (changed = true)), rowsAuth, lockedHead));
-          if (changed) await client.query(`UPDATE store_version SET version = version + 1; NOTIFY ${CHANGE_CHANNEL}`);
-          return result;
-        },
-        commit,
-      );
+      return await transaction('BEGIN', async (client) => {
+        const result = await fn(postgresTables(sessionOn(client, () => void (changed = true)), rowsAuth));
+        if (changed) await client.query(`UPDATE store_version SET version = version + 1; NOTIFY ${CHANGE_CHANNEL}`);
+        return result;
+      });
     } finally {
       // After the commit (or a failed or uncertain one): drop what this daemon cached before it.
       if (changed) feed.bump();
     }
   };
+
+  /**
+   * The lookups' audit batch in one round trip: one query text (no parameters, so several statements
+   * may share it; the values are quoted literals) that appends the drafts committed without waiting
+   * for the WAL flush, so the head row is free for the next batch (another daemon's) after the
+   * statement itself rather than after an fsync, and then runs txid_current() on its own: it gets a
+   * transaction id, so its commit writes a record and waits for the flush with the session's setting,
+   * and that flush covers the batch written before it. When the query returns, the batch is on disk
+   * (and on synchronous standbys).
+   */
+  const appendLookupBatch = (drafts: readonly AuditDraft[]): Promise<void> =>
+    withClient(async (client, fail) => {
+      if (drafts.length === 0) return;
+      const columns = draftColumns(drafts).map((column) => `ARRAY[${column.map((value) => quoteLiteral(client, value)).join(', ')}]`);
+      try {
+        await answered(() => client.query(`BEGIN; SET LOCAL synchronous_commit = off; ${appendStatement(columns)}; COMMIT; SELECT txid_current()`));
+      } catch (error) {
+        // A statement that failed leaves the transaction open on this connection: roll it back (or drop the connection).
+        await client.query('ROLLBACK').catch(fail);
+        throw error;
+      }
+    });
+
   /** A write outside a transaction: a transaction of its own. */
   const written =
     <A extends unknown[], R>(run: (tx: StoreTx, ...args: A) => Promise<R>) =>
@@ -419,6 +439,7 @@ async function postgresStoreOver(
       recordedHead: () => committed.audit.recordedHead(),
     },
     write,
+    appendLookupBatch,
     snapshot: (fn) =>
       transaction('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', (client) =>
         fn({ keyring: postgresTables(sessionOn(client, () => undefined), rowsAuth).keyring }),

@@ -6,13 +6,14 @@
  * business (postgres-store.ts); these always ask the database.
  */
 import { INTEGRATION_SUMMARY_FIELDS } from '@dcs/shared';
+import { chainTail, type ChainFieldsAfterSeq } from '../../audit/chain.js';
 import { auditRowOf, type AuditSqlRow } from '../audit-table.js';
 import { ConflictError, IntegrityError, ValidationError } from '../../errors.js';
 import { columnOf, type RowMapping, type SqlRecord } from '../row-mapping.js';
 import { authenticateTable, sortByAuthenticity, type RowGuard, type TableAuthentication } from '../row-integrity.js';
 import { INTEGRATION_AUTHENTICATED_FIELDS, INTEGRATION_ROW_MAPPING, TOKEN_AUTHENTICATED_FIELDS, TOKEN_ROW_MAPPING } from '../rows.js';
 import type { IntegrationRow, TokenRow } from '../rows.js';
-import type { AuditTable, IntegrationTable, KeyringTable, StoreTx, TokenTable } from '../store.js';
+import type { AuditDraft, AuditTable, IntegrationTable, KeyringTable, StoreTx, TokenTable } from '../store.js';
 
 /** Where the tables' queries run, and whom they tell that rows the caches hold have changed. */
 export interface Session {
@@ -70,20 +71,8 @@ const INTEGRATION_UPDATED = ['username', 'envelope', 'term', 'export', 'descript
 const INTEGRATION_UPDATE = `UPDATE integrations SET ${INTEGRATION_UPDATED.map((column, i) => `${column} = $${i + 2}`).join(', ')} WHERE id = $1`;
 const INTEGRATION_LISTING_COLUMNS = INTEGRATION_SUMMARY_FIELDS.map(columnOf);
 
-/** The chain's head row, read and locked: what an append extends. */
-export const LOCK_AUDIT_HEAD = 'SELECT seq, hash FROM audit_head FOR UPDATE';
-
-/** The head row as LOCK_AUDIT_HEAD reads it. */
-export interface LockedHead {
-  seq: string;
-  hash: string;
-}
-
-/**
- * The tables over `session`; `auth` throws until the keyring is unlocked. `lockedHead`: the head
- * row the transaction already read with LOCK_AUDIT_HEAD (a lookup batch reads it with its BEGIN).
- */
-export function postgresTables(session: Session, auth: () => RowAuthentication, lockedHead?: LockedHead): StoreTx {
+/** The tables over `session`; `auth` throws until the keyring is unlocked. */
+export function postgresTables(session: Session, auth: () => RowAuthentication): StoreTx {
   const rows = async (sql: string, params?: readonly unknown[]) => (await session.query<SqlRecord>(sql, params)).rows;
   const count = async (sql: string, params?: readonly unknown[]) => Number((await session.query<{ n: string }>(sql, params)).rows[0]!.n);
   const write = async (sql: string, params: readonly unknown[]) => {
@@ -230,7 +219,7 @@ export function postgresTables(session: Session, auth: () => RowAuthentication, 
     },
   };
 
-  return { tokens, integrations, keyring, audit: auditTable(session, lockedHead) };
+  return { tokens, integrations, keyring, audit: auditTable(session) };
 }
 
 /** One listing as JSON.stringify writes a summary: the summary's fields in order, `export` a boolean. */
@@ -248,33 +237,57 @@ function listingOf(sql: SqlRecord): Record<string, unknown> {
 
 const AUDIT_COLUMNS = 'seq, at, request_id, token_id, token_name, role, action, host, target_id, outcome, detail, prev_hash, hash';
 
-/**
- * The rows and the new head in one statement: the columns as arrays (13 parameters whatever the
- * batch size), then the head moved to the batch's last row.
- */
-const APPEND = `WITH appended AS (
-    INSERT INTO audit_events (${AUDIT_COLUMNS})
-    SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[])
-  )
-  UPDATE audit_head SET seq = $14, hash = $15`;
+/** The draft columns in the order the chain statement takes them, then each row's chainTail. */
+const DRAFT_FIELDS = ['at', 'requestId', 'tokenId', 'tokenName', 'role', 'action', 'host', 'targetId', 'outcome', 'detail'] as const;
 
-function auditTable(session: Session, lockedHead?: LockedHead): AuditTable {
+/** The draft columns, as arrays: DRAFT_FIELDS' values per row, then each row's chainTail (audit/chain.ts). */
+export function draftColumns(drafts: readonly AuditDraft[]): Array<Array<string | null>> {
+  const columns: Array<Array<string | null>> = Array.from({ length: DRAFT_FIELDS.length + 1 }, () => []);
+  for (const draft of drafts) {
+    const values = DRAFT_FIELDS.map((field) => draft[field]);
+    values.forEach((value, i) => columns[i]!.push(value));
+    columns[DRAFT_FIELDS.length]!.push(chainTail(values as ChainFieldsAfterSeq));
+  }
+  return columns;
+}
+
+/**
+ * Appends drafts to the chain in one statement, whatever the batch size: it locks the head row, gives
+ * each draft the next seq, chains the hashes in a recursive CTE (each row's hash is the SHA-256 of
+ * chainText(previous hash, fields), built as `previous\n[seq,` + the row's chainTail: audit/chain.ts),
+ * inserts the rows and moves the head. `columns` are the eleven text[] expressions of draftColumns:
+ * parameters in a transaction, literals in a lookup batch's single round trip (postgres-store.ts).
+ * The hashes are checked in JavaScript by verify, as SQLite's are.
+ */
+export function appendStatement(columns: readonly string[]): string {
+  return `WITH RECURSIVE
+  head AS (SELECT seq, hash FROM audit_head FOR UPDATE),
+  draft AS (
+    SELECT * FROM unnest(${columns.map((column) => `${column}::text[]`).join(', ')})
+      WITH ORDINALITY AS d (at, request_id, token_id, token_name, role, action, host, target_id, outcome, detail, tail, i)
+  ),
+  chain AS (
+    SELECT 0::bigint AS i, seq, hash, NULL::text AS prev FROM head
+    UNION ALL
+    SELECT d.i, chain.seq + 1, encode(sha256(convert_to(chain.hash || E'\\n[' || (chain.seq + 1) || ',' || d.tail, 'UTF8')), 'hex'), chain.hash
+      FROM chain JOIN draft d ON d.i = chain.i + 1
+  ),
+  appended AS (
+    INSERT INTO audit_events (${AUDIT_COLUMNS})
+    SELECT c.seq, d.at, d.request_id, d.token_id, d.token_name, d.role, d.action, d.host, d.target_id, d.outcome, d.detail, c.prev, c.hash
+      FROM chain c JOIN draft d ON d.i = c.i
+  )
+UPDATE audit_head SET seq = last.seq, hash = last.hash FROM (SELECT seq, hash FROM chain ORDER BY i DESC LIMIT 1) last`;
+}
+
+const APPEND = appendStatement(Array.from({ length: DRAFT_FIELDS.length + 1 }, (_, i) => `$${i + 1}`));
+
+function auditTable(session: Session): AuditTable {
   const auditRows = async (sql: string, params: readonly unknown[]) => (await session.query<AuditSqlRow>(sql, params)).rows.map(auditRowOf);
   return {
-    async appendChained(chain) {
-      // The head row is the chain's lock: every daemon's appends queue here, in commit order.
-      const head = lockedHead ?? (await session.query<LockedHead>(LOCK_AUDIT_HEAD)).rows[0];
-      lockedHead = undefined;
-      if (!head) throw new IntegrityError('the audit head row is missing; run scalr-credd verify');
-      const rows = chain({ seq: Number(head.seq), hash: head.hash });
-      const end = rows.at(-1);
-      if (!end) return;
-      const columns: unknown[][] = Array.from({ length: 13 }, () => []);
-      for (const row of rows) {
-        const values = [row.seq, row.at, row.requestId, row.tokenId, row.tokenName, row.role, row.action, row.host, row.targetId, row.outcome, row.detail, row.prevHash, row.hash];
-        values.forEach((value, i) => columns[i]!.push(value));
-      }
-      await session.query(APPEND, [...columns, end.seq, end.hash]);
+    async append(drafts) {
+      // The head row is the chain's lock: every daemon's appends queue on it, in commit order.
+      if (drafts.length > 0) await session.query(APPEND, draftColumns(drafts));
     },
 
     list(filter) {
