@@ -109,12 +109,21 @@ export function createAuditLog(store: Pick<Store, 'write' | 'appendLookupBatch' 
     for (const waiter of batch) waiter.resolve();
   };
 
+  /**
+   * Writes the queued rows, batch after batch, until the queue is empty. Between two batches it
+   * yields to the event loop once (setImmediate): the answer that ends a batch is one of the I/O
+   * callbacks of a loop turn, and the lookups whose requests arrived in the same turn join the next
+   * batch instead of each starting a smaller one.
+   */
   const flush = (): Promise<void> => {
     if (scheduled) clearImmediate(scheduled);
     scheduled = undefined;
     inFlight ??= (async () => {
       try {
-        while (queue.length > 0) await writeBatch();
+        while (queue.length > 0) {
+          await writeBatch();
+          if (queue.length > 0 && queue.length < GROUP_COMMIT_MAX_ROWS) await new Promise((resolve) => setImmediate(resolve));
+        }
       } finally {
         inFlight = undefined;
       }

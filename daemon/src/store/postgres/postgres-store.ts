@@ -30,7 +30,7 @@ import {
   schemaVersion,
   SCHEMA_LOCK,
 } from './postgres-schema.js';
-import { appendStatement, assertWellFormed, draftColumns, postgresTables, rowAuthentication, type RowAuthentication, type Session } from './postgres-tables.js';
+import { appendStatement, assertWellFormed, draftColumns, DRAFT_COLUMN_COUNT, postgresTables, rowAuthentication, type RowAuthentication, type Session } from './postgres-tables.js';
 
 /** The PostgreSQL store. */
 export interface PostgresStore extends Store {
@@ -115,6 +115,12 @@ function quoteLiteral(client: pg.PoolClient, value: string | null): string {
   if (value.includes('\0')) throw new ValidationError('text must not contain NUL characters');
   return client.escapeLiteral(value);
 }
+
+/** The name of the lookup batch's append, prepared per connection (PREPARE): no node-postgres statement name (`credd_N`) takes it. */
+const LOOKUP_BATCH = 'credd_lookup_batch';
+const PREPARE_LOOKUP_BATCH = `PREPARE ${LOOKUP_BATCH} (${Array.from({ length: DRAFT_COLUMN_COUNT }, () => 'text[]').join(', ')}) AS ${appendStatement(
+  Array.from({ length: DRAFT_COLUMN_COUNT }, (_, i) => `$${i + 1}`),
+)}`;
 
 /** `--store URL` as the operator may be told to type it (without the password). */
 const storeUrlOf = (subject: string) => subject.replace(/^PostgreSQL store /, '');
@@ -329,26 +335,33 @@ async function postgresStoreOver(
   };
 
   /**
-   * The lookups' audit batch in one round trip: one query text (no parameters, so several statements
-   * may share it; the values are quoted literals) that appends the drafts committed without waiting
-   * for the WAL flush, so the head row is free for the next batch (another daemon's) after the
-   * statement itself rather than after an fsync, and then runs txid_current() on its own: it gets a
-   * transaction id, so its commit writes a record and waits for the flush with the session's setting,
-   * and that flush covers the batch written before it. When the query returns, the batch is on disk
-   * (and on synchronous standbys).
+   * The lookups' audit batch in one round trip: one query text (so several statements may share it;
+   * the drafts are quoted literals) that appends the drafts committed without waiting for the WAL
+   * flush, so the head row is free for the next batch (another daemon's) as soon as the statement
+   * ends rather than after an fsync, and then runs txid_current() on its own: it gets a transaction
+   * id, so its commit writes a record and waits for the flush with the session's setting, and that
+   * flush covers the batch written before it. When the query returns, the batch is on disk (and on
+   * synchronous standbys). The append is a statement each connection prepares once (PREPARE):
+   * planning the chain's CTE for every batch cost the server more than running it.
    */
   const appendLookupBatch = (drafts: readonly AuditDraft[]): Promise<void> =>
     withClient(async (client, fail) => {
       if (drafts.length === 0) return;
-      const columns = draftColumns(drafts).map((column) => `ARRAY[${column.map((value) => quoteLiteral(client, value)).join(', ')}]`);
+      if (!preparedAppend.has(client)) {
+        await answered(() => client.query(PREPARE_LOOKUP_BATCH));
+        preparedAppend.add(client);
+      }
+      const columns = draftColumns(drafts).map((column) => `ARRAY[${column.map((value) => quoteLiteral(client, value)).join(', ')}]::text[]`);
       try {
-        await answered(() => client.query(`BEGIN; SET LOCAL synchronous_commit = off; ${appendStatement(columns)}; COMMIT; SELECT txid_current()`));
+        await answered(() => client.query(`BEGIN; SET LOCAL synchronous_commit = off; EXECUTE ${LOOKUP_BATCH}(${columns.join(', ')}); COMMIT; SELECT txid_current()`));
       } catch (error) {
         // A statement that failed leaves the transaction open on this connection: roll it back (or drop the connection).
         await client.query('ROLLBACK').catch(fail);
         throw error;
       }
     });
+  /** The pooled connections that prepared the lookup batch's append. */
+  const preparedAppend = new WeakSet<pg.PoolClient>();
 
   /** A write outside a transaction: a transaction of its own. */
   const written =

@@ -240,9 +240,12 @@ const AUDIT_COLUMNS = 'seq, at, request_id, token_id, token_name, role, action, 
 /** The draft columns in the order the chain statement takes them, then each row's chainTail. */
 const DRAFT_FIELDS = ['at', 'requestId', 'tokenId', 'tokenName', 'role', 'action', 'host', 'targetId', 'outcome', 'detail'] as const;
 
+/** How many text[] columns draftColumns gives (and appendStatement takes). */
+export const DRAFT_COLUMN_COUNT = DRAFT_FIELDS.length + 1;
+
 /** The draft columns, as arrays: DRAFT_FIELDS' values per row, then each row's chainTail (audit/chain.ts). */
 export function draftColumns(drafts: readonly AuditDraft[]): Array<Array<string | null>> {
-  const columns: Array<Array<string | null>> = Array.from({ length: DRAFT_FIELDS.length + 1 }, () => []);
+  const columns: Array<Array<string | null>> = Array.from({ length: DRAFT_COLUMN_COUNT }, () => []);
   for (const draft of drafts) {
     const values = DRAFT_FIELDS.map((field) => draft[field]);
     values.forEach((value, i) => columns[i]!.push(value));
@@ -280,7 +283,7 @@ export function appendStatement(columns: readonly string[]): string {
 UPDATE audit_head SET seq = last.seq, hash = last.hash FROM (SELECT seq, hash FROM chain ORDER BY i DESC LIMIT 1) last`;
 }
 
-const APPEND = appendStatement(Array.from({ length: DRAFT_FIELDS.length + 1 }, (_, i) => `$${i + 1}`));
+const APPEND = appendStatement(Array.from({ length: DRAFT_COLUMN_COUNT }, (_, i) => `$${i + 1}`));
 
 function auditTable(session: Session): AuditTable {
   const auditRows = async (sql: string, params: readonly unknown[]) => (await session.query<AuditSqlRow>(sql, params)).rows.map(auditRowOf);
