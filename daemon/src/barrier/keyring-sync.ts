@@ -50,22 +50,19 @@ export function createKeyringSync(deps: KeyringSyncDeps, initialVersion: number)
     deps.onReload?.({ version, activeTerm: owner.keyring().activeTerm, rootKeyChanged });
   };
 
-  const refresh = async (): Promise<void> => {
-    if (owner.isWiped()) return;
-    const version = await deps.version();
-    if (version === seenVersion || nowMs() < retryAt) return;
-    try {
-      await reload(version);
-    } catch (error) {
-      retryAt = nowMs() + retryMs;
-      deps.onFailure?.((error as Error).message);
-    }
-  };
-
   return {
-    refresh() {
-      reloading ??= refresh().finally(() => (reloading = undefined));
-      return reloading;
+    async refresh() {
+      if (owner.isWiped()) return;
+      const version = await deps.version();
+      if (version === seenVersion || nowMs() < retryAt) return;
+      // Concurrent callers share one reload.
+      reloading ??= reload(version)
+        .catch((error: unknown) => {
+          retryAt = nowMs() + retryMs;
+          deps.onFailure?.((error as Error).message);
+        })
+        .finally(() => (reloading = undefined));
+      await reloading;
     },
   };
 }

@@ -22,6 +22,9 @@ import { verifyStore } from './verify-store.js';
 import { UNREVOKE_TRIGGER, editDatabase, plantAdminToken, sqliteDbOf } from '../../../test/support/tamper.js';
 import { rejectionOf } from '../../../test/support/thrown.js';
 
+/** Lets the event loop turn once: the store sees another connection's commit from the next turn on (read-cache.ts). */
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 const dirs: string[] = [];
 const stores: OpenStore[] = [];
 afterEach(async () => {
@@ -88,6 +91,7 @@ describe('rows edited in the live database', () => {
     expect((await store.tokens.authenticate(t.runner.token)).role).toBe('runner');
 
     editDatabase(t.paths.dbPath, (db) => db.prepare("UPDATE tokens SET role = 'admin' WHERE id = ?").run(t.runner.id));
+    await nextTurn();
 
     expect((await rejectionOf(AuthenticationFailure, store.tokens.authenticate(t.runner.token))).reason).toBe('tampered');
   });
@@ -112,11 +116,13 @@ describe('rows edited in the live database', () => {
     const ctx: RequestContext = { principal: await store.tokens.authenticate(t.admin), requestId: 'test' };
 
     editDatabase(t.paths.dbPath, (db) => db.exec(UNREVOKE_TRIGGER));
+    await nextTurn();
 
     await expect(store.tokens.authenticate(t.runner.token)).rejects.toThrow(/gained schema objects scalr-credd did not create \(trigger unrevoke\)/);
     await expect(store.tokens.revoke(ctx, t.runner.id)).rejects.toThrow(IntegrityError);
     await expect(store.tokens.authenticate(t.runner.token)).rejects.toThrow(IntegrityError);
     editDatabase(t.paths.dbPath, (db) => db.exec('DROP TRIGGER unrevoke'));
+    await nextTurn();
     expect((await store.tokens.authenticate(t.runner.token)).role).toBe('runner');
   });
 

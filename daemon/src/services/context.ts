@@ -19,14 +19,15 @@ export function auditActor(ctx: RequestContext): Pick<AuditEntry, 'requestId' | 
   };
 }
 
-/** assertCan that also records a denial in the audit log before it throws. */
-export async function authorize(audit: Pick<AuditLog, 'append'>, ctx: RequestContext, action: Action, resource: Resource = {}): Promise<void> {
+const ALLOWED = Promise.resolve();
+
+/** assertCan that also records a denial in the audit log before it rejects; allowed, it is an already resolved promise. */
+export function authorize(audit: Pick<AuditLog, 'append'>, ctx: RequestContext, action: Action, resource: Resource = {}): Promise<void> {
   try {
     assertCan(ctx.principal, action, resource);
+    return ALLOWED;
   } catch (error) {
-    if (error instanceof ForbiddenError) {
-      await audit.append({ ...auditActor(ctx), action, host: resource.host, outcome: 'denied' });
-    }
-    throw error;
+    if (!(error instanceof ForbiddenError)) return Promise.reject(error as Error);
+    return audit.append({ ...auditActor(ctx), action, host: resource.host, outcome: 'denied' }).then(() => Promise.reject(error));
   }
 }

@@ -51,12 +51,9 @@ export function sqliteStoreOver(db: Db, subject: string): SqliteStore {
   };
 
   /** Reads outside a transaction: wait until no transaction is open, then answer from the connection. */
-  const committed = async <T>(read: () => T): Promise<T> => {
-    if (writeLock.held()) await writeLock.idle();
-    return read();
-  };
+  const committed = <T>(read: () => T): Promise<T> => (writeLock.held() ? writeLock.idle().then(read) : settled(read));
   /** Reads and writes inside the transaction that holds the lock. */
-  const inside = async <T>(run: () => T): Promise<T> => run();
+  const inside = settled;
 
   const tokenTable = (call: <T>(run: () => T) => Promise<T>): TokenTable => ({
     insert: (row) => call(() => rowsOf().tokens.insert(row)),
@@ -181,6 +178,15 @@ export function sqliteStoreOver(db: Db, subject: string): SqliteStore {
       if (db.open) db.close();
     },
   };
+}
+
+/** `run`'s result, or what it threw, as a promise (without an async function per lookup read). */
+function settled<T>(run: () => T): Promise<T> {
+  try {
+    return Promise.resolve(run());
+  } catch (error) {
+    return Promise.reject(error as Error);
+  }
 }
 
 /** A FIFO lock for async callers. */
