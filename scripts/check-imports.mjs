@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// Checks the source tree's import graph: no import cycles in shared/, helper/ or daemon/ sources, and
-// at most 6 files at daemon/src/'s top level (everything else lives in the folder of its layer; the
-// layers' directions are ESLint's no-restricted-imports rules in eslint.config.js). Exits 1 on a problem.
+// Checks the source tree's import graph: no import cycles in shared/, helper/ or daemon/ sources, at
+// most 6 files at daemon/src/'s top level (everything else lives in the folder of its layer; the
+// layers' directions are ESLint's no-restricted-imports rules in eslint.config.js), and the PostgreSQL
+// store (and with it `pg`) imported from outside its folder only by import(), so a daemon on SQLite
+// never loads it. Exits 1 on a problem.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,9 +21,19 @@ function sources(dir) {
 
 const files = ['shared/src', 'helper/src', 'daemon/src'].flatMap((dir) => sources(join(root, dir)));
 const known = new Set(files);
+const POSTGRES_DIR = join(root, 'daemon/src/store/postgres');
+const problems = [];
 const graph = new Map(
   files.map((file) => {
     const text = readFileSync(file, 'utf8');
+    if (!file.startsWith(`${POSTGRES_DIR}/`)) {
+      // Static imports (type-only ones are erased) of the PostgreSQL store from outside it.
+      for (const match of text.matchAll(/^import(?!\s+type\b)[^;]*?from\s*'(\.{1,2}\/[^']+)'/gms)) {
+        if (resolve(dirname(file), match[1]).startsWith(`${POSTGRES_DIR}/`)) {
+          problems.push(`${relative(root, file)} imports the PostgreSQL store statically (${match[1]}): use import(), so that SQLite daemons never load pg`);
+        }
+      }
+    }
     const specifiers = [...text.matchAll(/(?:from|import)\s*\(?\s*'(\.{1,2}\/[^']+)'/g)].map((match) => match[1]);
     const targets = specifiers.map((spec) => resolve(dirname(file), spec).replace(/\.js$/, '.ts')).filter((path) => known.has(path));
     return [file, targets];
@@ -29,7 +41,6 @@ const graph = new Map(
 );
 
 // Tarjan's strongly connected components: any component of two or more files is a cycle.
-const problems = [];
 let index = 0;
 const state = new Map();
 const stack = [];
