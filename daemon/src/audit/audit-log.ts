@@ -72,7 +72,7 @@ export const GROUP_COMMIT_MAX_ROWS = 256;
 const VERIFY_PAGE_ROWS = 5_000;
 
 /** Builds the audit log over a store; `now` is injected for tests. */
-export function createAuditLog(store: Pick<Store, 'write' | 'appendLookupBatch' | 'audit'>, now: () => Date = () => new Date()): AuditLog {
+export function createAuditLog(store: Pick<Store, 'write' | 'appendLookupBatch' | 'lookupBatchLingerMs' | 'audit'>, now: () => Date = () => new Date()): AuditLog {
   /** The row an entry becomes, but its seq and hashes (the store assigns those as it appends). */
   const draftOf = (entry: AuditEntry): AuditDraft => ({
     at: now().toISOString(),
@@ -96,24 +96,28 @@ export function createAuditLog(store: Pick<Store, 'write' | 'appendLookupBatch' 
   let scheduled: NodeJS.Immediate | undefined;
   let inFlight: Promise<void> | undefined;
 
-  /** Writes one batch; the next one starts when it ends, so batches commit in order. */
-  const writeBatch = async (): Promise<void> => {
+  /** Writes one batch and returns its size; the next one starts when it ends, so batches commit in order. */
+  const writeBatch = async (): Promise<number> => {
     const batch = queue.slice(0, GROUP_COMMIT_MAX_ROWS);
     queue = queue.slice(batch.length);
     try {
       await store.appendLookupBatch(batch.map((waiter) => draftOf(waiter.entry)));
     } catch (error) {
       for (const waiter of batch) waiter.reject(error);
-      return;
+      return batch.length;
     }
     for (const waiter of batch) waiter.resolve();
+    return batch.length;
   };
 
   /**
    * Writes the queued rows, batch after batch, until the queue is empty. Between two batches it
    * yields to the event loop once (setImmediate): the answer that ends a batch is one of the I/O
    * callbacks of a loop turn, and the lookups whose requests arrived in the same turn join the next
-   * batch instead of each starting a smaller one.
+   * batch instead of each starting a smaller one. Then, on a store whose batches cost a round trip
+   * (store.lookupBatchLingerMs), fewer waiting rows than the last batch held means more are on their
+   * way: the next batch waits that long for them, so that under load fewer, fuller batches serve
+   * more lookups; with nothing queued nothing waits.
    */
   const flush = (): Promise<void> => {
     if (scheduled) clearImmediate(scheduled);
@@ -121,8 +125,10 @@ export function createAuditLog(store: Pick<Store, 'write' | 'appendLookupBatch' 
     inFlight ??= (async () => {
       try {
         while (queue.length > 0) {
-          await writeBatch();
-          if (queue.length > 0 && queue.length < GROUP_COMMIT_MAX_ROWS) await new Promise((resolve) => setImmediate(resolve));
+          const written = await writeBatch();
+          if (queue.length === 0 || queue.length >= GROUP_COMMIT_MAX_ROWS) continue;
+          await new Promise((resolve) => setImmediate(resolve));
+          if (store.lookupBatchLingerMs > 0 && queue.length < written) await new Promise((resolve) => setTimeout(resolve, store.lookupBatchLingerMs));
         }
       } finally {
         inFlight = undefined;

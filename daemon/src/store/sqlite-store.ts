@@ -151,6 +151,7 @@ export function sqliteStoreOver(db: Db, subject: string): SqliteStore {
     write: (fn) => transaction(fn, true),
 
     appendLookupBatch: (drafts) => transaction(async (inTx) => inTx.audit.append(drafts), false),
+    lookupBatchLingerMs: 0,
 
     async snapshot(fn) {
       // A write transaction is the snapshot: nothing commits in between (and the lock keeps others out).

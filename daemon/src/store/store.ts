@@ -157,6 +157,12 @@ export interface Store extends Omit<StoreTx, 'audit'> {
    * which covers it: when the promise resolves the rows are on disk (and on synchronous standbys).
    */
   appendLookupBatch(drafts: readonly AuditDraft[]): Promise<void>;
+  /**
+   * How long the next lookup batch may wait for more rows when fewer are queued than the last batch
+   * held (audit/audit-log.ts): 0 on SQLite, whose batch costs no round trip; 1 ms on PostgreSQL,
+   * where each batch costs the server a round trip and two commits whatever its size.
+   */
+  readonly lookupBatchLingerMs: number;
   /** Runs reads in one consistent snapshot (the keyring's check value and rows belong together). */
   snapshot<T>(fn: (tx: Pick<StoreTx, 'keyring'>) => Promise<T>): Promise<T>;
   /** Authenticates token and integration rows from now on (after the keyring was unlocked). */

@@ -453,6 +453,7 @@ async function postgresStoreOver(
     },
     write,
     appendLookupBatch,
+    lookupBatchLingerMs: 1,
     snapshot: (fn) =>
       transaction('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', (client) =>
         fn({ keyring: postgresTables(sessionOn(client, () => undefined), rowsAuth).keyring }),
