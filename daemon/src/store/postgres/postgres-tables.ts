@@ -83,6 +83,14 @@ export function postgresTables(session: Session, auth: () => RowAuthentication):
   const setMeta = (key: string, value: Buffer) =>
     write('INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value]);
 
+  /** Writes the MAC of every row of `table` (the one-time upgrade of a store from before row MACs). */
+  const authenticateEvery = async (table: 'tokens' | 'integrations', authentication: Pick<TableAuthentication<SqlRecord, { id: string }>, 'authenticateAll'>, all: SqlRecord[]) => {
+    const macs: Array<[string, Buffer]> = [];
+    const n = authentication.authenticateAll(all, (id, mac) => macs.push([id, mac]));
+    for (const [id, mac] of macs) await write(`UPDATE ${table} SET mac = $1 WHERE id = $2`, [mac, id]);
+    return n;
+  };
+
   const findToken = async (id: string) => {
     const [sql] = await rows(`SELECT ${TOKEN_ROW_MAPPING.columns} FROM tokens WHERE id = $1`, [id]);
     return sql && auth().tokens.verified(sql);
@@ -106,13 +114,7 @@ export function postgresTables(session: Session, auth: () => RowAuthentication):
       count('SELECT COUNT(*) AS n FROM tokens WHERE role = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > $2)', [role, now]),
     count: () => count('SELECT COUNT(*) AS n FROM tokens'),
     unauthenticated: async () => sortByAuthenticity(await allTokens(), auth().tokens.verified).failed,
-    async authenticateAll() {
-      const all = await allTokens();
-      const macs: Array<[string, Buffer]> = [];
-      const n = auth().tokens.authenticateAll(all, (id, mac) => macs.push([id, mac]));
-      for (const [id, mac] of macs) await write('UPDATE tokens SET mac = $1 WHERE id = $2', [mac, id]);
-      return n;
-    },
+    authenticateAll: async () => authenticateEvery('tokens', auth().tokens, await allTokens()),
   };
 
   const integrationColumns = INTEGRATION_ROW_MAPPING.columns;
@@ -177,13 +179,7 @@ export function postgresTables(session: Session, auth: () => RowAuthentication):
     countByTerm: async () =>
       (await session.query<{ term: number; count: number }>('SELECT term, COUNT(*)::integer AS count FROM integrations GROUP BY term ORDER BY term')).rows,
     unauthenticated: async () => sortByAuthenticity(await allIntegrations(), auth().integrations.verified).failed,
-    async authenticateAll() {
-      const all = await allIntegrations();
-      const macs: Array<[string, Buffer]> = [];
-      const n = auth().integrations.authenticateAll(all, (id, mac) => macs.push([id, mac]));
-      for (const [id, mac] of macs) await write('UPDATE integrations SET mac = $1 WHERE id = $2', [mac, id]);
-      return n;
-    },
+    authenticateAll: async () => authenticateEvery('integrations', auth().integrations, await allIntegrations()),
   };
 
   const keyring: KeyringTable = {
