@@ -1,6 +1,6 @@
 /**
  * The HelperPlatform on Bun: the packaged binary (scripts/build-binary.mjs compiles bin-bun.ts). A
- * `get` touches only Bun's native I/O: Bun.stdin, Bun.connect, an awaited Bun.write. node:os and
+ * `get` touches only Bun's native I/O: Bun.file(0) for stdin, Bun.connect, an awaited Bun.write. node:os and
  * node:tls are loaded only when a run needs them (no HOME, several daemon URLs; a daemon certificate
  * the CA file alone does not verify). Why: docs/performance.md.
  */
@@ -34,11 +34,11 @@ type BunConnectOptions = { socket: BunSocketHandler } & (
   | { hostname: string; port: number; tls?: BunTlsOptions }
 );
 interface BunRuntime {
-  readonly stdin: { arrayBuffer(): Promise<ArrayBuffer>; stat(): Promise<{ isCharacterDevice(): boolean }> };
+  readonly stdin: { stat(): Promise<{ isCharacterDevice(): boolean }> };
   readonly stdout: object;
   readonly stderr: object;
   write(destination: object, data: string): Promise<number>;
-  file(path: string): { text(): Promise<string> };
+  file(path: string | number): { text(): Promise<string>; arrayBuffer(): Promise<ArrayBuffer> };
   connect(options: BunConnectOptions): Promise<BunSocket>;
 }
 declare const Bun: BunRuntime;
@@ -71,9 +71,13 @@ async function write(destination: object, text: string | undefined): Promise<voi
   }
 }
 
+/**
+ * stdin to its end, through Bun.file on descriptor 0: about 0.5 ms faster per `get` than Bun.stdin,
+ * which starts a reader first (a pipe, a file or /dev/null alike; docs/performance.md).
+ */
 async function readAll(): Promise<string> {
   try {
-    return Buffer.from(await Bun.stdin.arrayBuffer()).toString('utf8');
+    return Buffer.from(await Bun.file(0).arrayBuffer()).toString('utf8');
   } catch {
     return '';
   }
