@@ -5,6 +5,7 @@
  * the CA file alone does not verify). Why: docs/performance.md.
  */
 import { createRequestJson, isIpAddress, type ByteStream, type StreamEvents, type StreamTarget } from '@dcs/shared/http-client';
+import { stdinRead } from './bun-stdin.js';
 import { NON_INPUT_STDIN_WAIT_MS, takesInput, type HelperPlatform, type MainResult } from './platform.js';
 
 /** The parts of Bun's API used here (the workspace does not depend on bun-types). */
@@ -73,11 +74,13 @@ async function write(destination: object, text: string | undefined): Promise<voi
 
 /**
  * stdin to its end, through Bun.file on descriptor 0: about 0.5 ms faster per `get` than Bun.stdin,
- * which starts a reader first (a pipe, a file or /dev/null alike; docs/performance.md).
+ * which starts a reader first (a pipe, a file or /dev/null alike; docs/performance.md). For the
+ * verbs that take input the read was started by the binary's first module (bun-stdin.ts).
  */
 async function readAll(): Promise<string> {
   try {
-    return Buffer.from(await Bun.file(0).arrayBuffer()).toString('utf8');
+    const bytes = await (stdinRead ?? Bun.file(0).arrayBuffer());
+    return bytes === undefined ? '' : Buffer.from(bytes).toString('utf8');
   } catch {
     return '';
   }

@@ -17,13 +17,7 @@ import { createDaemonBackend, type DaemonBackend } from './daemon-backend.js';
 import { loadHelperConfig, type HelperConfig } from './helper-config.js';
 import { runHelper } from './run-helper.js';
 
-/** The invocations that read stdin to EOF. */
-const INPUT_ACTIONS: ReadonlySet<string> = new Set(['get', 'store', 'erase']);
-
-/** Says whether the invocation reads its input to EOF (`get`, `store`, `erase` as the only argument). */
-export function takesInput(args: readonly string[]): boolean {
-  return args.length === 1 && INPUT_ACTIONS.has(args[0]!);
-}
+export { takesInput } from './input-verbs.js';
 
 /**
  * How long other invocations (list, version, usage) wait for the end of stdin. The Go client writes
