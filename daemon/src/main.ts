@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { createInterface } from 'node:readline';
 import { runCli } from './cli/run-cli.js';
@@ -39,15 +40,28 @@ const io = {
  * Under npm (`npx scalr-credd serve`, an npm script) this process runs below npm's `sh -c`. npm
  * forwards SIGTERM and SIGINT to that shell only, and the shell dies of them without passing them
  * on, which would leave the daemon serving with no parent. So under npm the parent going away is
- * taken as SIGTERM.
+ * taken as SIGTERM, and so is npm going away while the shell stays (npm stopped before it passed the
+ * signal on): the shell's own parent is read from /proc where there is one.
  */
 function stopWithParent(handler: (signal: string) => void): void {
   const parent = process.ppid;
+  const grandparent = parentOf(parent);
   const timer = setInterval(() => {
-    if (process.ppid === parent) return;
+    if (process.ppid === parent && parentOf(parent) === grandparent) return;
     clearInterval(timer);
     handler('SIGTERM (npm, the parent process, exited)');
   }, PARENT_CHECK_MS).unref();
+}
+
+/** The parent of process `pid` from /proc (Linux); undefined where it cannot be read. */
+function parentOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // pid (comm) state ppid …: comm may hold spaces and parentheses, so read after the last ')'.
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return undefined;
+  }
 }
 
 runCli(process.argv.slice(2), io).then((code) => {

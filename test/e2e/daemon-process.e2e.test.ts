@@ -404,7 +404,8 @@ describe('scalr-credd serve under npx', () => {
       const deadline = Date.now() + 15_000;
       while (below.some(isAlive) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
 
-      expect(below.filter(isAlive)).toEqual([]);
+      // What the daemon logged says whether it saw its parent go and where its shutdown stopped.
+      expect(below.filter(isAlive), `the daemon below npm is still running; its log:\n${daemon.logs().stderr.slice(-4000)}`).toEqual([]);
       expect(existsSync(socket)).toBe(false);
     } finally {
       // An orphan this test made must not outlive it.
