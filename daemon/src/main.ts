@@ -6,6 +6,13 @@ import { runCli } from './cli/run-cli.js';
 /** How often a daemon started by npm checks that its parent is still there. */
 const PARENT_CHECK_MS = 250;
 
+/**
+ * The processes this one started below, read before anything else: `serve` asks to be stopped with
+ * its parent only once it listens, and by then the parent may already be gone (a stop sent as soon as
+ * "listening on" was printed) — compared with the parent of that moment, nothing would ever change.
+ */
+const STARTED_BELOW = { parent: process.ppid, grandparent: parentOf(process.ppid) };
+
 // Everything the daemon creates (database, WAL, key files, socket, backups) is private to its user.
 process.umask(0o077);
 
@@ -44,8 +51,7 @@ const io = {
  * signal on): the shell's own parent is read from /proc where there is one.
  */
 function stopWithParent(handler: (signal: string) => void): void {
-  const parent = process.ppid;
-  const grandparent = parentOf(parent);
+  const { parent, grandparent } = STARTED_BELOW;
   const timer = setInterval(() => {
     if (process.ppid === parent && parentOf(parent) === grandparent) return;
     clearInterval(timer);
