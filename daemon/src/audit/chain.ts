@@ -30,8 +30,8 @@ export function chainTail(rest: ChainFieldsAfterSeq): string {
   return JSON.stringify(rest).slice(1);
 }
 
-/** The hashed fields of an audit row as the API lists it (its detail parsed). */
-export interface ChainedRecord {
+/** The hashed fields of an audit row, by name, with its detail as `D` (JSON text where stored, parsed where listed). */
+export interface ChainedFieldsOf<D> {
   seq: number;
   at: string;
   requestId: string | null;
@@ -42,8 +42,11 @@ export interface ChainedRecord {
   host: string | null;
   targetId: string | null;
   outcome: string;
-  detail: Record<string, unknown> | null;
+  detail: D | null;
 }
+
+/** The hashed fields of an audit row as the API lists it (its detail parsed). */
+export type ChainedRecord = ChainedFieldsOf<Record<string, unknown>>;
 
 /** The hashed fields of a listed event: its detail back in the JSON text it was stored as (key order survives the round trip). */
 export function eventChainFields(event: ChainedRecord): ChainFields {

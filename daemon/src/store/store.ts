@@ -12,6 +12,7 @@
  * unlocked and `useRowGuard` has been called; until then only the keyring and the audit log work.
  */
 import type { Role, RegistryTestResult } from '@dcs/shared';
+import type { ChainedFieldsOf } from '../audit/chain.js';
 import type { RowGuard } from './row-integrity.js';
 import type { IntegrationRow, KeyringRow, TokenRow } from './rows.js';
 
@@ -76,20 +77,8 @@ export interface KeyringTable {
   bumpVersion(): Promise<number>;
 }
 
-/** An audit row as stored: the hashed fields, then the chain. */
-export interface AuditRow {
-  seq: number;
-  at: string;
-  requestId: string | null;
-  tokenId: string | null;
-  tokenName: string | null;
-  role: string | null;
-  action: string;
-  host: string | null;
-  targetId: string | null;
-  outcome: string;
-  /** JSON text, exactly as hashed. */
-  detail: string | null;
+/** An audit row as stored: the hashed fields (detail as the JSON text that was hashed), then the chain. */
+export interface AuditRow extends ChainedFieldsOf<string> {
   prevHash: string;
   hash: string;
 }
