@@ -1,7 +1,7 @@
 import { unlinkSync } from 'node:fs';
 import type { CreatedToken } from '@dcs/shared';
 import { liveBarrier, type LiveBarrier } from '../barrier/barrier.js';
-import { KeyringOwner } from '../barrier/keyring-owner.js';
+import { KeyringOwner, type InTransaction } from '../barrier/keyring-owner.js';
 import { createSecretboxBarrier } from '../barrier/secretbox-barrier.js';
 import { ConfigError } from '../errors.js';
 import { assembleServices } from '../services/assemble.js';
@@ -79,7 +79,7 @@ export async function seedKeyring(store: Store, createdAt: Date): Promise<StoreK
   return createKeys(store, createdAt, (fn) => store.write((tx) => fn(tx.keyring)));
 }
 
-async function createKeys(store: Store, createdAt: Date, inTransaction: Parameters<typeof KeyringOwner.create>[1], rootKeyPath?: string): Promise<StoreKeys> {
+async function createKeys(store: Store, createdAt: Date, inTransaction: InTransaction, rootKeyPath?: string): Promise<StoreKeys> {
   const owner = await KeyringOwner.create(createdAt, inTransaction, rootKeyPath);
   store.useRowGuard(createRowGuard(owner.rowAuthenticator()));
   return { barrier: liveBarrier(createSecretboxBarrier(owner)) };

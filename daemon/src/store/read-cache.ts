@@ -102,6 +102,38 @@ export function prepareWrite(db: Db, sql: string): WriteStatement {
 /** How many keys a cache holds before it starts over (bounds memory under a flood of unknown keys). */
 export const READ_CACHE_MAX_ENTRIES = 1024;
 
+/** The values cached in one change epoch, by key. */
+export interface EpochCache<K, V> {
+  /** The value cached for `key` in `epoch`: a value, null for a cached miss, undefined when nothing is cached. */
+  get(epoch: number, key: K): V | null | undefined;
+  /** Caches `value` (undefined: a miss) for `key`, unless the cache has moved on from `epoch` meanwhile. */
+  set(epoch: number, key: K, value: V | undefined): void;
+}
+
+/**
+ * A cache that starts over whenever the epoch it is asked at moves, and when it holds `maxEntries`
+ * keys (bounds memory under a flood of unknown keys). Values are frozen: callers share them. The read
+ * caches of both store kinds keep their rows here.
+ */
+export function epochCache<K, V extends object | number>(maxEntries = READ_CACHE_MAX_ENTRIES): EpochCache<K, V> {
+  const cache = new Map<K, V | null>();
+  let cachedAt = -1;
+  return {
+    get(epoch, key) {
+      if (epoch !== cachedAt) {
+        cache.clear();
+        cachedAt = epoch;
+      }
+      return cache.get(key);
+    },
+    set(epoch, key, value) {
+      if (epoch !== cachedAt) return;
+      if (cache.size >= maxEntries) cache.clear();
+      cache.set(key, value === undefined ? null : typeof value === 'object' ? Object.freeze(value) : value);
+    },
+  };
+}
+
 /** Wraps `load` in a cache keyed by its argument; misses (undefined) are cached as well. */
 export function readThrough<K, V extends object | number>(
   db: Db,
@@ -109,20 +141,14 @@ export function readThrough<K, V extends object | number>(
   maxEntries = READ_CACHE_MAX_ENTRIES,
 ): (key: K) => V | undefined {
   const changes = storeChanges(db);
-  const cache = new Map<K, V | null>();
-  let cachedAt = -1;
+  const cache = epochCache<K, V>(maxEntries);
   return (key) => {
     if (db.inTransaction) return load(key);
     const epoch = changes.epoch();
-    if (epoch !== cachedAt) {
-      cache.clear();
-      cachedAt = epoch;
-    }
-    const hit = cache.get(key);
+    const hit = cache.get(epoch, key);
     if (hit !== undefined) return hit ?? undefined;
     const value = load(key);
-    if (cache.size >= maxEntries) cache.clear();
-    cache.set(key, value === undefined ? null : typeof value === 'object' ? Object.freeze(value) : value);
+    cache.set(epoch, key, value);
     return value;
   };
 }

@@ -10,7 +10,7 @@
  * While it is not listening, nothing is cached: every read asks the database, until it listens again.
  */
 import pg from 'pg';
-import { READ_CACHE_MAX_ENTRIES } from '../read-cache.js';
+import { epochCache, READ_CACHE_MAX_ENTRIES } from '../read-cache.js';
 
 /** The channel every change is announced on. */
 export const CHANGE_CHANNEL = 'credd_changed';
@@ -100,21 +100,14 @@ export function readThroughAsync<K, V extends object | number>(
   load: (key: K) => Promise<V | undefined>,
   maxEntries = READ_CACHE_MAX_ENTRIES,
 ): (key: K) => Promise<V | undefined> {
-  const cache = new Map<K, V | null>();
-  let cachedAt = -1;
+  const cache = epochCache<K, V>(maxEntries);
   return async (key) => {
     if (!feed.listening()) return load(key);
     const epoch = feed.epoch();
-    if (epoch !== cachedAt) {
-      cache.clear();
-      cachedAt = epoch;
-    }
-    const hit = cache.get(key);
+    const hit = cache.get(epoch, key);
     if (hit !== undefined) return hit ?? undefined;
     const value = await load(key);
-    if (!feed.listening() || feed.epoch() !== epoch || cachedAt !== epoch) return value;
-    if (cache.size >= maxEntries) cache.clear();
-    cache.set(key, value === undefined ? null : typeof value === 'object' ? Object.freeze(value) : value);
+    if (feed.listening() && feed.epoch() === epoch) cache.set(epoch, key, value);
     return value;
   };
 }
